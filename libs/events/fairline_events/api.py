@@ -1,0 +1,139 @@
+"""The FastAPI app every service shares: one error body, health, readiness, tracing.
+
+Every failure answers `{"error": {"code", "message", "details"}}`; anything a client can send
+that the rules refuse is a 4xx with a machine-readable code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from .errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        401: "no or invalid bearer token",
+        403: "the caller lacks the role or the right",
+        404: "unknown id",
+        409: "conflicts with the current state, or a concurrent change",
+        422: "malformed input or a rule refuses the command",
+    }.items()
+}
+
+
+def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"at": ".".join(map(str, e.get("loc", ()))), "problem": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return error_response(
+            422, "invalid_request", "the request is malformed; see details", problems=problems
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", error=repr(exc))
+        return error_response(500, "internal_error", "an unexpected error; it has been logged")
+
+
+Check = Callable[[], Awaitable[None]]
+
+
+def create_app(
+    *,
+    title: str,
+    description: str,
+    version: str,
+    lifespan: Callable[[FastAPI], Any] | None = None,
+    readiness: dict[str, Check] | None = None,
+) -> FastAPI:
+    checks = readiness or {}
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if lifespan is None:
+            yield
+            return
+        async with lifespan(app):
+            yield
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=_lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"], summary="the process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["health"], summary="the database and Kafka answer")
+    async def readyz() -> JSONResponse:
+        failed: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+            except Exception as exc:
+                failed[name] = repr(exc)
+        if failed:
+            return error_response(503, "not_ready", "a dependency does not answer", **failed)
+        return JSONResponse({"status": "ready", "checks": sorted(checks)})
+
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    return app

@@ -1,0 +1,111 @@
+"""Bearer-token authentication with roles, checked on every endpoint.
+
+Tokens are JWTs (HS256) from the platform's issuer; locally a dev issuer signs them with
+FAIRLINE_AUTH_SECRET and `make run` prints one per role. Production swaps the key for the
+operator's identity provider; the role checks stay the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .errors import DomainError, Forbidden
+
+ROLES = ("exhibitor", "recruitment", "sales", "hotel_desk", "partner_hotel", "ops", "admin")
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "unauthenticated"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.subject}"
+
+    def has_any(self, roles: tuple[str, ...]) -> bool:
+        return "admin" in self.roles or bool(self.roles.intersection(roles))
+
+
+class TokenIssuer:
+    def __init__(self, secret: str, issuer: str = "fairline-dev") -> None:
+        if len(secret) < 32:
+            raise ValueError("FAIRLINE_AUTH_SECRET must be at least 32 characters")
+        self.secret = secret
+        self.issuer = issuer
+
+    def issue(
+        self,
+        subject: str,
+        roles: list[str],
+        *,
+        name: str | None = None,
+        ttl: timedelta = timedelta(hours=12),
+    ) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "sub": subject,
+            "roles": roles,
+            "iss": self.issuer,
+            "iat": now,
+            "exp": now + ttl,
+        }
+        if name:
+            claims["name"] = name
+        return jwt.encode(claims, self.secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=["HS256"],
+                issuer=self.issuer,
+                options={"require": ["sub", "exp", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired; ask for a new one") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"the token is not valid: {exc}") from None
+        roles = claims.get("roles") or []
+        if not isinstance(roles, list):
+            raise Unauthenticated("the token's roles claim must be a list")
+        return Principal(str(claims["sub"]), frozenset(map(str, roles)), claims.get("name"))
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from the Fairline issuer")
+
+
+def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that authenticates the caller and checks one of `roles` (admin passes)."""
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
+    ) -> Principal:
+        if credentials is None:
+            raise Unauthenticated("send a bearer token in the Authorization header")
+        issuer: TokenIssuer = request.app.state.token_issuer
+        principal = issuer.verify(credentials.credentials)
+        if roles and not principal.has_any(roles):
+            raise Forbidden(
+                f"this needs one of the roles {', '.join(roles)}",
+                code="missing_role",
+                required=list(roles),
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,42 @@
+"""Who asks, why, and under which trace: the metadata every appended event carries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+
+from opentelemetry import propagate
+
+
+def current_trace_context() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    actor: str
+    reason: str | None = None
+    command: str | None = None
+    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    causation_id: uuid.UUID | None = None
+    trace_context: dict[str, str] = field(default_factory=current_trace_context)
+
+    def for_command(self, command: str, reason: str | None = None) -> CommandContext:
+        return replace(self, command=command, reason=reason if reason is not None else self.reason)
+
+    @classmethod
+    def system(cls, process: str, reason: str | None = None) -> CommandContext:
+        return cls(actor=f"system:{process}", reason=reason)
+
+
+def request_context(
+    actor: str, *, correlation_id: str | None = None, reason: str | None = None
+) -> CommandContext:
+    """The context of a command that arrived over HTTP, inside the request's span."""
+    try:
+        correlation = uuid.UUID(correlation_id) if correlation_id else uuid.uuid4()
+    except ValueError:
+        correlation = uuid.uuid5(uuid.NAMESPACE_URL, correlation_id or "")
+    return CommandContext(actor=actor, reason=reason, correlation_id=correlation)

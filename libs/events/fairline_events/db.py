@@ -1,0 +1,97 @@
+"""Databases and migrations: each service owns one PostgreSQL database.
+
+Migrations are plain SQL files applied once each, in name order, inside a transaction, under
+an advisory lock so that two replicas starting together do not race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+CORE_MIGRATIONS = resources.files("fairline_events") / "sql"
+_MIGRATION_LOCK = 0x6661_6972  # "fair"
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def database_name(dsn: str) -> str:
+    return urlsplit(dsn).path.lstrip("/") or "postgres"
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the database `dsn` names when it does not exist yet."""
+    name = database_name(dsn)
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                log.info("database created", database=name)
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await admin.close()
+
+
+async def drop_database(dsn: str) -> None:
+    name = database_name(dsn)
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    assert pool is not None
+    return pool
+
+
+def _sql_files(directories: Iterable[Path | resources.abc.Traversable]) -> list[tuple[str, str]]:
+    files: list[tuple[str, str]] = []
+    for directory in directories:
+        for entry in sorted(directory.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".sql"):
+                files.append((f"{directory.name}/{entry.name}", entry.read_text(encoding="utf-8")))
+    return files
+
+
+async def migrate(
+    pool: asyncpg.Pool, *directories: Path | resources.abc.Traversable, core: bool = True
+) -> list[str]:
+    """Apply the core event-store schema and then each directory's SQL files."""
+    dirs = [CORE_MIGRATIONS, *directories] if core else list(directories)
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for name, sql in _sql_files(dirs):
+                if name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+                applied.append(name)
+                log.info("migration applied", migration=name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied

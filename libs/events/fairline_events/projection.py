@@ -1,0 +1,373 @@
+"""Projections: read models built from events, exactly once in effect.
+
+A projection owns one PostgreSQL schema (`proj_<name>`) holding its tables and the last
+version it applied of each stream. One batch from Kafka is applied in one transaction that
+also moves those versions on, and the Kafka offsets are committed only after it: a
+redelivered or re-sent event finds its version already applied and changes nothing. An
+event that cannot be decoded or applied goes to the projection's dead-letter topic, with the
+error in its headers, and the batch goes on. Handlers use unqualified table names; the
+runner points `search_path` at the schema, which is what lets `rebuild` replay into a fresh
+schema and swap it in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from opentelemetry import trace
+
+from .envelope import Envelope
+from .errors import EventDecodingError
+from .kafka import producer as make_producer
+from .kafka import topic_partitions
+from .registry import DomainEvent, EventRegistry
+from .telemetry import extract_context, tracer
+
+log = structlog.get_logger(__name__)
+
+E = TypeVar("E", bound=DomainEvent)
+Handler = Callable[[Any, Envelope, asyncpg.Connection], Awaitable[None]]
+
+# Errors that say "the infrastructure failed, try again", never "this event is poison".
+RETRYABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InvalidCachedStatementError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    KafkaError,
+)
+
+_BOOKKEEPING_SQL = """
+CREATE TABLE IF NOT EXISTS applied_versions (
+    stream_id text PRIMARY KEY,
+    version   integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consumed_offsets (
+    topic       text    NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint  NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+"""
+
+
+@dataclass
+class Projection:
+    """What a read model is: its name, the topics it reads, its tables, its handlers."""
+
+    name: str
+    topics: Sequence[str]
+    registry: EventRegistry
+    tables_sql: str
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> str:
+        return f"proj_{self.name}"
+
+    @property
+    def lock_key(self) -> int:
+        return int.from_bytes(hashlib.sha1(self.schema.encode()).digest()[:4], "big")
+
+    def on(self, event_cls: type[E]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.handlers[event_cls.event_type] = handler
+            return handler
+
+        return register
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: ConsumerRecord[bytes, bytes]
+    error: BaseException
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+class ProjectionRunner:
+    """Applies Kafka records to a projection. Used by the live subscriber and by rebuild."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        topic_prefix: str,
+    ) -> None:
+        self.projection = projection
+        self.pool = pool
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
+        self.dead_letter_topic = f"{topic_prefix}{projection.name}.dlq"
+        self.group_id = f"{topic_prefix}projection.{projection.name}"
+
+    async def create_schema(self, schema: str | None = None) -> None:
+        schema = schema or self.projection.schema
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+            await conn.execute(_BOOKKEEPING_SQL)
+            await conn.execute(self.projection.tables_sql)
+
+    async def apply(
+        self,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        *,
+        schema: str | None = None,
+        publish_dead: Callable[[list[DeadLetter]], Awaitable[None]] | None = None,
+    ) -> BatchResult:
+        """Apply a batch in one transaction; dead letters are published before it commits."""
+        schema = schema or self.projection.schema
+        result = BatchResult()
+        async with self.pool.acquire() as conn, conn.transaction():
+            if schema == self.projection.schema:
+                # Shared with other live batches, exclusive for the rebuild's swap.
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock_shared($1)", self.projection.lock_key
+                )
+            await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+            decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
+            for record in records:
+                try:
+                    decoded.append((record, Envelope.from_json(record.value or b"")))
+                except EventDecodingError as exc:
+                    result.dead.append(DeadLetter(record, exc))
+            versions = await self._versions(conn, {env.stream_id for _, env in decoded})
+            for record, env in decoded:
+                if versions.get(env.stream_id, 0) >= env.stream_version:
+                    result.duplicates += 1
+                    continue
+                versions[env.stream_id] = env.stream_version
+                handler = self.projection.handlers.get(env.event_type)
+                if handler is None:
+                    result.ignored += 1
+                    continue
+                with tracer().start_as_current_span(
+                    f"project {self.projection.name}",
+                    context=_record_context(record),
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={"fairline.event_type": env.event_type},
+                ):
+                    try:
+                        async with conn.transaction():  # a savepoint: poison rolls back alone
+                            await handler(env.event(self.projection.registry), env, conn)
+                        result.applied += 1
+                    except RETRYABLE:
+                        raise
+                    except Exception as exc:
+                        result.dead.append(DeadLetter(record, exc))
+            await self._save(conn, versions, records)
+            if result.dead:
+                for dead in result.dead:
+                    log.warning(
+                        "event dead-lettered",
+                        projection=self.projection.name,
+                        topic=dead.record.topic,
+                        partition=dead.record.partition,
+                        offset=dead.record.offset,
+                        error=repr(dead.error),
+                    )
+                if publish_dead is not None:
+                    await publish_dead(result.dead)
+        return result
+
+    @staticmethod
+    async def _versions(conn: asyncpg.Connection, stream_ids: Iterable[str]) -> dict[str, int]:
+        rows = await conn.fetch(
+            "SELECT stream_id, version FROM applied_versions WHERE stream_id = ANY($1::text[])"
+            " FOR UPDATE",
+            list(stream_ids),
+        )
+        return {r["stream_id"]: r["version"] for r in rows}
+
+    @staticmethod
+    async def _save(
+        conn: asyncpg.Connection,
+        versions: dict[str, int],
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+    ) -> None:
+        if versions:
+            await conn.execute(
+                """
+                INSERT INTO applied_versions (stream_id, version)
+                SELECT * FROM unnest($1::text[], $2::int[])
+                ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version
+                WHERE applied_versions.version < excluded.version
+                """,
+                list(versions),
+                list(versions.values()),
+            )
+        offsets: dict[tuple[str, int], int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            offsets[key] = max(offsets.get(key, 0), r.offset + 1)
+        if offsets:
+            await conn.execute(
+                """
+                INSERT INTO consumed_offsets (topic, partition, next_offset)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+                ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+                WHERE consumed_offsets.next_offset < excluded.next_offset
+                """,
+                [t for t, _ in offsets],
+                [p for _, p in offsets],
+                list(offsets.values()),
+            )
+
+    async def rebuild(self, *, batch_size: int = 5000) -> int:
+        """Replay every record of the projection's topics into a fresh schema, then swap it in.
+
+        The live subscriber may keep running: the final catch-up and the swap happen under
+        the projection's exclusive lock, and afterwards the live subscriber finds every
+        event it may see again already applied in the new schema.
+        """
+        fresh = f"{self.projection.schema}__rebuild"
+        await self.create_schema()  # the live schema must exist to be swapped out
+        async with self.pool.acquire() as conn:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
+        await self.create_schema(fresh)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=batch_size,
+        )
+        await consumer.start()
+        total = 0
+        try:
+            partitions = await topic_partitions(self.bootstrap_servers, self.topics)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            total += await self._replay_to_end(consumer, partitions, fresh)
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", self.projection.lock_key)
+                # Whatever reached Kafka while we replayed is applied before the swap.
+                total += await self._replay_to_end(consumer, partitions, fresh)
+                old = f"{self.projection.schema}__old"
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+                await conn.execute(f'ALTER SCHEMA "{self.projection.schema}" RENAME TO "{old}"')
+                await conn.execute(f'ALTER SCHEMA "{fresh}" RENAME TO "{self.projection.schema}"')
+                await conn.execute(f'DROP SCHEMA "{old}" CASCADE')
+        finally:
+            await consumer.stop()
+        log.info("projection rebuilt", projection=self.projection.name, events=total)
+        return total
+
+    async def _replay_to_end(
+        self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition], schema: str
+    ) -> int:
+        end = await consumer.end_offsets(partitions)
+        applied = 0
+        producer = make_producer(self.bootstrap_servers)
+        await producer.start()
+
+        async def publish_dead(dead: list[DeadLetter]) -> None:
+            await _publish_dead_letters(producer, self.dead_letter_topic, dead)
+
+        try:
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+                batches = await consumer.getmany(timeout_ms=1000)
+                records = [r for tp in batches for r in batches[tp]]
+                if records:
+                    await self.apply(records, schema=schema, publish_dead=publish_dead)
+                    applied += len(records)
+        finally:
+            await producer.stop()
+        return applied
+
+
+def _record_context(record: ConsumerRecord[bytes, bytes]) -> Any:
+    headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+    return extract_context(headers)
+
+
+async def _publish_dead_letters(producer: Any, topic: str, dead: list[DeadLetter]) -> None:
+    sends = []
+    for d in dead:
+        headers = [
+            *(d.record.headers or ()),
+            ("dlq.error", repr(d.error)[:2000].encode()),
+            ("dlq.error_type", type(d.error).__name__.encode()),
+            ("dlq.traceback", "".join(traceback.format_exception(d.error))[-4000:].encode()),
+            ("dlq.source", f"{d.record.topic}/{d.record.partition}/{d.record.offset}".encode()),
+        ]
+        sends.append(await producer.send(topic, d.record.value, key=d.record.key, headers=headers))
+    await asyncio.gather(*sends)
+
+
+class LiveProjection:
+    """The live side: a FastStream batch subscriber in the projection's own consumer group.
+
+    Offsets are committed (manual ack) only after the batch's transaction committed; on an
+    infrastructure error the batch is rewound (nack) and comes again.
+    """
+
+    def __init__(self, runner: ProjectionRunner, *, max_records: int = 1000) -> None:
+        self.runner = runner
+        self.max_records = max_records
+        self.applied = 0
+        self._producer: Any = None
+
+    async def start(self) -> None:
+        await self.runner.create_schema()
+        self._producer = make_producer(self.runner.bootstrap_servers)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _publish_dead(self, dead: list[DeadLetter]) -> None:
+        await _publish_dead_letters(self._producer, self.runner.dead_letter_topic, dead)
+
+    def subscribe(self, broker: Any) -> None:
+        from faststream import AckPolicy
+        from faststream.kafka.annotations import KafkaMessage
+
+        runner = self.runner
+
+        @broker.subscriber(  # type: ignore[untyped-decorator]
+            *runner.topics,
+            group_id=runner.group_id,
+            batch=True,
+            max_records=self.max_records,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            title=f"projection {runner.projection.name}",
+        )
+        async def apply_batch(msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            records = list(raw) if isinstance(raw, tuple) else [raw]
+            try:
+                result = await runner.apply(records, publish_dead=self._publish_dead)
+            except RETRYABLE as exc:
+                log.warning(
+                    "projection batch will be retried",
+                    projection=runner.projection.name,
+                    error=repr(exc),
+                )
+                await msg.nack()
+                await asyncio.sleep(1.0)
+                return
+            await msg.ack()
+            self.applied += result.applied

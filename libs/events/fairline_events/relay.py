@@ -1,0 +1,150 @@
+"""The relay: the event table is the outbox; committed events go to the service's topic.
+
+At least once, never skipping, in order per stream (the stream id is the Kafka key).
+Progress is saved in PostgreSQL only after Kafka acknowledged the whole batch, so a crash of
+the relay or of the broker costs re-sends (which consumers ignore), never a lost event.
+One relay per database is active at a time (an advisory lock); others wait as stand-bys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from opentelemetry import propagate, trace
+
+from .kafka import producer as make_producer
+from .store import NOTIFY_CHANNEL, EventStore, StoredEvent
+from .telemetry import extract_context, tracer
+
+log = structlog.get_logger(__name__)
+
+_RELAY_LOCK = 0x7265_6C61  # "rela"
+
+
+class Relay:
+    def __init__(
+        self,
+        store: EventStore,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        name: str = "relay",
+        batch_size: int = 2000,
+        idle_poll_seconds: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.name = name
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.published = 0
+        self._wakeup = asyncio.Event()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        async with self.store.pool.acquire() as leader:
+            while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+                if await _wait(stopping, 2.0):
+                    return
+            await leader.add_listener(NOTIFY_CHANNEL, self._notified)
+            try:
+                await self._relay_until(stopping)
+            finally:
+                with contextlib.suppress(Exception):
+                    await leader.remove_listener(NOTIFY_CHANNEL, self._notified)
+                    await leader.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
+
+    def _notified(self, *_: object) -> None:
+        self._wakeup.set()
+
+    async def _relay_until(self, stopping: asyncio.Event) -> None:
+        checkpoint = await self.store.load_checkpoint(self.name)
+        producer: AIOKafkaProducer | None = None
+        backoff = 0.2
+        try:
+            while not stopping.is_set():
+                try:
+                    if producer is None:
+                        producer = make_producer(self.bootstrap_servers)
+                        await producer.start()
+                    self._wakeup.clear()
+                    batch = await self.store.read_all(checkpoint, self.batch_size)
+                    if not batch:
+                        await _wait_any(stopping, self._wakeup, self.idle_poll_seconds)
+                        continue
+                    await self._publish(producer, batch)
+                    checkpoint = batch[-1].checkpoint
+                    await self.store.save_checkpoint(self.name, checkpoint)
+                    self.published += len(batch)
+                    backoff = 0.2
+                except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
+                    log.warning(
+                        "relay retrying after error",
+                        relay=self.name,
+                        error=repr(exc),
+                        retry_in_s=backoff,
+                    )
+                    if producer is not None:
+                        with contextlib.suppress(Exception):
+                            await producer.stop()
+                        producer = None
+                    await _wait(stopping, backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+
+    async def _publish(self, producer: AIOKafkaProducer, batch: list[StoredEvent]) -> None:
+        """Send a batch and wait until Kafka acknowledged every event in it."""
+        spans: list[trace.Span] = []
+        sends = []
+        try:
+            for stored in batch:
+                env = stored.envelope
+                span = tracer().start_span(
+                    f"{self.topic} publish",
+                    context=extract_context(env.trace_context),
+                    kind=trace.SpanKind.PRODUCER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": self.topic,
+                        "fairline.event_type": env.event_type,
+                        "fairline.stream_id": env.stream_id,
+                    },
+                )
+                spans.append(span)
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier, context=trace.set_span_in_context(span))
+                headers = [(k, v) for k, v in env.kafka_headers() if k not in carrier]
+                headers += [(k, v.encode()) for k, v in carrier.items()]
+                sends.append(
+                    await producer.send(
+                        self.topic, env.to_json(), key=env.stream_id.encode(), headers=headers
+                    )
+                )
+            await asyncio.gather(*sends)
+        finally:
+            for span in spans:
+                span.end()
+
+
+async def _wait(stopping: asyncio.Event, seconds: float) -> bool:
+    """Sleep, waking early when stopping; True when stopping."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+    return stopping.is_set()
+
+
+async def _wait_any(stopping: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -1,0 +1,199 @@
+"""One service process: its database, event store, relay, live projections and HTTP API.
+
+A service is declared once (`ServiceDefinition`); this module does the plumbing that every
+service shares, so a service folder holds only its domain, API routes and read models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import APIRouter, FastAPI, Request
+
+from .api import create_app
+from .auth import TokenIssuer
+from .db import create_pool, ensure_database, migrate
+from .kafka import ensure_topics
+from .projection import LiveProjection, Projection, ProjectionRunner
+from .registry import EventRegistry
+from .relay import Relay
+from .settings import ServiceSettings
+from .store import EventStore
+from .telemetry import configure_tracing
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    registry: EventRegistry
+    routers: Sequence[APIRouter] = ()
+    projections: Sequence[Projection] = ()
+    migrations: Sequence[Path | Traversable] = ()
+    version: str = "0.1.0"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.name}.events"
+
+
+class Runtime:
+    """What one process of a service holds while it runs."""
+
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.database_url = settings.service_database_url(definition.name)
+        self.topic = settings.topic(definition.events_topic)
+        self.pool: asyncpg.Pool | None = None
+        self.store: EventStore | None = None
+        self.relay: Relay | None = None
+        self.live: list[LiveProjection] = []
+        self._broker: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def runner(self, projection: Projection) -> ProjectionRunner:
+        assert self.pool is not None
+        return ProjectionRunner(
+            projection,
+            self.pool,
+            self.settings.kafka_bootstrap_servers,
+            self.settings.fairline_topic_prefix,
+        )
+
+    async def prepare(self) -> None:
+        """Database, migrations, topics and projection schemas: safe to run many times."""
+        await ensure_database(self.database_url)
+        self.pool = await create_pool(self.database_url)
+        await migrate(self.pool, *self.definition.migrations)
+        self.store = EventStore(self.pool, self.definition.registry)
+        topics = {self.topic}
+        for p in self.definition.projections:
+            runner = self.runner(p)
+            topics.update(runner.topics)
+            topics.add(runner.dead_letter_topic)
+            await runner.create_schema()
+        await ensure_topics(self.settings.kafka_bootstrap_servers, sorted(topics))
+
+    async def start(self, *, relay: bool = True, projections: bool = True) -> None:
+        await self.prepare()
+        assert self.store is not None
+        if relay:
+            self.relay = Relay(self.store, self.settings.kafka_bootstrap_servers, self.topic)
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
+        if projections and self.definition.projections:
+            from faststream.kafka import KafkaBroker
+
+            self._broker = KafkaBroker(
+                self.settings.kafka_bootstrap_servers,
+                acks="all",
+                enable_idempotence=True,
+                logger=None,
+            )
+            for p in self.definition.projections:
+                live = LiveProjection(self.runner(p))
+                await live.start()
+                live.subscribe(self._broker)
+                self.live.append(live)
+            await self._broker.start()
+        log.info("service started", service=self.definition.name, topic=self.topic)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._broker is not None:
+            with contextlib.suppress(Exception):
+                await self._broker.stop()
+        for live in self.live:
+            with contextlib.suppress(Exception):
+                await live.stop()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 10)
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def check_database(self) -> None:
+        assert self.pool is not None
+        await self.pool.fetchval("SELECT 1")
+
+    async def check_kafka(self) -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=3000
+        )
+        await asyncio.wait_for(admin.start(), 5)
+        try:
+            await asyncio.wait_for(admin.describe_cluster(), 5)
+        finally:
+            await admin.close()
+
+
+def token_issuer(settings: ServiceSettings) -> TokenIssuer:
+    secret = settings.fairline_auth_secret or secrets.token_urlsafe(48)
+    if not settings.fairline_auth_secret:
+        log.warning("FAIRLINE_AUTH_SECRET is not set: tokens signed by others will not verify")
+    return TokenIssuer(secret, settings.fairline_auth_issuer)
+
+
+def build_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    relay: bool = True,
+    projections: bool = True,
+) -> FastAPI:
+    configure_tracing(definition.name)
+    runtime = Runtime(definition, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(relay=relay, projections=projections)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = create_app(
+        title=definition.title,
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+        readiness={"database": runtime.check_database, "kafka": runtime.check_kafka},
+    )
+    app.state.runtime = runtime
+    app.state.token_issuer = token_issuer(settings)
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def store_of(request: Request) -> EventStore:
+    store = runtime_of(request).store
+    assert store is not None, "the service has not started"
+    return store
+
+
+def pool_of(request: Request) -> asyncpg.Pool:
+    pool = runtime_of(request).pool
+    assert pool is not None, "the service has not started"
+    return pool

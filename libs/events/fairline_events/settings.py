@@ -1,0 +1,37 @@
+"""Service settings from the environment (12-factor); one class for every service."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str = Field(
+        default="postgresql://fairline@127.0.0.1:15432/postgres",
+        description="server and credentials; each service uses its own database on it",
+    )
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    fairline_topic_prefix: str = Field(
+        default="fairline.", description="prefix of every topic; tests use a unique one per run"
+    )
+    fairline_database_prefix: str = Field(
+        default="fairline_", description="prefix of every service database"
+    )
+    fairline_auth_secret: str = Field(
+        default="", description="HMAC key of the local dev token issuer; required outside dev"
+    )
+    fairline_auth_issuer: str = "fairline-dev"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+
+    def service_database_url(self, service: str) -> str:
+        from .db import with_database
+
+        return with_database(self.database_url, f"{self.fairline_database_prefix}{service}")
+
+    def topic(self, name: str) -> str:
+        return f"{self.fairline_topic_prefix}{name}"

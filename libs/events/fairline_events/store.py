@@ -1,0 +1,261 @@
+"""PostgreSQL event store on asyncpg: append with expected versions, read streams, read all.
+
+Recorder only: it persists and reads envelopes; deciding is the domain's job.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from .context import CommandContext
+from .envelope import Envelope
+from .errors import ConcurrencyConflict
+from .registry import DomainEvent, EventRegistry
+
+S = TypeVar("S")
+
+NOTIFY_CHANNEL = "fairline_events"
+
+_COLUMNS = (
+    "event_id, stream_id, stream_version, event_type, schema_version, occurred_at, actor,"
+    " reason, command, correlation_id, causation_id, trace_context, data"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    """A place in commit order: the writing transaction, then the position within it."""
+
+    tx_id: int = 0
+    position: int = 0
+
+    @classmethod
+    def start(cls) -> Checkpoint:
+        return cls(0, 0)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    envelope: Envelope
+    checkpoint: Checkpoint
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    stream_id: str
+    events: Sequence[DomainEvent]
+    expected_version: int
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry) -> None:
+        self.pool = pool
+        self.registry = registry
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        context: CommandContext,
+    ) -> list[Envelope]:
+        return await self.append_streams(
+            [StreamAppend(stream_id, events, expected_version)], context
+        )
+
+    async def append_streams(
+        self,
+        appends: Sequence[StreamAppend],
+        context: CommandContext,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[Envelope]:
+        """Append to several streams in one transaction: all of them, or none."""
+        appends = [a for a in appends if a.events]
+        if not appends:
+            return []
+        envelopes = [env for a in appends for env in self._envelopes(a, context)]
+        if connection is not None:
+            async with connection.transaction():
+                return await self._write(connection, appends, envelopes)
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await self._write(conn, appends, envelopes)
+
+    def _envelopes(self, append: StreamAppend, context: CommandContext) -> list[Envelope]:
+        now = datetime.now(UTC)
+        result = []
+        for offset, event in enumerate(append.events, start=1):
+            event_type, schema_version, data = self.registry.encode(event)
+            result.append(
+                Envelope(
+                    event_id=uuid.uuid4(),
+                    event_type=event_type,
+                    schema_version=schema_version,
+                    stream_id=append.stream_id,
+                    stream_version=append.expected_version + offset,
+                    occurred_at=now,
+                    actor=context.actor,
+                    reason=context.reason,
+                    command=context.command,
+                    correlation_id=context.correlation_id,
+                    causation_id=context.causation_id,
+                    trace_context=context.trace_context,
+                    data=data,
+                )
+            )
+        return result
+
+    async def _write(
+        self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], envelopes: list[Envelope]
+    ) -> list[Envelope]:
+        for a in appends:
+            await self._claim_versions(conn, a)
+        try:
+            positions = await conn.fetch(
+                f"""
+                INSERT INTO events ({_COLUMNS})
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
+                                     $6::timestamptz[], $7::text[], $8::text[], $9::text[],
+                                     $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])
+                RETURNING event_id, position
+                """,
+                *zip(*(_row(e) for e in envelopes), strict=True),
+            )
+        except asyncpg.UniqueViolationError as exc:  # a writer that bypassed `streams`
+            first = appends[0]
+            raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
+        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        position_of = {r["event_id"]: r["position"] for r in positions}
+        return [e.model_copy(update={"position": position_of[e.event_id]}) for e in envelopes]
+
+    @staticmethod
+    async def _claim_versions(conn: asyncpg.Connection, a: StreamAppend) -> None:
+        """Compare-and-set the stream's version; the row lock serialises writers per stream."""
+        new_version = a.expected_version + len(a.events)
+        if a.expected_version == 0:
+            claimed = await conn.fetchval(
+                "INSERT INTO streams (stream_id, version) VALUES ($1, $2)"
+                " ON CONFLICT (stream_id) DO NOTHING RETURNING version",
+                a.stream_id,
+                new_version,
+            )
+        else:
+            claimed = await conn.fetchval(
+                "UPDATE streams SET version = $3 WHERE stream_id = $1 AND version = $2"
+                " RETURNING version",
+                a.stream_id,
+                a.expected_version,
+                new_version,
+            )
+        if claimed is None:
+            actual = await conn.fetchval(
+                "SELECT version FROM streams WHERE stream_id = $1", a.stream_id
+            )
+            raise ConcurrencyConflict(a.stream_id, a.expected_version, actual or 0)
+
+    async def stream_version(self, stream_id: str) -> int:
+        version = await self.pool.fetchval(
+            "SELECT version FROM streams WHERE stream_id = $1", stream_id
+        )
+        return int(version or 0)
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        rows = await self.pool.fetch(
+            f"SELECT position, {_COLUMNS} FROM events"
+            " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [_envelope(r) for r in rows]
+
+    async def load(
+        self, stream_id: str, evolve: Callable[[S, DomainEvent], S], initial: S
+    ) -> tuple[S, int]:
+        """Fold a stream into its current state; returns the state and its version."""
+        state, version = initial, 0
+        for env in await self.read_stream(stream_id):
+            state = evolve(state, env.event(self.registry))
+            version = env.stream_version
+        return state, version
+
+    async def read_all(self, after: Checkpoint, limit: int = 1000) -> list[StoredEvent]:
+        """Committed events after `after`, in commit order, never skipping a late commit.
+
+        Only transactions older than every transaction still running are read; anything
+        that commits later has a larger transaction id, so it sorts after the checkpoint.
+        """
+        rows = await self.pool.fetch(
+            f"""
+            SELECT position, tx_id::text::bigint AS tx, {_COLUMNS} FROM events
+            WHERE (tx_id, position) > ($1::text::xid8, $2)
+              AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY tx_id, position
+            LIMIT $3
+            """,
+            str(after.tx_id),
+            after.position,
+            limit,
+        )
+        return [StoredEvent(_envelope(r), Checkpoint(r["tx"], r["position"])) for r in rows]
+
+    async def load_checkpoint(self, reader: str) -> Checkpoint:
+        row = await self.pool.fetchrow(
+            "SELECT tx_id::text::bigint AS tx, position FROM reader_checkpoints WHERE reader = $1",
+            reader,
+        )
+        return Checkpoint(row["tx"], row["position"]) if row else Checkpoint.start()
+
+    async def save_checkpoint(self, reader: str, checkpoint: Checkpoint) -> None:
+        await self.pool.execute(
+            """
+            INSERT INTO reader_checkpoints (reader, tx_id, position) VALUES ($1, $2::text::xid8, $3)
+            ON CONFLICT (reader) DO UPDATE
+              SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+            """,
+            reader,
+            str(checkpoint.tx_id),
+            checkpoint.position,
+        )
+
+
+def _row(e: Envelope) -> tuple[Any, ...]:
+    return (
+        e.event_id,
+        e.stream_id,
+        e.stream_version,
+        e.event_type,
+        e.schema_version,
+        e.occurred_at,
+        e.actor,
+        e.reason,
+        e.command,
+        e.correlation_id,
+        e.causation_id,
+        json.dumps(e.trace_context),
+        json.dumps(e.data),
+    )
+
+
+def _envelope(r: asyncpg.Record) -> Envelope:
+    return Envelope(
+        event_id=r["event_id"],
+        event_type=r["event_type"],
+        schema_version=r["schema_version"],
+        stream_id=r["stream_id"],
+        stream_version=r["stream_version"],
+        position=r["position"],
+        occurred_at=r["occurred_at"],
+        actor=r["actor"],
+        reason=r["reason"],
+        command=r["command"],
+        correlation_id=r["correlation_id"],
+        causation_id=r["causation_id"],
+        trace_context=json.loads(r["trace_context"]),
+        data=json.loads(r["data"]),
+    )

@@ -1,0 +1,134 @@
+"""Queries on the read models: the review queue and the exhibitor directory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import asyncpg
+from fairline_events.auth import Principal, require
+from fairline_events.service import pool_of
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from ..projections import directory, review_queue
+
+router = APIRouter(tags=["read models"])
+
+Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
+Recruiter = Annotated[Principal, Depends(require("recruitment"))]
+Anyone = Annotated[Principal, Depends(require())]
+
+Status = Literal[
+    "draft", "submitted", "under_review", "approved", "rejected", "returned", "withdrawn"
+]
+
+
+class QueueEntry(BaseModel):
+    application_id: str
+    edition_code: str
+    name_zh: str
+    name_en: str
+    country_or_region: str
+    sector: str
+    participation_mode: str
+    contact_name: str
+    contact_email: str
+    status: str
+    reviewer: str | None
+    submissions: int
+    waiting_since: datetime | None
+    waiting_hours: float | None
+    last_reason: str | None
+
+
+class DirectoryEntry(BaseModel):
+    application_id: str
+    edition_code: str
+    name_zh: str
+    name_en: str
+    country_or_region: str
+    sector: str
+    participation_mode: str
+    approved_at: datetime | None
+
+
+@router.get("/review-queue", summary="applications for the recruitment team, oldest waiting first")
+async def queue(
+    who: Recruiter,
+    pool: Pool,
+    edition_code: str | None = None,
+    status: Annotated[list[Status] | None, Query()] = None,
+    country_or_region: str | None = None,
+    sector: str | None = None,
+    waiting_longer_than_hours: Annotated[float | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[QueueEntry]:
+    now = datetime.now(UTC)
+    waiting_before = (
+        now - timedelta(hours=waiting_longer_than_hours)
+        if waiting_longer_than_hours is not None
+        else None
+    )
+    rows = await pool.fetch(
+        f"""
+        SELECT * FROM {review_queue.schema}.applications
+        WHERE ($1::text IS NULL OR edition_code = $1)
+          AND ($2::text[] IS NULL OR status = ANY($2))
+          AND ($3::text IS NULL OR country_or_region = upper($3))
+          AND ($4::text IS NULL OR sector = $4)
+          AND ($5::timestamptz IS NULL OR waiting_since <= $5)
+        ORDER BY waiting_since NULLS LAST, registered_at
+        LIMIT $6
+        """,
+        edition_code,
+        status,
+        country_or_region,
+        sector,
+        waiting_before,
+        limit,
+    )
+    return [
+        QueueEntry(
+            **{k: r[k] for k in QueueEntry.model_fields if k != "waiting_hours"},
+            waiting_hours=(
+                round((now - r["waiting_since"]).total_seconds() / 3600, 2)
+                if r["waiting_since"]
+                else None
+            ),
+        )
+        for r in rows
+    ]
+
+
+@router.get("/directory", summary="approved exhibitors, searchable")
+async def list_directory(
+    who: Anyone,
+    pool: Pool,
+    edition_code: str | None = None,
+    country_or_region: str | None = None,
+    sector: str | None = None,
+    participation_mode: Literal["offline", "online", "both"] | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="part of a name")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DirectoryEntry]:
+    rows = await pool.fetch(
+        f"""
+        SELECT * FROM {directory.schema}.exhibitors
+        WHERE listed
+          AND ($1::text IS NULL OR edition_code = $1)
+          AND ($2::text IS NULL OR country_or_region = upper($2))
+          AND ($3::text IS NULL OR sector = $3)
+          AND ($4::text IS NULL OR participation_mode = $4)
+          AND ($5::text IS NULL OR name_en ILIKE '%' || $5 || '%' OR name_zh LIKE '%' || $5 || '%')
+        ORDER BY name_en
+        LIMIT $6
+        """,
+        edition_code,
+        country_or_region,
+        sector,
+        participation_mode,
+        q,
+        limit,
+    )
+    return [DirectoryEntry(**{k: r[k] for k in DirectoryEntry.model_fields}) for r in rows]

@@ -1,0 +1,228 @@
+"""An exhibitor application (展商注册审核) as a decider: `decide` and `evolve`, nothing else.
+
+    new ─register─▶ draft ─submit─▶ submitted ─start review─▶ under_review ─approve─▶ approved
+                      ▲ edit          ▲                            │ reject ─▶ rejected
+                      └───────── returned ◀──────── return ────────┘
+    withdraw: from draft, submitted, under_review, returned or approved ─▶ withdrawn
+
+Only the reviewer who started a review may approve, reject or return it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import reduce
+from typing import Any, Literal, assert_never
+
+from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
+from fairline_events.registry import DomainEvent
+
+from .commands import (
+    ApproveApplication,
+    Command,
+    EditApplication,
+    RegisterExhibitor,
+    RejectApplication,
+    ReturnApplication,
+    StartReview,
+    SubmitApplication,
+    WithdrawApplication,
+)
+from .events import (
+    ApplicationApproved,
+    ApplicationEdited,
+    ApplicationEvent,
+    ApplicationRejected,
+    ApplicationReturned,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    ExhibitorRegistered,
+    ReviewStarted,
+)
+from .values import CompanyProfile, ContactPerson
+
+Status = Literal[
+    "new", "draft", "submitted", "under_review", "approved", "rejected", "returned", "withdrawn"
+]
+
+EDITABLE: frozenset[Status] = frozenset({"draft", "returned"})
+SUBMITTABLE: frozenset[Status] = frozenset({"draft", "returned"})
+WITHDRAWABLE: frozenset[Status] = frozenset(
+    {"draft", "submitted", "under_review", "returned", "approved"}
+)
+
+
+@dataclass(frozen=True)
+class Application:
+    """State of one application, rebuilt from its events."""
+
+    application_id: str
+    status: Status = "new"
+    applicant: str | None = None
+    edition_code: str | None = None
+    company: CompanyProfile | None = None
+    contact: ContactPerson | None = None
+    reviewer: str | None = None
+    """Who took the current review, or who decided the last one."""
+    submissions: int = 0
+    last_reason: str | None = None
+    """The reason given by the last return, rejection or withdrawal."""
+    review_note: str = ""
+
+
+def initial_application(application_id: str) -> Application:
+    """The state before anything happened: not yet registered."""
+    return Application(application_id=application_id)
+
+
+def decide(command: Command, state: Application) -> list[DomainEvent]:
+    """The events `command` causes on `state`; raises a DomainError when the rules refuse."""
+    app_id = state.application_id
+    if command.application_id != app_id:
+        raise DomainError(
+            f"command for application {command.application_id} sent to {app_id}",
+            code="wrong_application",
+            expected=app_id,
+            actual=command.application_id,
+        )
+    if isinstance(command, RegisterExhibitor):
+        if state.status != "new":
+            raise Conflict(f"application {app_id} already exists", code="application_exists")
+        return [
+            ExhibitorRegistered(
+                application_id=app_id,
+                edition_code=command.edition_code,
+                company=command.company,
+                contact=command.contact,
+                applicant=command.applicant,
+            )
+        ]
+    if state.status == "new":
+        raise NotFound(f"application {app_id} not found", code="application_not_found")
+
+    match command:
+        case EditApplication():
+            if state.status not in EDITABLE:
+                raise DomainError(
+                    f"application {app_id} is {state.status} and cannot be edited",
+                    code="application_not_editable",
+                    status=state.status,
+                )
+            changes = _changed_fields(command, state)
+            if not changes:
+                return []
+            return [ApplicationEdited.model_validate({"application_id": app_id, **changes})]
+        case SubmitApplication():
+            _require(state, command, SUBMITTABLE)
+            return [
+                ApplicationSubmitted(application_id=app_id, submission_number=state.submissions + 1)
+            ]
+        case StartReview(reviewer=reviewer):
+            _require(state, command, {"submitted"})
+            return [ReviewStarted(application_id=app_id, reviewer=reviewer)]
+        case ApproveApplication(reviewer=reviewer, note=note):
+            _require_reviewer(state, command, reviewer)
+            return [ApplicationApproved(application_id=app_id, reviewer=reviewer, note=note)]
+        case RejectApplication(reviewer=reviewer, reason=reason):
+            _require_reviewer(state, command, reviewer)
+            return [ApplicationRejected(application_id=app_id, reviewer=reviewer, reason=reason)]
+        case ReturnApplication(reviewer=reviewer, reason=reason):
+            _require_reviewer(state, command, reviewer)
+            return [ApplicationReturned(application_id=app_id, reviewer=reviewer, reason=reason)]
+        case WithdrawApplication(reason=reason):
+            _require(state, command, WITHDRAWABLE)
+            return [ApplicationWithdrawn(application_id=app_id, reason=reason)]
+        case _:
+            assert_never(command)
+
+
+def evolve(state: Application, event: DomainEvent) -> Application:
+    """The state after `event`. Events of other aggregates leave it unchanged."""
+    match event:
+        case ExhibitorRegistered():
+            return replace(
+                state,
+                status="draft",
+                applicant=event.applicant,
+                edition_code=event.edition_code,
+                company=event.company,
+                contact=event.contact,
+            )
+        case ApplicationEdited():
+            company, contact = _profile(state)
+            changes = event.changes()
+            return replace(
+                state,
+                company=company.model_copy(
+                    update={k: v for k, v in changes.items() if k in CompanyProfile.model_fields}
+                ),
+                contact=contact.model_copy(
+                    update={
+                        k.removeprefix("contact_"): v
+                        for k, v in changes.items()
+                        if k.startswith("contact_")
+                    }
+                ),
+            )
+        case ApplicationSubmitted():
+            return replace(
+                state, status="submitted", submissions=event.submission_number, reviewer=None
+            )
+        case ReviewStarted():
+            return replace(state, status="under_review", reviewer=event.reviewer)
+        case ApplicationApproved():
+            return replace(state, status="approved", review_note=event.note)
+        case ApplicationRejected():
+            return replace(state, status="rejected", last_reason=event.reason)
+        case ApplicationReturned():
+            return replace(state, status="returned", last_reason=event.reason)
+        case ApplicationWithdrawn():
+            return replace(state, status="withdrawn", last_reason=event.reason)
+        case _:
+            return state
+
+
+def fold(events: Iterable[DomainEvent], state: Application | None = None) -> Application:
+    """Replay `events` from `state`, or from the initial state of the first event's application."""
+    history = list(events)
+    if state is None:
+        first = history[0] if history else None
+        if not isinstance(first, ApplicationEvent):
+            raise ValueError("fold needs a starting state or an application event first")
+        state = initial_application(first.application_id)
+    return reduce(evolve, history, state)
+
+
+def _require(state: Application, command: Command, allowed: Iterable[Status]) -> None:
+    if state.status not in allowed:
+        name = type(command).__name__
+        raise DomainError(
+            f"{name} is not allowed on application {state.application_id}: it is {state.status}",
+            code="illegal_transition",
+            **{"from": state.status, "command": name},
+        )
+
+
+def _require_reviewer(state: Application, command: Command, reviewer: str) -> None:
+    _require(state, command, {"under_review"})
+    if reviewer != state.reviewer:
+        raise Forbidden(
+            f"application {state.application_id} is under review by {state.reviewer}",
+            code="not_the_reviewer",
+            reviewer=reviewer,
+            assigned_reviewer=state.reviewer,
+        )
+
+
+def _profile(state: Application) -> tuple[CompanyProfile, ContactPerson]:
+    if state.company is None or state.contact is None:
+        raise ValueError(f"application {state.application_id} has no profile before registration")
+    return state.company, state.contact
+
+
+def _changed_fields(command: EditApplication, state: Application) -> dict[str, Any]:
+    company, contact = _profile(state)
+    current = company.model_dump() | {f"contact_{k}": v for k, v in contact.model_dump().items()}
+    requested = command.model_dump(exclude_none=True, exclude={"application_id"})
+    return {k: v for k, v in requested.items() if current[k] != v}

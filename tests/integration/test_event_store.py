@@ -1,0 +1,140 @@
+"""The event store against a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from fairline_events.context import CommandContext
+from fairline_events.db import migrate
+from fairline_events.errors import ConcurrencyConflict
+from fairline_events.store import Checkpoint, EventStore, StreamAppend
+from support.sample_events import BoothHeld, BoothReleased, registry
+
+pytestmark = pytest.mark.infra
+
+ctx = CommandContext(actor="user:sales-1", reason="test")
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> EventStore:
+    await migrate(pool)
+    return EventStore(pool, registry)
+
+
+def held(booth: str, exhibitor: str = "ex-1") -> BoothHeld:
+    return BoothHeld(booth=booth, exhibitor=exhibitor, hall="E1")
+
+
+async def test_append_then_read_keeps_order_and_metadata(store: EventStore) -> None:
+    written = await store.append("booth-A1", [held("A1"), BoothReleased(booth="A1")], 0, ctx)
+    read = await store.read_stream("booth-A1")
+    assert [e.stream_version for e in read] == [1, 2]
+    assert [e.event_id for e in read] == [e.event_id for e in written]
+    assert read[0].actor == "user:sales-1" and read[0].reason == "test"
+    assert read[0].position is not None and read[1].position is not None
+    assert read[0].event(registry) == held("A1")
+
+
+async def test_concurrent_appends_to_one_stream_exactly_one_wins(store: EventStore) -> None:
+    await store.append("booth-B2", [held("B2")], 0, ctx)
+
+    async def attempt(i: int) -> str:
+        try:
+            await store.append("booth-B2", [held("B2", f"ex-{i}")], 1, ctx)
+            return "won"
+        except ConcurrencyConflict:
+            return "conflict"
+
+    outcomes = await asyncio.gather(*(attempt(i) for i in range(20)))
+    assert outcomes.count("won") == 1
+    assert outcomes.count("conflict") == 19
+    assert [e.stream_version for e in await store.read_stream("booth-B2")] == [1, 2]
+
+
+async def test_a_stale_or_future_expected_version_is_a_conflict(store: EventStore) -> None:
+    await store.append("booth-C3", [held("C3")], 0, ctx)
+    with pytest.raises(ConcurrencyConflict):
+        await store.append("booth-C3", [held("C3")], 0, ctx)
+    with pytest.raises(ConcurrencyConflict):
+        await store.append("booth-C3", [held("C3")], 5, ctx)  # would leave a gap
+    assert await store.stream_version("booth-C3") == 1
+
+
+async def test_a_multi_stream_append_is_all_or_nothing(store: EventStore) -> None:
+    await store.append("booth-D2", [held("D2")], 0, ctx)
+    with pytest.raises(ConcurrencyConflict):
+        await store.append_streams(
+            [
+                StreamAppend("booth-D1", [held("D1")], 0),
+                StreamAppend("booth-D2", [held("D2")], 0),  # stale: D2 is at version 1
+            ],
+            ctx,
+        )
+    assert await store.read_stream("booth-D1") == []
+    assert await store.stream_version("booth-D1") == 0
+    await store.append_streams(
+        [StreamAppend("booth-D1", [held("D1")], 0), StreamAppend("booth-D2", [held("D2")], 1)],
+        ctx,
+    )
+    assert await store.stream_version("booth-D1") == 1
+    assert await store.stream_version("booth-D2") == 2
+
+
+async def test_old_schema_versions_are_upcast_on_read(store: EventStore) -> None:
+    await store.append("booth-E1", [held("E1")], 0, ctx)
+    # Write a v1 row as an older release would have: no hall.
+    await store.pool.execute(
+        "UPDATE events SET schema_version = 1, data = data - 'hall' WHERE stream_id = 'booth-E1'"
+    )
+    [env] = await store.read_stream("booth-E1")
+    assert env.schema_version == 1
+    assert env.event(registry) == BoothHeld(booth="E1", exhibitor="ex-1", hall="E1")
+
+
+async def test_reader_never_skips_a_lower_position_that_commits_late(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """T1 takes a lower position, T2 a higher one and commits first: both are delivered."""
+    late = await pool.acquire()
+    early = await pool.acquire()
+    try:
+        t1 = late.transaction()
+        await t1.start()
+        [env1] = await store.append_streams(
+            [StreamAppend("booth-L1", [held("L1")], 0)], ctx, connection=late
+        )
+        t2 = early.transaction()
+        await t2.start()
+        [env2] = await store.append_streams(
+            [StreamAppend("booth-L2", [held("L2")], 0)], ctx, connection=early
+        )
+        assert env1.position is not None and env2.position is not None
+        assert env1.position < env2.position
+        await t2.commit()
+
+        # T2 is committed, T1 is not: reading now must not move past T1's position.
+        first = await store.read_all(Checkpoint.start())
+        assert [s.envelope.stream_id for s in first] == []
+        checkpoint = first[-1].checkpoint if first else Checkpoint.start()
+
+        await t1.commit()
+        second = await store.read_all(checkpoint)
+        assert {s.envelope.stream_id for s in second} == {"booth-L1", "booth-L2"}
+        third = await store.read_all(second[-1].checkpoint)
+        assert third == []
+    finally:
+        await pool.release(late)
+        await pool.release(early)
+
+
+async def test_read_all_pages_through_everything_once(store: EventStore) -> None:
+    for i in range(25):
+        await store.append(f"booth-P{i}", [held(f"P{i}"), BoothReleased(booth=f"P{i}")], 0, ctx)
+    seen = []
+    checkpoint = Checkpoint.start()
+    while batch := await store.read_all(checkpoint, limit=7):
+        seen += [s.envelope.event_id for s in batch]
+        checkpoint = batch[-1].checkpoint
+    assert len(seen) == 50 and len(set(seen)) == 50

@@ -1,0 +1,106 @@
+"""The relay against a real broker that dies mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import defaultdict
+from pathlib import Path
+
+import asyncpg
+import pytest
+from fairline_events.context import CommandContext
+from fairline_events.db import migrate
+from fairline_events.envelope import Envelope
+from fairline_events.kafka import ensure_topics
+from fairline_events.relay import Relay
+from fairline_events.store import EventStore
+from fairline_stack.config import StackConfig
+from fairline_stack.kafka import KafkaBroker, ensure_kafka_jars
+from support.kafka_read import read_topic
+from support.sample_events import BoothHeld, registry
+from support.waiting import eventually
+
+pytestmark = pytest.mark.infra
+
+ctx = CommandContext(actor="user:sales-1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def private_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A broker of this test's own, so killing it harms nobody else."""
+    cfg = StackConfig.from_env()
+    ensure_kafka_jars(cfg.pom, cfg.kafka_libs)
+    broker = KafkaBroker(
+        tmp_path / "kafka",
+        free_port(),
+        free_port(),
+        libs_dir=cfg.kafka_libs,
+        log4j_config=cfg.log4j_config,
+    )
+    broker.start()
+    await broker.wait_ready_async()
+    yield broker
+    broker.kill()
+
+
+async def test_every_committed_event_reaches_kafka_across_a_broker_crash(
+    pool: asyncpg.Pool, private_broker: KafkaBroker, unique: str
+) -> None:
+    await migrate(pool)
+    store = EventStore(pool, registry)
+    topic = f"{unique}.booths.events"
+    await ensure_topics(private_broker.bootstrap_servers, [topic])
+    relay = Relay(store, private_broker.bootstrap_servers, topic, batch_size=50)
+    stopping = asyncio.Event()
+    relay_task = asyncio.create_task(relay.run(stopping))
+
+    streams, per_stream = 20, 30
+    committed: list[Envelope] = []
+
+    async def append_all() -> None:
+        for version in range(per_stream):
+            for s in range(streams):
+                event = BoothHeld(booth=f"B{s}", exhibitor=f"ex-{version}", hall="E1")
+                committed.extend(await store.append(f"booth-B{s}", [event], version, ctx))
+            await asyncio.sleep(0.01)
+
+    appending = asyncio.create_task(append_all())
+    await eventually(
+        lambda: asyncio.sleep(0, relay.published),
+        lambda n: n >= 100,
+        what="relay publishing before the crash",
+    )
+    private_broker.kill()  # SIGKILL, mid-stream
+    await asyncio.sleep(3)
+    private_broker.start()
+    await private_broker.wait_ready_async()
+    await appending
+    total = streams * per_stream
+    await eventually(
+        lambda: asyncio.sleep(0, relay.published),
+        lambda n: n >= total,
+        timeout=120,
+        what="relay catching up after the restart",
+    )
+    stopping.set()
+    await relay_task
+
+    records = await read_topic(private_broker.bootstrap_servers, topic)
+    received = [Envelope.from_json(r.value) for r in records]
+    assert {e.event_id for e in received} >= {e.event_id for e in committed}, "an event was lost"
+    first_seen: dict[str, list[int]] = defaultdict(list)
+    seen: set[object] = set()
+    for record, env in zip(records, received, strict=True):
+        assert record.key == env.stream_id.encode()
+        if env.event_id not in seen:
+            seen.add(env.event_id)
+            first_seen[env.stream_id].append(env.stream_version)
+    for stream_id, versions in first_seen.items():
+        assert versions == list(range(1, per_stream + 1)), f"{stream_id} out of order"
