@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from fairline_events.db import create_pool, drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
@@ -45,12 +46,21 @@ async def pool(database_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def settings(infra, unique: str) -> ServiceSettings:  # type: ignore[no-untyped-def]
-    """Settings for a service under test: its own databases and topics."""
-    return ServiceSettings(
+async def settings(infra, unique: str) -> AsyncIterator[ServiceSettings]:  # type: ignore[no-untyped-def]
+    """Settings for a service under test: its own databases and topics, dropped afterwards."""
+    yield ServiceSettings(
         database_url=infra.database_url,
         kafka_bootstrap_servers=infra.bootstrap_servers,
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,
     )
+    admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
+    try:
+        names = await admin.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{unique}_"
+        )
+    finally:
+        await admin.close()
+    for row in names:
+        await drop_database(with_database(infra.database_url, row["datname"]))

@@ -86,7 +86,7 @@ async def test_every_committed_event_reaches_kafka_across_a_broker_crash(
     await eventually(
         lambda: asyncio.sleep(0, relay.published),
         lambda n: n >= total,
-        timeout=120,
+        within=120,
         what="relay catching up after the restart",
     )
     stopping.set()

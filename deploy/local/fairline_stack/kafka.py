@@ -91,7 +91,7 @@ def ensure_kafka_jars(pom: Path, libs_dir: Path, say: Say = _quiet) -> Path:
         if not mvn:
             raise StackError(f"mvn not found: {MAVEN_HINT}")
         find_java()
-        say("kafka: fetching jars from Maven Central (first run only)…")
+        say("kafka: fetching jars from Maven Central (first run only, or after a pom.xml change)…")
         started = time.monotonic()
         staging = libs_dir.with_name(f"{libs_dir.name}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
@@ -180,12 +180,15 @@ async def wait_for_kafka(
 ) -> None:
     """Poll probe_kafka until it answers; `alive` lets a dead process fail fast."""
     noise = _ProbeNoise(bootstrap_servers)
-    client_log = logging.getLogger("aiokafka.client")
-    client_log.addFilter(noise)
+    # aiokafka.client logs as "aiokafka" today; cover the module name too.
+    loggers = [logging.getLogger(name) for name in ("aiokafka", "aiokafka.client")]
+    for logger in loggers:
+        logger.addFilter(noise)
     try:
         await _poll_kafka(bootstrap_servers, max_wait, alive)
     finally:
-        client_log.removeFilter(noise)
+        for logger in loggers:
+            logger.removeFilter(noise)
 
 
 async def _poll_kafka(
@@ -207,6 +210,23 @@ async def _poll_kafka(
         except Exception as exc:  # any client error just means "not yet"
             last = exc
         await asyncio.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+
+
+def tool_command(main_class: str, *args: str, heap: str = "512m") -> list[str]:
+    """argv running a Kafka tool (e.g. org.apache.kafka.tools.ProducerPerformance) on the
+    project's jars, so benchmarks need no Kafka tarball either."""
+    cfg = StackConfig.from_env()
+    libs = ensure_kafka_jars(cfg.pom, cfg.kafka_libs)
+    return [
+        find_java(),
+        f"-Xmx{heap}",
+        f"-Dlog4j2.configurationFile={cfg.log4j_config}",
+        f"-Dkafka.logs.dir={cfg.kafka_dir / 'tool-logs'}",
+        "-cp",
+        str(libs / "*"),
+        main_class,
+        *args,
+    ]
 
 
 class KafkaBroker:

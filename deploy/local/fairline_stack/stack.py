@@ -51,17 +51,21 @@ def up(cfg: StackConfig | None = None, say: Say = _quiet, timeout: float = 120.0
     cfg.local_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(cfg.local_dir / ".stack.lock"):
         find_java()
+        kafka = broker_for(cfg, say)
         if jars_fetched(cfg.pom, cfg.kafka_libs):
             say(f"kafka: jars already in {cfg.kafka_libs}")
-        ensure_kafka_jars(cfg.pom, cfg.kafka_libs, say)
-        kafka = broker_for(cfg, say)
-        pg = postgres_for(cfg, say, bin_dir=ensure_postgres_installed(say))
+        elif kafka.is_running():
+            # Swapping jars under a live JVM breaks its lazy class loading.
+            say("kafka: pom.xml changed; run `fairline-stack down` then `up` to use the new jars")
+        else:
+            ensure_kafka_jars(cfg.pom, cfg.kafka_libs, say)
         # The JVM boots slowly: launch it first and let PostgreSQL start meanwhile.
         if kafka.is_running():
             say(f"kafka: already running (pid {kafka.pid()})")
         else:
             say(f"kafka: starting broker on {cfg.bootstrap_servers}…")
             kafka.start()
+        pg = postgres_for(cfg, say, bin_dir=ensure_postgres_installed(say))
         if pg.is_running():
             say(f"postgres: already running (pid {pg.pid()})")
         else:

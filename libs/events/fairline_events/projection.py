@@ -21,8 +21,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 
 from .envelope import Envelope
@@ -314,11 +317,41 @@ async def _publish_dead_letters(producer: Any, topic: str, dead: list[DeadLetter
     await asyncio.gather(*sends)
 
 
+class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, seek each partition to the offset PostgreSQL says comes next.
+
+    PostgreSQL, not Kafka's committed offset, is the truth: a commit that ran ahead of an
+    unapplied batch (one consumer commits every position it fetched) cannot skip it.
+    """
+
+    def __init__(self, runner: ProjectionRunner) -> None:
+        self.runner = runner
+        self.subscriber: Any = None
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None or not assigned:
+            return
+        rows = await self.runner.pool.fetch(
+            f'SELECT topic, partition, next_offset FROM "{self.runner.projection.schema}"'
+            ".consumed_offsets"
+        )
+        resume = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        for tp in assigned:
+            offset = resume.get((tp.topic, tp.partition))
+            if offset is not None:
+                consumer.seek(tp, offset)
+
+
 class LiveProjection:
     """The live side: a FastStream batch subscriber in the projection's own consumer group.
 
-    Offsets are committed (manual ack) only after the batch's transaction committed; on an
-    infrastructure error the batch is rewound (nack) and comes again.
+    Offsets are committed (manual ack) only after the batch's transaction committed; on any
+    failure the batch is rewound (nack) and comes again, and a restart resumes from the
+    offsets recorded in PostgreSQL.
     """
 
     def __init__(self, runner: ProjectionRunner, *, max_records: int = 1000) -> None:
@@ -340,34 +373,34 @@ class LiveProjection:
     async def _publish_dead(self, dead: list[DeadLetter]) -> None:
         await _publish_dead_letters(self._producer, self.runner.dead_letter_topic, dead)
 
-    def subscribe(self, broker: Any) -> None:
-        from faststream import AckPolicy
-        from faststream.kafka.annotations import KafkaMessage
+    async def apply_batch(self, msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        records = list(raw) if isinstance(raw, tuple) else [raw]
+        try:
+            result = await self.runner.apply(records, publish_dead=self._publish_dead)
+        except Exception as exc:
+            log.warning(
+                "projection batch will be retried",
+                projection=self.runner.projection.name,
+                error=repr(exc),
+            )
+            await msg.nack()
+            await asyncio.sleep(1.0)
+            return
+        await msg.ack()
+        self.applied += result.applied
 
-        runner = self.runner
-
-        @broker.subscriber(  # type: ignore[untyped-decorator]
-            *runner.topics,
-            group_id=runner.group_id,
+    def subscribe(self, broker: KafkaBroker) -> None:
+        listener = _ResumeFromCheckpoint(self.runner)
+        subscriber = broker.subscriber(
+            *self.runner.topics,
+            group_id=self.runner.group_id,
             batch=True,
             max_records=self.max_records,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
-            title=f"projection {runner.projection.name}",
+            listener=listener,
+            title=f"projection {self.runner.projection.name}",
         )
-        async def apply_batch(msg: KafkaMessage) -> None:
-            raw = msg.raw_message
-            records = list(raw) if isinstance(raw, tuple) else [raw]
-            try:
-                result = await runner.apply(records, publish_dead=self._publish_dead)
-            except RETRYABLE as exc:
-                log.warning(
-                    "projection batch will be retried",
-                    projection=runner.projection.name,
-                    error=repr(exc),
-                )
-                await msg.nack()
-                await asyncio.sleep(1.0)
-                return
-            await msg.ack()
-            self.applied += result.applied
+        listener.subscriber = subscriber
+        subscriber(self.apply_batch)

@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Request
 
 from .api import create_app
+from .asyncapi import asyncapi_document
 from .auth import TokenIssuer
 from .db import create_pool, ensure_database, migrate
 from .kafka import ensure_topics
@@ -179,6 +180,11 @@ def build_app(
     app.state.token_issuer = token_issuer(settings)
     for router in definition.routers:
         app.include_router(router)
+
+    @app.get("/asyncapi.json", tags=["contracts"], summary="AsyncAPI of the events published")
+    async def asyncapi() -> Any:
+        return asyncapi_document(definition, settings)
+
     return app
 
 

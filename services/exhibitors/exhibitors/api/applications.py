@@ -43,8 +43,19 @@ from ..domain.values import (
 
 router = APIRouter(tags=["applications"])
 
+STREAM_PREFIX = "application-"
+
+
+def stream_of(application_id: str) -> str:
+    return f"{STREAM_PREFIX}{application_id}"
+
+
+def _initial(stream_id: str) -> Application:
+    return application.initial_application(stream_id.removeprefix(STREAM_PREFIX))
+
+
 applications: Decider[Any, Application] = Decider(
-    initial=application.initial_application,
+    initial=_initial,
     decide=application.decide,
     evolve=application.evolve,
 )
@@ -53,10 +64,6 @@ Applicant = Annotated[Principal, Depends(require("exhibitor", "recruitment"))]
 Recruiter = Annotated[Principal, Depends(require("recruitment"))]
 Store = Annotated[EventStore, Depends(store_of)]
 Correlation = Annotated[str | None, Header(alias="X-Correlation-ID")]
-
-
-def stream_of(application_id: str) -> str:
-    return f"application-{application_id}"
 
 
 class Body(BaseModel):
@@ -151,9 +158,8 @@ async def _owned(store: EventStore, application_id: str, who: Principal) -> None
     """Company users act on their own applications only; recruitment staff on any."""
     if who.has_any(("recruitment",)):
         return
-    state, _ = await store.load(
-        stream_of(application_id), applications.evolve, applications.initial(application_id)
-    )
+    stream = stream_of(application_id)
+    state, _ = await store.load(stream, applications.evolve, applications.initial(stream))
     if state.applicant is not None and state.applicant != who.subject:
         raise Forbidden(
             "this application belongs to another company user", code="not_the_applicant"
@@ -192,7 +198,8 @@ async def get_application(application_id: str, who: Applicant, store: Store) -> 
     envelopes = await store.read_stream(stream_of(application_id))
     if not envelopes:
         raise NotFound(f"application {application_id} not found", code="application_not_found")
-    state = applications.fold(application_id, [e.event(store.registry) for e in envelopes])
+    events = [e.event(store.registry) for e in envelopes]
+    state = applications.fold(stream_of(application_id), events)
     history = [
         HistoryEntry(
             version=e.stream_version,

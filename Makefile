@@ -1,0 +1,48 @@
+# Fairline: the two commands are `make run` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_LINK_MODE := copy
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS)/ (first run only)"
+	@python3 -m venv $(TOOLS)
+	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/events/pyproject.toml deploy/local/pyproject.toml $(wildcard services/*/pyproject.toml)
+	@echo "setup: installing the locked Python dependencies into $(VENV)/"
+	@$(UV) sync --frozen --all-packages --quiet
+	@touch $@
+
+install: $(VENV)/.synced ## install the locked dependencies
+
+stack: install ## start Kafka (KRaft) and PostgreSQL in .local/, installing what is missing
+	@$(VENV)/bin/fairline-stack up
+
+down: install ## stop the local stack (data stays in .local/)
+	@$(VENV)/bin/fairline-stack down
+
+run: stack ## start the whole platform with the demo edition; Ctrl-C stops it
+	@$(VENV)/bin/fairline-platform run
+
+lint: install ## ruff and mypy, as CI runs them
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check --quiet . || (echo "lint: run '$(VENV)/bin/ruff format .'"; exit 1)
+	@$(VENV)/bin/mypy
+
+test: lint stack ## lint, then the whole suite against the real broker and database
+	@$(VENV)/bin/pytest
+
+clean: down ## stop the stack and delete its data
+	rm -rf .local
+
+.PHONY: help install stack down run lint test clean

@@ -1,0 +1,226 @@
+"""`fairline-platform run`: every service of the platform, with the demo edition, locally.
+
+Starts the local stack, prepares and loads each service, serves each on its own port, prints
+where every API and its docs are and a bearer token per role, and on Ctrl-C stops the
+services and the stack cleanly. Data stays in .local/, so the next run picks it up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import stack
+from .config import StackConfig
+
+# Fixed ports, so bookmarks and partner configs survive restarts.
+PORTS = {"exhibitors": 8001, "booths": 8002, "forums": 8003, "sponsorship": 8004, "hotels": 8005}
+ROLES = {
+    "exhibitor": "demo-huawei-staff",
+    "recruitment": "demo-reviewer",
+    "sales": "demo-sales-desk",
+    "visitor": "demo-visitor",
+    "ops": "demo-ops",
+    "admin": "demo-admin",
+}
+
+
+@dataclass
+class Service:
+    name: str
+    port: int
+    command: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def installed_services() -> list[Service]:
+    found = []
+    shift = int(os.environ.get("FAIRLINE_PORT_BASE", "8001")) - 8001
+    for name, port in PORTS.items():
+        port += shift
+        # The services' entry points sit beside this interpreter in the project's venv.
+        command = shutil.which(f"fairline-{name}", path=str(Path(sys.executable).parent))
+        if command:
+            found.append(Service(name, port, command))
+    return found
+
+
+def auth_secret(cfg: StackConfig) -> str:
+    """One dev signing key per checkout, kept in .local/ (git-ignored), never in the repo."""
+    path = cfg.local_dir / "auth-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def service_env(cfg: StackConfig, secret: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": cfg.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+        "FAIRLINE_AUTH_SECRET": secret,
+    }
+
+
+def wait_ready(service: Service, process: subprocess.Popen[bytes], within: float = 90) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(
+                f"{service.name} exited with {process.returncode} while starting; "
+                f"see .local/logs/{service.name}.log"
+            )
+        try:
+            with urllib.request.urlopen(f"{service.url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(
+        f"{service.name} not ready after {within}s; see .local/logs/{service.name}.log"
+    )
+
+
+def tokens(secret: str) -> dict[str, str]:
+    from fairline_events.auth import TokenIssuer
+
+    issuer = TokenIssuer(secret)
+    return {role: issuer.issue(user, [role], name=user) for role, user in ROLES.items()}
+
+
+def run(smoke: bool) -> int:
+    already_up = all(svc.running for svc in stack.status())
+    cfg = stack.up(say=say)
+    secret = auth_secret(cfg)
+    env = service_env(cfg, secret)
+    services = installed_services()
+    logs = cfg.local_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes: list[tuple[Service, subprocess.Popen[bytes]]] = []
+    try:
+        for svc in services:
+            say(f"{svc.name}: migrating and loading the demo edition…")
+            subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([svc.command, "load-demo"], env=env, check=True)
+            log = (logs / f"{svc.name}.log").open("ab")
+            process = subprocess.Popen(
+                [svc.command, "serve", "--port", str(svc.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            processes.append((svc, process))
+        for svc, process in processes:
+            wait_ready(svc, process)
+            say(f"{svc.name}: ready")
+        print_banner(services, secret)
+        if smoke:
+            return smoke_check(services, secret)
+        stop = {"now": False}
+
+        def request_stop(*_: object) -> None:
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stop["now"]:
+            for svc, process in processes:
+                if process.poll() is not None:
+                    say(f"{svc.name} stopped unexpectedly; see .local/logs/{svc.name}.log")
+                    stop["now"] = True
+            time.sleep(0.5)
+        return 0
+    finally:
+        say("stopping the services…")
+        for _, process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if already_up:
+            say("the local stack was running before; it stays up (`make down` stops it)")
+        else:
+            stack.down(cfg, say=say)
+        say("stopped; the data stays in .local/ for the next `make run`")
+
+
+def smoke_check(services: list[Service], secret: str) -> int:
+    """The demo edition is visible through the exhibitors API: the directory lists it."""
+    import json
+
+    exhibitors = next((s for s in services if s.name == "exhibitors"), None)
+    if exhibitors is None:
+        say("smoke: the exhibitors service is not installed")
+        return 1
+    request = urllib.request.Request(
+        f"{exhibitors.url}/directory?edition_code=ciftis-2021",
+        headers={"Authorization": f"Bearer {tokens(secret)['visitor']}"},
+    )
+    deadline = time.monotonic() + 60
+    listed: list[object] = []
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            listed = json.load(response)
+        if len(listed) >= 7:
+            say(f"smoke: the directory lists {len(listed)} demo exhibitors")
+            return 0
+        time.sleep(0.5)
+    say(f"smoke: the directory lists {len(listed)} exhibitors, expected at least 7")
+    return 1
+
+
+def print_banner(services: list[Service], secret: str) -> None:
+    say("")
+    say("Fairline is running with the demo edition ciftis-2021:")
+    for svc in services:
+        say(
+            f"  {svc.name:<12} API {svc.url}   docs {svc.url}/docs   "
+            f"OpenAPI {svc.url}/openapi.json   AsyncAPI {svc.url}/asyncapi.json"
+        )
+    say("")
+    say("Bearer tokens (12 h), one per role:")
+    for role, token in tokens(secret).items():
+        say(f"  {role:<12} {token}")
+    say("")
+    say(
+        'Example: curl -H "Authorization: Bearer <visitor token>" '
+        f"{services[0].url if services else ''}/directory"
+    )
+    say("Ctrl-C stops everything.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fairline-platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_cmd = sub.add_parser("run", help="start the whole platform with the demo edition")
+    run_cmd.add_argument(
+        "--smoke", action="store_true", help="start, check every service is ready, then stop"
+    )
+    args = parser.parse_args(argv)
+    return run(smoke=args.smoke)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

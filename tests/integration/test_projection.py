@@ -1,0 +1,176 @@
+"""The projection runner on FastStream, against the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from fairline_events.context import CommandContext
+from fairline_events.db import migrate
+from fairline_events.envelope import Envelope
+from fairline_events.kafka import ensure_topics, producer, topic_partitions
+from fairline_events.projection import LiveProjection, ProjectionRunner
+from fairline_events.relay import Relay
+from fairline_events.store import EventStore
+from faststream.kafka import KafkaBroker
+from support.kafka_read import read_topic
+from support.sample_events import BoothHeld, BoothReleased, registry
+from support.sample_projection import booth_board
+from support.waiting import eventually
+
+pytestmark = pytest.mark.infra
+
+ctx = CommandContext(actor="user:sales-1")
+
+
+@dataclass
+class Pipeline:
+    store: EventStore
+    runner: ProjectionRunner
+    bootstrap: str
+    topic: str
+
+    async def board(self) -> list[tuple[object, ...]]:
+        rows = await self.store.pool.fetch(
+            f"SELECT * FROM {booth_board.schema}.booths ORDER BY booth"
+        )
+        return [tuple(r) for r in rows]
+
+    async def consumed_everything(self) -> bool:
+        """The projection's own offsets reached the end of every partition."""
+        partitions = await topic_partitions(self.bootstrap, [self.topic])
+        records = await read_topic(self.bootstrap, self.topic)
+        ends: dict[int, int] = {}
+        for r in records:
+            ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
+        rows = await self.store.pool.fetch(
+            f"SELECT partition, next_offset FROM {booth_board.schema}.consumed_offsets"
+            " WHERE topic = $1",
+            self.topic,
+        )
+        done = {r["partition"]: r["next_offset"] for r in rows}
+        return all(done.get(tp.partition, 0) >= ends.get(tp.partition, 0) for tp in partitions)
+
+
+@pytest.fixture
+async def pipeline(pool: asyncpg.Pool, infra, unique: str) -> AsyncIterator[Pipeline]:  # type: ignore[no-untyped-def]
+    await migrate(pool)
+    store = EventStore(pool, registry)
+    prefix = f"{unique}."
+    topic = f"{prefix}booths.events"
+    runner = ProjectionRunner(booth_board, pool, infra.bootstrap_servers, prefix)
+    await ensure_topics(infra.bootstrap_servers, [topic, runner.dead_letter_topic])
+    stopping = asyncio.Event()
+    relay = asyncio.create_task(Relay(store, infra.bootstrap_servers, topic).run(stopping))
+    broker = KafkaBroker(infra.bootstrap_servers, logger=None)
+    live = LiveProjection(runner)
+    await live.start()
+    live.subscribe(broker)
+    await broker.start()
+    yield Pipeline(store, runner, infra.bootstrap_servers, topic)
+    stopping.set()
+    await broker.stop()
+    await live.stop()
+    await relay
+
+
+async def hold_and_release(store: EventStore, booths: int, released: int) -> None:
+    for i in range(booths):
+        await store.append(
+            f"booth-{i}", [BoothHeld(booth=f"A{i}", exhibitor="ex", hall="E1")], 0, ctx
+        )
+    for i in range(released):
+        await store.append(f"booth-{i}", [BoothReleased(booth=f"A{i}")], 1, ctx)
+
+
+async def test_redelivered_messages_leave_the_read_model_unchanged(pipeline: Pipeline) -> None:
+    await hold_and_release(pipeline.store, booths=12, released=4)
+    before = await eventually(
+        pipeline.board,
+        lambda rows: len(rows) == 12 and sum(r[3] == "free" for r in rows) == 4,
+        what="the board showing 12 booths, 4 released",
+    )
+    # Kafka hands every record over once more, as after a crash before the offset commit.
+    records = await read_topic(pipeline.bootstrap, pipeline.topic)
+    again = producer(pipeline.bootstrap)
+    await again.start()
+    try:
+        for r in records:
+            await again.send_and_wait(pipeline.topic, r.value, key=r.key, headers=list(r.headers))
+    finally:
+        await again.stop()
+    await eventually(pipeline.consumed_everything, bool, what="the redelivered records consumed")
+    assert await pipeline.board() == before
+    assert all(row[4] == 1 for row in before), "a hold was applied twice"
+
+
+async def test_poison_goes_to_the_dead_letter_topic_and_later_events_still_apply(
+    pipeline: Pipeline,
+) -> None:
+    def envelope(stream: str, event_type: str, data: dict[str, object]) -> bytes:
+        return Envelope(
+            event_id=uuid.uuid4(),
+            event_type=event_type,
+            schema_version=2,
+            stream_id=stream,
+            stream_version=1,
+            occurred_at=datetime.now(UTC),
+            actor="user:x",
+            correlation_id=uuid.uuid4(),
+            data=data,
+        ).to_json()
+
+    poison = [
+        b"this is not an envelope",
+        envelope("booth-P1", "test.BoothHeld", {"booth": "P1"}),  # fields missing
+        envelope(
+            "booth-P2", "test.BoothHeld", {"booth": "P2", "exhibitor": "poison", "hall": "E1"}
+        ),
+    ]
+    send = producer(pipeline.bootstrap)
+    await send.start()
+    try:
+        for value in poison:
+            await send.send_and_wait(pipeline.topic, value, key=b"booth-P")
+    finally:
+        await send.stop()
+    await pipeline.store.append(
+        "booth-OK", [BoothHeld(booth="OK", exhibitor="ex", hall="E1")], 0, ctx
+    )
+    rows = await eventually(
+        pipeline.board, lambda rows: any(r[0] == "OK" for r in rows), what="the good event applied"
+    )
+    assert [r[0] for r in rows] == ["OK"]
+    dead = await eventually(
+        lambda: read_topic(pipeline.bootstrap, pipeline.runner.dead_letter_topic),
+        lambda records: len(records) == 3,
+        what="three dead letters",
+    )
+    assert sorted(r.value for r in dead) == sorted(poison)
+    for r in dead:
+        headers = dict(r.headers)
+        assert headers["dlq.error"] and headers["dlq.source"].startswith(pipeline.topic.encode())
+    assert {dict(r.headers)["dlq.error_type"] for r in dead} == {b"MalformedEvent", b"ValueError"}
+
+
+async def test_a_rebuild_equals_live_processing(pipeline: Pipeline) -> None:
+    await hold_and_release(pipeline.store, booths=30, released=10)
+    await eventually(pipeline.consumed_everything, bool, what="live processing done")
+    live_board = await pipeline.board()
+    assert len(live_board) == 30
+    replayed = await pipeline.runner.rebuild()
+    assert replayed >= 40
+    assert await pipeline.board() == live_board
+    # The live subscriber keeps going on the swapped-in schema.
+    await pipeline.store.append("booth-29", [BoothReleased(booth="A29")], 1, ctx)
+    rows = await eventually(
+        pipeline.board,
+        lambda rows: any(r[0] == "A29" and r[3] == "free" for r in rows),
+        what="a new event applied after the swap",
+    )
+    assert sum(r[3] == "free" for r in rows) == 11
