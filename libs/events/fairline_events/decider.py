@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import asyncpg
+
 from .context import CommandContext
 from .envelope import Envelope
 from .registry import DomainEvent
@@ -38,13 +40,19 @@ async def handle(
     stream_id: str,
     command: C,
     context: CommandContext,
+    connection: asyncpg.Connection | None = None,
 ) -> tuple[S, list[Envelope]]:
-    """Load the stream, decide, append with the version read: a concurrent change is a 409."""
-    state, version = await store.load(stream_id, decider.evolve, decider.initial(stream_id))
+    """Load the stream, decide, append with the version read: a concurrent change is a 409.
+
+    With `connection`, both happen in the caller's transaction: a policy reacting to another
+    service's event appends its command's events atomically with its own checkpoint.
+    """
+    initial = decider.initial(stream_id)
+    state, version = await store.load(stream_id, decider.evolve, initial, connection=connection)
     events = decider.decide(command, state)
     if context.command is None:
         context = context.for_command(type(command).__name__)
-    envelopes = await store.append(stream_id, events, version, context)
+    envelopes = await store.append(stream_id, events, version, context, connection=connection)
     for event in events:
         state = decider.evolve(state, event)
     return state, envelopes

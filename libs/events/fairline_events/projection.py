@@ -29,7 +29,7 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 
 from .envelope import Envelope
-from .errors import EventDecodingError
+from .errors import ConcurrencyConflict, EventDecodingError
 from .kafka import producer as make_producer
 from .kafka import topic_partitions
 from .registry import DomainEvent, EventRegistry
@@ -50,6 +50,7 @@ RETRYABLE = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
     KafkaError,
+    ConcurrencyConflict,  # a policy's command raced an API command: retry on fresh state
 )
 
 _BOOKKEEPING_SQL = """

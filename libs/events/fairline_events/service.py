@@ -25,6 +25,7 @@ from .api import create_app
 from .asyncapi import asyncapi_document
 from .auth import TokenIssuer
 from .db import create_pool, ensure_database, migrate
+from .jobs import Job, run_job
 from .kafka import ensure_topics
 from .projection import LiveProjection, Projection, ProjectionRunner
 from .registry import EventRegistry
@@ -45,6 +46,7 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     projections: Sequence[Projection] = ()
     migrations: Sequence[Path | Traversable] = ()
+    jobs: Sequence[Job] = ()
     version: str = "0.1.0"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -92,12 +94,16 @@ class Runtime:
             await runner.create_schema()
         await ensure_topics(self.settings.kafka_bootstrap_servers, sorted(topics))
 
-    async def start(self, *, relay: bool = True, projections: bool = True) -> None:
+    async def start(
+        self, *, relay: bool = True, projections: bool = True, jobs: bool = True
+    ) -> None:
         await self.prepare()
         assert self.store is not None
         if relay:
             self.relay = Relay(self.store, self.settings.kafka_bootstrap_servers, self.topic)
             self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
+        for job in self.definition.jobs if jobs else ():
+            self._tasks.append(asyncio.create_task(run_job(job, self, self._stopping)))
         if projections and self.definition.projections:
             from faststream.kafka import KafkaBroker
 

@@ -65,10 +65,10 @@ class EventStore:
         events: Sequence[DomainEvent],
         expected_version: int,
         context: CommandContext,
+        connection: asyncpg.Connection | None = None,
     ) -> list[Envelope]:
-        return await self.append_streams(
-            [StreamAppend(stream_id, events, expected_version)], context
-        )
+        append = StreamAppend(stream_id, events, expected_version)
+        return await self.append_streams([append], context, connection=connection)
 
     async def append_streams(
         self,
@@ -165,8 +165,13 @@ class EventStore:
         )
         return int(version or 0)
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        rows = await self.pool.fetch(
+    async def read_stream(
+        self,
+        stream_id: str,
+        after_version: int = 0,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[Envelope]:
+        rows = await (connection or self.pool).fetch(
             f"SELECT position, {_COLUMNS} FROM events"
             " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
@@ -175,11 +180,15 @@ class EventStore:
         return [_envelope(r) for r in rows]
 
     async def load(
-        self, stream_id: str, evolve: Callable[[S, DomainEvent], S], initial: S
+        self,
+        stream_id: str,
+        evolve: Callable[[S, DomainEvent], S],
+        initial: S,
+        connection: asyncpg.Connection | None = None,
     ) -> tuple[S, int]:
         """Fold a stream into its current state; returns the state and its version."""
         state, version = initial, 0
-        for env in await self.read_stream(stream_id):
+        for env in await self.read_stream(stream_id, connection=connection):
             state = evolve(state, env.event(self.registry))
             version = env.stream_version
         return state, version
