@@ -8,6 +8,7 @@ services and the stack cleanly. Data stays in .local/, so the next run picks it 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import shutil
@@ -56,7 +57,7 @@ def installed_services() -> list[Service]:
         port += shift
         # The services' entry points sit beside this interpreter in the project's venv.
         command = shutil.which(f"fairline-{name}", path=str(Path(sys.executable).parent))
-        if command:
+        if command and importlib.util.find_spec(name) and importlib.util.find_spec(f"{name}.main"):
             found.append(Service(name, port, command))
     return found
 
