@@ -14,12 +14,13 @@ import asyncpg
 import pytest
 from fairline_events.db import create_pool, drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
+from fairline_stack.resolve import Infra
 
 RUN = uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(scope="session")
-async def infra():  # type: ignore[no-untyped-def]
+async def infra() -> Infra:
     from fairline_stack.resolve import infrastructure
 
     return await infrastructure()
@@ -31,7 +32,7 @@ def unique() -> str:
 
 
 @pytest.fixture
-async def database_url(infra, unique: str) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+async def database_url(infra: Infra, unique: str) -> AsyncIterator[str]:
     url = with_database(infra.database_url, unique)
     await ensure_database(url)
     yield url
@@ -46,7 +47,7 @@ async def pool(database_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def settings(infra, unique: str) -> AsyncIterator[ServiceSettings]:  # type: ignore[no-untyped-def]
+async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
     """Settings for a service under test: its own databases and topics, dropped afterwards."""
     yield ServiceSettings(
         database_url=infra.database_url,

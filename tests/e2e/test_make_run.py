@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from fairline_events.settings import ServiceSettings
+from fairline_stack.resolve import Infra
 
 pytestmark = pytest.mark.infra
 
 
-def test_the_platform_starts_with_the_demo_edition(settings: ServiceSettings, infra) -> None:  # type: ignore[no-untyped-def]
+def test_the_platform_starts_with_the_demo_edition(settings: ServiceSettings, infra: Infra) -> None:
     if infra.source != "local":
         pytest.skip(reason="make run drives the local stack; this run uses another broker")
     env = {

@@ -17,6 +17,7 @@ from fairline_events.kafka import ensure_topics, producer, topic_partitions
 from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore
+from fairline_stack.resolve import Infra
 from faststream.kafka import KafkaBroker
 from support.kafka_read import read_topic
 from support.sample_events import BoothHeld, BoothReleased, registry
@@ -58,7 +59,7 @@ class Pipeline:
 
 
 @pytest.fixture
-async def pipeline(pool: asyncpg.Pool, infra, unique: str) -> AsyncIterator[Pipeline]:  # type: ignore[no-untyped-def]
+async def pipeline(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[Pipeline]:
     await migrate(pool)
     store = EventStore(pool, registry)
     prefix = f"{unique}."

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from fairline_events.relay import Relay
 from fairline_events.store import EventStore
 from fairline_stack.config import StackConfig
 from fairline_stack.kafka import KafkaBroker, ensure_kafka_jars
+from fairline_stack.resolve import Infra
 from support.kafka_read import read_topic
 from support.sample_events import BoothHeld, registry
 from support.waiting import eventually
@@ -104,3 +109,56 @@ async def test_every_committed_event_reaches_kafka_across_a_broker_crash(
             first_seen[env.stream_id].append(env.stream_version)
     for stream_id, versions in first_seen.items():
         assert versions == list(range(1, per_stream + 1)), f"{stream_id} out of order"
+
+
+async def test_a_relay_killed_mid_batch_resumes_without_skipping(
+    pool: asyncpg.Pool,
+    database_url: str,
+    infra: Infra,
+    unique: str,
+) -> None:
+    await migrate(pool)
+    store = EventStore(pool, registry)
+    topic = f"{unique}.booths.events"
+    await ensure_topics(infra.bootstrap_servers, [topic])
+    committed: list[Envelope] = []
+
+    async def append_all() -> None:
+        for v in range(10):
+            for s in range(40):
+                event = BoothHeld(booth=f"K{s}", exhibitor=f"ex-{v}", hall="E1")
+                committed.extend(await store.append(f"booth-K{s}", [event], v, ctx))
+            await asyncio.sleep(0.2)
+
+    def start() -> subprocess.Popen[bytes]:
+        script = Path(__file__).parents[1] / "support" / "relay_process.py"
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        return subprocess.Popen(
+            [sys.executable, str(script), database_url, infra.bootstrap_servers, topic], env=env
+        )
+
+    async def progress() -> int:
+        return len(await read_topic(infra.bootstrap_servers, topic))
+
+    appending = asyncio.create_task(append_all())
+    first = start()
+    await eventually(progress, lambda n: n >= 40, what="the first relay publishing")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not appending.done(), "the appends finished before the relay was killed"
+    second = start()
+    await appending
+    try:
+        records = await eventually(
+            lambda: read_topic(infra.bootstrap_servers, topic),
+            lambda rs: (
+                {Envelope.from_json(r.value).event_id for r in rs}
+                >= {e.event_id for e in committed}
+            ),
+            within=60,
+            what="every committed event in Kafka after the restart",
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    assert len(records) <= len(committed) + 20, "more re-sends than one unacknowledged batch"
