@@ -46,3 +46,8 @@ clean: down ## stop the stack and delete its data
 	rm -rf .local
 
 .PHONY: help install stack down run lint test clean
+
+bench: stack ## benchmarks beside their raw baselines; writes bench/results/latest.{json,md}
+	@$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+.PHONY: bench

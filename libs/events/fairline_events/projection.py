@@ -13,6 +13,7 @@ schema and swap it in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -38,7 +39,7 @@ from .telemetry import extract_context, tracer
 log = structlog.get_logger(__name__)
 
 E = TypeVar("E", bound=DomainEvent)
-Handler = Callable[[Any, Envelope, asyncpg.Connection], Awaitable[None]]
+Handler = Callable[[Any, Envelope, Any], Awaitable["Sql | None"]]
 
 # Errors that say "the infrastructure failed, try again", never "this event is poison".
 RETRYABLE = (
@@ -65,6 +66,88 @@ CREATE TABLE IF NOT EXISTS consumed_offsets (
     PRIMARY KEY (topic, partition)
 );
 """
+
+
+@dataclass(frozen=True)
+class Sql:
+    """One statement a handler asks for; the runner pipelines runs of the same statement."""
+
+    query: str
+    args: tuple[Any, ...]
+
+
+def sql(query: str, *args: Any) -> Sql:
+    return Sql(query, args)
+
+
+class _PoisonInBatch(Exception):
+    """An event of the batch failed on the fast path: redo the batch carefully."""
+
+
+class _Pipeline:
+    """The connection handlers see: statements they return are queued and sent together
+    (asyncpg's executemany pipelines them); anything they run themselves first flushes the
+    queue, so every handler sees all earlier effects."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._query: str | None = None
+        self._rows: list[tuple[Any, ...]] = []
+
+    async def run(self, handler: Handler, event: DomainEvent, env: Envelope) -> None:
+        out = await handler(event, env, self)
+        if isinstance(out, Sql):
+            if out.query != self._query:
+                await self.flush()
+                self._query = out.query
+            self._rows.append(out.args)
+
+    async def flush(self) -> None:
+        if self._query is not None and self._rows:
+            if len(self._rows) == 1:
+                await self._conn.execute(self._query, *self._rows[0])
+            else:
+                await self._conn.executemany(self._query, self._rows)
+        self._query, self._rows = None, []
+
+    async def execute(self, query: str, *args: Any) -> str:
+        await self.flush()
+        return await self._conn.execute(query, *args)  # type: ignore[no-any-return]
+
+    async def executemany(self, query: str, args: Any) -> None:
+        await self.flush()
+        await self._conn.executemany(query, args)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        await self.flush()
+        return await self._conn.fetch(query, *args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        await self.flush()
+        return await self._conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        await self.flush()
+        return await self._conn.fetchval(query, *args)
+
+    def transaction(self) -> Any:
+        return self._conn.transaction()
+
+    def __getattr__(self, name: str) -> Any:  # anything else: the real connection
+        return getattr(self._conn, name)
+
+
+def _span(projection: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
+    """A consumer span continuing the event's trace, when it carries one."""
+    context = _record_context(record)
+    if not trace.get_current_span(context).get_span_context().is_valid:
+        return contextlib.nullcontext()
+    return tracer().start_as_current_span(
+        f"project {projection}",
+        context=context,
+        kind=trace.SpanKind.CONSUMER,
+        attributes={"fairline.event_type": env.event_type},
+    )
 
 
 @dataclass
@@ -139,23 +222,42 @@ class ProjectionRunner:
         schema: str | None = None,
         publish_dead: Callable[[list[DeadLetter]], Awaitable[None]] | None = None,
     ) -> BatchResult:
-        """Apply a batch in one transaction; dead letters are published before it commits."""
+        """Apply a batch in one transaction; dead letters are published before it commits.
+
+        The fast path pipelines the handlers' statements; if any event fails, the batch is
+        rolled back and applied again one event at a time, each in a savepoint, so only the
+        poison is set aside.
+        """
+        try:
+            return await self._apply(records, schema, publish_dead, careful=False)
+        except _PoisonInBatch:
+            return await self._apply(records, schema, publish_dead, careful=True)
+
+    async def _apply(
+        self,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        schema: str | None,
+        publish_dead: Callable[[list[DeadLetter]], Awaitable[None]] | None,
+        *,
+        careful: bool,
+    ) -> BatchResult:
         schema = schema or self.projection.schema
         result = BatchResult()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as raw, raw.transaction():
             if schema == self.projection.schema:
                 # Shared with other live batches, exclusive for the rebuild's swap.
-                await conn.execute(
+                await raw.execute(
                     "SELECT pg_advisory_xact_lock_shared($1)", self.projection.lock_key
                 )
-            await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+            await raw.execute(f'SET LOCAL search_path TO "{schema}"')
             decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
             for record in records:
                 try:
                     decoded.append((record, Envelope.from_json(record.value or b"")))
                 except EventDecodingError as exc:
                     result.dead.append(DeadLetter(record, exc))
-            versions = await self._versions(conn, {env.stream_id for _, env in decoded})
+            versions = await self._versions(raw, {env.stream_id for _, env in decoded})
+            conn = _Pipeline(raw)
             for record, env in decoded:
                 if versions.get(env.stream_id, 0) >= env.stream_version:
                     result.duplicates += 1
@@ -165,21 +267,32 @@ class ProjectionRunner:
                 if handler is None:
                     result.ignored += 1
                     continue
-                with tracer().start_as_current_span(
-                    f"project {self.projection.name}",
-                    context=_record_context(record),
-                    kind=trace.SpanKind.CONSUMER,
-                    attributes={"fairline.event_type": env.event_type},
-                ):
+                with _span(self.projection.name, record, env):
+                    if not careful:
+                        try:
+                            await conn.run(handler, env.event(self.projection.registry), env)
+                        except RETRYABLE:
+                            raise
+                        except Exception as exc:
+                            raise _PoisonInBatch from exc
+                        result.applied += 1
+                        continue
                     try:
-                        async with conn.transaction():  # a savepoint: poison rolls back alone
-                            await handler(env.event(self.projection.registry), env, conn)
+                        async with raw.transaction():  # a savepoint: poison rolls back alone
+                            await conn.run(handler, env.event(self.projection.registry), env)
+                            await conn.flush()
                         result.applied += 1
                     except RETRYABLE:
                         raise
                     except Exception as exc:
                         result.dead.append(DeadLetter(record, exc))
-            await self._save(conn, versions, records)
+            try:
+                await conn.flush()
+            except RETRYABLE:
+                raise
+            except Exception as exc:
+                raise _PoisonInBatch from exc
+            await self._save(raw, versions, records)
             if result.dead:
                 for dead in result.dead:
                     log.warning(

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
 
 from .kafka import producer as make_producer
-from .store import NOTIFY_CHANNEL, EventStore, StoredEvent
+from .store import NOTIFY_CHANNEL, EncodedEvent, EventStore
 from .telemetry import extract_context, tracer
 
 log = structlog.get_logger(__name__)
@@ -73,7 +73,7 @@ class Relay:
                         producer = make_producer(self.bootstrap_servers)
                         await producer.start()
                     self._wakeup.clear()
-                    batch = await self.store.read_all(checkpoint, self.batch_size)
+                    batch = await self.store.read_all_encoded(checkpoint, self.batch_size)
                     if not batch:
                         await _wait_any(stopping, self._wakeup, self.idle_poll_seconds)
                         continue
@@ -100,38 +100,44 @@ class Relay:
                 with contextlib.suppress(Exception):
                     await producer.stop()
 
-    async def _publish(self, producer: AIOKafkaProducer, batch: list[StoredEvent]) -> None:
+    async def _publish(self, producer: AIOKafkaProducer, batch: list[EncodedEvent]) -> None:
         """Send a batch and wait until Kafka acknowledged every event in it."""
         spans: list[trace.Span] = []
         sends = []
         try:
-            for stored in batch:
-                env = stored.envelope
-                span = tracer().start_span(
-                    f"{self.topic} publish",
-                    context=extract_context(env.trace_context),
-                    kind=trace.SpanKind.PRODUCER,
-                    attributes={
-                        "messaging.system": "kafka",
-                        "messaging.destination.name": self.topic,
-                        "fairline.event_type": env.event_type,
-                        "fairline.stream_id": env.stream_id,
-                    },
-                )
-                spans.append(span)
-                carrier: dict[str, str] = {}
-                propagate.inject(carrier, context=trace.set_span_in_context(span))
-                headers = [(k, v) for k, v in env.kafka_headers() if k not in carrier]
-                headers += [(k, v.encode()) for k, v in carrier.items()]
+            for event in batch:
+                headers = event.kafka_headers()
+                span = self._span(event)
+                if span is not None:  # continue the trace of the request that caused it
+                    spans.append(span)
+                    carrier: dict[str, str] = {}
+                    propagate.inject(carrier, context=trace.set_span_in_context(span))
+                    headers += [(k, v.encode()) for k, v in carrier.items()]
                 sends.append(
                     await producer.send(
-                        self.topic, env.to_json(), key=env.stream_id.encode(), headers=headers
+                        self.topic, event.value, key=event.stream_id.encode(), headers=headers
                     )
                 )
             await asyncio.gather(*sends)
         finally:
             for span in spans:
                 span.end()
+
+    def _span(self, event: EncodedEvent) -> trace.Span | None:
+        parent = extract_context(event.trace_context)
+        if not trace.get_current_span(parent).get_span_context().is_valid:
+            return None
+        return tracer().start_span(
+            f"{self.topic} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self.topic,
+                "fairline.event_type": event.event_type,
+                "fairline.stream_id": event.stream_id,
+            },
+        )
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> bool:

@@ -1,0 +1,324 @@
+"""Append, relay, projection and rebuild, each beside its raw baseline on the same servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import uuid
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from fairline_events.context import CommandContext
+from fairline_events.kafka import ensure_topics, producer, topic_partitions
+from fairline_events.projection import LiveProjection, ProjectionRunner
+from fairline_events.relay import Relay
+from fairline_events.store import EventStore, StreamAppend
+from faststream.kafka import KafkaBroker
+
+from .common import Figure, Timer, say, scratch_database
+from .model import envelope_bytes, floor, held_event, registry
+
+ctx = CommandContext(actor="user:bench")
+
+
+async def _gather_limited(n: int, concurrency: int, work: Any) -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await work(queue.get_nowait())
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def bench_append(server: str, singles: int, batches: int, batch_size: int) -> list[Figure]:
+    figures = []
+    async with scratch_database(server, "append") as (url, pool):
+        store = EventStore(pool, registry)
+        say(f"append: {singles} single-event appends, 16 writers…")
+        with Timer() as t:
+            await _gather_limited(
+                singles, 16, lambda i: store.append(f"s-{i}", [held_event(i)], 0, ctx)
+            )
+        single_rate = singles / t.seconds
+        say(f"append: {batches} appends of {batch_size} events (one stream each), 4 writers…")
+        with Timer() as t:
+            await _gather_limited(
+                batches,
+                4,
+                lambda b: store.append_streams(
+                    [StreamAppend(f"b-{b}", [held_event(i) for i in range(batch_size)], 0)], ctx
+                ),
+            )
+        batch_rate = batches * batch_size / t.seconds
+        raw_single, raw_batch = await _raw_inserts(pool, singles, batches, batch_size)
+        tps = pgbench(url)
+    figures.append(
+        Figure(
+            "append",
+            "single events/s",
+            single_rate,
+            "events/s",
+            "raw asyncpg single inserts/s",
+            raw_single,
+        )
+    )
+    figures.append(
+        Figure(
+            "append",
+            "batched events/s",
+            batch_rate,
+            "events/s",
+            "raw asyncpg batched inserts/s",
+            raw_batch,
+            ">= 20,000",
+            batch_rate >= 20_000,
+        )
+    )
+    figures.append(Figure("append", "pgbench TPS (ceiling, 16 clients)", tps, "tx/s"))
+    return figures
+
+
+async def _raw_inserts(
+    pool: asyncpg.Pool, singles: int, batches: int, batch_size: int
+) -> tuple[float, float]:
+    """The same rows into a plain table: no version check, no envelope, no notify."""
+    await pool.execute(
+        "CREATE TABLE raw_events (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY)"
+    )
+    insert = """INSERT INTO raw_events (event_id, stream_id, stream_version, event_type,
+                schema_version, occurred_at, actor, correlation_id, data)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
+                $6::timestamptz[], $7::text[], $8::uuid[], $9::jsonb[])"""
+
+    def rows(n: int, prefix: str) -> list[list[Any]]:
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        data = json.dumps(held_event(0).model_dump(mode="json"))
+        return [
+            [uuid.uuid4() for _ in range(n)],
+            [f"{prefix}-{i}" for i in range(n)],
+            [1] * n,
+            ["bench.BoothHeld"] * n,
+            [1] * n,
+            [now] * n,
+            ["user:bench"] * n,
+            [uuid.uuid4() for _ in range(n)],
+            [data] * n,
+        ]
+
+    async def one(i: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(insert, *rows(1, f"rs{i}"))
+
+    say("append: raw asyncpg baseline…")
+    with Timer() as t:
+        await _gather_limited(singles, 16, one)
+    raw_single = singles / t.seconds
+
+    async def batch(b: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(insert, *rows(batch_size, f"rb{b}"))
+
+    with Timer() as t:
+        await _gather_limited(batches, 4, batch)
+    return raw_single, batches * batch_size / t.seconds
+
+
+def pgbench(url: str) -> float:
+    say("append: pgbench (simple-update, 16 clients, 10 s) on the same server…")
+    subprocess.run(["pgbench", "-i", "-q", "-s", "4", url], check=True, capture_output=True)
+    out = subprocess.run(
+        ["pgbench", "-N", "-c", "16", "-j", "2", "-T", "10", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"tps = ([0-9.]+)", out)
+    return float(match.group(1)) if match else float("nan")
+
+
+async def fill_store(store: EventStore, events: int) -> None:
+    per = 500
+    await _gather_limited(
+        events // per,
+        4,
+        lambda b: store.append_streams(
+            [StreamAppend(f"booth-{b}-{i}", [held_event(b * per + i)], 0) for i in range(per)],
+            ctx,
+        ),
+    )
+
+
+async def bench_relay_and_projection(server: str, kafka: str, events: int) -> list[Figure]:
+    figures = []
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    topic = f"{prefix}bench.events"
+    await ensure_topics(kafka, [topic, f"{prefix}raw", f"{prefix}perf"])
+    async with scratch_database(server, "relay") as (_, pool):
+        store = EventStore(pool, registry)
+        say(f"relay: appending {events} events to relay…")
+        await fill_store(store, events)
+        relay = Relay(store, kafka, topic, batch_size=5000)
+        stopping = asyncio.Event()
+        say("relay: publishing…")
+        with Timer() as t:
+            task = asyncio.create_task(relay.run(stopping))
+            while relay.published < events:
+                await asyncio.sleep(0.05)
+        stopping.set()
+        await task
+        relay_rate = events / t.seconds
+        raw_rate = await raw_producer(kafka, f"{prefix}raw", events)
+        perf_rate = producer_performance(kafka, f"{prefix}perf", events)
+        figures.append(
+            Figure(
+                "relay",
+                "relay events/s",
+                relay_rate,
+                "events/s",
+                "raw aiokafka producer msgs/s",
+                raw_rate,
+                ">= 30,000",
+                relay_rate >= 30_000,
+                {"kafka ProducerPerformance records/s": perf_rate},
+            )
+        )
+
+        say("projection: applying the relayed events…")
+        runner = ProjectionRunner(floor, pool, kafka, prefix)
+        live = LiveProjection(runner, max_records=2000)
+        broker = KafkaBroker(kafka, logger=None)
+        await live.start()
+        live.subscribe(broker)
+        with Timer() as t:
+            await broker.start()
+            while live.applied < events:
+                await asyncio.sleep(0.05)
+        await broker.stop()
+        await live.stop()
+        projection_rate = events / t.seconds
+        raw_consume = await raw_consumer(kafka, topic, events)
+        figures.append(
+            Figure(
+                "projection",
+                "projection events/s",
+                projection_rate,
+                "events/s",
+                "raw aiokafka consumer msgs/s",
+                raw_consume,
+                ">= 20,000",
+                projection_rate >= 20_000,
+            )
+        )
+    return figures
+
+
+async def raw_producer(kafka: str, topic: str, events: int) -> float:
+    say("relay: raw aiokafka producer baseline…")
+    messages = [envelope_bytes(i) for i in range(events)]
+    send = producer(kafka)
+    await send.start()
+    try:
+        with Timer() as t:
+            futures = [await send.send(topic, v, key=k) for k, v in messages]
+            await asyncio.gather(*futures)
+    finally:
+        await send.stop()
+    return events / t.seconds
+
+
+def producer_performance(kafka: str, topic: str, events: int) -> float:
+    say("relay: Kafka's ProducerPerformance baseline…")
+    from fairline_stack.kafka import tool_command
+
+    size = len(envelope_bytes(0)[1])
+    out = subprocess.run(
+        tool_command(
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic",
+            topic,
+            "--num-records",
+            str(events),
+            "--record-size",
+            str(size),
+            "--throughput",
+            "-1",
+            "--producer-props",
+            f"bootstrap.servers={kafka}",
+            "acks=all",
+            "enable.idempotence=true",
+            "linger.ms=5",
+        ),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    matches = re.findall(r"([0-9.]+) records/sec", out)
+    return float(matches[-1]) if matches else float("nan")
+
+
+async def raw_consumer(kafka: str, topic: str, events: int) -> float:
+    say("projection: raw aiokafka consumer baseline…")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka, enable_auto_commit=False, max_poll_records=2000
+    )
+    await consumer.start()
+    try:
+        partitions = await topic_partitions(kafka, [topic])
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        seen = 0
+        with Timer() as t:
+            while seen < events:
+                batch = await consumer.getmany(timeout_ms=500, max_records=2000)
+                seen += sum(len(records) for records in batch.values())
+    finally:
+        await consumer.stop()
+    return events / t.seconds
+
+
+async def bench_rebuild(server: str, kafka: str, events: int) -> list[Figure]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    topic = f"{prefix}bench.events"
+    await ensure_topics(kafka, [topic])
+    say(f"rebuild: writing {events} events to Kafka…")
+    send = producer(kafka, linger_ms=20, max_batch_size=256 * 1024)
+    await send.start()
+    try:
+        futures = []
+        for i in range(events):
+            key, value = envelope_bytes(i % 200_000, version=i // 200_000 + 1)
+            futures.append(await send.send(topic, value, key=key))
+            if len(futures) >= 20_000:
+                await asyncio.gather(*futures)
+                futures = []
+                if i % 100_000 == 99_999:
+                    say(f"rebuild:   {i + 1} written")
+        await asyncio.gather(*futures)
+    finally:
+        await send.stop()
+    async with scratch_database(server, "rebuild") as (_, pool):
+        runner = ProjectionRunner(floor, pool, kafka, prefix)
+        await runner.create_schema()
+        say("rebuild: replaying into a fresh schema…")
+        with Timer() as t:
+            replayed = await runner.rebuild(batch_size=10_000)
+        rows = await pool.fetchval(f"SELECT count(*) FROM {floor.schema}.floor")
+    return [
+        Figure(
+            "rebuild",
+            f"replay {events:,} events",
+            t.seconds,
+            "s",
+            target="<= 60 s",
+            met=t.seconds <= 60,
+            notes={"replayed": replayed, "rows": rows, "events/s": replayed / t.seconds},
+        )
+    ]

@@ -1,0 +1,127 @@
+"""`make bench`: every hot path beside its raw baseline, on the same broker and database.
+
+A report, not a test: it never fails on a missed target; it says which were missed.
+Writes bench/results/latest.json and bench/results/latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .common import Figure, say
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    def version(cmd: list[str]) -> str:
+        try:
+            return (
+                subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+            )
+        except (OSError, IndexError):
+            return "unknown"
+
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": version(["psql", "--version"]),
+        "kafka": "4.1.1 (deploy/local/kafka/pom.xml)",
+        "packages": {
+            p: metadata.version(p) for p in ("faststream", "aiokafka", "asyncpg", "pydantic")
+        },
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def markdown(info: dict[str, Any], figures: list[Figure]) -> str:
+    lines = [
+        "# Fairline benchmarks",
+        "",
+        f"{info['cores']} cores, Python {info['python']}, {info['postgresql']}, "
+        f"Kafka {info['kafka']}, "
+        + ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+        + f"; {info['when']}",
+        "",
+        "| section | figure | value | baseline | ratio | target | met |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for f in figures:
+        baseline = f"{f.baseline:,.0f} ({f.baseline_name})" if f.baseline is not None else ""
+        ratio = f"{f.ratio:.2f}" if f.ratio is not None else ""
+        met = "" if f.met is None else ("yes" if f.met else "**no**")
+        lines.append(
+            f"| {f.section} | {f.name} | {f.value:,.1f} {f.unit} | {baseline} | {ratio} "
+            f"| {f.target or ''} | {met} |"
+        )
+        for key, value in f.notes.items():
+            shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
+            lines.append(f"| | ↳ {key} | {shown} | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+async def main(quick: bool, only: set[str]) -> list[Figure]:
+    from fairline_stack.resolve import infrastructure
+
+    from . import core
+
+    infra = await infrastructure()
+    scale = 0.1 if quick else 1.0
+    figures: list[Figure] = []
+    sections: dict[str, Callable[[], Awaitable[list[Figure]]]] = {
+        "append": lambda: core.bench_append(
+            infra.database_url, int(5000 * scale), int(300 * scale), 100
+        ),
+        "relay": lambda: core.bench_relay_and_projection(
+            infra.database_url, infra.bootstrap_servers, int(100_000 * scale)
+        ),
+        "rebuild": lambda: core.bench_rebuild(
+            infra.database_url, infra.bootstrap_servers, int(1_000_000 * scale)
+        ),
+    }
+    try:
+        commands = importlib.import_module("bench.commands")
+        bench_commands: Any = commands.bench_commands
+        sections["commands"] = lambda: bench_commands(infra, scale)
+    except ImportError as exc:
+        say(f"commands: skipped ({exc}); needs the booths service")
+    for name, run in sections.items():
+        if only and name not in only:
+            continue
+        say(f"== {name}")
+        figures += await run()
+    return figures
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the volumes")
+    parser.add_argument("--only", action="append", default=[], help="run one section")
+    args = parser.parse_args()
+    figures = asyncio.run(main(args.quick, set(args.only)))
+    info = machine()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"machine": info, "figures": [f.as_dict() for f in figures]}, indent=2)
+    )
+    table = markdown(info, figures)
+    (RESULTS / "latest.md").write_text(table)
+    print(table)
+    missed = [f"{f.section}: {f.name}" for f in figures if f.met is False]
+    if missed:
+        say("targets missed: " + "; ".join(missed))
+
+
+if __name__ == "__main__":
+    cli()
