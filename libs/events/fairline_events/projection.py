@@ -139,6 +139,8 @@ class _Pipeline:
 
 def _span(projection: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
     """A consumer span continuing the event's trace, when it carries one."""
+    if not any(key == "traceparent" for key, _ in record.headers or ()):
+        return contextlib.nullcontext()
     context = _record_context(record)
     if not trace.get_current_span(context).get_span_context().is_valid:
         return contextlib.nullcontext()
@@ -431,6 +433,11 @@ async def _publish_dead_letters(producer: Any, topic: str, dead: list[DeadLetter
     await asyncio.gather(*sends)
 
 
+async def _undecoded(message: Any) -> Any:
+    """The runner decodes envelopes itself; FastStream need not parse every body first."""
+    return message.body
+
+
 class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment, seek each partition to the offset PostgreSQL says comes next.
 
@@ -514,6 +521,7 @@ class LiveProjection:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             listener=listener,
+            decoder=_undecoded,
             title=f"projection {self.runner.projection.name}",
         )
         listener.subscriber = subscriber
