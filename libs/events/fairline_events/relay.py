@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -18,7 +20,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
 
 from .kafka import producer as make_producer
-from .store import NOTIFY_CHANNEL, EncodedEvent, EventStore
+from .store import NOTIFY_CHANNEL, Checkpoint, EncodedEvent, EventStore
 from .telemetry import extract_context, tracer
 
 log = structlog.get_logger(__name__)
@@ -63,8 +65,10 @@ class Relay:
         self._wakeup.set()
 
     async def _relay_until(self, stopping: asyncio.Event) -> None:
+        """Read the next batch while Kafka acknowledges the previous one (two in flight)."""
         checkpoint = await self.store.load_checkpoint(self.name)
         producer: AIOKafkaProducer | None = None
+        in_flight: deque[_InFlight] = deque()
         backoff = 0.2
         try:
             while not stopping.is_set():
@@ -73,15 +77,19 @@ class Relay:
                         producer = make_producer(self.bootstrap_servers)
                         await producer.start()
                     self._wakeup.clear()
-                    batch = await self.store.read_all_encoded(checkpoint, self.batch_size)
-                    if not batch:
+                    cursor = in_flight[-1].checkpoint if in_flight else checkpoint
+                    batch = await self.store.read_all_encoded(cursor, self.batch_size)
+                    if batch:
+                        in_flight.append(await self._enqueue(producer, batch))
+                    if in_flight and (len(in_flight) > 1 or not batch):
+                        done = in_flight.popleft()
+                        await done.acknowledged()
+                        checkpoint = done.checkpoint
+                        await self.store.save_checkpoint(self.name, checkpoint)
+                        self.published += done.count
+                        backoff = 0.2
+                    elif not batch:
                         await _wait_any(stopping, self._wakeup, self.idle_poll_seconds)
-                        continue
-                    await self._publish(producer, batch)
-                    checkpoint = batch[-1].checkpoint
-                    await self.store.save_checkpoint(self.name, checkpoint)
-                    self.published += len(batch)
-                    backoff = 0.2
                 except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
                     log.warning(
                         "relay retrying after error",
@@ -89,6 +97,8 @@ class Relay:
                         error=repr(exc),
                         retry_in_s=backoff,
                     )
+                    while in_flight:  # resent from the saved checkpoint
+                        in_flight.popleft().abandon()
                     if producer is not None:
                         with contextlib.suppress(Exception):
                             await producer.stop()
@@ -96,32 +106,30 @@ class Relay:
                     await _wait(stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            while in_flight:
+                in_flight.popleft().abandon()
             if producer is not None:
                 with contextlib.suppress(Exception):
                     await producer.stop()
 
-    async def _publish(self, producer: AIOKafkaProducer, batch: list[EncodedEvent]) -> None:
-        """Send a batch and wait until Kafka acknowledged every event in it."""
+    async def _enqueue(self, producer: AIOKafkaProducer, batch: list[EncodedEvent]) -> _InFlight:
+        """Hand a batch to the producer, in order; its acknowledgement is awaited later."""
         spans: list[trace.Span] = []
         sends = []
-        try:
-            for event in batch:
-                headers = event.kafka_headers()
-                span = self._span(event)
-                if span is not None:  # continue the trace of the request that caused it
-                    spans.append(span)
-                    carrier: dict[str, str] = {}
-                    propagate.inject(carrier, context=trace.set_span_in_context(span))
-                    headers += [(k, v.encode()) for k, v in carrier.items()]
-                sends.append(
-                    await producer.send(
-                        self.topic, event.value, key=event.stream_id.encode(), headers=headers
-                    )
+        for event in batch:
+            headers = event.kafka_headers()
+            span = self._span(event)
+            if span is not None:  # continue the trace of the request that caused it
+                spans.append(span)
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier, context=trace.set_span_in_context(span))
+                headers += [(k, v.encode()) for k, v in carrier.items()]
+            sends.append(
+                await producer.send(
+                    self.topic, event.value, key=event.stream_id.encode(), headers=headers
                 )
-            await asyncio.gather(*sends)
-        finally:
-            for span in spans:
-                span.end()
+            )
+        return _InFlight(batch[-1].checkpoint, len(batch), asyncio.gather(*sends), spans)
 
     def _span(self, event: EncodedEvent) -> trace.Span | None:
         parent = extract_context(event.trace_context)
@@ -138,6 +146,28 @@ class Relay:
                 "fairline.stream_id": event.stream_id,
             },
         )
+
+
+@dataclass
+class _InFlight:
+    checkpoint: Checkpoint
+    count: int
+    acks: asyncio.Future[list[object]]
+    spans: list[trace.Span]
+
+    async def acknowledged(self) -> None:
+        try:
+            await self.acks
+        finally:
+            for span in self.spans:
+                span.end()
+
+    def abandon(self) -> None:
+        self.acks.cancel()
+        with contextlib.suppress(BaseException):
+            self.acks.exception()
+        for span in self.spans:
+            span.end()
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> bool:
