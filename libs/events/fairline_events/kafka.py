@@ -34,9 +34,12 @@ def producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS
+    bootstrap_servers: str,
+    topics: list[str],
+    partitions: int = DEFAULT_PARTITIONS,
+    replication: int = 1,
 ) -> None:
-    """Create the topics that do not exist yet (replication 1 on a single local broker)."""
+    """Create the topics that do not exist yet (`replication` 1 suits one local broker only)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -45,7 +48,10 @@ async def ensure_topics(
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                        for t in missing
+                    ]
                 )
     finally:
         await admin.close()

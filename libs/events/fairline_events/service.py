@@ -92,7 +92,11 @@ class Runtime:
             topics.update(runner.topics)
             topics.add(runner.dead_letter_topic)
             await runner.create_schema()
-        await ensure_topics(self.settings.kafka_bootstrap_servers, sorted(topics))
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers,
+            sorted(topics),
+            replication=self.settings.fairline_topic_replication,
+        )
 
     async def start(
         self, *, relay: bool = True, projections: bool = True, jobs: bool = True

@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
     fairline_topic_prefix: str = Field(
         default="fairline.", description="prefix of every topic; tests use a unique one per run"
     )
+    fairline_topic_replication: int = Field(
+        default=1, ge=1, description="replication factor of the topics a service creates"
+    )
     fairline_database_prefix: str = Field(
         default="fairline_", description="prefix of every service database"
     )
