@@ -14,7 +14,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from .errors import DomainError
@@ -44,8 +44,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details}}
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
     return JSONResponse(body, status_code=status)
 
 
@@ -64,7 +66,7 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -73,7 +75,18 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return error_response(
-            422, "invalid_request", "the request is malformed; see details", problems=problems
+            422, "invalid_request", "the request is malformed; see details", {"problems": problems}
+        )
+
+    @app.exception_handler(ValidationError)
+    async def invalid_value(_: Request, exc: ValidationError) -> JSONResponse:
+        # A value that passed the request schema but not a command's or value object's rules.
+        problems = [
+            {"at": ".".join(map(str, e.get("loc", ()))), "problem": e.get("msg", "")}
+            for e in exc.errors(include_url=False)
+        ]
+        return error_response(
+            422, "invalid_request", "the request is malformed; see details", {"problems": problems}
         )
 
     @app.exception_handler(HTTPException)
@@ -130,7 +143,7 @@ def create_app(
             except Exception as exc:
                 failed[name] = repr(exc)
         if failed:
-            return error_response(503, "not_ready", "a dependency does not answer", **failed)
+            return error_response(503, "not_ready", "a dependency does not answer", failed)
         return JSONResponse({"status": "ready", "checks": sorted(checks)})
 
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -201,13 +201,16 @@ class ProjectionRunner:
         pool: asyncpg.Pool,
         bootstrap_servers: str,
         topic_prefix: str,
+        service: str | None = None,
     ) -> None:
         self.projection = projection
         self.pool = pool
         self.bootstrap_servers = bootstrap_servers
         self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
-        self.dead_letter_topic = f"{topic_prefix}{projection.name}.dlq"
-        self.group_id = f"{topic_prefix}projection.{projection.name}"
+        # Named after the service too, so two services' projections never share a group.
+        owner = f"{service}." if service else ""
+        self.dead_letter_topic = f"{topic_prefix}{owner}{projection.name}.dlq"
+        self.group_id = f"{topic_prefix}{owner}projection.{projection.name}"
 
     async def create_schema(self, schema: str | None = None) -> None:
         schema = schema or self.projection.schema
@@ -251,7 +254,9 @@ class ProjectionRunner:
                 await raw.execute(
                     "SELECT pg_advisory_xact_lock_shared($1)", self.projection.lock_key
                 )
-            await raw.execute(f'SET LOCAL search_path TO "{schema}"')
+            # The projection's tables first; then the service's own (events, streams), so a
+            # policy can issue commands through the event store in the same transaction.
+            await raw.execute(f'SET LOCAL search_path TO "{schema}", public')
             decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
             for record in records:
                 try:

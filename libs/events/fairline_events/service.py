@@ -78,6 +78,7 @@ class Runtime:
             self.pool,
             self.settings.kafka_bootstrap_servers,
             self.settings.fairline_topic_prefix,
+            service=self.definition.name,
         )
 
     async def prepare(self) -> None:

@@ -60,8 +60,11 @@ def _add_trace_ids(
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stdout, each with the current trace and span ids."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+    """JSON lines on stderr, each with the current trace and span ids.
+
+    stderr keeps stdout clean for what commands print (an OpenAPI document, say).
+    """
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -74,5 +77,6 @@ def configure_logging(level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )

@@ -1,0 +1,278 @@
+"""Running the booths service under uvicorn for tests, and feeding it exhibitors' events.
+
+The approvals come the way they do in production: envelopes of the exhibitors service's own
+event models on its topic, which the booths service consumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from booths.service import definition
+from exhibitors.domain.events import (
+    ApplicationApproved,
+    ApplicationWithdrawn,
+    ExhibitorRegistered,
+)
+from exhibitors.domain.events import registry as exhibitors_registry
+from exhibitors.domain.values import CompanyProfile, ContactPerson
+from fairline_events.envelope import Envelope
+from fairline_events.kafka import producer
+from fairline_events.registry import DomainEvent
+from fairline_events.service import build_app
+from fairline_events.settings import ServiceSettings
+from support.waiting import eventually
+
+EDITION = "ciftis-2021"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+        self.client = client
+        self.app = app
+        self._tokens: dict[str, str] = {}
+
+    def token(self, who: str) -> str:
+        """`sales`, `ops`, or `user:<subject>` for an exhibitor's company user."""
+        if who not in self._tokens:
+            issuer = self.app.state.token_issuer
+            if who.startswith("user:"):
+                self._tokens[who] = issuer.issue(who.removeprefix("user:"), ["exhibitor"])
+            else:
+                self._tokens[who] = issuer.issue(f"{who}-1", [who])
+        return self._tokens[who]
+
+    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
+        headers.update(kw.pop("headers", {}))
+        return await self.client.request(method, path, headers=headers, **kw)
+
+    async def ok(self, method: str, path: str, who: str | None, **kw: Any) -> Any:
+        response = await self.call(method, path, who, **kw)
+        assert response.status_code in (200, 201), (path, response.status_code, response.text)
+        return response.json()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: ServiceSettings, port: int | None = None) -> AsyncIterator[Api]:
+    app = build_app(definition, settings)
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+    ) as client:
+        await eventually(lambda: _ready(client), bool, within=60, what="the booths service ready")
+        try:
+            yield Api(client, app)
+        finally:
+            server.should_exit = True
+            await serving
+
+
+async def _ready(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+class ExhibitorFeed:
+    """Publishes the exhibitors service's events, as its relay would."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.topic = settings.topic("exhibitors.events")
+        self.versions: dict[str, int] = {}
+
+    async def publish(self, events: list[DomainEvent]) -> None:
+        send = producer(self.settings.kafka_bootstrap_servers)
+        await send.start()
+        try:
+            futures = []
+            for event in events:
+                application_id = event.application_id  # type: ignore[attr-defined]
+                stream = f"application-{application_id}"
+                version = self.versions.get(stream, 0) + 1
+                self.versions[stream] = version
+                name, schema, data = exhibitors_registry.encode(event)
+                envelope = Envelope(
+                    event_id=uuid.uuid4(),
+                    event_type=name,
+                    schema_version=schema,
+                    stream_id=stream,
+                    stream_version=version,
+                    occurred_at=datetime.now(UTC),
+                    actor="user:recruiter-1",
+                    correlation_id=uuid.uuid4(),
+                    data=data,
+                )
+                futures.append(
+                    await send.send(
+                        self.topic,
+                        envelope.to_json(),
+                        key=stream.encode(),
+                        headers=envelope.kafka_headers(),
+                    )
+                )
+            await asyncio.gather(*futures)
+        finally:
+            await send.stop()
+
+    async def approve(self, *exhibitors: str, edition: str = EDITION) -> None:
+        events: list[DomainEvent] = []
+        for exhibitor in exhibitors:
+            events += [
+                ExhibitorRegistered(
+                    application_id=exhibitor,
+                    applicant=f"{exhibitor}-staff",
+                    edition_code=edition,
+                    company=CompanyProfile(
+                        name_zh=f"{exhibitor}公司",
+                        name_en=f"{exhibitor} Ltd",
+                        country_or_region="CN",
+                        sector="digital trust",
+                        participation_mode="both",
+                    ),
+                    contact=ContactPerson(
+                        name="Wang Fang", email="wang.fang@example.com", phone="+86 10 1234 5678"
+                    ),
+                ),
+                ApplicationApproved(application_id=exhibitor, reviewer="recruiter-1"),
+            ]
+        await self.publish(events)
+
+    async def withdraw(self, exhibitor: str, reason: str) -> None:
+        await self.publish([ApplicationWithdrawn(application_id=exhibitor, reason=reason)])
+
+
+async def admitted(api: Api, count: int, within: float = 30) -> None:
+    """Wait until `count` exhibitors are admitted for the edition."""
+
+    async def listed() -> int:
+        response = await api.call("GET", f"/editions/{EDITION}/exhibitors?limit=5000", "sales")
+        return len(response.json()) if response.status_code == 200 else -1
+
+    await eventually(listed, lambda n: n >= count, within=within, what=f"{count} admitted")
+
+
+async def open_edition(
+    api: Api,
+    *,
+    hold_ttl_seconds: int = 72 * 3600,
+    claim_window_seconds: int = 48 * 3600,
+    max_concurrent_holds: int = 3,
+) -> None:
+    """CIFTIS 2021 with the CNCC hall E1 (Digital Trust zone) and the park's hall SG1."""
+    e = f"/editions/{EDITION}"
+    await api.ok(
+        "POST",
+        "/editions",
+        "sales",
+        json={
+            "edition_code": EDITION,
+            "name_zh": "2021年服贸会",
+            "name_en": "CIFTIS 2021",
+            "opens_on": date(2031, 9, 2).isoformat(),
+            "closes_on": date(2031, 9, 7).isoformat(),
+            "hold_ttl_seconds": hold_ttl_seconds,
+            "claim_window_seconds": claim_window_seconds,
+            "max_concurrent_holds": max_concurrent_holds,
+        },
+    )
+    for venue, kind in [("cncc", "convention_center"), ("shougang", "park")]:
+        await api.ok(
+            "POST",
+            f"{e}/venues",
+            "sales",
+            json={"venue_code": venue, "name_zh": venue, "name_en": venue, "kind": kind},
+        )
+    for venue, hall, structure in [
+        ("cncc", "E1", "permanent"),
+        ("shougang", "SG1", "temporary_steel"),
+    ]:
+        await api.ok(
+            "POST",
+            f"{e}/halls",
+            "sales",
+            json={
+                "venue_code": venue,
+                "hall_code": hall,
+                "name_zh": f"{hall}馆",
+                "name_en": f"Hall {hall}",
+                "structure": structure,
+            },
+        )
+    for venue, zone, kind in [
+        ("cncc", "digital-trust", "digital"),
+        ("shougang", "finance", "themed"),
+    ]:
+        await api.ok(
+            "POST",
+            f"{e}/zones",
+            "sales",
+            json={
+                "zone_code": zone,
+                "venue_code": venue,
+                "name_zh": zone,
+                "name_en": zone,
+                "kind": kind,
+            },
+        )
+    await api.ok(
+        "POST",
+        f"{e}/price-lists",
+        "sales",
+        json={
+            "note": "rate card v1, committee decision 2021-03",
+            "rates": [
+                {"booth_type": "shell_scheme", "fen_per_m2": 150_000},
+                {"booth_type": "raw_space", "fen_per_m2": 120_000},
+            ],
+            "surcharges": {"corner": 1000, "peninsula": 1500, "island": 2000},
+            "deposit_bp": 3000,
+            "cancellation": [
+                {"days_before_opening": 90, "fee_bp": 1000},
+                {"days_before_opening": 30, "fee_bp": 3000},
+            ],
+            "online_packages": {"A": 3_000_000, "B": 1_500_000},
+        },
+    )
+
+
+def booth_csv(
+    codes: list[str], zone: str = "digital-trust", booth_type: str = "shell_scheme"
+) -> str:
+    lines = ["code,zone,type,area_m2,open_sides,x,y,width,depth"]
+    for i, code in enumerate(codes):
+        lines.append(f"{code},{zone},{booth_type},9,row,{(i % 50) * 4},{(i // 50) * 4},3,3")
+    return "\n".join(lines) + "\n"
+
+
+async def add_booths(api: Api, hall: str, codes: list[str], **kw: str) -> None:
+    await api.ok(
+        "POST",
+        f"/editions/{EDITION}/halls/{hall}/booths/import",
+        "sales",
+        content=booth_csv(codes, **kw),
+        headers={"Content-Type": "text/csv"},
+    )
