@@ -39,13 +39,19 @@ lint: install ## ruff and mypy, as CI runs them
 	@$(VENV)/bin/ruff format --check --quiet . || (echo "lint: run '$(VENV)/bin/ruff format .'"; exit 1)
 	@$(VENV)/bin/mypy
 
-test: lint stack ## lint, then the whole suite against the real broker and database
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+test-tools: ## kcat, the independent Kafka client the partner-feed test reads with
+	@command -v kcat >/dev/null || { echo "setup: installing kcat from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat >/dev/null; }
+
+test: lint stack test-tools ## lint, then the whole suite against the real broker and database
 	@$(VENV)/bin/pytest
 
 clean: down ## stop the stack and delete its data
 	rm -rf .local
 
-.PHONY: help install stack down run lint test clean
+.PHONY: help install stack down run lint test test-tools clean
 
 bench: stack ## benchmarks beside their raw baselines; writes bench/results/latest.{json,md}
 	@$(VENV)/bin/python -m bench.run $(BENCH_ARGS)

@@ -1,0 +1,128 @@
+"""What every hotels endpoint shares: roles, dependencies, and opening sealed guest data."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+from fairline_events.auth import Principal, require
+from fairline_events.context import CommandContext, request_context
+from fairline_events.errors import DomainError, Forbidden
+from fairline_events.service import pool_of, store_of
+from fairline_events.shredding import Sealed, new_key, seal, unseal_with
+from fairline_events.store import EventStore
+from fastapi import Depends, Header
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from ..domain.commands import NewGuest
+
+PLANNER = "delegation_planner"
+"""A delegation's planner: books and sees the rooms of the sub-blocks they plan, nothing more."""
+
+DESK = ("hotel_desk", "ops")
+
+Store = Annotated[EventStore, Depends(store_of)]
+Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
+Correlation = Annotated[str | None, Header(alias="X-Correlation-ID")]
+Ops = Annotated[Principal, Depends(require("ops"))]
+Desk = Annotated[Principal, Depends(require(*DESK))]
+DeskOrPlanner = Annotated[Principal, Depends(require(*DESK, PLANNER))]
+Anyone = Annotated[Principal, Depends(require())]
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def build(cls: type[C], **fields: Any) -> C:
+    """Build a command from a request; a rule of its shape broken is a 422, never a 500."""
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        problems = [
+            {"at": ".".join(map(str, e.get("loc", ()))), "problem": e.get("msg", "")}
+            for e in exc.errors(include_url=False)
+        ]
+        raise DomainError(
+            "the request is malformed; see details", code="invalid_request", problems=problems
+        ) from None
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def context(who: Principal, correlation: str | None, reason: str | None = None) -> CommandContext:
+    return request_context(who.actor, correlation_id=correlation, reason=reason)
+
+
+def planner_of(who: Principal) -> str | None:
+    """The planner a request acts as: None for the desk and operations, who act on any block."""
+    if who.has_any(DESK):
+        return None
+    return who.subject
+
+
+def partner_hotel_of(who: Principal, hotel_code: str) -> None:
+    """A partner hotel's token speaks for one hotel: its subject is `hotel:<code>`."""
+    if who.has_any(DESK):
+        return
+    if who.subject != f"hotel:{hotel_code}":
+        raise Forbidden(f"this token does not speak for {hotel_code}", code="not_your_hotel")
+
+
+_PHONE = re.compile(r"^\+?[0-9 ()\-]{5,25}$")
+_DOCUMENT = re.compile(r"^[A-Za-z0-9]{5,24}$")
+
+
+def _phone(value: str) -> str:
+    value = value.strip()
+    if not _PHONE.match(value):
+        raise ValueError("not a phone number (digits, spaces, +, -, parentheses)")
+    return value
+
+
+def _document(value: str) -> str:
+    value = value.strip().upper()
+    if not _DOCUMENT.match(value):
+        raise ValueError("an ID card or passport number: 5 to 24 letters and digits")
+    return value
+
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Document = Annotated[str, AfterValidator(_document)]
+
+
+class GuestDetails(BaseModel):
+    """A guest's personal data as it arrives; it is sealed before anything is stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: PersonName
+    phone: Phone | None = None
+    id_document: Document | None = None
+
+
+class GuestView(BaseModel):
+    guest_id: str
+    erased: bool
+    name: str | None
+    phone: str | None = None
+    id_document: str | None = None
+
+
+def seal_guest(details: GuestDetails) -> tuple[NewGuest, bytes]:
+    """Seal every personal field under a new key; the key is stored with the booking."""
+    key_id = f"gk-{uuid.uuid4().hex}"
+    key = new_key()
+    fields: dict[str, Any] = {
+        field: seal(key, key_id, field, value)
+        for field, value in details.model_dump(exclude_none=True).items()
+    }
+    return NewGuest(key_id=key_id, **fields), key
+
+
+def opened(keys: dict[str, bytes], sealed: Sealed | None, field: str) -> str | None:
+    return unseal_with(keys, sealed, field)

@@ -1,0 +1,111 @@
+"""The group's hotels (北辰旗下酒店) and the rooms each gives the fair, night by night."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from fairline_events.errors import NotFound
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, NonNegativeInt, PositiveInt
+
+from ..domain.commands import RegisterHotel, SetAllotment
+from ..domain.events import AllotmentSet, hotel_stream
+from ..domain.hotel import Hotel
+from ..domain.values import HotelCode, Name, RoomType
+from ..handlers import register_hotel, set_allotment
+from ..handling import clock, load
+from ..projections import rooming
+from .common import Anyone, Body, Correlation, Desk, Ops, Pool, Store, build, context
+
+router = APIRouter(tags=["hotels"])
+
+
+class HotelIn(Body):
+    hotel_code: HotelCode
+    name_zh: Name
+    name_en: Name
+    room_types: dict[RoomType, PositiveInt]
+
+
+class HotelView(BaseModel):
+    hotel_code: str
+    name_zh: str
+    name_en: str
+    room_types: dict[str, int]
+
+
+class AllotmentIn(Body):
+    room_type: RoomType
+    first_night: date
+    last_night: date
+    rooms: NonNegativeInt
+    rate: NonNegativeInt
+    """CNY per room and night."""
+
+
+class AllotmentResult(BaseModel):
+    hotel_code: str
+    room_type: str
+    nights_changed: list[date]
+
+
+def hotel_view(state: Hotel) -> HotelView:
+    return HotelView(
+        hotel_code=state.hotel_code,
+        name_zh=state.name_zh,
+        name_en=state.name_en,
+        room_types=dict(state.room_types),
+    )
+
+
+@router.post("/hotels", status_code=201, summary="register a hotel of the group")
+async def register(
+    body: HotelIn, who: Ops, store: Store, response: Response, correlation: Correlation = None
+) -> HotelView:
+    command = build(RegisterHotel, **body.model_dump())
+    state = await register_hotel(store, command, context(who, correlation))
+    response.headers["Location"] = f"/hotels/{state.hotel_code}"
+    return hotel_view(state)
+
+
+@router.get("/hotels", summary="the group's hotels")
+async def list_hotels(who: Anyone, pool: Pool) -> list[HotelView]:
+    rows = await pool.fetch(f"SELECT * FROM {rooming.schema}.hotels ORDER BY hotel_code")
+    return [
+        HotelView(
+            hotel_code=r["hotel_code"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+            room_types=json.loads(r["room_types"]),
+        )
+        for r in rows
+    ]
+
+
+@router.get("/hotels/{hotel_code}", summary="one hotel and its room types")
+async def get_hotel(hotel_code: str, who: Anyone, store: Store) -> HotelView:
+    state, _ = await load(store, hotel_stream(hotel_code.lower()))
+    if not isinstance(state, Hotel) or not state.registered:
+        raise NotFound(f"hotel {hotel_code} not found", code="hotel_not_found")
+    return hotel_view(state)
+
+
+@router.put(
+    "/hotels/{hotel_code}/allotments",
+    summary="the rooms of a type the hotel gives the fair on a range of nights, and their rate",
+)
+async def put_allotment(
+    hotel_code: HotelCode,
+    body: AllotmentIn,
+    who: Desk,
+    store: Store,
+    correlation: Correlation = None,
+) -> AllotmentResult:
+    command = build(SetAllotment, hotel_code=hotel_code, **body.model_dump())
+    events = await set_allotment(store, command, clock(), context(who, correlation))
+    return AllotmentResult(
+        hotel_code=hotel_code,
+        room_type=body.room_type,
+        nights_changed=[e.night for e in events if isinstance(e, AllotmentSet)],
+    )

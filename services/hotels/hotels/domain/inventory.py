@@ -1,0 +1,132 @@
+"""One night of one room type at one hotel: the pool every rule against overbooking guards.
+
+    allotment ──┬── general inventory ─── bookings without a block
+                └── block (held) ──┬── the block's own bookings
+                                   └── sub-block (held) ─── the sub-block's bookings
+
+A pool's free rooms are what it holds, less what its sub-blocks hold, less its bookings.
+No event may leave any pool below zero, so no night is ever booked beyond its allotment:
+`total taken <= allotment` follows from every pool being >= 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from fairline_events.errors import Conflict, DomainError
+from fairline_events.registry import DomainEvent
+
+from .commands import SetAllotment
+from .events import AllotmentSet, NightFreed, NightTaken, RoomsAllocated, RoomsReleased
+from .values import nights
+
+if TYPE_CHECKING:
+    from .world import World
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What a block holds on this night (including what it carved for its sub-blocks)."""
+
+    parent: str | None
+    held: int
+
+
+@dataclass(frozen=True)
+class Taken:
+    block_id: str | None
+    rate: int
+
+
+@dataclass(frozen=True)
+class Night:
+    hotel_code: str
+    room_type: str
+    night: date
+    allotment: int | None = None
+    """None until the hotel gives the fair rooms of this type for this night."""
+    rate: int = 0
+    holdings: Mapping[str, Holding] = field(default_factory=dict)
+    taken: Mapping[str, Taken] = field(default_factory=dict)
+
+    def free(self, block_id: str | None = None) -> int:
+        """Rooms that can still be booked or carved in the pool: a block, or general inventory."""
+        booked = sum(1 for t in self.taken.values() if t.block_id == block_id)
+        carved = sum(h.held for h in self.holdings.values() if h.parent == block_id)
+        if block_id is None:
+            return (self.allotment or 0) - carved - booked
+        holding = self.holdings.get(block_id)
+        return (holding.held if holding else 0) - carved - booked
+
+    def committed(self) -> int:
+        """Rooms the allotment cannot drop below: held by blocks or booked from general."""
+        return (self.allotment or 0) - self.free(None)
+
+    @property
+    def booked(self) -> int:
+        return len(self.taken)
+
+
+def initial_night(hotel_code: str, room_type: str, night: date) -> Night:
+    return Night(hotel_code, room_type, night)
+
+
+def set_allotment(command: SetAllotment, world: World, now: datetime) -> list[DomainEvent]:
+    """The allotment of every night in the range; never above the hotel's rooms of the type,
+    never below what blocks hold and general bookings took on that night."""
+    physical = world.hotel(command.hotel_code).physical_rooms(command.room_type)
+    if command.rooms > physical:
+        raise DomainError(
+            f"{command.hotel_code} has only {physical} {command.room_type} rooms",
+            code="allotment_exceeds_rooms",
+            physical_rooms=physical,
+        )
+    events: list[DomainEvent] = []
+    below: list[dict[str, Any]] = []
+    for night_date in nights(command.first_night, command.last_night):
+        night = world.night(command.hotel_code, command.room_type, night_date)
+        if night.committed() > command.rooms:
+            below.append({"night": night_date.isoformat(), "committed": night.committed()})
+        if (night.allotment, night.rate) != (command.rooms, command.rate):
+            events.append(
+                AllotmentSet(
+                    hotel_code=command.hotel_code,
+                    room_type=command.room_type,
+                    night=night_date,
+                    rooms=command.rooms,
+                    rate=command.rate,
+                )
+            )
+    if below:
+        raise Conflict(
+            "blocks hold or bookings took more rooms than that on some nights",
+            code="allotment_below_commitments",
+            nights=below,
+        )
+    return events
+
+
+def evolve(state: Night, event: DomainEvent) -> Night:
+    match event:
+        case AllotmentSet():
+            return replace(state, allotment=event.rooms, rate=event.rate)
+        case RoomsAllocated():
+            before = state.holdings.get(event.block_id, Holding(event.parent_block_id, 0))
+            holding = replace(before, held=before.held + event.rooms)
+            return replace(state, holdings={**state.holdings, event.block_id: holding})
+        case RoomsReleased():
+            before = state.holdings[event.block_id]
+            holding = replace(before, held=before.held - event.rooms)
+            return replace(state, holdings={**state.holdings, event.block_id: holding})
+        case NightTaken():
+            taken = {**state.taken, event.booking_id: Taken(event.block_id, event.rate)}
+            return replace(state, taken=taken)
+        case NightFreed():
+            return replace(
+                state, taken={k: v for k, v in state.taken.items() if k != event.booking_id}
+            )
+        case _:
+            return state

@@ -1,0 +1,69 @@
+"""Value objects of the group's hotels (北辰旗下酒店): validated, immutable, no I/O."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, StringConstraints
+
+HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""The hotels' local time (China keeps UTC+8 all year): nights and arrivals are local dates."""
+
+MAX_STAY_NIGHTS = 31
+MAX_RANGE_NIGHTS = 62
+
+GroupKind = Literal["staff", "delegation", "media", "exhibitor", "sponsor"]
+"""Who a block houses: 工作人员, 代表团, 媒体记者, exhibitors, sponsors."""
+
+Board = Literal["room_only", "breakfast", "full_board"]
+"""What the hotel serves with the room: room only, breakfast, full board."""
+
+RequestCode = Literal[
+    "non_smoking",
+    "twin_beds",
+    "king_bed",
+    "high_floor",
+    "quiet_room",
+    "accessible_room",
+    "extra_bed",
+    "early_check_in",
+    "late_arrival",
+    "airport_transfer",
+]
+"""Requests as codes a hotel system understands; free text could carry personal data."""
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _slug(kind: str, example: str) -> AfterValidator:
+    def check(value: str) -> str:
+        value = value.strip().lower()
+        if len(value) > 32 or not _SLUG.match(value):
+            raise ValueError(f"expected a {kind} code such as {example}")
+        return value
+
+    return AfterValidator(check)
+
+
+HotelCode = Annotated[str, _slug("hotel", "cncc-grand")]
+RoomType = Annotated[str, _slug("room type", "standard")]
+
+
+def local_date(moment: datetime) -> date:
+    """The hotels' calendar date at `moment`."""
+    return moment.astimezone(HOTEL_TIME).date()
+
+
+def nights(first: date, last: date) -> list[date]:
+    """Every night from `first` to `last`, both included."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def stay_nights(arrival: date, departure: date) -> list[date]:
+    """The nights of a stay: arrival included, departure not."""
+    return nights(arrival, departure - timedelta(days=1))

@@ -1,0 +1,149 @@
+"""The hotels service under uvicorn, with its relay, projections and jobs, against the real
+broker and database; tokens for every role that uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fairline_events.service import build_app
+from fairline_events.settings import ServiceSettings
+from hotels.service import definition
+from support.waiting import eventually
+
+# The fair week the tests book: far enough ahead that no night is ever in the past.
+FAIR = date(datetime.now(UTC).year + 1, 9, 1)
+
+
+def night(n: int) -> str:
+    """The n-th night of the test fair, counting FAIR as 1."""
+    return (FAIR + timedelta(days=n - 1)).isoformat()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], app: Any) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.app = app
+
+    async def call(self, method: str, path: str, role: str | None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return await self.client.request(method, path, headers=headers, **kw)
+
+    async def ok(self, method: str, path: str, role: str, **kw: Any) -> Any:
+        response = await self.call(method, path, role, **kw)
+        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
+        return response.json()
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    async def hotel(self, code: str = "cncc-grand", **room_types: int) -> None:
+        await self.ok(
+            "POST",
+            "/hotels",
+            "ops",
+            json={
+                "hotel_code": code,
+                "name_zh": "国家会议中心大酒店",
+                "name_en": "CNCC Grand Hotel",
+                "room_types": room_types or {"standard": 300, "deluxe": 120},
+            },
+        )
+
+    async def allot(
+        self,
+        rooms: int,
+        first: int = 1,
+        last: int = 7,
+        room_type: str = "standard",
+        rate: int = 800,
+        hotel_code: str = "cncc-grand",
+    ) -> None:
+        await self.ok(
+            "PUT",
+            f"/hotels/{hotel_code}/allotments",
+            "desk",
+            json={
+                "room_type": room_type,
+                "first_night": night(first),
+                "last_night": night(last),
+                "rooms": rooms,
+                "rate": rate,
+            },
+        )
+
+    async def book(
+        self, arrival: int, departure: int, role: str = "desk", **kw: Any
+    ) -> httpx.Response:
+        body = (
+            {
+                "hotel_code": "cncc-grand",
+                "room_type": "standard",
+                "arrival": night(arrival),
+                "departure": night(departure),
+            }
+            | ({} if "guest_id" in kw else {"guest": {"name": "Wang Fang"}})
+            | kw
+        )
+        return await self.call("POST", "/bookings", role, json=body)
+
+
+@asynccontextmanager
+async def running(settings: ServiceSettings) -> AsyncIterator[Api]:
+    """One process of the service; leaving the block stops it as a shutdown would."""
+    app = build_app(definition, settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    issuer = app.state.token_issuer
+    tokens = {
+        "ops": issuer.issue("ops-1", ["ops"]),
+        "desk": issuer.issue("desk-1", ["hotel_desk"]),
+        "planner_sg": issuer.issue("planner-sg", ["delegation_planner"]),
+        "planner_gb": issuer.issue("planner-gb", ["delegation_planner"]),
+        "partner_cncc": issuer.issue("hotel:cncc-grand", ["partner_hotel"]),
+        "partner_other": issuer.issue("hotel:continental", ["partner_hotel"]),
+        "visitor": issuer.issue("visitor-1", ["visitor"]),
+    }
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+    ) as client:
+        try:
+            await eventually(
+                lambda: _ready(client), lambda ok: ok, within=60, what="the service ready"
+            )
+            yield Api(client, tokens, app)
+        finally:
+            server.should_exit = True
+            await serving
+
+
+async def _ready(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+async def api(settings: ServiceSettings) -> AsyncIterator[Api]:
+    async with running(settings) as api:
+        yield api
