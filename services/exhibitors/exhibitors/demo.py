@@ -1,31 +1,115 @@
 """The demo edition (deploy/demo/edition-2021.yaml): the article's companies as exhibitors.
 
-Idempotent: each demo application has a fixed id, and one that exists is left alone.
-The companies with a Digital Services Zone theme are approved; forum organisers wait in the
-review queue; one launch host is returned for changes, so every queue filter has data.
+Idempotent: every demo stream has a fixed id, and one that exists is left alone, so a second
+`make run` adds nothing and a newer demo only adds what is new. What it loads:
+- each company once (a valid credit code or registration number) with a staff member
+  `demo-<slug>-staff`, taking part in ciftis-2021; the Digital Services Zone companies are
+  approved and placed by theme, forum organisers wait in the review queue, Tesla is returned
+  for changes; a few took part online or offline in ciftis-2020 too, so the statistics show
+  growth;
+- booth pages for Huawei, Qi An Xin and Meituan: profile, news, gallery, a brochure, an
+  online activity, a poster;
+- cards, an accepted exchange and a lead for Huawei; slots, a booked and an awaited meeting;
+- two agreements signed online (云签约), one announced as a result of the edition.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
+from fairline_events.blobs import BlobStore, LocalDiskBlobStore
 from fairline_events.context import CommandContext
 from fairline_events.decider import handle
 from fairline_events.service import Runtime
+from fairline_events.store import EventStore
 
-from .api.applications import applications, stream_of
+from .domain.agreements import AnnounceAgreement, Money, Party, SignAgreement
+from .domain.booth import (
+    ActivityContent,
+    DocumentContent,
+    DraftItem,
+    ImageContent,
+    NewsContent,
+    PosterContent,
+    ProfileContent,
+    PublishItem,
+    profile_item_id,
+)
+from .domain.cards import CARD_REQUESTS as CARD_LIMIT
+from .domain.cards import (
+    AcceptCards,
+    CardDetails,
+    CountRequest,
+    RequestCards,
+    SaveCard,
+    exchange_id,
+)
 from .domain.commands import (
     ApproveApplication,
+    ChangeParticipation,
     RegisterExhibitor,
     ReturnApplication,
     StartReview,
     SubmitApplication,
 )
-from .domain.values import CompanyProfile, ContactPerson
+from .domain.company import JoinEdition
+from .domain.edition import SetReviewSla
+from .domain.leads import LeadSource, MoveLead, NoteLead, OpenLead, PlanNextAction, lead_id
+from .domain.meetings import (
+    Book,
+    BookFromSlot,
+    OfferSlot,
+    Period,
+    RequestMeeting,
+    TakeSlot,
+)
+from .domain.values import (
+    CompanyDetails,
+    CompanyIdentity,
+    CompanyProfile,
+    ContactPerson,
+    credit_code_check_char,
+)
+from .handling import Step, handle_steps, step
+from .streams import (
+    agenda_stream,
+    agendas,
+    agreement_stream,
+    agreements_on,
+    application_stream,
+    applications,
+    card_decider,
+    card_stream,
+    companies,
+    company_registration,
+    company_stream,
+    edition_stream,
+    editions,
+    exchange_stream,
+    exchanges,
+    item_stream,
+    items,
+    lead_stream,
+    leads_on,
+    meeting_stream,
+    meetings_at,
+    slot_stream,
+    slots_at,
+    window_stream,
+    windows,
+)
+
+# The old name, kept for callers of the first demo.
+stream_of = application_stream
 
 THEME_SECTORS = {
     "governance": "digital governance",
@@ -33,6 +117,10 @@ THEME_SECTORS = {
     "transformation": "digital transformation",
     "trust": "digital trust",
 }
+EARLIER = "ciftis-2020"
+AT_2020 = {"Huawei": "offline", "Alibaba": "both", "Bank of China": "offline", "PwC": "online"}
+SHOWCASES = ("Huawei", "Qi An Xin", "Meituan")
+VISITOR = "demo-visitor"
 
 
 def demo_file() -> Path:
@@ -50,57 +138,448 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def demo_credit_code(slug: str) -> str:
+    """A valid, made-up unified social credit code, the same on every run."""
+    digits = str(int(hashlib.sha256(slug.encode()).hexdigest(), 16))[:9]
+    first = "91110000" + digits
+    return first + credit_code_check_char(first)
+
+
+def tiny_png(rgb: tuple[int, int, int]) -> bytes:
+    """A real 1x1 PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + bytes(rgb))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def tiny_pdf(title: str) -> bytes:
+    text = title.encode("ascii", "replace")
+    return (
+        b"%PDF-1.4\n% "
+        + text
+        + b"\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+class Loader:
+    def __init__(self, store: EventStore, blobs: BlobStore) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.context = CommandContext.system("demo-loader", reason="demo edition")
+        self.written = 0
+        self.now = datetime.now(UTC)
+
+    async def exists(self, stream_id: str) -> bool:
+        return bool(await self.store.stream_version(stream_id))
+
+    async def run(self, steps: list[Step[Any]], command: str) -> None:
+        outcome = await handle_steps(self.store, steps, self.context, command=command)
+        self.written += len(outcome.envelopes)
+
+    async def one(self, decider: Any, stream_id: str, *commands: Any) -> None:
+        for command in commands:
+            _, envelopes = await handle(self.store, decider, stream_id, command, self.context)
+            self.written += len(envelopes)
+
+
 async def load_demo(runtime: Runtime) -> int:
     assert runtime.store is not None
-    store = runtime.store
+    blobs = LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+    demo = Loader(runtime.store, blobs)
     data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
     edition = data["edition"]["code"]
-    loader = CommandContext.system("demo-loader", reason="demo edition")
-    written = 0
+    if not await demo.exists(edition_stream(edition)):
+        await demo.one(
+            editions, edition_stream(edition), SetReviewSla(edition_code=edition, hours=72)
+        )
     for company in data["exhibitors_named_in_article"]:
-        application_id = f"demo-{_slug(company['name']['en'])}"
-        if await store.stream_version(stream_of(application_id)):
-            continue
-        theme = company.get("theme")
-        commands: list[Any] = [
-            RegisterExhibitor(
-                application_id=application_id,
-                applicant=f"demo-{_slug(company['name']['en'])}-staff",
-                edition_code=edition,
-                company=CompanyProfile(
-                    name_zh=company["name"]["zh"],
-                    name_en=company["name"]["en"],
-                    country_or_region=company["country"],
-                    sector=THEME_SECTORS.get(theme, company.get("role", "services")),
-                    participation_mode="both" if theme else "online",
-                ),
-                contact=ContactPerson(
-                    name=f"{company['name']['en']} fair desk",
-                    email=f"fair@{_slug(company['name']['en'])}.example.com",
-                    phone="+86 10 8437 0000",
-                ),
-            ),
-            SubmitApplication(application_id=application_id),
-        ]
+        await _company(demo, company, edition)
+    for name in SHOWCASES:
+        await _showcase(demo, name)
+    await _cards_and_lead(demo)
+    await _meetings(demo)
+    await _agreements(demo, edition)
+    return demo.written
+
+
+def _ids(name: str) -> tuple[str, str, str]:
+    slug = _slug(name)
+    return f"co-demo-{slug}", f"demo-{slug}", f"demo-{slug}-staff"
+
+
+async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
+    name_en = company["name"]["en"]
+    slug = _slug(name_en)
+    company_id, application_id, staff = _ids(name_en)
+    theme: str | None = company.get("theme")
+    country = company["country"]
+    details = CompanyDetails(
+        name_zh=company["name"]["zh"],
+        name_en=name_en,
+        country_or_region=country,
+        sector=THEME_SECTORS.get(theme or "", company.get("role", "services")),
+    )
+    identity = (
+        CompanyIdentity(credit_code=demo_credit_code(slug))
+        if country == "CN"
+        else CompanyIdentity(registration_number=f"DEMO-{slug.upper()}")
+    )
+    if not await demo.exists(company_stream(company_id)):
+        await demo.run(
+            company_registration(company_id, identity, details, staff), "RegisterCompany"
+        )
+
+    earlier_mode = AT_2020.get(name_en)
+    if earlier_mode:
+        await _participate(
+            demo,
+            company_id,
+            f"{application_id}-2020",
+            EARLIER,
+            details,
+            staff,
+            earlier_mode,
+            approve=True,
+        )
+
+    application_stream_id = application_stream(application_id)
+    if not await demo.exists(application_stream_id):
+        await _participate(
+            demo,
+            company_id,
+            application_id,
+            edition,
+            details,
+            staff,
+            "both" if theme else "online",
+            approve=bool(theme),
+            submit=True,
+        )
         if theme:
-            commands += [
-                StartReview(application_id=application_id, reviewer="demo-reviewer"),
-                ApproveApplication(
-                    application_id=application_id, reviewer="demo-reviewer", note="demo"
-                ),
-            ]
-        elif company.get("role") == "launch host" and company["name"]["en"] == "Tesla":
-            commands += [
+            placement = ChangeParticipation(
+                application_id=application_id,
+                venue="cncc",
+                zone="digital-services",
+                theme=theme,
+            )
+            await demo.one(applications, application_stream_id, placement)
+        elif name_en == "Tesla":
+            await demo.one(
+                applications,
+                application_stream_id,
                 StartReview(application_id=application_id, reviewer="demo-reviewer"),
                 ReturnApplication(
                     application_id=application_id,
                     reviewer="demo-reviewer",
                     reason="add the launch programme and the booth contact",
                 ),
-            ]
-        for command in commands:
-            _, envelopes = await handle(
-                store, applications, stream_of(application_id), command, loader
             )
-            written += len(envelopes)
-    return written
+    else:
+        # Demo data from before companies existed: link the company to its participation.
+        state = await demo.store.load(
+            company_stream(company_id),
+            companies.evolve,
+            companies.initial(company_stream(company_id)),
+        )
+        if edition not in state[0].editions:
+            join = JoinEdition(
+                company_id=company_id, edition_code=edition, application_id=application_id
+            )
+            await demo.one(companies, company_stream(company_id), join)
+
+
+async def _participate(
+    demo: Loader,
+    company_id: str,
+    application_id: str,
+    edition: str,
+    details: CompanyDetails,
+    staff: str,
+    mode: str,
+    *,
+    approve: bool,
+    submit: bool = True,
+) -> None:
+    stream = application_stream(application_id)
+    if await demo.exists(stream):
+        return
+    register = RegisterExhibitor(
+        application_id=application_id,
+        applicant=staff,
+        edition_code=edition,
+        company=CompanyProfile(**details.model_dump(), participation_mode=mode),
+        contact=ContactPerson(
+            name=f"{details.name_en} fair desk",
+            email=f"fair@{_slug(details.name_en)}.example.com",
+            phone="+86 10 8437 0000",
+        ),
+        company_id=company_id,
+    )
+    join = JoinEdition(company_id=company_id, edition_code=edition, application_id=application_id)
+    await demo.run(
+        [
+            step(companies, company_stream(company_id), join),
+            step(applications, stream, register),
+        ],
+        "JoinEdition",
+    )
+    commands: list[Any] = [SubmitApplication(application_id=application_id)] if submit else []
+    if approve:
+        commands += [
+            StartReview(application_id=application_id, reviewer="demo-reviewer"),
+            ApproveApplication(
+                application_id=application_id, reviewer="demo-reviewer", note="demo"
+            ),
+        ]
+    await demo.one(applications, stream, *commands)
+
+
+async def _showcase(demo: Loader, name: str) -> None:
+    company_id, _, _ = _ids(name)
+    profile_id = profile_item_id(company_id)
+    if await demo.exists(item_stream(profile_id)):
+        return
+    logo = await demo.blobs.put(tiny_png((200, 16, 46)), "image/png")
+    photo = await demo.blobs.put(tiny_png((30, 90, 160)), "image/png")
+    brochure = await demo.blobs.put(tiny_pdf(f"{name} brochure"), "application/pdf")
+    start = (demo.now + timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
+    contents: list[tuple[str, Any]] = [
+        (
+            profile_id,
+            ProfileContent(
+                introduction=f"{name} at the China International Fair for Trade in Services: "
+                "our digital services, online all year.",
+                website=f"https://{_slug(name)}.example.com",
+                logo=logo,
+            ),
+        ),
+        (
+            f"demo-news-{_slug(name)}",
+            NewsContent(
+                title=f"{name} at CIFTIS 2021",
+                body="Visit our booth in the Digital Services Zone at the CNCC, or online.",
+            ),
+        ),
+        (
+            f"demo-image-{_slug(name)}",
+            ImageContent(title="Our booth", caption="CNCC, Digital Services Zone", file=photo),
+        ),
+        (f"demo-document-{_slug(name)}", DocumentContent(title=f"{name} brochure", file=brochure)),
+        (
+            f"demo-activity-{_slug(name)}",
+            ActivityContent(
+                title="Live product demo",
+                description="Cloud negotiation welcome after the demo.",
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                where="online",
+                link=f"https://meet.example.com/{_slug(name)}",
+            ),
+        ),
+        (
+            f"demo-poster-{_slug(name)}",
+            PosterContent(title="数字开启未来，服务促进发展", file=logo),
+        ),
+    ]
+    for item_id, content in contents:
+        stream = item_stream(item_id)
+        if await demo.exists(stream):
+            continue
+        draft = DraftItem(item_id=item_id, company_id=company_id, content=content)
+        await demo.one(items, stream, draft, PublishItem(item_id=item_id))
+
+
+async def _cards_and_lead(demo: Loader) -> None:
+    company_id, _, staff = _ids("Huawei")
+    cards = {
+        VISITOR: CardDetails(
+            name="Li Lei",
+            title="Head of procurement",
+            organisation="Demo Bank",
+            country_or_region="CN",
+            email="li.lei@demo-bank.example.com",
+            phone="+86 10 6666 8888",
+        ),
+        staff: CardDetails(
+            name="Wang Fang",
+            title="Business development",
+            organisation="Huawei",
+            country_or_region="CN",
+            email="wang.fang@huawei.example.com",
+            phone="+86 755 2878 0808",
+        ),
+    }
+    for person, card in cards.items():
+        if not await demo.exists(card_stream(person)):
+            await demo.one(card_decider, card_stream(person), SaveCard(person=person, card=card))
+    xid = exchange_id(VISITOR, staff)
+    if not await demo.exists(exchange_stream(xid)):
+        request = RequestCards(
+            exchange_id=xid,
+            requester=VISITOR,
+            recipient=staff,
+            company_id=company_id,
+            message="We met at the Huawei booth",
+        )
+        count = CountRequest(requester=VISITOR, exchange_id=xid, at=demo.now)
+        await demo.run(
+            [
+                step(exchanges, exchange_stream(xid), request),
+                step(windows(CARD_LIMIT), window_stream(VISITOR), count),
+            ],
+            "RequestCards",
+        )
+        await demo.one(exchanges, exchange_stream(xid), AcceptCards(exchange_id=xid, by=staff))
+    lid = lead_id(company_id, VISITOR)
+    if not await demo.exists(lead_stream(lid)):
+        leads = leads_on(demo.now.date())
+        await demo.one(
+            leads,
+            lead_stream(lid),
+            OpenLead(
+                lead_id=lid,
+                by=staff,
+                company_id=company_id,
+                contact=VISITOR,
+                source=LeadSource(kind="card_exchange", ref=xid),
+                owner=staff,
+            ),
+            MoveLead(lead_id=lid, by=staff, stage="contacted"),
+            NoteLead(
+                lead_id=lid, by=staff, text="Interested in the AI computing centre for the bank"
+            ),
+            PlanNextAction(
+                lead_id=lid,
+                by=staff,
+                due_on=demo.now.date() + timedelta(days=3),
+                action="Send the cloud pricing",
+            ),
+        )
+
+
+async def _meetings(demo: Loader) -> None:
+    company_id, _, staff = _ids("Huawei")
+    day = (demo.now + timedelta(days=2)).replace(hour=2, minute=0, second=0, microsecond=0)
+    slots = slots_at(demo.now)
+    meetings = meetings_at(demo.now)
+    for n in range(3):
+        slot_id = f"slot-demo-huawei-{n + 1}"
+        if await demo.exists(slot_stream(slot_id)):
+            continue
+        start = day + timedelta(minutes=45 * n)
+        offer = OfferSlot(
+            slot_id=slot_id,
+            company_id=company_id,
+            host=staff,
+            kind="booth" if n < 2 else "online",
+            period=Period(start=start, end=start + timedelta(minutes=30)),
+            location="CNCC, Digital Services Zone" if n < 2 else "cloud meeting room",
+        )
+        await demo.one(slots, slot_stream(slot_id), offer)
+    booked = "mtg-demo-huawei-visitor"
+    if not await demo.exists(meeting_stream(booked)):
+        slot, _ = await demo.store.load(
+            slot_stream("slot-demo-huawei-1"),
+            slots.evolve,
+            slots.initial(slot_stream("slot-demo-huawei-1")),
+        )
+        if slot.status == "open" and slot.period is not None and slot.period.start > demo.now:
+            book = BookFromSlot(
+                meeting_id=booked,
+                slot_id=slot.slot_id,
+                company_id=company_id,
+                kind=slot.kind,
+                host=staff,
+                guest=VISITOR,
+                period=slot.period,
+                subject="AI computing for a bank",
+                location=slot.location,
+            )
+            await demo.run(
+                [
+                    step(
+                        slots,
+                        slot_stream(slot.slot_id),
+                        TakeSlot(slot_id=slot.slot_id, meeting_id=booked, guest=VISITOR),
+                    ),
+                    step(meetings, meeting_stream(booked), book),
+                    step(
+                        agendas,
+                        agenda_stream(staff),
+                        Book(person=staff, meeting_id=booked, period=slot.period),
+                    ),
+                    step(
+                        agendas,
+                        agenda_stream(VISITOR),
+                        Book(person=VISITOR, meeting_id=booked, period=slot.period),
+                    ),
+                ],
+                "BookSlot",
+            )
+    qax_company, _, qax_staff = _ids("Qi An Xin")
+    invited = "mtg-demo-qianxin-visitor"
+    if not await demo.exists(meeting_stream(invited)):
+        start = day + timedelta(days=1)
+        period = Period(start=start, end=start + timedelta(hours=1))
+        request = RequestMeeting(
+            meeting_id=invited,
+            company_id=qax_company,
+            kind="online",
+            organiser=qax_staff,
+            invitee=VISITOR,
+            period=period,
+            subject="Privacy computing for banks",
+            location="cloud negotiation room",
+        )
+        await demo.run(
+            [
+                step(meetings, meeting_stream(invited), request),
+                step(
+                    agendas,
+                    agenda_stream(qax_staff),
+                    Book(person=qax_staff, meeting_id=invited, period=period),
+                ),
+            ],
+            "RequestMeeting",
+        )
+
+
+async def _agreements(demo: Loader, edition: str) -> None:
+    deals = [
+        ("agr-demo-huawei-bank", "Huawei", "Demo Bank", "AI computing centre", "12500000", True),
+        (
+            "agr-demo-alibaba-county",
+            "Alibaba",
+            "Demo County",
+            "Digital village platform",
+            "3800000",
+            False,
+        ),
+    ]
+    decider = agreements_on(demo.now.date())
+    for agreement_id, name, counterparty, subject, amount, announce in deals:
+        stream = agreement_stream(agreement_id)
+        if await demo.exists(stream):
+            continue
+        company_id, _, _ = _ids(name)
+        commands: list[Any] = [
+            SignAgreement(
+                agreement_id=agreement_id,
+                company_id=company_id,
+                edition_code=edition,
+                counterparties=[Party(name=counterparty, country_or_region="CN")],
+                subject=subject,
+                value=Money(amount=Decimal(amount), currency="CNY"),
+                signed_on=demo.now.date(),
+            )
+        ]
+        if announce:
+            commands.append(AnnounceAgreement(agreement_id=agreement_id, by="demo-reviewer"))
+        await demo.one(decider, stream, *commands)

@@ -4,19 +4,62 @@ from __future__ import annotations
 
 from fairline_events.service import ServiceDefinition
 
-from .api import applications_router, read_models_router
+from .api import (
+    agreements_router,
+    applications_router,
+    booth_router,
+    cards_router,
+    companies_router,
+    editions_router,
+    leads_router,
+    meetings_router,
+    read_models_router,
+    statistics_router,
+)
 from .domain.events import registry
-from .projections import directory, review_queue
+from .projections import (
+    agendas,
+    cards,
+    directory,
+    leads,
+    results,
+    review_audit,
+    review_queue,
+    showcase,
+)
 
 definition = ServiceDefinition(
     name="exhibitors",
     title="Fairline exhibitors",
     description=(
-        "Exhibitor registration and review (展商注册审核) for each edition of the fair: "
-        "companies register and submit; the recruitment team reviews, approves, rejects or "
-        "returns for changes. Every change is an event on the `exhibitors.events` topic."
+        "What the fair's exhibitors and its recruitment team use all year: companies across "
+        "editions and their participations; registration and review (展商注册审核) with "
+        "assignment, deadlines and an audit trail; the online booth page (展台); business "
+        "card exchange (线上名片交换); leads (商机跟进); meetings at the booth and online "
+        "(线下约见, 云洽谈); signed agreements (云签约); the directory and edition statistics. "
+        "Every change is an event on the `exhibitors.events` topic."
     ),
     registry=registry,
-    routers=[applications_router, read_models_router],
-    projections=[review_queue, directory],
+    routers=[
+        applications_router,
+        companies_router,
+        cards_router,
+        booth_router,
+        editions_router,
+        meetings_router,
+        leads_router,
+        agreements_router,
+        read_models_router,
+        statistics_router,
+    ],
+    projections=[
+        review_queue,
+        review_audit,
+        directory,
+        agendas,
+        cards,
+        leads,
+        showcase,
+        results,
+    ],
 )

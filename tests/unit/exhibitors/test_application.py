@@ -327,7 +327,11 @@ def test_a_withdrawn_application_takes_no_further_commands() -> None:
 
 
 def test_every_event_is_registered_under_the_exhibitors_namespace() -> None:
-    assert registry.names() == sorted(
+    import exhibitors.service  # noqa: F401  (registers the events of every aggregate)
+
+    names = registry.names()
+    assert all(name.startswith("exhibitors.") for name in names)
+    assert {
         f"exhibitors.{name}"
         for name in [
             "ExhibitorRegistered",
@@ -339,7 +343,34 @@ def test_every_event_is_registered_under_the_exhibitors_namespace() -> None:
             "ApplicationReturned",
             "ApplicationWithdrawn",
         ]
-    )
+    } <= set(names)
+
+
+def test_the_events_other_services_consume_keep_their_names_and_fields() -> None:
+    """Booths, hotels and others read these: fields may be added, never renamed or dropped."""
+    contract = {
+        "exhibitors.ExhibitorRegistered": (
+            1,
+            {"application_id", "applicant", "edition_code", "company", "contact"},
+        ),
+        "exhibitors.ApplicationApproved": (1, {"application_id", "reviewer", "note"}),
+        "exhibitors.ApplicationWithdrawn": (1, {"application_id", "reason"}),
+    }
+    for name, (version, fields) in contract.items():
+        cls = registry.type_of(name)
+        assert cls.schema_version == version, name
+        assert fields <= set(cls.model_fields), name
+    assert set(CompanyProfile.model_fields) >= {
+        "name_zh",
+        "name_en",
+        "country_or_region",
+        "sector",
+        "participation_mode",
+    }
+    # An event stored before `company_id` was added still reads.
+    old = registry.encode(REGISTERED)[2]
+    del old["company_id"]
+    assert registry.decode("exhibitors.ExhibitorRegistered", 1, old).company_id is None  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fairline_events.auth import Principal, require
-from fairline_events.context import request_context
-from fairline_events.decider import Decider, handle
+from fairline_events.auth import Principal
+from fairline_events.decider import handle
 from fairline_events.errors import Forbidden, NotFound
-from fairline_events.service import store_of
 from fairline_events.store import EventStore
-from fastapi import APIRouter, Depends, Header, Response
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
-from ..domain import application
 from ..domain.application import Application
 from ..domain.commands import (
     ApplicationCommand,
     ApproveApplication,
+    AssignReviewer,
+    ChangeParticipation,
     EditApplication,
     RegisterExhibitor,
     RejectApplication,
@@ -28,51 +26,49 @@ from ..domain.commands import (
     SubmitApplication,
     WithdrawApplication,
 )
+from ..domain.company import JoinEdition
 from ..domain.values import (
+    CompanyDetails,
+    CompanyIdentity,
     CompanyProfile,
     ContactPerson,
     CountryOrRegion,
     EditionCode,
     Email,
+    Identifier,
     Name,
     Note,
     ParticipationMode,
     Phone,
+    Slug,
     Text,
+    Theme,
+    Venue,
 )
-
-router = APIRouter(tags=["applications"])
-
-STREAM_PREFIX = "application-"
-
-
-def stream_of(application_id: str) -> str:
-    return f"{STREAM_PREFIX}{application_id}"
-
-
-def _initial(stream_id: str) -> Application:
-    return application.initial_application(stream_id.removeprefix(STREAM_PREFIX))
-
-
-applications: Decider[Any, Application] = Decider(
-    initial=_initial,
-    decide=application.decide,
-    evolve=application.evolve,
+from ..handling import Step, handle_steps, step
+from ..streams import (
+    application_stream,
+    applications,
+    companies,
+    company_registration,
+    company_stream,
 )
+from .common import Body, CommandRoute, Correlation, Exhibitor, Recruiter, Store, context, new_id
 
-Applicant = Annotated[Principal, Depends(require("exhibitor", "recruitment"))]
-Recruiter = Annotated[Principal, Depends(require("recruitment"))]
-Store = Annotated[EventStore, Depends(store_of)]
-Correlation = Annotated[str | None, Header(alias="X-Correlation-ID")]
+router = APIRouter(tags=["applications"], route_class=CommandRoute)
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+stream_of = application_stream
+Applicant = Exhibitor
 
 
 class Registration(Body):
     company: CompanyProfile
     contact: ContactPerson
+    identity: CompanyIdentity | None = None
+    """The company's unified social credit code or registration number: registering one
+    that is already registered is a 409 `company_exists` naming the company, which then
+    takes part through `POST /companies/{company_id}/participations`. Optional only for
+    clients of the first version of this API."""
 
 
 class Edit(Body):
@@ -94,8 +90,32 @@ class Reason(Body):
     reason: Text
 
 
+class Assignment(Body):
+    reviewer: Identifier
+
+
+class Placement(Body):
+    """Only the fields sent change; send null to clear venue, zone or theme."""
+
+    participation_mode: ParticipationMode | None = None
+    venue: Venue | None = None
+    zone: Slug | None = None
+    theme: Theme | None = None
+
+
+class PlacementEntry(BaseModel):
+    version: int
+    occurred_at: datetime
+    actor: str
+    participation_mode: str
+    venue: str | None
+    zone: str | None
+    theme: str | None
+
+
 class ApplicationView(BaseModel):
     application_id: str
+    company_id: str | None
     status: str
     edition_code: str | None
     applicant: str | None
@@ -104,6 +124,9 @@ class ApplicationView(BaseModel):
     reviewer: str | None
     submissions: int
     last_reason: str | None
+    venue: str | None
+    zone: str | None
+    theme: str | None
     version: int
 
 
@@ -123,6 +146,7 @@ class ApplicationDetail(ApplicationView):
 def view(state: Application, version: int) -> ApplicationView:
     return ApplicationView(
         application_id=state.application_id,
+        company_id=state.company_id,
         status=state.status,
         edition_code=state.edition_code,
         applicant=state.applicant,
@@ -131,6 +155,9 @@ def view(state: Application, version: int) -> ApplicationView:
         reviewer=state.reviewer,
         submissions=state.submissions,
         last_reason=state.last_reason,
+        venue=state.venue,
+        zone=state.zone,
+        theme=state.theme,
         version=version,
     )
 
@@ -142,9 +169,12 @@ async def _execute(
     correlation: str | None,
     reason: str | None = None,
 ) -> ApplicationView:
-    context = request_context(who.actor, correlation_id=correlation, reason=reason)
     state, envelopes = await handle(
-        store, applications, stream_of(command.application_id), command, context
+        store,
+        applications,
+        stream_of(command.application_id),
+        command,
+        context(who, correlation, reason),
     )
     version = (
         envelopes[-1].stream_version
@@ -155,15 +185,19 @@ async def _execute(
 
 
 async def _owned(store: EventStore, application_id: str, who: Principal) -> None:
-    """Company users act on their own applications only; recruitment staff on any."""
+    """A company's staff act on its applications only; recruitment staff on any."""
     if who.has_any(("recruitment",)):
         return
     stream = stream_of(application_id)
     state, _ = await store.load(stream, applications.evolve, applications.initial(stream))
-    if state.applicant is not None and state.applicant != who.subject:
-        raise Forbidden(
-            "this application belongs to another company user", code="not_the_applicant"
-        )
+    if state.applicant is None or state.applicant == who.subject:
+        return
+    if state.company_id is not None:
+        cstream = company_stream(state.company_id)
+        company, _ = await store.load(cstream, companies.evolve, companies.initial(cstream))
+        if company.is_staff(who.subject):
+            return
+    raise Forbidden("this application belongs to another company", code="not_the_applicant")
 
 
 @router.post(
@@ -179,17 +213,32 @@ async def register(
     response: Response,
     correlation: Correlation = None,
 ) -> ApplicationView:
-    application_id = f"app-{uuid.uuid4().hex[:12]}"
-    command = RegisterExhibitor(
-        application_id=application_id,
-        applicant=who.subject,
-        edition_code=edition_code,
-        company=body.company,
-        contact=body.contact,
+    application_id, company_id = new_id("app"), new_id("co")
+    details = CompanyDetails(**body.company.model_dump(exclude={"participation_mode"}))
+    join = JoinEdition(
+        company_id=company_id, edition_code=edition_code, application_id=application_id
     )
-    result = await _execute(store, command, who, correlation)
+    steps: list[Step[Any]] = [
+        *company_registration(company_id, body.identity, details, who.subject, join),
+        step(
+            applications,
+            stream_of(application_id),
+            RegisterExhibitor(
+                application_id=application_id,
+                applicant=who.subject,
+                edition_code=edition_code,
+                company=body.company,
+                contact=body.contact,
+                company_id=company_id,
+            ),
+        ),
+    ]
+    outcome = await handle_steps(
+        store, steps, context(who, correlation), command="RegisterExhibitor"
+    )
     response.headers["Location"] = f"/applications/{application_id}"
-    return result
+    stream = stream_of(application_id)
+    return view(outcome.states[stream], outcome.versions[stream])
 
 
 @router.get("/applications/{application_id}", summary="an application with its audit trail")
@@ -290,3 +339,68 @@ async def return_for_changes(
         application_id=application_id, reviewer=who.subject, reason=body.reason
     )
     return await _execute(store, command, who, correlation, body.reason)
+
+
+@router.post(
+    "/applications/{application_id}/assign",
+    summary="give a submitted application to a reviewer, or hand its review over",
+)
+async def assign(
+    application_id: str,
+    body: Assignment,
+    who: Recruiter,
+    store: Store,
+    correlation: Correlation = None,
+) -> ApplicationView:
+    command = AssignReviewer(
+        application_id=application_id, reviewer=body.reviewer, assigned_by=who.subject
+    )
+    return await _execute(store, command, who, correlation)
+
+
+@router.patch(
+    "/applications/{application_id}/participation",
+    summary="place the participation: mode, venue, zone, Digital Services Zone theme",
+)
+async def place(
+    application_id: str,
+    body: Placement,
+    who: Recruiter,
+    store: Store,
+    correlation: Correlation = None,
+) -> ApplicationView:
+    command = ChangeParticipation.model_validate(
+        {"application_id": application_id, **body.model_dump(exclude_unset=True)}
+    )
+    return await _execute(store, command, who, correlation)
+
+
+@router.get(
+    "/applications/{application_id}/participation-history",
+    summary="how and where the company took part, each change with who and when",
+)
+async def participation_history(
+    application_id: str, who: Applicant, store: Store
+) -> list[PlacementEntry]:
+    await _owned(store, application_id, who)
+    envelopes = await store.read_stream(stream_of(application_id))
+    if not envelopes:
+        raise NotFound(f"application {application_id} not found", code="application_not_found")
+    entries: list[PlacementEntry] = []
+    state = applications.initial(stream_of(application_id))
+    for env in envelopes:
+        state = applications.evolve(state, env.event(store.registry))
+        placed = state.participation()
+        last = entries[-1].model_dump(include=set(placed)) if entries else None
+        if placed != last:
+            entries.append(
+                PlacementEntry.model_validate(
+                    {
+                        "version": env.stream_version,
+                        "occurred_at": env.occurred_at,
+                        "actor": env.actor,
+                        **placed,
+                    }
+                )
+            )
+    return entries

@@ -5,7 +5,11 @@
                       └───────── returned ◀──────── return ────────┘
     withdraw: from draft, submitted, under_review, returned or approved ─▶ withdrawn
 
-Only the reviewer who started a review may approve, reject or return it.
+A submitted application may be assigned to a reviewer: then only they may start its review.
+A review under way may be handed over (assigned) to another reviewer. Only the reviewer who
+holds the review may approve, reject or return it. The organiser places a participation
+(mode, venue, zone, Digital Services Zone theme) at any time until it is closed; each change
+is an event, so the history of the details is kept.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from fairline_events.registry import DomainEvent
 
 from .commands import (
     ApproveApplication,
+    AssignReviewer,
+    ChangeParticipation,
     Command,
     EditApplication,
     RegisterExhibitor,
@@ -38,9 +44,11 @@ from .events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     ExhibitorRegistered,
+    ParticipationChanged,
+    ReviewerAssigned,
     ReviewStarted,
 )
-from .values import CompanyProfile, ContactPerson
+from .values import DIGITAL_SERVICES_ZONE, CompanyProfile, ContactPerson
 
 Status = Literal[
     "new", "draft", "submitted", "under_review", "approved", "rejected", "returned", "withdrawn"
@@ -51,6 +59,8 @@ SUBMITTABLE: frozenset[Status] = frozenset({"draft", "returned"})
 WITHDRAWABLE: frozenset[Status] = frozenset(
     {"draft", "submitted", "under_review", "returned", "approved"}
 )
+ASSIGNABLE: frozenset[Status] = frozenset({"submitted", "under_review"})
+PLACEABLE: frozenset[Status] = WITHDRAWABLE
 
 
 @dataclass(frozen=True)
@@ -60,15 +70,28 @@ class Application:
     application_id: str
     status: Status = "new"
     applicant: str | None = None
+    company_id: str | None = None
     edition_code: str | None = None
     company: CompanyProfile | None = None
     contact: ContactPerson | None = None
     reviewer: str | None = None
-    """Who took the current review, or who decided the last one."""
+    """Who holds the current review (assigned or started), or who decided the last one."""
     submissions: int = 0
     last_reason: str | None = None
     """The reason given by the last return, rejection or withdrawal."""
     review_note: str = ""
+    venue: str | None = None
+    zone: str | None = None
+    theme: str | None = None
+
+    def participation(self) -> dict[str, str | None]:
+        mode = self.company.participation_mode if self.company else None
+        return {
+            "participation_mode": mode,
+            "venue": self.venue,
+            "zone": self.zone,
+            "theme": self.theme,
+        }
 
 
 def initial_application(application_id: str) -> Application:
@@ -96,6 +119,7 @@ def decide(command: Command, state: Application) -> list[DomainEvent]:
                 company=command.company,
                 contact=command.contact,
                 applicant=command.applicant,
+                company_id=command.company_id,
             )
         ]
     if state.status == "new":
@@ -120,7 +144,24 @@ def decide(command: Command, state: Application) -> list[DomainEvent]:
             ]
         case StartReview(reviewer=reviewer):
             _require(state, command, {"submitted"})
+            if state.reviewer is not None and state.reviewer != reviewer:
+                raise Forbidden(
+                    f"application {app_id} is assigned to {state.reviewer}",
+                    code="assigned_to_another_reviewer",
+                    reviewer=reviewer,
+                    assigned_reviewer=state.reviewer,
+                )
             return [ReviewStarted(application_id=app_id, reviewer=reviewer)]
+        case AssignReviewer(reviewer=reviewer, assigned_by=assigned_by):
+            _require(state, command, ASSIGNABLE)
+            if state.reviewer == reviewer:
+                return []
+            return [
+                ReviewerAssigned(application_id=app_id, reviewer=reviewer, assigned_by=assigned_by)
+            ]
+        case ChangeParticipation():
+            _require(state, command, PLACEABLE)
+            return _placed(state, command)
         case ApproveApplication(reviewer=reviewer, note=note):
             _require_reviewer(state, command, reviewer)
             return [ApplicationApproved(application_id=app_id, reviewer=reviewer, note=note)]
@@ -145,6 +186,7 @@ def evolve(state: Application, event: DomainEvent) -> Application:
                 state,
                 status="draft",
                 applicant=event.applicant,
+                company_id=event.company_id,
                 edition_code=event.edition_code,
                 company=event.company,
                 contact=event.contact,
@@ -179,6 +221,17 @@ def evolve(state: Application, event: DomainEvent) -> Application:
             return replace(state, status="returned", last_reason=event.reason)
         case ApplicationWithdrawn():
             return replace(state, status="withdrawn", last_reason=event.reason)
+        case ReviewerAssigned():
+            return replace(state, reviewer=event.reviewer)
+        case ParticipationChanged():
+            company, _ = _profile(state)
+            return replace(
+                state,
+                company=company.model_copy(update={"participation_mode": event.participation_mode}),
+                venue=event.venue,
+                zone=event.zone,
+                theme=event.theme,
+            )
         case _:
             return state
 
@@ -226,3 +279,24 @@ def _changed_fields(command: EditApplication, state: Application) -> dict[str, A
     current = company.model_dump() | {f"contact_{k}": v for k, v in contact.model_dump().items()}
     requested = command.model_dump(exclude_none=True, exclude={"application_id"})
     return {k: v for k, v in requested.items() if current[k] != v}
+
+
+def _placed(state: Application, command: ChangeParticipation) -> list[DomainEvent]:
+    current = state.participation()
+    placed = current | command.changes()
+    if placed["theme"] is not None and placed["zone"] != DIGITAL_SERVICES_ZONE:
+        raise DomainError(
+            "a theme applies only in the Digital Services Zone (zone digital-services)",
+            code="theme_outside_digital_services_zone",
+            zone=placed["zone"],
+            theme=placed["theme"],
+        )
+    if placed["participation_mode"] == "online" and placed["venue"] is not None:
+        raise DomainError(
+            "an online-only participation has no venue; clear the venue or take part offline",
+            code="venue_for_online_only",
+            venue=placed["venue"],
+        )
+    if placed == current:
+        return []
+    return [ParticipationChanged.model_validate({"application_id": state.application_id, **placed})]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from .values import (
     CompanyProfile,
@@ -15,7 +15,10 @@ from .values import (
     Note,
     ParticipationMode,
     Phone,
+    Slug,
     Text,
+    Theme,
+    Venue,
 )
 
 
@@ -31,6 +34,8 @@ class RegisterExhibitor(ApplicationCommand):
     edition_code: EditionCode
     company: CompanyProfile
     contact: ContactPerson
+    company_id: Identifier | None = None
+    """The company (across editions) that takes part; None only in tests of older flows."""
 
 
 class EditApplication(ApplicationCommand):
@@ -75,6 +80,31 @@ class WithdrawApplication(ApplicationCommand):
     reason: Text
 
 
+class AssignReviewer(ApplicationCommand):
+    """Give a submitted application to a reviewer, or hand a review over to another."""
+
+    reviewer: Identifier
+    assigned_by: Identifier
+
+
+class ChangeParticipation(ApplicationCommand):
+    """Set how and where the company takes part; only the fields given change (null clears)."""
+
+    participation_mode: ParticipationMode | None = None
+    venue: Venue | None = None
+    zone: Slug | None = None
+    theme: Theme | None = None
+
+    @model_validator(mode="after")
+    def _mode_is_never_cleared(self) -> ChangeParticipation:
+        if "participation_mode" in self.model_fields_set and self.participation_mode is None:
+            raise ValueError("participation_mode cannot be cleared; give offline, online or both")
+        return self
+
+    def changes(self) -> dict[str, str | None]:
+        return {k: getattr(self, k) for k in self.model_fields_set - {"application_id"}}
+
+
 Command = (
     RegisterExhibitor
     | EditApplication
@@ -84,4 +114,6 @@ Command = (
     | RejectApplication
     | ReturnApplication
     | WithdrawApplication
+    | AssignReviewer
+    | ChangeParticipation
 )

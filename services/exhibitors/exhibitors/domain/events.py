@@ -22,7 +22,10 @@ from .values import (
     Note,
     ParticipationMode,
     Phone,
+    Slug,
     Text,
+    Theme,
+    Venue,
 )
 
 registry = EventRegistry()
@@ -42,6 +45,8 @@ class ExhibitorRegistered(ApplicationEvent):
     edition_code: EditionCode
     company: CompanyProfile
     contact: ContactPerson
+    company_id: Identifier | None = None
+    """The company across editions (added in place: older events have none)."""
 
 
 @registry.event("exhibitors.ApplicationEdited", version=1)
@@ -107,3 +112,21 @@ class ApplicationWithdrawn(ApplicationEvent):
     """Final: the exhibitor withdrew, before or after approval."""
 
     reason: Text
+
+
+@registry.event("exhibitors.ReviewerAssigned", version=1)
+class ReviewerAssigned(ApplicationEvent):
+    """The application is given to `reviewer` (or its review handed over to them)."""
+
+    reviewer: Identifier
+    assigned_by: Identifier
+
+
+@registry.event("exhibitors.ParticipationChanged", version=1)
+class ParticipationChanged(ApplicationEvent):
+    """How and where the company takes part from now on: every field, as it now stands."""
+
+    participation_mode: ParticipationMode
+    venue: Venue | None = None
+    zone: Slug | None = None
+    theme: Theme | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 
 ParticipationMode = Literal["offline", "online", "both"]
 """How a company takes part: at the venues (线下), in the online showcase (线上), or both."""
@@ -85,3 +85,101 @@ class ContactPerson(BaseModel):
     name: Name
     email: Email
     phone: Phone
+
+
+# --- companies (企业) ----------------------------------------------------------------------
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_REGISTRATION = re.compile(r"^[A-Z0-9][A-Z0-9/.\-]{2,39}$")
+
+
+def credit_code_check_char(first17: str) -> str:
+    """The 18th character of a unified social credit code (GB 32100-2015, mod 31)."""
+    total = sum(_USCC_CHARS.index(ch) * w for ch, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def _credit_code(value: str) -> str:
+    value = re.sub(r"[\s\-]", "", value).upper()
+    if len(value) != 18 or any(ch not in _USCC_CHARS for ch in value):
+        raise ValueError(
+            "a unified social credit code (统一社会信用代码) has 18 characters: digits and"
+            " upper-case letters except I, O, S, V and Z"
+        )
+    if credit_code_check_char(value[:17]) != value[17]:
+        raise ValueError("the unified social credit code's check character does not match")
+    return value
+
+
+def _registration_number(value: str) -> str:
+    value = re.sub(r"\s", "", value).upper()
+    if not _REGISTRATION.match(value):
+        raise ValueError("a registration number has 3-40 letters, digits, '/', '.' or '-'")
+    return value
+
+
+CreditCode = Annotated[str, AfterValidator(_credit_code)]
+"""统一社会信用代码: 18 characters with a mod-31 check character; spaces and dashes dropped."""
+RegistrationNumber = Annotated[str, AfterValidator(_registration_number)]
+"""A company registration number outside mainland China, unique within its country."""
+
+
+class CompanyIdentity(BaseModel):
+    """What makes a company the same company across editions: at least one official number."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    credit_code: CreditCode | None = None
+    registration_number: RegistrationNumber | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CompanyIdentity:
+        if self.credit_code is None and self.registration_number is None:
+            raise ValueError("give a unified social credit code or a registration number")
+        return self
+
+    def keys(self, country_or_region: str) -> list[str]:
+        """The identifiers no other company may hold; registration numbers are per country."""
+        keys = []
+        if self.credit_code is not None:
+            keys.append(f"uscc-{self.credit_code}")
+        if self.registration_number is not None:
+            keys.append(f"reg-{country_or_region}-{self.registration_number}")
+        return keys
+
+
+class CompanyDetails(BaseModel):
+    """A company as it stays from one edition to the next (names, home, sector)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name_zh: Name
+    name_en: Name
+    country_or_region: CountryOrRegion
+    sector: Name
+
+
+# --- taking part in an edition (参展) -------------------------------------------------------
+
+Venue = Literal["cncc", "shougang"]
+"""国家会议中心 (CNCC, main venue) or 首钢园 (Shougang Park)."""
+
+Theme = Literal["governance", "experience", "transformation", "trust"]
+"""The Digital Services Zone's four themes: 数字治理, 数字体验, 数字转型, 数字信任."""
+
+DIGITAL_SERVICES_ZONE = "digital-services"
+"""The zone code of 数字服务专区, the only zone whose exhibitors carry a theme."""
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _slug(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 64 or not _SLUG.match(value):
+        raise ValueError("expected a code of lower-case letters, digits and dashes")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+"""A zone or other code, e.g. `digital-services`, `country-exhibitions`, `laozihao`."""

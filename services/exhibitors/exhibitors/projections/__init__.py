@@ -1,4 +1,19 @@
+from .agendas import agendas
+from .cards import cards
 from .directory import directory
+from .leads import leads
+from .results import results
+from .review_audit import review_audit
 from .review_queue import review_queue
+from .showcase import showcase
 
-__all__ = ["directory", "review_queue"]
+__all__ = [
+    "agendas",
+    "cards",
+    "directory",
+    "leads",
+    "results",
+    "review_audit",
+    "review_queue",
+    "showcase",
+]

@@ -11,6 +11,7 @@ from ..domain.events import (
     ApplicationEdited,
     ApplicationWithdrawn,
     ExhibitorRegistered,
+    ParticipationChanged,
     registry,
 )
 
@@ -31,6 +32,11 @@ directory = Projection(
         approved_at        timestamptz
     );
     CREATE INDEX IF NOT EXISTS exhibitors_listed ON exhibitors (edition_code, listed, name_en);
+    -- Added with companies and placements; existing tables gain them in place.
+    ALTER TABLE exhibitors ADD COLUMN IF NOT EXISTS company_id text;
+    ALTER TABLE exhibitors ADD COLUMN IF NOT EXISTS venue text;
+    ALTER TABLE exhibitors ADD COLUMN IF NOT EXISTS zone text;
+    ALTER TABLE exhibitors ADD COLUMN IF NOT EXISTS theme text;
     """,
 )
 
@@ -38,7 +44,9 @@ directory = Projection(
 @directory.on(ExhibitorRegistered)
 async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connection) -> None:
     await tx.execute(
-        "INSERT INTO exhibitors VALUES ($1, $2, $3, $4, $5, $6, $7, false, NULL)",
+        """INSERT INTO exhibitors (application_id, edition_code, name_zh, name_en,
+             country_or_region, sector, participation_mode, listed, approved_at, company_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, false, NULL, $8)""",
         e.application_id,
         e.edition_code,
         e.company.name_zh,
@@ -46,6 +54,7 @@ async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connecti
         e.company.country_or_region,
         e.company.sector,
         e.company.participation_mode,
+        e.company_id,
     )
 
 
@@ -78,4 +87,17 @@ async def approved(e: ApplicationApproved, env: Envelope, tx: asyncpg.Connection
 async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
     await tx.execute(
         "UPDATE exhibitors SET listed = false WHERE application_id = $1", e.application_id
+    )
+
+
+@directory.on(ParticipationChanged)
+async def placed(e: ParticipationChanged, env: Envelope, tx: asyncpg.Connection) -> None:
+    await tx.execute(
+        """UPDATE exhibitors SET participation_mode = $2, venue = $3, zone = $4, theme = $5
+           WHERE application_id = $1""",
+        e.application_id,
+        e.participation_mode,
+        e.venue,
+        e.zone,
+        e.theme,
     )

@@ -6,6 +6,7 @@ import asyncpg
 from fairline_events.envelope import Envelope
 from fairline_events.projection import Projection
 
+from ..domain.edition import ReviewSlaSet
 from ..domain.events import (
     ApplicationApproved,
     ApplicationEdited,
@@ -14,6 +15,8 @@ from ..domain.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     ExhibitorRegistered,
+    ParticipationChanged,
+    ReviewerAssigned,
     ReviewStarted,
     registry,
 )
@@ -45,6 +48,16 @@ review_queue = Projection(
     );
     CREATE INDEX IF NOT EXISTS applications_queue
         ON applications (edition_code, status, waiting_since);
+    -- Added with companies and placements; existing tables gain them in place.
+    ALTER TABLE applications ADD COLUMN IF NOT EXISTS company_id text;
+    ALTER TABLE applications ADD COLUMN IF NOT EXISTS venue text;
+    ALTER TABLE applications ADD COLUMN IF NOT EXISTS zone text;
+    ALTER TABLE applications ADD COLUMN IF NOT EXISTS theme text;
+    -- Each edition's review deadline; editions without a row use the default.
+    CREATE TABLE IF NOT EXISTS review_slas (
+        edition_code text PRIMARY KEY,
+        hours        integer NOT NULL
+    );
     """,
 )
 
@@ -52,8 +65,12 @@ review_queue = Projection(
 @review_queue.on(ExhibitorRegistered)
 async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connection) -> None:
     await tx.execute(
-        """INSERT INTO applications VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-             'draft', NULL, 0, NULL, NULL, $12, $12)""",
+        """INSERT INTO applications (application_id, edition_code, applicant, name_zh, name_en,
+             country_or_region, sector, participation_mode, contact_name, contact_email,
+             contact_phone, status, reviewer, submissions, waiting_since, last_reason,
+             registered_at, updated_at, company_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+             'draft', NULL, 0, NULL, NULL, $12, $12, $13)""",
         e.application_id,
         e.edition_code,
         e.applicant,
@@ -66,6 +83,7 @@ async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connecti
         e.contact.email,
         e.contact.phone,
         env.occurred_at,
+        e.company_id,
     )
 
 
@@ -145,3 +163,37 @@ async def returned(e: ApplicationReturned, env: Envelope, tx: asyncpg.Connection
 @review_queue.on(ApplicationWithdrawn)
 async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
     await _decided(tx, env, e.application_id, "withdrawn", e.reason)
+
+
+@review_queue.on(ReviewerAssigned)
+async def assigned(e: ReviewerAssigned, env: Envelope, tx: asyncpg.Connection) -> None:
+    await tx.execute(
+        "UPDATE applications SET reviewer = $2, updated_at = $3 WHERE application_id = $1",
+        e.application_id,
+        e.reviewer,
+        env.occurred_at,
+    )
+
+
+@review_queue.on(ParticipationChanged)
+async def placed(e: ParticipationChanged, env: Envelope, tx: asyncpg.Connection) -> None:
+    await tx.execute(
+        """UPDATE applications SET participation_mode = $2, venue = $3, zone = $4, theme = $5,
+             updated_at = $6 WHERE application_id = $1""",
+        e.application_id,
+        e.participation_mode,
+        e.venue,
+        e.zone,
+        e.theme,
+        env.occurred_at,
+    )
+
+
+@review_queue.on(ReviewSlaSet)
+async def sla_set(e: ReviewSlaSet, env: Envelope, tx: asyncpg.Connection) -> None:
+    await tx.execute(
+        """INSERT INTO review_slas VALUES ($1, $2)
+           ON CONFLICT (edition_code) DO UPDATE SET hours = excluded.hours""",
+        e.edition_code,
+        e.hours,
+    )

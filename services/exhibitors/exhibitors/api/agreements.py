@@ -1,0 +1,219 @@
+"""Cloud signing: record a signed agreement, announce it, list an edition's results."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fairline_events.errors import DomainError, Forbidden, NotFound
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from ..domain.agreements import AnnounceAgreement, Money, Party, SignAgreement
+from ..domain.values import EditionCode, Identifier, Name
+from ..handling import Loader, Step, handle_steps, step
+from ..projections import results as results_projection
+from ..streams import (
+    agreement_stream,
+    agreements_on,
+    companies,
+    company_stream,
+    meeting_stream,
+    meetings_at,
+)
+from .common import (
+    Anyone,
+    Body,
+    CommandRoute,
+    Correlation,
+    Exhibitor,
+    Now,
+    Pool,
+    Recruiter,
+    Store,
+    context,
+    new_id,
+)
+
+router = APIRouter(tags=["agreements"], route_class=CommandRoute)
+
+
+class Signing(Body):
+    edition_code: EditionCode
+    counterparties: Annotated[list[Party], Field(min_length=1, max_length=20)]
+    subject: Name
+    value: Money
+    signed_on: date
+    meeting_id: Identifier | None = None
+
+
+class AgreementView(BaseModel):
+    agreement_id: str
+    status: str
+    company_id: str
+    edition_code: str
+    counterparties: list[Party]
+    subject: str
+    value: Money
+    signed_on: date
+    meeting_id: str | None
+    version: int
+
+
+class Result(BaseModel):
+    agreement_id: str
+    company_id: str
+    company_name: str | None
+    counterparties: list[Party]
+    subject: str
+    value: Money
+    signed_on: date
+    announced_at: datetime
+
+
+class Results(BaseModel):
+    edition_code: str
+    agreements: int
+    value_by_currency: dict[str, Decimal]
+    results: list[Result]
+
+
+def _view(state: Any, version: int) -> AgreementView:
+    signed = state.signed
+    return AgreementView(
+        agreement_id=state.agreement_id,
+        status=state.status,
+        company_id=signed.company_id,
+        edition_code=signed.edition_code,
+        counterparties=signed.counterparties,
+        subject=signed.subject,
+        value=signed.value,
+        signed_on=signed.signed_on,
+        meeting_id=signed.meeting_id,
+        version=version,
+    )
+
+
+@router.post(
+    "/companies/{company_id}/agreements",
+    status_code=201,
+    summary="record an agreement signed online (云签约)",
+)
+async def sign(
+    company_id: str,
+    body: Signing,
+    who: Exhibitor,
+    store: Store,
+    now: Now,
+    response: Response,
+    correlation: Correlation = None,
+) -> AgreementView:
+    agreement_id = new_id("agr")
+    today = now().date()
+    decider = agreements_on(today)
+
+    async def plan(load: Loader) -> list[Step[Any]]:
+        company = await load.peek(companies, company_stream(company_id))
+        if not company.registered:
+            raise NotFound(f"company {company_id} not found", code="company_not_found")
+        if not company.is_staff(who.subject) and not who.has_any(("recruitment",)):
+            raise Forbidden(
+                f"only the staff of {company_id} record its agreements", code="not_company_staff"
+            )
+        if body.edition_code not in company.editions:
+            raise DomainError(
+                f"company {company_id} does not take part in {body.edition_code}",
+                code="not_participating",
+            )
+        if body.meeting_id is not None:
+            meeting = await load.peek(meetings_at(now()), meeting_stream(body.meeting_id))
+            if meeting.company_id != company_id or meeting.status != "confirmed":
+                raise DomainError(
+                    f"meeting {body.meeting_id} is no confirmed meeting of {company_id}",
+                    code="meeting_not_eligible",
+                )
+        command = SignAgreement(
+            agreement_id=agreement_id, company_id=company_id, **body.model_dump()
+        )
+        return [step(decider, agreement_stream(agreement_id), command)]
+
+    outcome = await handle_steps(store, plan, context(who, correlation), command="SignAgreement")
+    response.headers["Location"] = f"/agreements/{agreement_id}"
+    stream = agreement_stream(agreement_id)
+    return _view(outcome.states[stream], outcome.versions[stream])
+
+
+@router.post("/agreements/{agreement_id}/announce", summary="announce as a result of the edition")
+async def announce(
+    agreement_id: str, who: Recruiter, store: Store, now: Now, correlation: Correlation = None
+) -> AgreementView:
+    stream = agreement_stream(agreement_id)
+    command = AnnounceAgreement(agreement_id=agreement_id, by=who.subject)
+    outcome = await handle_steps(
+        store,
+        [step(agreements_on(now().date()), stream, command)],
+        context(who, correlation),
+        command="AnnounceAgreement",
+    )
+    return _view(outcome.states[stream], outcome.versions[stream])
+
+
+@router.get("/agreements/{agreement_id}", summary="an agreement: announced ones for all")
+async def get_agreement(agreement_id: str, who: Anyone, store: Store, now: Now) -> AgreementView:
+    decider = agreements_on(now().date())
+    stream = agreement_stream(agreement_id)
+    state, version = await store.load(stream, decider.evolve, decider.initial(stream))
+    if state.signed is None:
+        raise NotFound(f"agreement {agreement_id} not found", code="agreement_not_found")
+    if state.status != "announced" and not who.has_any(("recruitment",)):
+        cstream = company_stream(state.signed.company_id)
+        company, _ = await store.load(cstream, companies.evolve, companies.initial(cstream))
+        if not company.is_staff(who.subject):
+            raise NotFound(f"agreement {agreement_id} not found", code="agreement_not_found")
+    return _view(state, version)
+
+
+@router.get(
+    "/editions/{edition_code}/results", summary="agreements announced as the edition's results"
+)
+async def results(
+    edition_code: EditionCode,
+    who: Anyone,
+    pool: Pool,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Results:
+    schema = results_projection.schema
+    rows = await pool.fetch(
+        f"""SELECT agreement_id, company_id, company_name, counterparties::text AS counterparties,
+                   subject, amount, currency, signed_on, announced_at
+            FROM {schema}.agreements
+            WHERE edition_code = $1 AND announced_at IS NOT NULL
+            ORDER BY announced_at DESC LIMIT $2""",
+        edition_code,
+        limit,
+    )
+    totals = await pool.fetch(
+        f"""SELECT currency, count(*) AS n, sum(amount) AS total FROM {schema}.agreements
+            WHERE edition_code = $1 AND announced_at IS NOT NULL GROUP BY currency""",
+        edition_code,
+    )
+    return Results(
+        edition_code=edition_code,
+        agreements=sum(r["n"] for r in totals),
+        value_by_currency={r["currency"]: r["total"] for r in totals},
+        results=[
+            Result(
+                agreement_id=r["agreement_id"],
+                company_id=r["company_id"],
+                company_name=r["company_name"],
+                counterparties=json.loads(r["counterparties"]),
+                subject=r["subject"],
+                value=Money(amount=r["amount"], currency=r["currency"]),
+                signed_on=r["signed_on"],
+                announced_at=r["announced_at"],
+            )
+            for r in rows
+        ],
+    )

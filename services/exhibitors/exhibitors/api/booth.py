@@ -1,0 +1,483 @@
+"""The online booth page: files, items (drafted, published, unpublished), the public page.
+
+Files are uploaded as the raw request body (`Content-Type` says what it is; the bytes must
+agree) and named by their SHA-256; items then refer to them by that hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fairline_events.api import ErrorBody
+from fairline_events.auth import Principal
+from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, LocalDiskBlobStore
+from fairline_events.errors import Forbidden, NotFound
+from fairline_events.store import EventStore
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+from ..domain.booth import (
+    UPLOADS,
+    BoothContent,
+    BoothItem,
+    DraftItem,
+    ItemKind,
+    LongText,
+    PublishItem,
+    RecordDownload,
+    ReviseItem,
+    UnpublishItem,
+    Url,
+    profile_item_id,
+)
+from ..domain.values import Name, Note
+from ..handling import Loader, Step, handle_steps, step
+from ..projections import showcase
+from ..streams import (
+    companies,
+    company_stream,
+    download_stream,
+    downloads,
+    item_stream,
+    items,
+)
+from .common import Anyone, Body, CommandRoute, Correlation, Exhibitor, Pool, Store, context, new_id
+
+router = APIRouter(tags=["booth page"], route_class=CommandRoute)
+
+FILE_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "the file is larger than its use allows"},
+    415: {"model": ErrorBody, "description": "the file's type is not one its use accepts"},
+}
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def blobs_of(request: Request) -> BlobStore:
+    """The service's blob store: `app.state.blobs`, else a directory (FAIRLINE_BLOB_DIR)."""
+    state = request.app.state
+    store: BlobStore | None = getattr(state, "blobs", None)
+    if store is None:
+        store = LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+        state.blobs = store
+    return store
+
+
+Blobs = Annotated[BlobStore, Depends(blobs_of)]
+
+
+# --- what clients send: files by hash ------------------------------------------------------
+
+
+class ProfileIn(Body):
+    kind: Literal["profile"] = "profile"
+    introduction: LongText
+    website: Url | None = None
+    logo: Sha256 | None = None
+
+
+class NewsIn(Body):
+    kind: Literal["news"]
+    title: Name
+    body: LongText
+
+
+class ImageIn(Body):
+    kind: Literal["image"]
+    title: Name
+    caption: Note = ""
+    file: Sha256
+
+
+class DocumentIn(Body):
+    kind: Literal["document"]
+    title: Name
+    description: Note = ""
+    file: Sha256
+
+
+class ActivityIn(Body):
+    kind: Literal["activity"]
+    title: Name
+    description: Note = ""
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    where: Literal["online", "booth"]
+    link: Url | None = None
+
+
+class PosterIn(Body):
+    kind: Literal["poster"]
+    title: Name
+    file: Sha256
+
+
+ContentIn = Annotated[
+    NewsIn | ImageIn | DocumentIn | ActivityIn | PosterIn | ProfileIn,
+    Field(discriminator="kind"),
+]
+
+
+class NewItem(Body):
+    content: ContentIn
+
+
+class ItemView(BaseModel):
+    item_id: str
+    company_id: str | None
+    status: str
+    content: BoothContent | None
+    version: int
+
+
+class PageItem(BaseModel):
+    item_id: str
+    kind: str
+    content: dict[str, Any]
+    published_at: datetime | None
+    updated_at: datetime
+
+
+class BoothPage(BaseModel):
+    company_id: str
+    profile: PageItem | None
+    news: list[PageItem]
+    images: list[PageItem]
+    documents: list[PageItem]
+    activities: list[PageItem]
+    posters: list[PageItem]
+
+
+class StaffItem(PageItem):
+    status: str
+
+
+async def _resolve(blobs: BlobStore, content: Any) -> BoothContent:
+    """The domain's content: each file hash replaced by the stored file's description."""
+    data = content.model_dump()
+    for field in ("file", "logo"):
+        sha = data.get(field)
+        if sha is not None:
+            ref = await blobs.stat(sha)
+            if ref is None:
+                raise NotFound(f"file {sha} not found; upload it first", code="file_not_found")
+            data[field] = ref
+    try:
+        return _CONTENT.validate_python(data)
+    except ValidationError as exc:  # a rule of the content the input model does not repeat
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+_CONTENT: TypeAdapter[BoothContent] = TypeAdapter(BoothContent)
+
+
+def item_view(state: BoothItem, version: int) -> ItemView:
+    return ItemView(
+        item_id=state.item_id,
+        company_id=state.company_id,
+        status=state.status,
+        content=state.content,
+        version=version,
+    )
+
+
+async def _staff_check(load: Loader, company_id: str, who: Principal) -> None:
+    company = await load.peek(companies, company_stream(company_id))
+    if not company.registered:
+        raise NotFound(f"company {company_id} not found", code="company_not_found")
+    if not company.is_staff(who.subject) and not who.has_any(("recruitment",)):
+        raise Forbidden(f"only the staff of {company_id} edit its booth", code="not_company_staff")
+
+
+async def _is_staff(store: EventStore, company_id: str, who: Principal) -> bool:
+    stream = company_stream(company_id)
+    company, _ = await store.load(stream, companies.evolve, companies.initial(stream))
+    return company.is_staff(who.subject) or who.has_any(("recruitment",))
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        UPLOADS.check_size(int(declared))
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise FileTooLarge(f"an upload has at most {limit} bytes", max_bytes=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/companies/{company_id}/files",
+    status_code=201,
+    summary="upload a file for the booth page (raw body; 413 too large, 415 wrong type)",
+    responses=FILE_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(UPLOADS.types)
+            },
+        }
+    },
+)
+async def upload(
+    company_id: str, request: Request, who: Exhibitor, store: Store, blobs: Blobs
+) -> BlobRef:
+    if not await _is_staff(store, company_id, who):
+        raise Forbidden(
+            f"only the staff of {company_id} upload its files", code="not_company_staff"
+        )
+    data = await _read_body(request, UPLOADS.max_bytes)
+    content_type = UPLOADS.accept(data, request.headers.get("content-type"))
+    return await blobs.put(data, content_type)
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+@router.post(
+    "/companies/{company_id}/booth/items",
+    status_code=201,
+    summary="draft a booth item",
+    responses=FILE_ERRORS,
+)
+async def draft_item(
+    company_id: str,
+    body: NewItem,
+    who: Exhibitor,
+    store: Store,
+    blobs: Blobs,
+    response: Response,
+    correlation: Correlation = None,
+) -> ItemView:
+    content = await _resolve(blobs, body.content)
+    item_id = profile_item_id(company_id) if content.kind == "profile" else new_id("item")
+
+    async def plan(load: Loader) -> list[Step[Any]]:
+        await _staff_check(load, company_id, who)
+        command = DraftItem(item_id=item_id, company_id=company_id, content=content)
+        return [step(items, item_stream(item_id), command)]
+
+    outcome = await handle_steps(store, plan, context(who, correlation), command="DraftItem")
+    response.headers["Location"] = f"/booth-items/{item_id}"
+    stream = item_stream(item_id)
+    return item_view(outcome.states[stream], outcome.versions[stream])
+
+
+async def _on_item(
+    store: EventStore, item_id: str, make: Any, who: Principal, correlation: str | None
+) -> ItemView:
+    stream = item_stream(item_id)
+
+    async def plan(load: Loader) -> list[Step[Any]]:
+        item = await load(items, stream)
+        if item.company_id is None:
+            raise NotFound(f"booth item {item_id} not found", code="item_not_found")
+        await _staff_check(load, item.company_id, who)
+        return [step(items, stream, make())]
+
+    outcome = await handle_steps(store, plan, context(who, correlation))
+    return item_view(outcome.states[stream], outcome.versions[stream])
+
+
+@router.put(
+    "/booth-items/{item_id}",
+    summary="revise an item (a published one changes in place)",
+    responses=FILE_ERRORS,
+)
+async def revise_item(
+    item_id: str,
+    body: NewItem,
+    who: Exhibitor,
+    store: Store,
+    blobs: Blobs,
+    correlation: Correlation = None,
+) -> ItemView:
+    content = await _resolve(blobs, body.content)
+    return await _on_item(
+        store, item_id, lambda: ReviseItem(item_id=item_id, content=content), who, correlation
+    )
+
+
+@router.post("/booth-items/{item_id}/publish", summary="publish on the booth page")
+async def publish_item(
+    item_id: str, who: Exhibitor, store: Store, correlation: Correlation = None
+) -> ItemView:
+    return await _on_item(store, item_id, lambda: PublishItem(item_id=item_id), who, correlation)
+
+
+@router.post("/booth-items/{item_id}/unpublish", summary="take off the booth page")
+async def unpublish_item(
+    item_id: str, who: Exhibitor, store: Store, correlation: Correlation = None
+) -> ItemView:
+    return await _on_item(store, item_id, lambda: UnpublishItem(item_id=item_id), who, correlation)
+
+
+async def _visible_item(store: EventStore, item_id: str, who: Principal) -> tuple[BoothItem, int]:
+    stream = item_stream(item_id)
+    state, version = await store.load(stream, items.evolve, items.initial(stream))
+    if state.company_id is None or (
+        state.status != "published" and not await _is_staff(store, state.company_id, who)
+    ):
+        raise NotFound(f"booth item {item_id} not found", code="item_not_found")
+    return state, version
+
+
+@router.get("/booth-items/{item_id}", summary="an item: published ones for all, drafts for staff")
+async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
+    return item_view(*await _visible_item(store, item_id, who))
+
+
+@router.get(
+    "/booth-items/{item_id}/file",
+    summary="the item's file; a visitor's download of a document is recorded (a lead source)",
+    response_class=Response,
+)
+async def download(
+    item_id: str, who: Anyone, store: Store, blobs: Blobs, correlation: Correlation = None
+) -> Response:
+    state, _ = await _visible_item(store, item_id, who)
+    content = state.content
+    ref = getattr(content, "file", None) or getattr(content, "logo", None)
+    if content is None or not isinstance(ref, BlobRef) or state.company_id is None:
+        raise NotFound(f"booth item {item_id} has no file", code="file_not_found")
+    data = await blobs.read(ref.sha256)
+    headers = {"ETag": f'"{ref.sha256}"'}
+    if content.kind == "document":
+        headers["Content-Disposition"] = f'attachment; filename="{item_id}"'
+        if not await _is_staff(store, state.company_id, who):
+            download_id = new_id("dl")
+            record = RecordDownload(
+                download_id=download_id,
+                company_id=state.company_id,
+                item_id=item_id,
+                person=who.subject,
+            )
+            await handle_steps(
+                store,
+                [step(downloads, download_stream(download_id), record)],
+                context(who, correlation),
+                command="RecordDownload",
+            )
+            headers["X-Download-Id"] = download_id
+    return Response(data, media_type=ref.content_type, headers=headers)
+
+
+@router.put(
+    "/companies/{company_id}/booth/profile",
+    summary="write the booth's profile",
+    responses=FILE_ERRORS,
+)
+async def save_profile(
+    company_id: str,
+    body: ProfileIn,
+    who: Exhibitor,
+    store: Store,
+    blobs: Blobs,
+    correlation: Correlation = None,
+) -> ItemView:
+    content = await _resolve(blobs, body)
+    item_id = profile_item_id(company_id)
+    stream = item_stream(item_id)
+
+    async def plan(load: Loader) -> list[Step[Any]]:
+        await _staff_check(load, company_id, who)
+        item = await load(items, stream)
+        command: DraftItem | ReviseItem = (
+            DraftItem(item_id=item_id, company_id=company_id, content=content)
+            if item.status == "new"
+            else ReviseItem(item_id=item_id, content=content)
+        )
+        return [step(items, stream, command)]
+
+    outcome = await handle_steps(store, plan, context(who, correlation), command="SaveProfile")
+    return item_view(outcome.states[stream], outcome.versions[stream])
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def _page_item(r: Any) -> PageItem:
+    return PageItem(
+        item_id=r["item_id"],
+        kind=r["kind"],
+        content=r["content"],
+        published_at=r["published_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+@router.get("/companies/{company_id}/booth", summary="the booth page: what is published")
+async def booth_page(company_id: str, who: Anyone, pool: Pool) -> BoothPage:
+    rows = await pool.fetch(
+        f"""SELECT item_id, kind, content::text AS content, published_at, updated_at
+            FROM {showcase.schema}.items
+            WHERE company_id = $1 AND status = 'published'
+            ORDER BY starts_at NULLS LAST, published_at DESC""",
+        company_id,
+    )
+    entries = [_page_item({**dict(r), "content": json.loads(r["content"])}) for r in rows]
+
+    def of(kind: str) -> list[PageItem]:
+        return [e for e in entries if e.kind == kind]
+
+    profile = of("profile")
+    return BoothPage(
+        company_id=company_id,
+        profile=profile[0] if profile else None,
+        news=of("news"),
+        images=of("image"),
+        documents=of("document"),
+        activities=of("activity"),
+        posters=of("poster"),
+    )
+
+
+@router.get("/companies/{company_id}/booth/items", summary="every item, for the company's staff")
+async def staff_items(
+    company_id: str,
+    who: Exhibitor,
+    store: Store,
+    pool: Pool,
+    status: Literal["draft", "published", "unpublished"] | None = None,
+    kind: ItemKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[StaffItem]:
+    if not await _is_staff(store, company_id, who):
+        raise Forbidden(f"only the staff of {company_id} see its drafts", code="not_company_staff")
+    rows = await pool.fetch(
+        f"""SELECT item_id, kind, status, content::text AS content, published_at, updated_at
+            FROM {showcase.schema}.items
+            WHERE company_id = $1 AND ($2::text IS NULL OR status = $2)
+              AND ($3::text IS NULL OR kind = $3)
+            ORDER BY updated_at DESC LIMIT $4""",
+        company_id,
+        status,
+        kind,
+        limit,
+    )
+    return [
+        StaffItem(
+            **_page_item({**dict(r), "content": json.loads(r["content"])}).model_dump(),
+            status=r["status"],
+        )
+        for r in rows
+    ]

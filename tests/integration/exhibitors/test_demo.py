@@ -1,0 +1,72 @@
+"""The demo loads a populated year-round fair, and loading it again adds nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from exhibitors.api.statistics import edition_statistics
+from exhibitors.demo import load_demo
+from exhibitors.projections import agendas, directory, leads, results, showcase
+from exhibitors.service import definition
+from fairline_events.projection import ProjectionRunner
+from fairline_events.service import Runtime
+from fairline_events.settings import ServiceSettings
+
+from .test_statistics import project_everything
+
+pytestmark = pytest.mark.infra
+
+
+def stored_files(root: Path) -> int:
+    return len(list(root.rglob("*.json")))
+
+
+async def test_the_demo_is_populated_and_idempotent(
+    settings: ServiceSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAIRLINE_BLOB_DIR", str(tmp_path))
+    runtime = Runtime(definition, settings)
+    await runtime.prepare()
+    try:
+        first = await load_demo(runtime)
+        assert first > 100
+        assert await load_demo(runtime) == 0
+        assert runtime.store is not None and runtime.pool is not None
+        pool = runtime.pool
+        for projection in (directory, showcase, leads, agendas, results):
+            await project_everything(
+                runtime.store, ProjectionRunner(projection, pool, "unused:9092", "t.")
+            )
+        listed = await pool.fetchval(
+            f"SELECT count(*) FROM {directory.schema}.exhibitors"
+            " WHERE listed AND edition_code = 'ciftis-2021'"
+        )
+        assert listed == 7  # what `make run --smoke` checks
+        stats = await edition_statistics(pool, "ciftis-2021")
+        assert stats.previous is not None and stats.previous.exhibitors == 4
+        assert stats.growth is not None and stats.growth.exhibitors == 3
+        themes = await pool.fetch(
+            f"SELECT DISTINCT theme FROM {directory.schema}.exhibitors WHERE theme IS NOT NULL"
+        )
+        assert {r["theme"] for r in themes} == {
+            "governance",
+            "experience",
+            "transformation",
+            "trust",
+        }
+        published = await pool.fetchval(
+            f"SELECT count(*) FROM {showcase.schema}.items WHERE status = 'published'"
+        )
+        assert published == 18  # three booths, six items each
+        assert await pool.fetchval(f"SELECT count(*) FROM {leads.schema}.leads") == 1
+        meetings = await pool.fetch(f"SELECT status FROM {agendas.schema}.meetings")
+        assert sorted(r["status"] for r in meetings) == ["confirmed", "pending"]
+        announced = await pool.fetch(
+            f"SELECT company_name FROM {results.schema}.agreements WHERE announced_at IS NOT NULL"
+        )
+        assert [r["company_name"] for r in announced] == ["Huawei"]
+        # Three booths, three files each; the two images are the same bytes, stored once.
+        assert stored_files(tmp_path) == 2 + 3
+    finally:
+        await runtime.stop()

@@ -1,0 +1,156 @@
+"""Booth items and their files: kinds, limits, drafts, publishing; the blob store itself."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from functools import reduce
+from pathlib import Path
+
+import pytest
+from exhibitors.domain.booth import (
+    POLICIES,
+    UPLOADS,
+    ActivityContent,
+    BoothItem,
+    BoothItemDrafted,
+    BoothItemPublished,
+    BoothItemUnpublished,
+    DocumentContent,
+    DraftItem,
+    ImageContent,
+    MiB,
+    NewsContent,
+    PublishItem,
+    ReviseItem,
+    UnpublishItem,
+    decide,
+    evolve,
+    initial_item,
+)
+from fairline_events.blobs import (
+    BlobRef,
+    FileTooLarge,
+    LocalDiskBlobStore,
+    UnsupportedMediaType,
+    sniff,
+)
+from fairline_events.errors import Conflict, DomainError, NotFound
+from fairline_events.registry import DomainEvent
+from pydantic import ValidationError
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PDF = b"%PDF-1.7\n" + b"x" * 100
+
+
+def ref(content_type: str, size: int = 1000) -> BlobRef:
+    return BlobRef(sha256="a" * 64, size=size, content_type=content_type)
+
+
+NEWS = NewsContent(title="Huawei at CIFTIS", body="Our AI computing centre, live.")
+DRAFTED = BoothItemDrafted(item_id="i1", company_id="co-1", content=NEWS)
+
+
+def item(*events: DomainEvent) -> BoothItem:
+    return reduce(evolve, events, initial_item("i1"))
+
+
+def test_an_item_is_drafted_published_unpublished_and_published_again() -> None:
+    assert decide(DraftItem(item_id="i1", company_id="co-1", content=NEWS), item()) == [DRAFTED]
+    published = decide(PublishItem(item_id="i1"), item(DRAFTED))
+    assert published == [BoothItemPublished(item_id="i1")]
+    state = item(DRAFTED, *published)
+    with pytest.raises(DomainError) as exc:
+        decide(PublishItem(item_id="i1"), state)
+    assert exc.value.code == "illegal_transition"
+    unpublished = decide(UnpublishItem(item_id="i1"), state)
+    assert unpublished == [BoothItemUnpublished(item_id="i1")]
+    state = item(DRAFTED, *published, *unpublished)
+    assert decide(PublishItem(item_id="i1"), state) == published
+    with pytest.raises(DomainError):
+        decide(UnpublishItem(item_id="i1"), item(DRAFTED))
+
+
+def test_revisions_keep_the_kind_and_skip_no_ops() -> None:
+    assert decide(ReviseItem(item_id="i1", content=NEWS), item(DRAFTED)) == []
+    other = NEWS.model_copy(update={"title": "Huawei, day two"})
+    assert decide(ReviseItem(item_id="i1", content=other), item(DRAFTED))
+    image = ImageContent(title="booth", file=ref("image/png"))
+    with pytest.raises(DomainError) as exc:
+        decide(ReviseItem(item_id="i1", content=image), item(DRAFTED))
+    assert exc.value.code == "kind_mismatch"
+    with pytest.raises(NotFound):
+        decide(PublishItem(item_id="i1"), item())
+    with pytest.raises(Conflict):
+        decide(DraftItem(item_id="i1", company_id="co-1", content=NEWS), item(DRAFTED))
+
+
+def test_files_must_fit_their_kind() -> None:
+    with pytest.raises(UnsupportedMediaType) as exc:
+        decide(
+            DraftItem(
+                item_id="i1",
+                company_id="co-1",
+                content=ImageContent(title="brochure", file=ref("application/pdf")),
+            ),
+            item(),
+        )
+    assert exc.value.status == 415
+    with pytest.raises(FileTooLarge) as too_large:
+        decide(
+            DraftItem(
+                item_id="i1",
+                company_id="co-1",
+                content=ImageContent(title="huge", file=ref("image/png", 6 * MiB)),
+            ),
+            item(),
+        )
+    assert too_large.value.status == 413 and too_large.value.code == "file_too_large"
+    fine = DocumentContent(title="brochure", file=ref("application/pdf", 19 * MiB))
+    assert decide(DraftItem(item_id="i1", company_id="co-1", content=fine), item())
+
+
+def test_activities_are_scheduled_and_online_ones_have_a_link() -> None:
+    start = datetime(2021, 9, 3, 10, tzinfo=UTC)
+    ActivityContent(
+        title="launch", starts_at=start, ends_at=start + timedelta(hours=1), where="booth"
+    )
+    with pytest.raises(ValidationError, match="ends after"):
+        ActivityContent(title="launch", starts_at=start, ends_at=start, where="booth")
+    with pytest.raises(ValidationError, match="link"):
+        ActivityContent(
+            title="webinar", starts_at=start, ends_at=start + timedelta(hours=1), where="online"
+        )
+
+
+def test_types_are_read_from_the_bytes() -> None:
+    assert sniff(PNG) == "image/png"
+    assert sniff(PDF) == "application/pdf"
+    assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert sniff(b"hello") is None
+    assert UPLOADS.accept(PNG, "image/png") == "image/png"
+    assert UPLOADS.accept(PDF, None) == "application/pdf"
+    with pytest.raises(UnsupportedMediaType, match="not image/png"):
+        UPLOADS.accept(PDF, "image/png")
+    with pytest.raises(UnsupportedMediaType):
+        UPLOADS.accept(b"MZ\x90\x00 an executable", "application/octet-stream")
+    with pytest.raises(FileTooLarge):
+        POLICIES["logo"].accept(PNG + b"\x00" * (2 * MiB))
+
+
+def files_under(path: Path) -> int:
+    return len([p for p in path.rglob("*") if p.is_file()])
+
+
+async def test_the_local_store_keeps_one_copy_per_content(tmp_path: Path) -> None:
+    store = LocalDiskBlobStore(tmp_path)
+    first = await store.put(PNG, "image/png")
+    again = await store.put(PNG, "image/png")
+    assert first == again and first.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert await store.read(first.sha256) == PNG
+    assert await store.stat(first.sha256) == first
+    assert await store.stat("f" * 64) is None
+    assert await store.stat("../../etc/passwd") is None
+    with pytest.raises(NotFound):
+        await store.read("0" * 64)
+    assert files_under(tmp_path) == 2  # the bytes and their type
