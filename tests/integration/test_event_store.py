@@ -138,3 +138,29 @@ async def test_read_all_pages_through_everything_once(store: EventStore) -> None
         seen += [s.envelope.event_id for s in batch]
         checkpoint = batch[-1].checkpoint
     assert len(seen) == 50 and len(set(seen)) == 50
+
+
+async def test_an_early_transaction_cannot_append_after_a_later_writer(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Versions of a stream stay in order for readers, who go by transaction id."""
+    await store.append("booth-O1", [held("O1")], 0, ctx)
+    early = await pool.acquire()
+    try:
+        tx = early.transaction()
+        await tx.start()
+        # This transaction writes first (so it has the lower transaction id) ...
+        await store.append("booth-O2", [held("O2")], 0, ctx, connection=early)
+        # ... then another one appends version 2 to booth-O1 and commits.
+        await store.append("booth-O1", [held("O1", "ex-2")], 1, ctx)
+        # Appending version 3 now would sort before version 2 in the global order.
+        with pytest.raises(ConcurrencyConflict):
+            await store.append("booth-O1", [held("O1", "ex-3")], 2, ctx, connection=early)
+        await tx.rollback()
+    finally:
+        await pool.release(early)
+    # Retried in a new transaction, it goes through, and readers see 1, 2, 3 in order.
+    await store.append("booth-O1", [held("O1", "ex-3")], 2, ctx)
+    everything = await store.read_all(Checkpoint.start())
+    versions = [s.envelope.stream_version for s in everything if s.envelope.stream_id == "booth-O1"]
+    assert versions == [1, 2, 3]

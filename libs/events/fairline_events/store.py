@@ -157,18 +157,26 @@ class EventStore:
 
     @staticmethod
     async def _claim_versions(conn: asyncpg.Connection, a: StreamAppend) -> None:
-        """Compare-and-set the stream's version; the row lock serialises writers per stream."""
+        """Compare-and-set the stream's version; the row lock serialises writers per stream.
+
+        Readers deliver events in transaction-id order. A transaction that got its id early
+        (it wrote or locked something first) and then appended after a writer with a higher
+        id would put this stream's versions out of order for them; it is refused as a
+        concurrent change, and its retry, with a new id, goes through.
+        """
         new_version = a.expected_version + len(a.events)
         if a.expected_version == 0:
             claimed = await conn.fetchval(
-                "INSERT INTO streams (stream_id, version) VALUES ($1, $2)"
+                "INSERT INTO streams (stream_id, version, last_tx_id)"
+                " VALUES ($1, $2, pg_current_xact_id())"
                 " ON CONFLICT (stream_id) DO NOTHING RETURNING version",
                 a.stream_id,
                 new_version,
             )
         else:
             claimed = await conn.fetchval(
-                "UPDATE streams SET version = $3 WHERE stream_id = $1 AND version = $2"
+                "UPDATE streams SET version = $3, last_tx_id = pg_current_xact_id()"
+                " WHERE stream_id = $1 AND version = $2 AND last_tx_id <= pg_current_xact_id()"
                 " RETURNING version",
                 a.stream_id,
                 a.expected_version,
