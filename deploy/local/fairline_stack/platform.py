@@ -31,6 +31,9 @@ ROLES = {
     "sales": "demo-sales-desk",
     "visitor": "demo-visitor",
     "ops": "demo-ops",
+    "hotel_desk": "demo-hotel-desk",
+    "partner_hotel": "hotel:cncc-grand",
+    "delegation_planner": "demo-planner-sg",
     "admin": "demo-admin",
 }
 

@@ -18,7 +18,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .errors import DomainError, Forbidden
 
-ROLES = ("exhibitor", "recruitment", "sales", "hotel_desk", "partner_hotel", "ops", "admin")
+ROLES = (
+    "exhibitor",
+    "visitor",
+    "recruitment",
+    "sales",
+    "hotel_desk",
+    "partner_hotel",
+    "delegation_planner",
+    "ops",
+    "admin",
+)
 
 
 class Unauthenticated(DomainError):

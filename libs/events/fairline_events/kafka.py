@@ -49,7 +49,13 @@ async def ensure_topics(
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                        NewTopic(
+                            t,
+                            num_partitions=partitions,
+                            replication_factor=replication,
+                            # Kept forever: projections are rebuilt by replaying the topic.
+                            topic_configs={"retention.ms": "-1", "retention.bytes": "-1"},
+                        )
                         for t in missing
                     ]
                 )
