@@ -11,6 +11,7 @@ from fairline_events.db import migrate
 from fairline_events.errors import ConcurrencyConflict
 from fairline_events.store import Checkpoint, EventStore, StreamAppend
 from support.sample_events import BoothHeld, BoothReleased, registry
+from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -120,7 +121,12 @@ async def test_reader_never_skips_a_lower_position_that_commits_late(
         checkpoint = first[-1].checkpoint if first else Checkpoint.start()
 
         await t1.commit()
-        second = await store.read_all(checkpoint)
+        second = await eventually(
+            lambda: store.read_all(checkpoint),
+            lambda batch: len(batch) == 2,
+            within=10,
+            what="both commits readable",
+        )
         assert {s.envelope.stream_id for s in second} == {"booth-L1", "booth-L2"}
         third = await store.read_all(second[-1].checkpoint)
         assert third == []
@@ -132,11 +138,17 @@ async def test_reader_never_skips_a_lower_position_that_commits_late(
 async def test_read_all_pages_through_everything_once(store: EventStore) -> None:
     for i in range(25):
         await store.append(f"booth-P{i}", [held(f"P{i}"), BoothReleased(booth=f"P{i}")], 0, ctx)
-    seen = []
+    seen: list[object] = []
     checkpoint = Checkpoint.start()
-    while batch := await store.read_all(checkpoint, limit=7):
-        seen += [s.envelope.event_id for s in batch]
-        checkpoint = batch[-1].checkpoint
+
+    async def page() -> int:
+        nonlocal checkpoint
+        while batch := await store.read_all(checkpoint, limit=7):
+            seen.extend(s.envelope.event_id for s in batch)
+            checkpoint = batch[-1].checkpoint
+        return len(seen)
+
+    await eventually(page, lambda n: n >= 50, within=10, what="all 50 events read")
     assert len(seen) == 50 and len(set(seen)) == 50
 
 
@@ -161,6 +173,11 @@ async def test_an_early_transaction_cannot_append_after_a_later_writer(
         await pool.release(early)
     # Retried in a new transaction, it goes through, and readers see 1, 2, 3 in order.
     await store.append("booth-O1", [held("O1", "ex-3")], 2, ctx)
-    everything = await store.read_all(Checkpoint.start())
-    versions = [s.envelope.stream_version for s in everything if s.envelope.stream_id == "booth-O1"]
-    assert versions == [1, 2, 3]
+
+    async def versions() -> list[int]:
+        everything = await store.read_all(Checkpoint.start())
+        return [s.envelope.stream_version for s in everything if s.envelope.stream_id == "booth-O1"]
+
+    # Readers see a commit once every older transaction of the server has ended.
+    seen = await eventually(versions, lambda v: len(v) == 3, within=10, what="all three versions")
+    assert seen == [1, 2, 3]

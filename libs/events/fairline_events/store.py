@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,9 +77,16 @@ class StreamAppend:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, registry: EventRegistry, *, cached_states: int = 20_000
+    ) -> None:
         self.pool = pool
         self.registry = registry
+        # Folded states by (stream, evolve): a load reads only the events after the cached
+        # version, so hot streams (an edition's catalogue, a price list) are not re-read and
+        # re-decoded on every command. States are immutable, so sharing them is safe.
+        self._states: OrderedDict[tuple[str, Callable[..., Any]], tuple[Any, int]] = OrderedDict()
+        self._cached_states = cached_states
 
     async def append(
         self,
@@ -216,10 +224,18 @@ class EventStore:
         connection: asyncpg.Connection | None = None,
     ) -> tuple[S, int]:
         """Fold a stream into its current state; returns the state and its version."""
-        state, version = initial, 0
-        for env in await self.read_stream(stream_id, connection=connection):
+        key = (stream_id, evolve)
+        state, version = self._states.get(key, (initial, 0))
+        for env in await self.read_stream(stream_id, version, connection=connection):
             state = evolve(state, env.event(self.registry))
             version = env.stream_version
+        # Only committed states are cached: what a transaction read of its own writes may
+        # still roll back.
+        if version and (connection is None or not connection.is_in_transaction()):
+            self._states[key] = (state, version)
+            self._states.move_to_end(key)
+            if len(self._states) > self._cached_states:
+                self._states.popitem(last=False)
         return state, version
 
     async def read_all(self, after: Checkpoint, limit: int = 1000) -> list[StoredEvent]:

@@ -1,0 +1,252 @@
+"""Booth holds over HTTP at fixed arrival rates, command-to-read-model latency, contention.
+
+The booths service runs in its own process, as in production; the load comes from this one.
+Exhibitors are approved the production way: the exhibitors service's events on its topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+import httpx
+from fairline_events.auth import TokenIssuer
+from fairline_events.db import drop_database, with_database
+from fairline_events.settings import ServiceSettings
+from fairline_stack.resolve import Infra
+
+from .common import Figure, percentile, say
+from .load import open_loop
+
+# The booths end-to-end harness already knows how to open an edition, import booths from
+# CSV and publish exhibitors' approvals; the benchmark reuses it rather than copying it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from e2e.booths.harness import (
+    EDITION,
+    Api,
+    ExhibitorFeed,
+    add_booths,
+    admitted,
+    open_edition,
+)
+
+PORT = 18602
+
+
+async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
+    unique = f"bench{uuid.uuid4().hex[:6]}"
+    settings = ServiceSettings(
+        database_url=infra.database_url,
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        fairline_topic_prefix=f"{unique}.",
+        fairline_database_prefix=f"{unique}_",
+        fairline_auth_secret=secrets.token_urlsafe(48),
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
+        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
+        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = str(Path(sys.executable).parent / "fairline-booths")
+    subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
+    serve = [command, "serve", "--port", str(PORT)]
+    if profile := os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=.local/booths.folded
+        serve = ["py-spy", "record", "-f", "raw", "-r", "100", "-o", profile, "--", *serve]
+    server = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)
+    issuer = TokenIssuer(settings.fairline_auth_secret)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{PORT}", timeout=30, limits=limits
+        ) as client:
+            await _ready(client)
+            api = Api(client, SimpleNamespace(state=SimpleNamespace(token_issuer=issuer)))
+            return await _measure(api, client, settings, issuer, scale)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(60)
+        await drop_database(settings.service_database_url("booths"))
+
+
+async def _ready(client: httpx.AsyncClient) -> None:
+    for _ in range(240):
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.25)
+    raise RuntimeError("the booths service did not become ready")
+
+
+async def _measure(
+    api: Api,
+    client: httpx.AsyncClient,
+    settings: ServiceSettings,
+    issuer: TokenIssuer,
+    scale: float,
+) -> list[Figure]:
+    seconds = max(2.0, 10 * scale)
+    rates = [500, 1000]
+    needed = int(sum(rates) * seconds) + 2000
+    exhibitors = [f"bx-{n:05d}" for n in range(max(200, needed // 8))]
+    say(f"commands: opening an edition with {needed} booths, {len(exhibitors)} exhibitors…")
+    await open_edition(api, max_concurrent_holds=10)
+    codes = [f"E1-{n:06d}" for n in range(needed)]
+    for start in range(0, len(codes), 2000):
+        await add_booths(api, "E1", codes[start : start + 2000])
+    await ExhibitorFeed(settings).approve(*exhibitors)
+    await admitted(api, len(exhibitors), within=180)
+    client.headers["Authorization"] = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
+    database = settings.service_database_url("booths")
+    await _record_visibility(database)
+
+    figures: list[Figure] = []
+    next_booth = 0
+    for rate in rates:
+        total = int(rate * seconds)
+        first = next_booth
+
+        def hold(i: int, first: int = first) -> tuple[str, str, dict[str, Any] | None]:
+            booth = codes[first + i]
+            return (
+                "POST",
+                f"/editions/{EDITION}/booths/{booth}/hold",
+                {"exhibitor_id": exhibitors[(first + i) % len(exhibitors)]},
+            )
+
+        say(f"commands: {total} holds at {rate}/s (open loop)…")
+        result = await open_loop(client, rate, seconds, hold)
+        next_booth += total
+        summary = result.summary()
+        ok = result.statuses.get(200, 0)
+        visible = await _visibility(database, codes[first : first + total])
+        figures.append(
+            Figure(
+                "commands",
+                f"holds at {rate}/s: p99 latency",
+                summary["p99_ms"],
+                "ms",
+                target="p99 <= 50 ms at 1,000/s" if rate == 1000 else None,
+                met=(summary["p99_ms"] <= 50 and ok == total) if rate == 1000 else None,
+                notes={
+                    **summary,
+                    "command_to_read_model_p50_ms": visible["p50"],
+                    "command_to_read_model_p99_ms": visible["p99"],
+                },
+            )
+        )
+        if rate == 500:
+            figures.append(
+                Figure(
+                    "commands",
+                    "command-to-read-model p99 at 500 holds/s",
+                    visible["p99"],
+                    "ms",
+                    target="<= 100 ms",
+                    met=visible["p99"] <= 100,
+                )
+            )
+    figures += await _contention(api, codes[next_booth:], exhibitors)
+    return figures
+
+
+async def _record_visibility(database: str) -> None:
+    """A bench-only trigger stamps when each floor-plan row changed, by the server clock."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS bench_visible (booth_code text PRIMARY KEY, at timestamptz);
+            CREATE OR REPLACE FUNCTION bench_stamp() RETURNS trigger AS $$
+            BEGIN
+              IF NEW.status = 'held' THEN
+                INSERT INTO public.bench_visible VALUES (NEW.booth_code, clock_timestamp())
+                ON CONFLICT DO NOTHING;
+              END IF;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            DROP TRIGGER IF EXISTS bench_stamp ON proj_booths_floor_plan.booths;
+            CREATE TRIGGER bench_stamp AFTER UPDATE ON proj_booths_floor_plan.booths
+              FOR EACH ROW EXECUTE FUNCTION bench_stamp();
+            """
+        )
+    finally:
+        await conn.close()
+
+
+async def _visibility(database: str, booths: list[str]) -> dict[str, float]:
+    """From the event's decision (its occurred_at, just before the commit) until the floor
+    plan showed it: a slight over-estimate of commit-to-visible."""
+    conn = await asyncpg.connect(database)
+    try:
+        for _ in range(100):  # let the projection finish the tail of the run
+            rows = await conn.fetch(
+                """
+                SELECT extract(epoch FROM v.at - e.committed) * 1000 AS ms
+                FROM bench_visible v
+                JOIN (SELECT data->>'booth_code' AS booth_code,
+                             occurred_at AS committed
+                      FROM events WHERE event_type = 'booths.BoothHeld') e USING (booth_code)
+                WHERE v.booth_code = ANY($1::text[])
+                """,
+                booths,
+            )
+            if len(rows) >= len(booths) * 0.99:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+    values = [float(r["ms"]) for r in rows if r["ms"] is not None]
+    return {"p50": round(percentile(values, 50), 1), "p99": round(percentile(values, 99), 1)}
+
+
+async def _contention(api: Api, free: list[str], exhibitors: list[str]) -> list[Figure]:
+    """N buyers race for M booths: how long until settled, and how many were sold."""
+    buyers, booths = 1000, 100
+    targets = free[:booths]
+    say(f"contention: {buyers} buyers on {booths} booths…")
+    started = time.perf_counter()
+
+    async def attempt(i: int) -> int:
+        response = await api.client.post(
+            f"/editions/{EDITION}/booths/{targets[i % booths]}/hold",
+            json={"exhibitor_id": exhibitors[-1 - i % len(exhibitors)]},
+        )
+        return response.status_code
+
+    statuses = await asyncio.gather(*(attempt(i) for i in range(buyers)))
+    settled = time.perf_counter() - started
+    sold = statuses.count(200)
+    return [
+        Figure(
+            "contention",
+            f"{buyers} buyers on {booths} booths: time to settle",
+            settled,
+            "s",
+            target=f"exactly {booths} sold",
+            met=sold == booths,
+            notes={
+                "sold": sold,
+                "conflicts_409": statuses.count(409),
+                "other": buyers - sold - statuses.count(409),
+            },
+        )
+    ]
+
+
+__all__ = ["bench_commands", "with_database"]

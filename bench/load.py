@@ -1,0 +1,71 @@
+"""An open-loop HTTP load generator: requests leave on a fixed schedule, whatever came back.
+
+Latency is measured from each request's scheduled start, so a slow server shows up as
+queueing delay instead of silently lowering the offered rate (coordinated omission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .common import percentile
+
+
+@dataclass
+class LoadResult:
+    rate: float
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: int = 0
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses.values()) + self.errors
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "offered_per_s": self.rate,
+            "achieved_per_s": round(self.sent / self.seconds, 1),
+            "p50_ms": round(percentile(self.latencies_ms, 50), 2),
+            "p95_ms": round(percentile(self.latencies_ms, 95), 2),
+            "p99_ms": round(percentile(self.latencies_ms, 99), 2),
+            "statuses": dict(self.statuses),
+            "transport_errors": self.errors,
+        }
+
+
+async def open_loop(
+    client: httpx.AsyncClient,
+    rate: float,
+    seconds: float,
+    request: Callable[[int], tuple[str, str, dict[str, Any] | None]],
+) -> LoadResult:
+    """Send `request(i)` (method, path, json) at `rate` per second for `seconds`."""
+    result = LoadResult(rate, seconds)
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.05
+
+    async def one(i: int) -> None:
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        method, path, body = request(i)
+        try:
+            response = await client.request(method, path, json=body)
+            result.statuses[response.status_code] += 1
+        except httpx.HTTPError:
+            result.errors += 1
+            return
+        result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+
+    await asyncio.gather(*(one(i) for i in range(total)))
+    return result
