@@ -148,18 +148,21 @@ class EventStore:
         try:
             positions = await conn.fetch(
                 f"""
-                INSERT INTO events ({_COLUMNS})
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
-                                     $6::timestamptz[], $7::text[], $8::text[], $9::text[],
-                                     $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])
-                RETURNING event_id, position
+                WITH appended AS (
+                  INSERT INTO events ({_COLUMNS})
+                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
+                                       $6::timestamptz[], $7::text[], $8::text[], $9::text[],
+                                       $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])
+                  RETURNING event_id, position
+                )
+                -- Wake the relay at commit; one notification per transaction, same round trip.
+                SELECT event_id, position, pg_notify('{NOTIFY_CHANNEL}', '') FROM appended
                 """,
                 *zip(*(_row(e) for e in envelopes), strict=True),
             )
         except asyncpg.UniqueViolationError as exc:  # a writer that bypassed `streams`
             first = appends[0]
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
-        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         position_of = {r["event_id"]: r["position"] for r in positions}
         return [e.model_copy(update={"position": position_of[e.event_id]}) for e in envelopes]
 
