@@ -63,7 +63,8 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     }
     command = str(Path(sys.executable).parent / "fairline-booths")
     subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
-    serve = [command, "serve", "--port", str(PORT)]
+    workers = os.environ.get("BENCH_WORKERS", "1")
+    serve = [command, "serve", "--port", str(PORT), "--workers", workers]
     if profile := os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=.local/booths.folded
         serve = ["py-spy", "record", "-f", "raw", "-r", "100", "-o", profile, "--", *serve]
     server = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)

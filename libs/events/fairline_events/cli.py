@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .asyncapi import asyncapi_document
 from .service import Runtime, ServiceDefinition, build_app
@@ -26,6 +29,7 @@ def main(
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--no-relay", action="store_true", help="API and projections only")
     serve.add_argument("--no-projections", action="store_true", help="API and relay only")
+    serve.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
     sub.add_parser("migrate", help="create the database, apply migrations, create topics")
     rebuild = sub.add_parser("rebuild", help="replay a projection into a fresh schema and swap")
     rebuild.add_argument("projection", choices=[p.name for p in definition.projections])
@@ -40,16 +44,26 @@ def main(
     if args.command == "serve":
         import uvicorn
 
+        host, port = args.host or settings.http_host, args.port or settings.http_port
+        if args.workers > 1:
+            # Each worker process builds the same app; the relay and the jobs elect one
+            # leader through PostgreSQL, and the projections share partitions as one group.
+            os.environ["FAIRLINE_SERVE_MODULE"] = definition_module(definition)
+            os.environ["FAIRLINE_SERVE_FLAGS"] = f"{int(args.no_relay)}{int(args.no_projections)}"
+            uvicorn.run(
+                "fairline_events.cli:app_from_environment",
+                factory=True,
+                workers=args.workers,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+            )
+            return 0
         app = build_app(
             definition, settings, relay=not args.no_relay, projections=not args.no_projections
         )
-        uvicorn.run(
-            app,
-            host=args.host or settings.http_host,
-            port=args.port or settings.http_port,
-            log_config=None,
-            access_log=False,
-        )
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
         return 0
     if args.command == "openapi":
         app = build_app(definition, settings)
@@ -59,6 +73,21 @@ def main(
         json.dump(asyncapi_document(definition, settings), sys.stdout, ensure_ascii=False, indent=2)
         return 0
     return asyncio.run(_offline(definition, settings, args, demo))
+
+
+def definition_module(definition: ServiceDefinition) -> str:
+    return f"{definition.name}.service"
+
+
+def app_from_environment() -> Any:
+    """The app of one worker of `serve --workers N` (uvicorn imports it by name)."""
+    definition: ServiceDefinition = importlib.import_module(
+        os.environ["FAIRLINE_SERVE_MODULE"]
+    ).definition
+    settings = ServiceSettings()
+    configure_logging(settings.log_level)
+    flags = os.environ.get("FAIRLINE_SERVE_FLAGS", "00")
+    return build_app(definition, settings, relay=flags[0] == "0", projections=flags[1] == "0")
 
 
 async def _offline(
