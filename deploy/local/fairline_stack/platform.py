@@ -136,16 +136,18 @@ def run(smoke: bool) -> int:
         for svc, process in processes:
             wait_ready(svc, process)
             say(f"{svc.name}: ready")
-        print_banner(services, secret)
         if smoke:
+            print_banner(services, secret)
             return smoke_check(services, secret)
         stop = {"now": False}
 
         def request_stop(*_: object) -> None:
             stop["now"] = True
 
+        # Before the banner: it says Ctrl-C stops everything, and a reader may act at once.
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        print_banner(services, secret)
         while not stop["now"]:
             for svc, process in processes:
                 if process.poll() is not None:

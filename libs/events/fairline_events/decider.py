@@ -2,6 +2,7 @@
 
 An aggregate is `initial`, `decide(command, state) -> events` and
 `evolve(state, event) -> state`, all pure. Handling a command is: load, decide, append.
+Commands over several streams go through `transact`, which builds on the same pieces.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ S = TypeVar("S")
 
 
 @dataclass(frozen=True)
-class Decider(Generic[C, S]):
+class Fold(Generic[S]):
+    """How to rebuild a stream's state from its events: all that loading needs.
+
+    A stream that a command only reads, or whose events another decision makes, needs no
+    `decide`; every `Decider` is a `Fold` too.
+    """
+
     initial: Callable[[str], S]
-    decide: Callable[[C, S], Sequence[DomainEvent]]
     evolve: Callable[[S, DomainEvent], S]
 
     def fold(self, stream_id: str, events: Sequence[DomainEvent]) -> S:
@@ -32,6 +38,21 @@ class Decider(Generic[C, S]):
         for event in events:
             state = self.evolve(state, event)
         return state
+
+
+@dataclass(frozen=True)
+class Decider(Fold[S], Generic[C, S]):
+    decide: Callable[[C, S], Sequence[DomainEvent]]
+
+    def run(self, state: S, *commands: C) -> tuple[S, list[DomainEvent]]:
+        """Decide `commands` in turn, each on the state the previous one's events left."""
+        events: list[DomainEvent] = []
+        for command in commands:
+            new = list(self.decide(command, state))
+            for event in new:
+                state = self.evolve(state, event)
+            events += new
+        return state, events
 
 
 async def handle(

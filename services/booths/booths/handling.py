@@ -1,42 +1,29 @@
-"""Commands that span streams: load each stream, decide once, append all in one transaction.
+"""Commands that span streams: a booth, the exhibitor's account, the zone's waitlist.
 
-The single-stream commands go through `fairline_events.decider.handle`. A sale touches the
-booth and the exhibitor's account (and, when a booth comes free, the zone's waitlist): each
-event names its stream, and `decide_across` appends every stream with the version it loaded,
-all or nothing. A concurrent writer makes the append fail; the command is then decided again
-on fresh state (so the loser of a race for a booth gets the domain's answer, "booth held",
-rather than a bare version conflict). Streams are locked in name order, so two commands
-never wait on each other in a cycle.
+The single-stream commands go through `fairline_events.decider.handle`, the others through
+`fairline_events.transact` (locks, one transaction, retries on fresh state). What is
+booths' own is the shape of a decision: it takes the states of the streams it names, in
+order, and returns events that each name their stream.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from fairline_events.context import CommandContext
-from fairline_events.decider import Decider
+from fairline_events.decider import Decider, Fold
 from fairline_events.envelope import Envelope
-from fairline_events.errors import ConcurrencyConflict, Conflict
+from fairline_events.errors import Conflict
 from fairline_events.registry import DomainEvent
-from fairline_events.store import EventStore, StreamAppend
+from fairline_events.store import EventStore
+from fairline_events.transact import Decision, Streams, by_stream, transact
 
 from .domain import account, booth, catalogue, construction, online, pricing, streams, waitlist
 from .domain.events import BoothsEvent
 from .domain.sales import Market
-
-
-@dataclass(frozen=True)
-class Fold:
-    """How to rebuild one aggregate's state from its stream."""
-
-    initial: Callable[[str], Any]
-    evolve: Callable[[Any, DomainEvent], Any]
-
 
 catalogues = Decider(initial=catalogue.initial, decide=catalogue.decide, evolve=catalogue.evolve)
 price_lists = Decider(initial=pricing.initial, decide=pricing.decide, evolve=pricing.evolve)
@@ -49,11 +36,9 @@ DESIGN = Fold(construction.initial, construction.evolve)
 ONLINE = Fold(online.initial, online.evolve)
 CATALOGUE = Fold(catalogue.initial, catalogue.evolve)
 
-ATTEMPTS = 4
-
 
 async def load(
-    store: EventStore, fold: Fold, stream_id: str, connection: asyncpg.Connection | None = None
+    store: EventStore, fold: Fold[Any], stream_id: str, connection: asyncpg.Connection | None = None
 ) -> Any:
     state, _ = await store.load(stream_id, fold.evolve, fold.initial(stream_id), connection)
     return state
@@ -69,7 +54,7 @@ async def load_market(
     catalogue.require_open(cat)
     prices: pricing.PriceList = await load(
         store,
-        Fold(pricing.initial, pricing.evolve),
+        price_lists,
         streams.prices_stream(edition_code),
         connection,
     )
@@ -78,50 +63,31 @@ async def load_market(
 
 async def decide_across(
     store: EventStore,
-    sources: Sequence[tuple[str, Fold]],
+    sources: Sequence[tuple[str, Fold[Any]]],
     decide: Callable[..., Sequence[DomainEvent]],
     context: CommandContext,
     *,
     command: str,
     connection: asyncpg.Connection | None = None,
 ) -> tuple[list[Any], list[Envelope]]:
-    """Load `sources`, call `decide(*states)`, append each event to its stream, atomically.
+    """Lock and load `sources`, call `decide(*states)`, append each event to its stream.
 
     Returns the states after the events and the envelopes written. Inside a caller's
     transaction (`connection`, a policy) a conflict is raised for the caller to retry.
     """
-    context = context if context.command else context.for_command(command)
-    for attempt in range(1, ATTEMPTS + 1):
-        states: list[Any] = []
-        versions: dict[str, int] = {}
-        for stream_id, fold in sources:
-            state, version = await store.load(
-                stream_id, fold.evolve, fold.initial(stream_id), connection
-            )
-            states.append(state)
-            versions[stream_id] = version
-        events = decide(*states)
-        by_stream: dict[str, list[DomainEvent]] = defaultdict(list)
-        for event in events:
-            assert isinstance(event, BoothsEvent), event
-            stream_id = event.stream_id()
-            if stream_id not in versions:
-                raise RuntimeError(f"{type(event).__name__} for {stream_id}, which was not loaded")
-            by_stream[stream_id].append(event)
-        appends = [StreamAppend(s, by_stream[s], versions[s]) for s in sorted(by_stream)]
-        try:
-            envelopes = await store.append_streams(appends, context, connection=connection)
-        except ConcurrencyConflict:
-            if connection is not None or attempt == ATTEMPTS:
-                raise
-            continue
-        after = []
-        for (stream_id, fold), state in zip(sources, states, strict=True):
-            for event in by_stream.get(stream_id, []):
-                state = fold.evolve(state, event)
-            after.append(state)
-        return after, envelopes
-    raise AssertionError("unreachable")
+
+    async def decision(load: Streams) -> Decision:
+        await load.lock(*(stream_id for stream_id, _ in sources))
+        states = [await load(fold, stream_id) for stream_id, fold in sources]
+        return dict(sorted(by_stream(decide(*states), _stream_of).items()))
+
+    outcome = await transact(store, decision, context, command=command, connection=connection)
+    return [outcome.states[stream_id] for stream_id, _ in sources], outcome.envelopes
+
+
+def _stream_of(event: DomainEvent) -> str:
+    assert isinstance(event, BoothsEvent), event
+    return event.stream_id()
 
 
 NOBODY = "-"

@@ -31,6 +31,7 @@ from fairline_events.context import CommandContext
 from fairline_events.decider import handle
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, step, stepwise, transact
 
 from .domain.agreements import AnnounceAgreement, Money, Party, SignAgreement
 from .domain.booth import (
@@ -79,7 +80,6 @@ from .domain.values import (
     ContactPerson,
     credit_code_check_char,
 )
-from .handling import Step, handle_steps, step
 from .streams import (
     agenda_stream,
     agendas,
@@ -180,7 +180,7 @@ class Loader:
         return bool(await self.store.stream_version(stream_id))
 
     async def run(self, steps: list[Step[Any]], command: str) -> None:
-        outcome = await handle_steps(self.store, steps, self.context, command=command)
+        outcome = await transact(self.store, stepwise(steps), self.context, command=command)
         self.written += len(outcome.envelopes)
 
     async def one(self, decider: Any, stream_id: str, *commands: Any) -> None:

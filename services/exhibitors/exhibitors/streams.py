@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fairline_events.decider import Decider
+from fairline_events.transact import Step, step
 
 from .domain import (
     agreements,
@@ -27,7 +28,6 @@ from .domain.company import (
 )
 from .domain.edition import Edition
 from .domain.values import CompanyDetails, CompanyIdentity
-from .handling import Step, step
 
 APPLICATION = "application-"
 COMPANY = "company-"

@@ -18,8 +18,7 @@ from fairline_events.kafka import producer as make_producer
 from fairline_events.service import Runtime
 
 from .domain.commands import ReleaseBlock
-from .handlers import release_block
-from .handling import clock
+from .handlers import clock, release_block
 from .partner.contract import CONTRACT_VERSION, partner_topic
 from .projections import partner_feed, rooming
 

@@ -10,12 +10,13 @@ from typing import Any
 import asyncpg
 import pytest
 from exhibitors.domain.cards import CARD_REQUESTS, CountRequest, RateLimit
-from exhibitors.handling import Loader, Step, handle_steps, step
 from exhibitors.service import definition
 from exhibitors.streams import windows
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, step, stepwise, transact
+from fairline_events.transact import Streams as Loader
 
 pytestmark = pytest.mark.infra
 
@@ -35,7 +36,7 @@ async def test_a_hot_stream_queues_and_keeps_its_versions_in_commit_order(
     writers = 12
     # Each command first locks a stream of its own that exists already, then the shared one.
     for i in range(writers):
-        await handle_steps(store, [step(UNLIMITED, f"own-{i}", count(f"own-{i}", 0))], ctx)
+        await transact(store, stepwise([step(UNLIMITED, f"own-{i}", count(f"own-{i}", 0))]), ctx)
 
     def command(i: int) -> Any:
         async def plan(load: Loader) -> list[Step[Any]]:
@@ -48,7 +49,7 @@ async def test_a_hot_stream_queues_and_keeps_its_versions_in_commit_order(
 
         return plan
 
-    await asyncio.gather(*(handle_steps(store, command(i), ctx) for i in range(writers)))
+    await asyncio.gather(*(transact(store, stepwise(command(i)), ctx) for i in range(writers)))
 
     assert await store.stream_version("shared") == writers  # every one of them, no 409
     rows = await pool.fetch(

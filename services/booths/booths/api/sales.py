@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fairline_events.decider import handle
+from fairline_events.decider import Fold, handle
 from fairline_events.store import EventStore
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -34,7 +34,6 @@ from ..handling import (
     BOOTH,
     ONLINE,
     WAITLIST,
-    Fold,
     booths,
     decide_across,
     load,
@@ -507,7 +506,7 @@ async def pay_online(
     correlation: Correlation = None,
 ) -> OnlineOrderView:
     command = RecordOnlinePayment(edition_code=edition_code, order_id=order_id, **body.model_dump())
-    sources: list[tuple[str, Fold]] = [(streams.online_stream(edition_code, order_id), ONLINE)]
+    sources: list[tuple[str, Fold[Any]]] = [(streams.online_stream(edition_code, order_id), ONLINE)]
     [order], _ = await decide_across(
         store,
         sources,

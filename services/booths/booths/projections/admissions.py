@@ -10,11 +10,11 @@ the consumed offset, and is idempotent, so a redelivery or a rebuild changes not
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from fairline_events.context import CommandContext
-from fairline_events.decider import handle
+from fairline_events.decider import Fold, handle
 from fairline_events.envelope import Envelope
 from fairline_events.projection import Projection
 from fairline_events.registry import DomainEvent, EventRegistry
@@ -30,7 +30,7 @@ from ..domain.events import registry as booths_registry
 from ..domain.pricing import PriceList
 from ..domain.sales import Market
 from ..domain.waitlist import Waitlist
-from ..handling import ACCOUNT, BOOTH, WAITLIST, Fold, accounts, decide_across, load, load_market
+from ..handling import ACCOUNT, BOOTH, WAITLIST, accounts, decide_across, load, load_market
 
 consumed = EventRegistry()
 
@@ -190,7 +190,7 @@ async def withdraw(
     for code in codes:
         booth: Booth = await load(store, BOOTH, streams.booth_stream(edition, code), tx)
         zones.add(booth.listed().zone_code)
-    sources: list[tuple[str, Fold]] = [(streams.account_stream(exhibitor_id), ACCOUNT)]
+    sources: list[tuple[str, Fold[Any]]] = [(streams.account_stream(exhibitor_id), ACCOUNT)]
     sources += [(streams.booth_stream(edition, code), BOOTH) for code in codes]
     sources += [(streams.waitlist_stream(edition, zone), WAITLIST) for zone in sorted(zones)]
     command = WithdrawExhibitor(exhibitor_id=exhibitor_id, reason=reason)

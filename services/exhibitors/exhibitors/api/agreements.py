@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fairline_events.errors import DomainError, Forbidden, NotFound
+from fairline_events.transact import Step, Streams, step, stepwise, transact
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from ..domain.agreements import AnnounceAgreement, Money, Party, SignAgreement
 from ..domain.values import EditionCode, Identifier, Name
-from ..handling import Loader, Step, handle_steps, step
 from ..projections import results as results_projection
 from ..streams import (
     agreement_stream,
@@ -114,7 +114,7 @@ async def sign(
     today = now().date()
     decider = agreements_on(today)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         company = await load.peek(companies, company_stream(company_id))
         if not company.registered:
             raise NotFound(f"company {company_id} not found", code="company_not_found")
@@ -139,7 +139,9 @@ async def sign(
         )
         return [step(decider, agreement_stream(agreement_id), command)]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="SignAgreement")
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command="SignAgreement"
+    )
     response.headers["Location"] = f"/agreements/{agreement_id}"
     stream = agreement_stream(agreement_id)
     return _view(outcome.states[stream], outcome.versions[stream])
@@ -151,9 +153,9 @@ async def announce(
 ) -> AgreementView:
     stream = agreement_stream(agreement_id)
     command = AnnounceAgreement(agreement_id=agreement_id, by=who.subject)
-    outcome = await handle_steps(
+    outcome = await transact(
         store,
-        [step(agreements_on(now().date()), stream, command)],
+        stepwise([step(agreements_on(now().date()), stream, command)]),
         context(who, correlation),
         command="AnnounceAgreement",
     )

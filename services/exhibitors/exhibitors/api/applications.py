@@ -9,6 +9,7 @@ from fairline_events.auth import Principal
 from fairline_events.decider import handle
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, step, stepwise, transact
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
@@ -45,7 +46,6 @@ from ..domain.values import (
     Theme,
     Venue,
 )
-from ..handling import Step, handle_steps, step
 from ..streams import (
     application_stream,
     applications,
@@ -233,8 +233,8 @@ async def register(
             ),
         ),
     ]
-    outcome = await handle_steps(
-        store, steps, context(who, correlation), command="RegisterExhibitor"
+    outcome = await transact(
+        store, stepwise(steps), context(who, correlation), command="RegisterExhibitor"
     )
     response.headers["Location"] = f"/applications/{application_id}"
     stream = stream_of(application_id)

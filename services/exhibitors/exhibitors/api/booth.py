@@ -17,6 +17,7 @@ from fairline_events.auth import Principal
 from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, LocalDiskBlobStore
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, Streams, step, stepwise, transact
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
@@ -43,7 +44,6 @@ from ..domain.booth import (
     profile_item_id,
 )
 from ..domain.values import Name, Note
-from ..handling import Loader, Step, handle_steps, step
 from ..projections import showcase
 from ..streams import (
     companies,
@@ -193,7 +193,7 @@ def item_view(state: BoothItem, version: int) -> ItemView:
     )
 
 
-async def _staff_check(load: Loader, company_id: str, who: Principal) -> None:
+async def _staff_check(load: Streams, company_id: str, who: Principal) -> None:
     company = await load.peek(companies, company_stream(company_id))
     if not company.registered:
         raise NotFound(f"company {company_id} not found", code="company_not_found")
@@ -271,12 +271,12 @@ async def draft_item(
     content = await _resolve(blobs, body.content)
     item_id = profile_item_id(company_id) if content.kind == "profile" else new_id("item")
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         await _staff_check(load, company_id, who)
         command = DraftItem(item_id=item_id, company_id=company_id, content=content)
         return [step(items, item_stream(item_id), command)]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="DraftItem")
+    outcome = await transact(store, stepwise(plan), context(who, correlation), command="DraftItem")
     response.headers["Location"] = f"/booth-items/{item_id}"
     stream = item_stream(item_id)
     return item_view(outcome.states[stream], outcome.versions[stream])
@@ -287,14 +287,14 @@ async def _on_item(
 ) -> ItemView:
     stream = item_stream(item_id)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         item = await load(items, stream)
         if item.company_id is None:
             raise NotFound(f"booth item {item_id} not found", code="item_not_found")
         await _staff_check(load, item.company_id, who)
         return [step(items, stream, make())]
 
-    outcome = await handle_steps(store, plan, context(who, correlation))
+    outcome = await transact(store, stepwise(plan), context(who, correlation))
     return item_view(outcome.states[stream], outcome.versions[stream])
 
 
@@ -371,9 +371,9 @@ async def download(
                 item_id=item_id,
                 person=who.subject,
             )
-            await handle_steps(
+            await transact(
                 store,
-                [step(downloads, download_stream(download_id), record)],
+                stepwise([step(downloads, download_stream(download_id), record)]),
                 context(who, correlation),
                 command="RecordDownload",
             )
@@ -398,7 +398,7 @@ async def save_profile(
     item_id = profile_item_id(company_id)
     stream = item_stream(item_id)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         await _staff_check(load, company_id, who)
         item = await load(items, stream)
         command: DraftItem | ReviseItem = (
@@ -408,7 +408,9 @@ async def save_profile(
         )
         return [step(items, stream, command)]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="SaveProfile")
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command="SaveProfile"
+    )
     return item_view(outcome.states[stream], outcome.versions[stream])
 
 

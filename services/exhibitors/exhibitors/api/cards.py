@@ -13,6 +13,7 @@ from fairline_events.auth import Principal
 from fairline_events.decider import handle
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, Streams, step, stepwise, transact
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
@@ -29,7 +30,6 @@ from ..domain.cards import (
     exchange_id,
 )
 from ..domain.values import Identifier, Note
-from ..handling import Loader, Step, handle_steps, step
 from ..projections import cards as cards_projection
 from ..streams import (
     card_decider,
@@ -125,7 +125,7 @@ async def my_card(who: Participant, store: Store) -> CardView:
     return CardView(person=who.subject, card=state.card, version=version)
 
 
-async def _require_card(load: Loader, person: str, whose: str) -> None:
+async def _require_card(load: Streams, person: str, whose: str) -> None:
     card = await load.peek(card_decider, card_stream(person))
     if card.card is None:
         raise NotFound(f"{whose} no business card yet (PUT /me/card)", code="card_required")
@@ -148,7 +148,7 @@ async def request_cards(
     xid = exchange_id(who.subject, body.recipient)
     at = now()
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         company = await load.peek(companies, company_stream(body.company_id))
         if not company.registered:
             raise NotFound(f"company {body.company_id} not found", code="company_not_found")
@@ -171,7 +171,9 @@ async def request_cards(
             step(windows(CARD_REQUESTS), window_stream(who.subject), count),
         ]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="RequestCards")
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command="RequestCards"
+    )
     response.headers["Location"] = f"/card-exchanges/{xid}"
     stream = exchange_stream(xid)
     return await _exchange_view(
@@ -184,13 +186,13 @@ async def _answer(
 ) -> ExchangeView:
     stream = exchange_stream(command.exchange_id)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         if isinstance(command, AcceptCards):
             await _require_card(load, who.subject, "you have")
         return [step(exchanges, stream, command)]
 
-    outcome = await handle_steps(
-        store, plan, context(who, correlation), command=type(command).__name__
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command=type(command).__name__
     )
     return await _exchange_view(
         store, outcome.states[stream], who.subject, outcome.versions[stream]

@@ -8,6 +8,7 @@ from fairline_events.auth import Principal
 from fairline_events.decider import handle
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, Streams, step, stepwise, transact
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
@@ -30,7 +31,6 @@ from ..domain.values import (
     Name,
     ParticipationMode,
 )
-from ..handling import Loader, Step, handle_steps, step
 from ..streams import (
     application_stream,
     applications,
@@ -133,7 +133,9 @@ async def register_company(
 ) -> CompanyView:
     company_id = new_id("co")
     steps = company_registration(company_id, body.identity, body.details, who.subject)
-    outcome = await handle_steps(store, steps, context(who, correlation), command="RegisterCompany")
+    outcome = await transact(
+        store, stepwise(steps), context(who, correlation), command="RegisterCompany"
+    )
     response.headers["Location"] = f"/companies/{company_id}"
     stream = company_stream(company_id)
     return company_view(outcome.states[stream], outcome.versions[stream])
@@ -193,7 +195,7 @@ async def participate(
     await staff_company(store, company_id, who)
     application_id = new_id("app")
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         company = await load(companies, company_stream(company_id))
         if company.details is None:
             raise NotFound(f"company {company_id} not found", code="company_not_found")
@@ -216,7 +218,9 @@ async def participate(
             step(applications, application_stream(application_id), register),
         ]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="JoinEdition")
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command="JoinEdition"
+    )
     response.headers["Location"] = f"/applications/{application_id}"
     stream = application_stream(application_id)
     return view(outcome.states[stream], outcome.versions[stream])

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fairline_events.auth import Principal
 from fairline_events.errors import DomainError, Forbidden, NotFound
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, Streams, step, stepwise, transact
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
@@ -24,7 +25,6 @@ from ..domain.leads import (
     lead_id,
 )
 from ..domain.values import Identifier, Text
-from ..handling import Loader, Step, handle_steps, step
 from ..projections import leads as leads_projection
 from ..streams import (
     companies,
@@ -119,7 +119,7 @@ def lead_view(state: Any, version: int) -> LeadView:
     )
 
 
-async def _company_of_staff(load: Loader, company_id: str, who: Principal) -> Company:
+async def _company_of_staff(load: Streams, company_id: str, who: Principal) -> Company:
     company = await load.peek(companies, company_stream(company_id))
     if not company.registered:
         raise NotFound(f"company {company_id} not found", code="company_not_found")
@@ -132,7 +132,7 @@ def _not_eligible(message: str, **details: Any) -> DomainError:
     return DomainError(message, code="source_not_eligible", **details)
 
 
-async def _contact_of(load: Loader, company: Company, source: LeadSource) -> str:
+async def _contact_of(load: Streams, company: Company, source: LeadSource) -> str:
     """Who the source puts the company in touch with; refuses sources that do not."""
     cid = company.company_id
     parties: tuple[str, ...]
@@ -181,7 +181,7 @@ async def open_lead(
     owner = body.owner or who.subject
     holder: dict[str, str] = {}
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         company = await _company_of_staff(load, company_id, who)
         if not company.is_staff(owner):
             raise DomainError(
@@ -199,7 +199,7 @@ async def open_lead(
         )
         return [step(leads_on(now().date()), lead_stream(lid), command)]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="OpenLead")
+    outcome = await transact(store, stepwise(plan), context(who, correlation), command="OpenLead")
     stream = lead_stream(holder["lead_id"])
     response.headers["Location"] = f"/leads/{holder['lead_id']}"
     return lead_view(outcome.states[stream], outcome.versions[stream])
@@ -216,14 +216,14 @@ async def _on_lead(
     decider = leads_on(today)
     stream = lead_stream(lid)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         lead = await load(decider, stream)
         if not lead.opened or lead.company_id is None:
             raise NotFound(f"lead {lid} not found", code="lead_not_found")
         company = await _company_of_staff(load, lead.company_id, who)
         return [step(decider, stream, make(company))]
 
-    outcome = await handle_steps(store, plan, context(who, correlation))
+    outcome = await transact(store, stepwise(plan), context(who, correlation))
     return lead_view(outcome.states[stream], outcome.versions[stream])
 
 

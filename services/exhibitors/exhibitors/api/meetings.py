@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fairline_events.auth import Principal
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
+from fairline_events.transact import Step, Streams, step, stepwise, transact
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime, BaseModel, model_validator
 
@@ -36,7 +37,6 @@ from ..domain.meetings import (
     check_period,
 )
 from ..domain.values import Identifier, Name, Note, Text
-from ..handling import Loader, Step, after, handle_steps, step
 from ..projections import agendas as agendas_projection
 from ..streams import (
     agenda_stream,
@@ -202,7 +202,7 @@ def agenda_steps(meeting: Meeting, slot: Slot | None, at: datetime) -> list[Step
     return steps
 
 
-async def _staff_of(load: Loader, company_id: str) -> frozenset[str]:
+async def _staff_of(load: Streams, company_id: str) -> frozenset[str]:
     company = await load.peek(companies, company_stream(company_id))
     if not company.registered:
         raise NotFound(f"company {company_id} not found", code="company_not_found")
@@ -227,7 +227,7 @@ async def offer_slot(
     host = body.host or who.subject
     at = now()
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         staff = await _staff_of(load, company_id)
         if who.subject not in staff and not who.has_any(("recruitment",)):
             raise Forbidden(
@@ -245,7 +245,7 @@ async def offer_slot(
         )
         return [step(slots_at(at), slot_stream(slot_id), offer)]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="OfferSlot")
+    outcome = await transact(store, stepwise(plan), context(who, correlation), command="OfferSlot")
     response.headers["Location"] = f"/slots/{slot_id}"
     return slot_view(outcome.states[slot_stream(slot_id)])
 
@@ -256,7 +256,7 @@ async def withdraw_slot(
 ) -> SlotView:
     slots = slots_at(now())
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         slot = await load(slots, slot_stream(slot_id))
         if slot.company_id is None:
             raise NotFound(f"slot {slot_id} not found", code="slot_not_found")
@@ -265,7 +265,9 @@ async def withdraw_slot(
             raise Forbidden("only the company's staff withdraw its slots", code="not_company_staff")
         return [step(slots, slot_stream(slot_id), WithdrawSlot(slot_id=slot_id))]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="WithdrawSlot")
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command="WithdrawSlot"
+    )
     return slot_view(outcome.states[slot_stream(slot_id)])
 
 
@@ -318,7 +320,7 @@ async def book_slot(
     at = now()
     slots, meetings = slots_at(at), meetings_at(at)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         slot = await load(slots, slot_stream(slot_id))
         if slot.period is None or slot.company_id is None:
             raise NotFound(f"slot {slot_id} not found", code="slot_not_found")
@@ -335,14 +337,14 @@ async def book_slot(
             location=slot.location,
         )
         stream = meeting_stream(meeting_id)
-        meeting = after(meetings, await load(meetings, stream), book)
+        meeting = meetings.run(await load(meetings, stream), book)[0]
         return [
             step(slots, slot_stream(slot_id), take),
             step(meetings, stream, book),
             *agenda_steps(meeting, None, at),
         ]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="BookSlot")
+    outcome = await transact(store, stepwise(plan), context(who, correlation), command="BookSlot")
     response.headers["Location"] = f"/meetings/{meeting_id}"
     stream = meeting_stream(meeting_id)
     return meeting_view(outcome.states[stream], outcome.versions[stream])
@@ -361,7 +363,7 @@ async def request_meeting(
     at = now()
     meetings = meetings_at(at)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
+    async def plan(load: Streams) -> list[Step[Any]]:
         staff = await _staff_of(load, body.company_id)
         if who.subject not in staff and body.invitee not in staff:
             raise Forbidden(
@@ -379,10 +381,12 @@ async def request_meeting(
             location=body.location,
         )
         stream = meeting_stream(meeting_id)
-        meeting = after(meetings, await load(meetings, stream), command)
+        meeting = meetings.run(await load(meetings, stream), command)[0]
         return [step(meetings, stream, command), *agenda_steps(meeting, None, at)]
 
-    outcome = await handle_steps(store, plan, context(who, correlation), command="RequestMeeting")
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation), command="RequestMeeting"
+    )
     response.headers["Location"] = f"/meetings/{meeting_id}"
     stream = meeting_stream(meeting_id)
     return meeting_view(outcome.states[stream], outcome.versions[stream])
@@ -400,15 +404,15 @@ async def _act(
     meetings = meetings_at(at)
     stream = meeting_stream(meeting_id)
 
-    async def plan(load: Loader) -> list[Step[Any]]:
-        meeting = after(meetings, await load(meetings, stream), command)
+    async def plan(load: Streams) -> list[Step[Any]]:
+        meeting = meetings.run(await load(meetings, stream), command)[0]
         slot: Slot | None = None
         if meeting.slot_id is not None:
             slot = await load(slots_at(at), slot_stream(meeting.slot_id))
         return [step(meetings, stream, command), *agenda_steps(meeting, slot, at)]
 
-    outcome = await handle_steps(
-        store, plan, context(who, correlation, reason), command=type(command).__name__
+    outcome = await transact(
+        store, stepwise(plan), context(who, correlation, reason), command=type(command).__name__
     )
     return meeting_view(outcome.states[stream], outcome.versions[stream])
 

@@ -14,8 +14,7 @@ from ..domain.blocks import Block
 from ..domain.commands import CreateBlock, ReleaseBlock
 from ..domain.events import block_stream
 from ..domain.values import GroupKind, HotelCode, Identifier, Name, RoomType
-from ..handlers import create_block, release_block
-from ..handling import clock, load
+from ..handlers import clock, create_block, load, release_block
 from .common import Body, Correlation, Desk, DeskOrPlanner, Ops, Store, build, context, planner_of
 
 router = APIRouter(tags=["blocks"])

@@ -23,13 +23,14 @@ from ..domain.events import GuestRecorded, block_stream, booking_stream, guest_s
 from ..domain.values import Board, HotelCode, Identifier, RequestCode, RoomType
 from ..handlers import (
     cancel_booking,
+    clock,
     erase_guest,
     guest_keys,
+    load,
     make_booking,
     modify_booking,
     record_no_show,
 )
-from ..handling import clock, load
 from .common import (
     Body,
     Correlation,

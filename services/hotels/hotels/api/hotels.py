@@ -13,8 +13,7 @@ from ..domain.commands import RegisterHotel, SetAllotment
 from ..domain.events import AllotmentSet, hotel_stream
 from ..domain.hotel import Hotel
 from ..domain.values import HotelCode, Name, RoomType
-from ..handlers import register_hotel, set_allotment
-from ..handling import clock, load
+from ..handlers import clock, load, register_hotel, set_allotment
 from ..projections import rooming
 from .common import Anyone, Body, Correlation, Desk, Ops, Pool, Store, build, context
 

@@ -1,0 +1,264 @@
+"""Commands over several streams: lock, load, decide, append, all in one transaction.
+
+`decider.handle` covers a command on one stream. Some rules span streams: a booth and the
+exhibitor's hold cap, every night of a hotel stay, a meeting and each party's agenda. Such a
+command loads them all, decides, and appends to all of them or to none; `transact` is that
+plumbing, once, for every service.
+
+Locks. Each stream a command writes is locked before it is read, so concurrent commands on
+a stream queue, and each decides on the state the previous one left. Locks are taken in one
+global order (by key), so two commands never wait on each other in a cycle; a command that
+finds it needs a stream ordered before one it already holds starts over, with every stream
+it now knows of locked first.
+
+They are transaction-level advisory locks, not row locks (`FOR UPDATE`), because taking one
+gives the transaction no id. Its id comes with its first write, the append, after every lock
+is held. Readers of the event table go in transaction-id order, so the store refuses an
+append by a transaction older than the stream's last writer: a command that took an id
+early and then waited for a lock would lose its append. With advisory locks, for each
+stream the order of transaction ids is the order of versions.
+
+Retries. The append still checks every version read: a writer that does not lock (a plain
+`handle`) or a policy's batch may get in first. The command is then decided again on fresh
+state, after a short random pause that spreads the racers out, a bounded number of times,
+so the loser of a race gets the rule's answer (`booth_unavailable`, `no_room`), not a bare
+409.
+
+Policies. With `connection` the command runs in the caller's transaction (a policy appends
+with its checkpoint): no transaction of its own and no retry. That transaction may already
+have an id (the runner locks its bookkeeping rows first), so a conflict propagates, and the
+projection runner retries the whole batch on fresh state. It cannot start over either, so
+its locks are taken as asked; if a batch's locks cross an API command's, PostgreSQL breaks
+the deadlock, and both sides retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+import asyncpg
+
+from .context import CommandContext
+from .decider import Decider, Fold
+from .envelope import Envelope
+from .errors import ConcurrencyConflict
+from .registry import DomainEvent
+from .store import EventStore, StreamAppend
+
+C = TypeVar("C")
+S = TypeVar("S")
+
+Decision = Mapping[str, Sequence[DomainEvent]]
+"""What a command appends: the events for each stream, streams in the order to append."""
+
+After = Callable[[asyncpg.Connection, Sequence[DomainEvent]], Awaitable[None]]
+"""Work outside the event table that must commit with the events or not at all (a key)."""
+
+ATTEMPTS = 6
+JITTER = 0.02
+"""Seconds of random pause per failed attempt, so racers do not collide again in step."""
+
+RETRY = (ConcurrencyConflict, asyncpg.DeadlockDetectedError)
+"""A writer that does not lock got in first, or locks crossed with a policy's batch."""
+
+
+def lock_key(stream_id: str) -> int:
+    """A stream's advisory lock: 64 bits of its id's hash (a collision only queues more)."""
+    digest = hashlib.blake2b(f"stream:{stream_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    fold: Fold[Any]
+    state: Any
+    version: int
+
+
+class _Relock(Exception):
+    """A stream is needed that orders before a lock already held: start over, all locked."""
+
+    def __init__(self, streams: frozenset[str]) -> None:
+        super().__init__(sorted(streams))
+        self.streams = streams
+
+
+class Streams:
+    """The streams one attempt of a command reads and writes, inside its transaction.
+
+    `await load(fold, stream_id)` is a stream the command writes: locked, then read, so its
+    state is still current when the command commits. `load.peek` reads without locking, for
+    streams only read (who is on the staff, the block a booking goes into); after the locks
+    it sees a state no older than theirs. `load.lock` locks several streams at once, in
+    order, before any is read.
+    """
+
+    def __init__(self, store: EventStore, connection: asyncpg.Connection, ordered: bool) -> None:
+        self.store = store
+        self.connection = connection
+        self.ordered = ordered
+        self.locked: set[str] = set()
+        self.loaded: dict[str, _Loaded] = {}
+        self._keys: set[int] = set()
+
+    async def lock(self, *stream_ids: str) -> None:
+        """Lock streams for writing. One read before its lock is read again: if the stream
+        moved meanwhile, whatever was planned from it is stale, a concurrent change."""
+        wanted = set(stream_ids) - self.locked
+        keys = sorted({lock_key(s) for s in wanted} - self._keys)
+        if self.ordered and keys and self._keys and keys[0] < max(self._keys):
+            raise _Relock(frozenset(self.locked | wanted))
+        for key in keys:
+            await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
+            self._keys.add(key)
+        self.locked |= wanted
+        for stream_id in sorted(wanted & self.loaded.keys()):
+            seen = self.loaded.pop(stream_id)
+            await self.peek(seen.fold, stream_id)
+            if (now := self.loaded[stream_id].version) != seen.version:
+                raise ConcurrencyConflict(stream_id, seen.version, now)
+
+    async def __call__(self, fold: Fold[S], stream_id: str) -> S:
+        """The state of a stream this command writes: locked for it, then read."""
+        await self.lock(stream_id)
+        return await self.peek(fold, stream_id)
+
+    async def peek(self, fold: Fold[S], stream_id: str) -> S:
+        """The state of a stream, not locked (for checks and reads, not for writes)."""
+        if stream_id not in self.loaded:
+            state, version = await self.store.load(
+                stream_id, fold.evolve, fold.initial(stream_id), connection=self.connection
+            )
+            self.loaded[stream_id] = _Loaded(fold, state, version)
+        return cast(S, self.loaded[stream_id].state)
+
+
+Decide = Callable[[Streams], Awaitable[Decision]]
+"""A command: load what it needs through `Streams`, return the events for each stream."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    events: list[DomainEvent]
+    """Everything appended, stream by stream in the decision's order."""
+    envelopes: list[Envelope]
+    states: dict[str, Any]
+    """Each stream the command loaded, as its events left it."""
+    versions: dict[str, int]
+
+
+async def transact(
+    store: EventStore,
+    decide: Decide,
+    context: CommandContext,
+    *,
+    command: str | None = None,
+    after: After | None = None,
+    connection: asyncpg.Connection | None = None,
+    attempts: int = ATTEMPTS,
+) -> Outcome:
+    """Lock and load what `decide` asks for, let it decide, append it all atomically.
+
+    `command` names the command in the events' metadata (unless the context does already).
+    A concurrent change makes the whole of it, `decide` included, run again on fresh state,
+    up to `attempts` times; inside a caller's `connection`, it propagates instead.
+    """
+    if command is not None and context.command is None:
+        context = context.for_command(command)
+    if connection is not None:  # the caller's transaction: it cannot start over, nor retry
+        load = Streams(store, connection, ordered=False)
+        return await _attempt(load, decide, context, after)
+    first: frozenset[str] = frozenset()
+    relocks = failures = 0
+    while True:
+        try:
+            async with store.pool.acquire() as conn, conn.transaction():
+                # A plan that keeps finding new streams is not restarted for ever: from then
+                # on it locks as asked, and a deadlock is retried like a conflict.
+                load = Streams(store, conn, ordered=relocks < attempts)
+                await load.lock(*first)
+                return await _attempt(load, decide, context, after)
+        except _Relock as relock:
+            relocks += 1
+            first |= relock.streams
+        except RETRY:
+            failures += 1
+            if failures >= attempts:
+                raise
+            await asyncio.sleep(random.uniform(0, JITTER * failures))
+
+
+async def _attempt(
+    load: Streams, decide: Decide, context: CommandContext, after: After | None
+) -> Outcome:
+    decision = {s: list(events) for s, events in (await decide(load)).items() if events}
+    unlocked = sorted(s for s in decision if s not in load.locked or s not in load.loaded)
+    if unlocked:
+        raise RuntimeError(f"decided events for streams it did not lock and load: {unlocked}")
+    appends = [StreamAppend(s, events, load.loaded[s].version) for s, events in decision.items()]
+    envelopes = await load.store.append_streams(appends, context, connection=load.connection)
+    events = [event for a in appends for event in a.events]
+    if after is not None:
+        await after(load.connection, events)
+    states: dict[str, Any] = {}
+    versions: dict[str, int] = {}
+    for stream_id, loaded in load.loaded.items():
+        state = loaded.state
+        for event in decision.get(stream_id, ()):
+            state = loaded.fold.evolve(state, event)
+        states[stream_id] = state
+        versions[stream_id] = loaded.version + len(decision.get(stream_id, ()))
+    return Outcome(events, envelopes, states, versions)
+
+
+def by_stream(
+    events: Iterable[DomainEvent], stream_of: Callable[[DomainEvent], str]
+) -> dict[str, list[DomainEvent]]:
+    """A decision across streams whose events each name their stream, grouped by stream."""
+    grouped: dict[str, list[DomainEvent]] = {}
+    for event in events:
+        grouped.setdefault(stream_of(event), []).append(event)
+    return grouped
+
+
+@dataclass(frozen=True)
+class Step(Generic[S]):
+    """One stream's part of a command: how its state folds, and the decision on it."""
+
+    stream_id: str
+    fold: Fold[S]
+    decide: Callable[[S], Sequence[DomainEvent]]
+
+
+def step(decider: Decider[C, S], stream_id: str, *commands: C) -> Step[S]:
+    """A step that runs `commands` in turn on one stream, each seeing the previous' events."""
+    return Step(stream_id, decider, lambda state: decider.run(state, *commands)[1])
+
+
+Plan = Callable[[Streams], Awaitable[Sequence[Step[Any]]]]
+"""Reads what a command needs to choose its steps (the plan runs again on a retry)."""
+
+
+def stepwise(plan: Plan | Sequence[Step[Any]]) -> Decide:
+    """A command decided stream by stream: each step on its own stream's state.
+
+    The plan may read streams first (who is on the staff, which slot a meeting holds); the
+    steps' streams are then locked together, in order, and each decided on its state.
+    """
+
+    async def decide(load: Streams) -> Decision:
+        chosen = plan if isinstance(plan, Sequence) else await plan(load)
+        await load.lock(*(s.stream_id for s in chosen))
+        decided: dict[str, Sequence[DomainEvent]] = {}
+        for s in chosen:
+            if s.stream_id in decided:
+                raise ValueError(f"two steps on {s.stream_id}: make them one step")
+            decided[s.stream_id] = s.decide(await load(s.fold, s.stream_id))
+        return decided
+
+    return decide
