@@ -69,7 +69,8 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         serve = ["py-spy", "record", "-f", "raw", "-r", "100", "-o", profile, "--", *serve]
     server = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)
     issuer = TokenIssuer(settings.fairline_auth_secret)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # Enough connections that requests never queue inside the client.
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{PORT}", timeout=30, limits=limits

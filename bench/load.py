@@ -53,11 +53,7 @@ async def open_loop(
     total = int(rate * seconds)
     start = time.perf_counter() + 0.05
 
-    async def one(i: int) -> None:
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async def one(i: int, scheduled: float) -> None:
         method, path, body = request(i)
         try:
             response = await client.request(method, path, json=body)
@@ -67,5 +63,16 @@ async def open_loop(
             return
         result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
 
-    await asyncio.gather(*(one(i) for i in range(total)))
+    # Each request starts as its time comes, not all at once: thousands of waiting
+    # coroutines would make the generator, not the server, the bottleneck.
+    running: set[asyncio.Task[None]] = set()
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(i, scheduled))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await asyncio.gather(*running)
     return result
