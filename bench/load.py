@@ -25,10 +25,12 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     errors: int = 0
+    shed: int = 0
+    """Requests not sent because too many were already waiting: the server was saturated."""
 
     @property
     def sent(self) -> int:
-        return sum(self.statuses.values()) + self.errors
+        return sum(self.statuses.values()) + self.errors + self.shed
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class LoadResult:
             "p99_ms": round(percentile(self.latencies_ms, 99), 2),
             "statuses": dict(self.statuses),
             "transport_errors": self.errors,
+            "not_sent_saturated": self.shed,
         }
 
 
@@ -47,8 +50,14 @@ async def open_loop(
     rate: float,
     seconds: float,
     request: Callable[[int], tuple[str, str, dict[str, Any] | None]],
+    max_waiting: int = 500,
 ) -> LoadResult:
-    """Send `request(i)` (method, path, json) at `rate` per second for `seconds`."""
+    """Send `request(i)` (method, path, json) at `rate` per second for `seconds`.
+
+    Once `max_waiting` requests are outstanding the server is saturated; further requests
+    are counted as not sent rather than queued in the client, which would only measure the
+    client's own queue.
+    """
     result = LoadResult(rate, seconds)
     total = int(rate * seconds)
     start = time.perf_counter() + 0.05
@@ -71,6 +80,9 @@ async def open_loop(
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if len(running) >= max_waiting:
+            result.shed += 1
+            continue
         task = asyncio.create_task(one(i, scheduled))
         running.add(task)
         task.add_done_callback(running.discard)

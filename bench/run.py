@@ -100,8 +100,26 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         if only and name not in only:
             continue
         say(f"== {name}")
-        figures += await run()
+        try:
+            figures += await run()
+        except Exception as exc:  # a report: one broken section must not lose the others
+            say(f"{name}: failed: {exc!r}")
+            figures.append(
+                Figure(name, "section failed", float("nan"), "", notes={"error": repr(exc)})
+            )
+        write_results(figures)  # after every section, so a long run keeps what it measured
     return figures
+
+
+def write_results(figures: list[Figure]) -> str:
+    info = machine()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"machine": info, "figures": [f.as_dict() for f in figures]}, indent=2)
+    )
+    table = markdown(info, figures)
+    (RESULTS / "latest.md").write_text(table)
+    return table
 
 
 def cli() -> None:
@@ -110,14 +128,7 @@ def cli() -> None:
     parser.add_argument("--only", action="append", default=[], help="run one section")
     args = parser.parse_args()
     figures = asyncio.run(main(args.quick, set(args.only)))
-    info = machine()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(
-        json.dumps({"machine": info, "figures": [f.as_dict() for f in figures]}, indent=2)
-    )
-    table = markdown(info, figures)
-    (RESULTS / "latest.md").write_text(table)
-    print(table)
+    print(write_results(figures))
     missed = [f"{f.section}: {f.name}" for f in figures if f.met is False]
     if missed:
         say("targets missed: " + "; ".join(missed))
