@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -24,17 +23,12 @@ from fairline_stack.kafka import KafkaBroker, ensure_kafka_jars
 from fairline_stack.resolve import Infra
 from support.kafka_read import read_topic
 from support.sample_events import BoothHeld, registry
+from support.serving import free_port
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
 ctx = CommandContext(actor="user:sales-1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

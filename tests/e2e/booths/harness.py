@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from booths.service import definition
 from exhibitors.domain.events import (
     ApplicationApproved,
@@ -29,15 +27,10 @@ from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
+from support.serving import serving
 from support.waiting import eventually
 
 EDITION = "ciftis-2021"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Api:
@@ -70,30 +63,8 @@ class Api:
 @contextlib.asynccontextmanager
 async def running(settings: ServiceSettings, port: int | None = None) -> AsyncIterator[Api]:
     app = build_app(definition, settings)
-    port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
-    ) as client:
-        await eventually(lambda: _ready(client), bool, within=60, what="the booths service ready")
-        try:
-            yield Api(client, app)
-        finally:
-            server.should_exit = True
-            await serving
-
-
-async def _ready(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
+    async with serving(app, port=port) as client:
+        yield Api(client, app)
 
 
 class ExhibitorFeed:

@@ -13,11 +13,11 @@ from e2e.booths.harness import (
     ExhibitorFeed,
     add_booths,
     admitted,
-    free_port,
     open_edition,
     running,
 )
 from fairline_events.settings import ServiceSettings
+from support.serving import free_port
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra

@@ -6,8 +6,6 @@ shares one; its tests keep apart by using fresh ids (companies, people, editions
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from exhibitors.service import definition
 from fairline_events.auth import TokenIssuer
 from fairline_events.blobs import LocalDiskBlobStore
@@ -24,15 +21,9 @@ from fairline_events.db import drop_database, with_database
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from fastapi import FastAPI
-from support.waiting import eventually
+from support.serving import serving
 
 RUN = uuid.uuid4().hex[:6]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fresh(prefix: str) -> str:
@@ -102,13 +93,6 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-async def _ready(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture(scope="module")
 async def service(infra, tmp_path_factory) -> AsyncIterator[Service]:  # type: ignore[no-untyped-def]
     unique = f"x{RUN}{uuid.uuid4().hex[:6]}"
@@ -121,18 +105,10 @@ async def service(infra, tmp_path_factory) -> AsyncIterator[Service]:  # type: i
     )
     app = build_app(definition, settings)
     app.state.blobs = LocalDiskBlobStore(tmp_path_factory.mktemp("blobs"))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            await eventually(lambda: _ready(client), bool, within=60, what="the service ready")
+        async with serving(app, request_timeout=30) as client:
             yield Service(client, app.state.token_issuer, app, settings)
     finally:
-        server.should_exit = True
-        await serving
         admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
         try:
             names = await admin.fetch(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from exhibitors.service import definition
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
@@ -17,6 +15,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.serving import serving
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -30,12 +29,6 @@ def _install_tracer() -> None:
         provider = TracerProvider()
         trace.set_tracer_provider(provider)
     provider.add_span_processor(SimpleSpanProcessor(SPANS))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Api:
@@ -52,11 +45,6 @@ class Api:
 async def api(settings: ServiceSettings) -> AsyncIterator[Api]:
     _install_tracer()
     app = build_app(definition, settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
     issuer = app.state.token_issuer
     tokens = {
         "company": issuer.issue("wang.fang", ["exhibitor"]),
@@ -64,18 +52,8 @@ async def api(settings: ServiceSettings) -> AsyncIterator[Api]:
         "recruiter": issuer.issue("zhao.min", ["recruitment"]),
         "visitor": issuer.issue("visitor-1", ["visitor"]),
     }
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        await eventually(lambda: _ready(client), lambda ok: ok, within=60, what="the service ready")
+    async with serving(app, request_timeout=30) as client:
         yield Api(client, tokens)
-    server.should_exit = True
-    await serving
-
-
-async def _ready(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 HUAWEI = {

@@ -3,8 +3,6 @@ broker and database; tokens for every role that uses it."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -12,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from hotels.service import definition
-from support.waiting import eventually
+from support.serving import serving
 
 # The fair week the tests book: far enough ahead that no night is ever in the past.
 FAIR = date(datetime.now(UTC).year + 1, 9, 1)
@@ -25,12 +22,6 @@ FAIR = date(datetime.now(UTC).year + 1, 9, 1)
 def night(n: int) -> str:
     """The n-th night of the test fair, counting FAIR as 1."""
     return (FAIR + timedelta(days=n - 1)).isoformat()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Api:
@@ -107,11 +98,6 @@ class Api:
 async def running(settings: ServiceSettings) -> AsyncIterator[Api]:
     """One process of the service; leaving the block stops it as a shutdown would."""
     app = build_app(definition, settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
     issuer = app.state.token_issuer
     tokens = {
         "ops": issuer.issue("ops-1", ["ops"]),
@@ -122,25 +108,8 @@ async def running(settings: ServiceSettings) -> AsyncIterator[Api]:
         "partner_other": issuer.issue("hotel:continental", ["partner_hotel"]),
         "visitor": issuer.issue("visitor-1", ["visitor"]),
     }
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
-    ) as client:
-        try:
-            await eventually(
-                lambda: _ready(client), lambda ok: ok, within=60, what="the service ready"
-            )
-            yield Api(client, tokens, app)
-        finally:
-            server.should_exit = True
-            await serving
-
-
-async def _ready(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
+    async with serving(app, max_connections=200) as client:
+        yield Api(client, tokens, app)
 
 
 @pytest.fixture
