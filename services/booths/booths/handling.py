@@ -117,26 +117,28 @@ async def on_occupied(
     context: CommandContext,
     command: str,
     clock: Callable[[], datetime],
+    *,
+    waitlist: bool = True,
 ) -> booth.Booth:
-    """Decide over a booth, its occupant's account and its zone's waitlist (which is offered
-    the booth when the decision frees it): release, expiry, cancellation, declined offers."""
+    """Decide over a booth, its occupant's account and, with `waitlist`, its zone's waitlist
+    (offered the booth when the decision frees it): release, expiry, cancellation, declined
+    offers; without it: reserving and claiming, which keep the booth taken.
+
+    `decide` gets the booth, the account, the waitlist when asked for, the market and now.
+    """
     market = await load_market(store, edition_code)
     occupant, zone = await occupant_of(store, edition_code, booth_code)
+    wanted: list[tuple[str, Fold[Any]]] = [
+        (streams.booth_stream(edition_code, booth_code), BOOTH),
+        (streams.account_stream(occupant), ACCOUNT),
+    ]
+    if waitlist:
+        wanted.append((streams.waitlist_stream(edition_code, zone), WAITLIST))
 
-    def decision(state: booth.Booth, acc: Any, line: Any) -> Sequence[DomainEvent]:
+    def decision(state: booth.Booth, acc: Any, *line: Any) -> Sequence[DomainEvent]:
         same_occupant(state, occupant)
-        return decide(state, acc, line, market, clock())
+        return decide(state, acc, *line, market, clock())
 
-    [after, _, _], _ = await decide_across(
-        store,
-        [
-            (streams.booth_stream(edition_code, booth_code), BOOTH),
-            (streams.account_stream(occupant), ACCOUNT),
-            (streams.waitlist_stream(edition_code, zone), WAITLIST),
-        ],
-        decision,
-        context,
-        command=command,
-    )
+    [after, *_], _ = await decide_across(store, wanted, decision, context, command=command)
     assert isinstance(after, booth.Booth)
     return after

@@ -118,8 +118,12 @@ async def _on_occupied(
     decide: Any,
     ctx: Any,
     command: str,
+    *,
+    waitlist: bool = True,
 ) -> Booth:
-    return await on_occupied(store, edition_code, booth_code, decide, ctx, command, now)
+    return await on_occupied(
+        store, edition_code, booth_code, decide, ctx, command, now, waitlist=waitlist
+    )
 
 
 @router.post(
@@ -189,27 +193,19 @@ async def reserve(
     store: Store,
     correlation: Correlation = None,
 ) -> BoothView:
-    market = await load_market(store, edition_code)
-    occupant, _ = await occupant_of(store, edition_code, booth_code)
     command = ReserveBooth(
         edition_code=edition_code,
         booth_code=booth_code,
         contract_id=body.contract_id or f"c-{uuid.uuid4().hex[:12]}",
     )
-
-    def decision(booth: Booth, account: Any) -> Any:
-        same_occupant(booth, occupant)
-        return sales.reserve(command, booth, account, market, now())
-
-    [booth, _], _ = await decide_across(
+    booth = await _on_occupied(
         store,
-        [
-            (_booth(edition_code, booth_code), BOOTH),
-            (streams.account_stream(occupant), ACCOUNT),
-        ],
-        decision,
+        edition_code,
+        booth_code,
+        lambda b, a, market, at: sales.reserve(command, b, a, market, at),
         context(who, correlation),
-        command="ReserveBooth",
+        "ReserveBooth",
+        waitlist=False,
     )
     return booth_view(booth)
 
@@ -319,23 +315,15 @@ async def claim(
     store: Store,
     correlation: Correlation = None,
 ) -> BoothView:
-    market = await load_market(store, edition_code)
-    occupant, _ = await occupant_of(store, edition_code, booth_code)
     command = ClaimOffer(edition_code=edition_code, booth_code=booth_code, by=acting_as(who))
-
-    def decision(booth: Booth, account: Any) -> Any:
-        same_occupant(booth, occupant)
-        return sales.claim(command, booth, account, market, now())
-
-    [booth, _], _ = await decide_across(
+    booth = await _on_occupied(
         store,
-        [
-            (_booth(edition_code, booth_code), BOOTH),
-            (streams.account_stream(occupant), ACCOUNT),
-        ],
-        decision,
+        edition_code,
+        booth_code,
+        lambda b, a, market, at: sales.claim(command, b, a, market, at),
         context(who, correlation),
-        command="ClaimOffer",
+        "ClaimOffer",
+        waitlist=False,
     )
     return booth_view(booth)
 
