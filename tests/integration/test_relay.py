@@ -156,3 +156,48 @@ async def test_a_relay_killed_mid_batch_resumes_without_skipping(
         second.send_signal(signal.SIGTERM)
         second.wait(10)
     assert len(records) <= len(committed) + 20, "more re-sends than one unacknowledged batch"
+
+
+async def test_a_relay_whose_database_connection_is_cut_leads_again_and_skips_nothing(
+    pool: asyncpg.Pool, infra: Infra, unique: str
+) -> None:
+    await migrate(pool)
+    store = EventStore(pool, registry)
+    topic = f"{unique}.booths.events"
+    await ensure_topics(infra.bootstrap_servers, [topic])
+    relay = Relay(store, infra.bootstrap_servers, topic, batch_size=20)
+    stopping = asyncio.Event()
+    relay_task = asyncio.create_task(relay.run(stopping))
+    committed: list[Envelope] = []
+    for s in range(60):
+        event = BoothHeld(booth=f"C{s}", exhibitor="ex-1", hall="E1")
+        committed.extend(await store.append(f"booth-C{s}", [event], 0, ctx))
+    await eventually(
+        lambda: asyncio.sleep(0, relay.published),
+        lambda n: n >= 20,
+        what="relay publishing before its connection is cut",
+    )
+    # The leader holds the advisory lock and reads: cutting it loses both at once.
+    cut = await pool.fetchval(
+        "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()"
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    assert cut == 1
+    for s in range(60, 120):
+        event = BoothHeld(booth=f"C{s}", exhibitor="ex-1", hall="E1")
+        committed.extend(await store.append(f"booth-C{s}", [event], 0, ctx))
+    try:
+        records = await eventually(
+            lambda: read_topic(infra.bootstrap_servers, topic),
+            lambda rs: (
+                {Envelope.from_json(r.value).event_id for r in rs}
+                >= {e.event_id for e in committed}
+            ),
+            within=60,
+            what="every committed event in Kafka after the connection was cut",
+        )
+    finally:
+        stopping.set()
+        await relay_task
+    assert len(records) >= len(committed)

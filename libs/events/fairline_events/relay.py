@@ -27,6 +27,13 @@ log = structlog.get_logger(__name__)
 
 _RELAY_LOCK = 0x7265_6C61  # "rela"
 
+# The relay reads in commit order through the (tx_id, position) index. Without statistics
+# (a new database, a burst before autovacuum's first ANALYZE) the planner guesses a few
+# thousand rows and prefers a bitmap scan of everything unread plus a sort: 150 ms per batch
+# of 5,000 instead of 6 ms, measured on 100,000 events. The leader's own connection, which
+# does all the reading, is told to walk the index.
+_IN_INDEX_ORDER = "SET enable_bitmapscan = off; SET enable_seqscan = off; SET enable_sort = off"
+
 
 class Relay:
     def __init__(
@@ -49,26 +56,49 @@ class Relay:
         self._wakeup = asyncio.Event()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        async with self.store.pool.acquire() as leader:
-            while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
-                if await _wait(stopping, 2.0):
-                    return
-            await leader.add_listener(NOTIFY_CHANNEL, self._notified)
+        """Lead while this process holds the lock; stand by otherwise; stop with `stopping`."""
+        while not stopping.is_set():
             try:
-                await self._relay_until(stopping)
-            finally:
+                async with self.store.pool.acquire() as leader:
+                    try:
+                        await self._lead(leader, stopping)
+                    except Exception:
+                        # A leader connection that broke (terminated, or left mid-query by
+                        # a read cut short) is closed, not pooled again; the lock goes with it.
+                        leader.terminate()
+                        raise
+            except Exception as exc:
+                log.warning(
+                    "relay lost its database connection; standing in line again",
+                    relay=self.name,
+                    error=repr(exc),
+                )
+                await _wait(stopping, 1.0)
+
+    async def _lead(self, leader: asyncpg.Connection, stopping: asyncio.Event) -> None:
+        while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+            if await _wait(stopping, 2.0):
+                return
+        await leader.add_listener(NOTIFY_CHANNEL, self._notified)
+        await leader.execute(_IN_INDEX_ORDER)
+        try:
+            await self._relay_until(stopping, leader)
+        finally:
+            if not leader.is_closed():
                 with contextlib.suppress(Exception):
                     await leader.remove_listener(NOTIFY_CHANNEL, self._notified)
-                    await leader.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
+                    await leader.execute(f"RESET ALL; SELECT pg_advisory_unlock({_RELAY_LOCK})")
 
     def _notified(self, *_: object) -> None:
         self._wakeup.set()
 
-    async def _relay_until(self, stopping: asyncio.Event) -> None:
-        """Read the next batch while Kafka acknowledges the previous one (two in flight)."""
+    async def _relay_until(self, stopping: asyncio.Event, reader: asyncpg.Connection) -> None:
+        """Keep the database and Kafka busy at once: while one batch is handed to the
+        producer, the next is read, and the one before is being acknowledged."""
         checkpoint = await self.store.load_checkpoint(self.name)
         producer: AIOKafkaProducer | None = None
         in_flight: deque[_InFlight] = deque()
+        reading: asyncio.Future[list[EncodedEvent]] | None = None
         backoff = 0.2
         try:
             while not stopping.is_set():
@@ -76,10 +106,13 @@ class Relay:
                     if producer is None:
                         producer = make_producer(self.bootstrap_servers)
                         await producer.start()
-                    self._wakeup.clear()
-                    cursor = in_flight[-1].checkpoint if in_flight else checkpoint
-                    batch = await self.store.read_all_encoded(cursor, self.batch_size)
+                    if reading is None:
+                        cursor = in_flight[-1].checkpoint if in_flight else checkpoint
+                        reading = self._read_after(reader, cursor)
+                    batch = await reading
+                    reading = None
                     if batch:
+                        reading = self._read_after(reader, batch[-1].checkpoint)
                         in_flight.append(await self._enqueue(producer, batch))
                     if in_flight and (len(in_flight) > 1 or not batch):
                         done = in_flight.popleft()
@@ -97,6 +130,10 @@ class Relay:
                         error=repr(exc),
                         retry_in_s=backoff,
                     )
+                    await _abandon_read(reading)
+                    reading = None
+                    if reader.is_closed():  # the lock went with it: `run` stands in line again
+                        raise
                     while in_flight:  # resent from the saved checkpoint
                         in_flight.popleft().abandon()
                     if producer is not None:
@@ -106,11 +143,21 @@ class Relay:
                     await _wait(stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            await _abandon_read(reading)
             while in_flight:
                 in_flight.popleft().abandon()
             if producer is not None:
                 with contextlib.suppress(Exception):
                     await producer.stop()
+
+    def _read_after(
+        self, reader: asyncpg.Connection, cursor: Checkpoint
+    ) -> asyncio.Future[list[EncodedEvent]]:
+        # Cleared before the read starts: a commit it does not see sets it again.
+        self._wakeup.clear()
+        return asyncio.ensure_future(
+            self.store.read_all_encoded(cursor, self.batch_size, connection=reader)
+        )
 
     async def _enqueue(self, producer: AIOKafkaProducer, batch: list[EncodedEvent]) -> _InFlight:
         """Hand a batch to the producer, in order; its acknowledgement is awaited later."""
@@ -168,6 +215,14 @@ class _InFlight:
             self.acks.exception()
         for span in self.spans:
             span.end()
+
+
+async def _abandon_read(reading: asyncio.Future[list[EncodedEvent]] | None) -> None:
+    """Cancel a read ahead and wait until its connection is free for the next query."""
+    if reading is not None:
+        reading.cancel()
+        with contextlib.suppress(BaseException):
+            await reading
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> bool:

@@ -261,15 +261,17 @@ class EventStore:
         )
         return [StoredEvent(_envelope(r), Checkpoint(r["tx"], r["position"])) for r in rows]
 
-    async def read_all_encoded(self, after: Checkpoint, limit: int = 1000) -> list[EncodedEvent]:
+    async def read_all_encoded(
+        self, after: Checkpoint, limit: int = 1000, connection: asyncpg.Connection | None = None
+    ) -> list[EncodedEvent]:
         """Like read_all, with each envelope already in its JSON encoding, built by PostgreSQL.
 
         The relay only forwards bytes, so it skips decoding and re-encoding every event.
         """
-        rows = await self.pool.fetch(
+        rows = await (connection or self.pool).fetch(
             """
             SELECT tx_id::text::bigint AS tx, position, stream_id, event_type, schema_version,
-                   event_id, trace_context::text AS trace_context,
+                   event_id, NULLIF(trace_context, '{}'::jsonb)::text AS trace_context,
                    json_build_object(
                      'event_id', event_id, 'event_type', event_type,
                      'schema_version', schema_version, 'stream_id', stream_id,
@@ -295,7 +297,7 @@ class EventStore:
                 event_type=r["event_type"],
                 schema_version=r["schema_version"],
                 event_id=r["event_id"],
-                trace_context=json.loads(r["trace_context"]),
+                trace_context=json.loads(r["trace_context"]) if r["trace_context"] else {},
                 value=r["value"].encode(),
             )
             for r in rows
