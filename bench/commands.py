@@ -7,6 +7,7 @@ Exhibitors are approved the production way: the exhibitors service's events on i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -14,9 +15,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import asyncpg
 import httpx
@@ -26,7 +27,7 @@ from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 
 from .common import Figure, percentile, say
-from .load import open_loop
+from .load import Request, ensure_vegeta, open_loop
 
 # The booths end-to-end harness already knows how to open an edition, import booths from
 # CSV and publish exhibitors' approvals; the benchmark reuses it rather than copying it.
@@ -44,6 +45,7 @@ PORT = 18602
 
 
 async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
+    ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
@@ -65,8 +67,6 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
     workers = os.environ.get("BENCH_WORKERS", "1")
     serve = [command, "serve", "--port", str(PORT), "--workers", workers]
-    if profile := os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=.local/booths.folded
-        serve = ["py-spy", "record", "-f", "raw", "-r", "100", "-o", profile, "--", *serve]
     server = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)
     issuer = TokenIssuer(settings.fairline_auth_secret)
     # Enough connections that requests never queue inside the client.
@@ -77,7 +77,7 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         ) as client:
             await _ready(client)
             api = Api(client, SimpleNamespace(state=SimpleNamespace(token_issuer=issuer)))
-            return await _measure(api, client, settings, issuer, scale)
+            return await _measure(api, client, settings, issuer, scale, server.pid)
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -104,6 +104,7 @@ async def _measure(
     settings: ServiceSettings,
     issuer: TokenIssuer,
     scale: float,
+    server_pid: int,
 ) -> list[Figure]:
     seconds = max(2.0, 10 * scale)
     rates = [int(r) for r in os.environ.get("BENCH_RATES", "500,1000").split(",")]
@@ -116,7 +117,8 @@ async def _measure(
         await add_booths(api, "E1", codes[start : start + 2000])
     await ExhibitorFeed(settings).approve(*exhibitors)
     await admitted(api, len(exhibitors), within=180)
-    client.headers["Authorization"] = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
+    token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
+    client.headers["Authorization"] = token
     database = settings.service_database_url("booths")
     await _record_visibility(database)
 
@@ -126,16 +128,19 @@ async def _measure(
         total = int(rate * seconds)
         first = next_booth
 
-        def hold(i: int, first: int = first) -> tuple[str, str, dict[str, Any] | None]:
-            booth = codes[first + i]
-            return (
+        holds = [
+            Request(
                 "POST",
-                f"/editions/{EDITION}/booths/{booth}/hold",
+                f"/editions/{EDITION}/booths/{codes[first + i]}/hold",
                 {"exhibitor_id": exhibitors[(first + i) % len(exhibitors)]},
             )
-
-        say(f"commands: {total} holds at {rate}/s (open loop)…")
-        result = await open_loop(client, rate, seconds, hold)
+            for i in range(total)
+        ]
+        say(f"commands: {total} holds at {rate}/s (open loop, vegeta)…")
+        with _profiled(server_pid, f"holds-{rate}", seconds):
+            result = await open_loop(
+                f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
+            )
         next_booth += total
         summary = result.summary()
         ok = result.statuses.get(200, 0)
@@ -168,6 +173,27 @@ async def _measure(
             )
     figures += await _contention(api, codes[next_booth:], exhibitors)
     return figures
+
+
+@contextlib.contextmanager
+def _profiled(pid: int, name: str, seconds: float) -> Iterator[None]:
+    """With BENCH_PROFILE=<dir>, py-spy samples the server while the load runs, into
+    <dir>/<name>.folded (collapsed stacks, for flamegraph.pl or speedscope)."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"{name}.folded"
+    spy = Path(sys.executable).parent / "py-spy"
+    duration = str(max(1, round(seconds)))
+    command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "-p", str(pid)]
+    recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.wait(60)
+        say(f"commands: profile of the server under load in {out}")
 
 
 async def _record_visibility(database: str) -> None:

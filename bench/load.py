@@ -1,21 +1,40 @@
-"""An open-loop HTTP load generator: requests leave on a fixed schedule, whatever came back.
+"""Open-loop HTTP load with vegeta: requests leave on a fixed schedule, whatever came back.
 
-Latency is measured from each request's scheduled start, so a slow server shows up as
-queueing delay instead of silently lowering the offered rate (coordinated omission).
+A Python generator on the same two cores spent a whole core sending 400 requests/s and
+became the bottleneck it was meant to measure; vegeta (Go, `make bench` builds a pinned
+version into .tools/bin) sends the same load for a fraction of that. Each request is sent
+as its time comes, by as many workers as it takes, so a slow server shows up as latency,
+not as a lower rate. Latency counts from each request's scheduled start; `lag` reports how
+late the generator itself sent, and when it is large the figures measure the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-import httpx
+from .common import percentile, say
 
-from .common import percentile
+VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"
+TOOLS = Path(__file__).resolve().parents[1] / ".tools" / "bin"
+VEGETA = TOOLS / "vegeta"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
 
 
 @dataclass
@@ -24,67 +43,115 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
-    errors: int = 0
-    shed: int = 0
-    """Requests not sent because too many were already waiting: the server was saturated."""
-
-    @property
-    def sent(self) -> int:
-        return sum(self.statuses.values()) + self.errors + self.shed
+    errors: Counter[str] = field(default_factory=Counter)
+    lag_ms: list[float] = field(default_factory=list)
+    """How late each request left against its schedule: the generator's own delay."""
 
     def summary(self) -> dict[str, Any]:
+        sent = sum(self.statuses.values())
         return {
             "offered_per_s": self.rate,
-            "achieved_per_s": round(self.sent / self.seconds, 1),
+            "sent": sent,
             "p50_ms": round(percentile(self.latencies_ms, 50), 2),
             "p95_ms": round(percentile(self.latencies_ms, 95), 2),
             "p99_ms": round(percentile(self.latencies_ms, 99), 2),
+            "max_ms": round(max(self.latencies_ms, default=float("nan")), 2),
             "statuses": dict(self.statuses),
-            "transport_errors": self.errors,
-            "not_sent_saturated": self.shed,
+            "transport_errors": dict(self.errors),
+            "generator_lag_p99_ms": round(percentile(self.lag_ms, 99), 2),
         }
 
 
+def ensure_vegeta() -> Path:
+    """Build the pinned vegeta once (about 30 s); says what to install when Go is missing."""
+    if VEGETA.exists():
+        return VEGETA
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError(
+            "the command benchmarks send load with vegeta, built with Go: install Go 1.22+"
+            " (https://go.dev/dl or apt-get install -y golang) and run make bench again"
+        )
+    say(f"commands: building {VEGETA_MODULE} into {TOOLS} (once)…")
+    TOOLS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [go, "install", VEGETA_MODULE], env={**os.environ, "GOBIN": str(TOOLS)}, check=True
+    )
+    return VEGETA
+
+
 async def open_loop(
-    client: httpx.AsyncClient,
-    rate: float,
+    base_url: str,
+    headers: dict[str, str],
+    rate: int,
     seconds: float,
-    request: Callable[[int], tuple[str, str, dict[str, Any] | None]],
-    max_waiting: int = 500,
+    requests: list[Request],
 ) -> LoadResult:
-    """Send `request(i)` (method, path, json) at `rate` per second for `seconds`.
-
-    Once `max_waiting` requests are outstanding the server is saturated; further requests
-    are counted as not sent rather than queued in the client, which would only measure the
-    client's own queue.
-    """
-    result = LoadResult(rate, seconds)
+    """Send `requests` in order, `rate` per second; as many as `rate * seconds`."""
+    vegeta = ensure_vegeta()
     total = int(rate * seconds)
-    start = time.perf_counter() + 0.05
+    if len(requests) < total:
+        raise ValueError(f"{total} requests needed, {len(requests)} given")
+    with tempfile.TemporaryDirectory(prefix="fairline-bench-") as tmp:
+        targets = Path(tmp) / "targets.json"
+        with targets.open("w") as out:
+            for r in requests[:total]:
+                target: dict[str, Any] = {
+                    "method": r.method,
+                    "url": base_url + r.path,
+                    "header": {k: [v] for k, v in headers.items()},
+                }
+                if r.body is not None:
+                    target["body"] = base64.b64encode(json.dumps(r.body).encode()).decode()
+                    target["header"]["Content-Type"] = ["application/json"]
+                out.write(json.dumps(target) + "\n")
+        results = Path(tmp) / "results.bin"
+        attack = await asyncio.create_subprocess_exec(
+            str(vegeta),
+            "attack",
+            "-format=json",
+            f"-targets={targets}",
+            f"-rate={rate}/1s",
+            f"-duration={seconds}s",
+            "-timeout=60s",
+            "-max-body=0",
+            f"-output={results}",
+        )
+        if await attack.wait() != 0:
+            raise RuntimeError(f"vegeta attack failed with exit status {attack.returncode}")
+        encoded = subprocess.run(
+            [str(vegeta), "encode", "-to=json", str(results)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    return _result(rate, seconds, encoded)
 
-    async def one(i: int, scheduled: float) -> None:
-        method, path, body = request(i)
-        try:
-            response = await client.request(method, path, json=body)
-            result.statuses[response.status_code] += 1
-        except httpx.HTTPError:
-            result.errors += 1
-            return
-        result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
 
-    # Each request starts as its time comes, not all at once: thousands of waiting
-    # coroutines would make the generator, not the server, the bottleneck.
-    running: set[asyncio.Task[None]] = set()
-    for i in range(total):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if len(running) >= max_waiting:
-            result.shed += 1
+def _result(rate: int, seconds: float, encoded: str) -> LoadResult:
+    result = LoadResult(rate, seconds)
+    hits = sorted((json.loads(line) for line in encoded.splitlines() if line), key=_sent_at)
+    if not hits:
+        return result
+    start = _sent_at(hits[0])
+    for i, hit in enumerate(hits):
+        lag = max(0.0, (_sent_at(hit) - start - i / rate) * 1000)
+        result.lag_ms.append(lag)
+        if hit["code"] == 0:  # no response at all: refused, reset, timed out
+            result.errors[hit.get("error") or "no response"] += 1
             continue
-        task = asyncio.create_task(one(i, scheduled))
-        running.add(task)
-        task.add_done_callback(running.discard)
-    await asyncio.gather(*running)
+        result.statuses[hit["code"]] += 1
+        # From the request's scheduled start: a late send counts against the result.
+        result.latencies_ms.append(lag + hit["latency"] / 1e6)
     return result
+
+
+def _sent_at(hit: dict[str, Any]) -> float:
+    # Go writes nanoseconds; Python's parser takes at most microseconds.
+    stamp = hit["timestamp"]
+    head, _, tail = stamp.partition(".")
+    if tail:
+        digits = "".join(c for c in tail if c.isdigit())
+        zone = tail[len(digits) :]
+        stamp = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -189,13 +189,19 @@ async def test_inside_a_policy_transaction_a_conflict_propagates_unretried(
         await store.append("account-P1", [BoothReleased(booth="P")], 0, ctx)  # another writer
         return {"account-P1": [BoothReleased(booth="P1")]}
 
-    async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute("CREATE TABLE checkpoint (n int)")
-        await conn.execute("INSERT INTO checkpoint VALUES (1)")  # the policy's own write
+    async with store.pool.acquire() as conn:
         with pytest.raises(ConcurrencyConflict):
-            await transact(store, decide, ctx, connection=conn)
-        assert calls == 1
-        assert await conn.fetchval("SELECT n FROM checkpoint") == 1  # its transaction lives on
+            async with conn.transaction():
+                await conn.execute("CREATE TABLE checkpoint (n int)")
+                await conn.execute("INSERT INTO checkpoint VALUES (1)")  # the policy's own write
+                try:
+                    await transact(store, decide, ctx, connection=conn)
+                finally:
+                    # The conflict aborted the caller's transaction: none of it can commit.
+                    with pytest.raises(asyncpg.InFailedSQLTransactionError):
+                        await conn.fetchval("SELECT n FROM checkpoint")
+    assert calls == 1
+    assert await store.pool.fetchval("SELECT to_regclass('checkpoint')") is None
 
     assert [e.event(registry) for e in await store.read_stream("account-P1")] == [
         BoothReleased(booth="P")

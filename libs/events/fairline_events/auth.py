@@ -7,6 +7,8 @@ operator's identity provider; the role checks stay the same.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +31,10 @@ ROLES = (
     "ops",
     "admin",
 )
+
+
+VERIFIED_TOKENS = 10_000
+"""Tokens whose claims are kept after one verification (oldest forgotten first)."""
 
 
 class Unauthenticated(DomainError):
@@ -56,6 +62,9 @@ class TokenIssuer:
             raise ValueError("FAIRLINE_AUTH_SECRET must be at least 32 characters")
         self.secret = secret
         self.issuer = issuer
+        # A client sends the same token on every request: its checked claims are kept until
+        # the token expires, so a signature is verified once, not per request.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def issue(
         self,
@@ -78,6 +87,18 @@ class TokenIssuer:
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def verify(self, token: str) -> Principal:
+        if (known := self._verified.get(token)) is not None:
+            principal, expires = known
+            if time.time() < expires:
+                return principal
+            del self._verified[token]
+        principal, expires = self._verify(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -93,7 +114,8 @@ class TokenIssuer:
         roles = claims.get("roles") or []
         if not isinstance(roles, list):
             raise Unauthenticated("the token's roles claim must be a list")
-        return Principal(str(claims["sub"]), frozenset(map(str, roles)), claims.get("name"))
+        principal = Principal(str(claims["sub"]), frozenset(map(str, roles)), claims.get("name"))
+        return principal, float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from the Fairline issuer")

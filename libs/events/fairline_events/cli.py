@@ -7,6 +7,8 @@ import asyncio
 import importlib
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,7 +31,16 @@ def main(
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--no-relay", action="store_true", help="API and projections only")
     serve.add_argument("--no-projections", action="store_true", help="API and relay only")
-    serve.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="HTTP worker processes; with more than one, the relay, projections and jobs run"
+        " in a process of their own (as `work` does)",
+    )
+    work = sub.add_parser("work", help="run the relay, the projections and the jobs, no HTTP")
+    work.add_argument("--no-relay", action="store_true", help="projections and jobs only")
+    work.add_argument("--no-projections", action="store_true", help="relay and jobs only")
     sub.add_parser("migrate", help="create the database, apply migrations, create topics")
     rebuild = sub.add_parser("rebuild", help="replay a projection into a fresh schema and swap")
     rebuild.add_argument("projection", choices=[p.name for p in definition.projections])
@@ -46,19 +57,33 @@ def main(
 
         host, port = args.host or settings.http_host, args.port or settings.http_port
         if args.workers > 1:
-            # Each worker process builds the same app; the relay and the jobs elect one
-            # leader through PostgreSQL, and the projections share partitions as one group.
+            # The HTTP workers only take commands and queries; one process of its own relays,
+            # projects and runs the jobs, so the workers do not compete for partitions and
+            # the request path keeps its core.
+            background = None
+            if not (args.no_relay and args.no_projections):
+                command = [sys.executable, "-m", f"{definition.name}.main", "work"]
+                command += ["--no-relay"] if args.no_relay else []
+                command += ["--no-projections"] if args.no_projections else []
+                background = subprocess.Popen(command)
             os.environ["FAIRLINE_SERVE_MODULE"] = definition_module(definition)
-            os.environ["FAIRLINE_SERVE_FLAGS"] = f"{int(args.no_relay)}{int(args.no_projections)}"
-            uvicorn.run(
-                "fairline_events.cli:app_from_environment",
-                factory=True,
-                workers=args.workers,
-                host=host,
-                port=port,
-                log_config=None,
-                access_log=False,
-            )
+            try:
+                uvicorn.run(
+                    "fairline_events.cli:app_from_environment",
+                    factory=True,
+                    workers=args.workers,
+                    host=host,
+                    port=port,
+                    log_config=None,
+                    access_log=False,
+                )
+            finally:
+                if background is not None:
+                    background.send_signal(signal.SIGTERM)
+                    try:
+                        background.wait(30)
+                    except subprocess.TimeoutExpired:
+                        background.kill()
             return 0
         app = build_app(
             definition, settings, relay=not args.no_relay, projections=not args.no_projections
@@ -80,14 +105,13 @@ def definition_module(definition: ServiceDefinition) -> str:
 
 
 def app_from_environment() -> Any:
-    """The app of one worker of `serve --workers N` (uvicorn imports it by name)."""
+    """The app of one worker of `serve --workers N` (uvicorn imports it by name): HTTP only."""
     definition: ServiceDefinition = importlib.import_module(
         os.environ["FAIRLINE_SERVE_MODULE"]
     ).definition
     settings = ServiceSettings()
     configure_logging(settings.log_level)
-    flags = os.environ.get("FAIRLINE_SERVE_FLAGS", "00")
-    return build_app(definition, settings, relay=flags[0] == "0", projections=flags[1] == "0")
+    return build_app(definition, settings, relay=False, projections=False, jobs=False)
 
 
 async def _offline(
@@ -97,6 +121,8 @@ async def _offline(
     demo: Loader | None,
 ) -> int:
     runtime = Runtime(definition, settings)
+    if args.command == "work":
+        return await _work(runtime, args)
     await runtime.prepare()
     try:
         if args.command == "rebuild":
@@ -108,6 +134,20 @@ async def _offline(
             print(f"{definition.name}: demo data loaded ({count} new events)")
         else:
             print(f"{definition.name}: database and topics are ready")
+    finally:
+        await runtime.stop()
+    return 0
+
+
+async def _work(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Relay, projections and jobs until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start(relay=not args.no_relay, projections=not args.no_projections)
+    try:
+        await stop.wait()
     finally:
         await runtime.stop()
     return 0

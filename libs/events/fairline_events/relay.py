@@ -36,6 +36,9 @@ _IN_INDEX_ORDER = "SET enable_bitmapscan = off; SET enable_seqscan = off; SET en
 
 
 class Relay:
+    BATCHES_IN_FLIGHT = 2
+    """Batches sent and not yet acknowledged; a crash re-sends at most these."""
+
     def __init__(
         self,
         store: EventStore,
@@ -114,7 +117,7 @@ class Relay:
                     if batch:
                         reading = self._read_after(reader, batch[-1].checkpoint)
                         in_flight.append(await self._enqueue(producer, batch))
-                    if in_flight and (len(in_flight) > 1 or not batch):
+                    if in_flight and (len(in_flight) >= self.BATCHES_IN_FLIGHT or not batch):
                         done = in_flight.popleft()
                         await done.acknowledged()
                         checkpoint = done.checkpoint

@@ -168,13 +168,14 @@ def build_app(
     *,
     relay: bool = True,
     projections: bool = True,
+    jobs: bool = True,
 ) -> FastAPI:
     configure_tracing(definition.name)
     runtime = Runtime(definition, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start(relay=relay, projections=projections)
+        await runtime.start(relay=relay, projections=projections, jobs=jobs)
         try:
             yield
         finally:
@@ -204,13 +205,14 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-def store_of(request: Request) -> EventStore:
+async def store_of(request: Request) -> EventStore:
+    # async: FastAPI runs a plain function dependency in a thread, a hop per request
     store = runtime_of(request).store
     assert store is not None, "the service has not started"
     return store
 
 
-def pool_of(request: Request) -> asyncpg.Pool:
+async def pool_of(request: Request) -> asyncpg.Pool:
     pool = runtime_of(request).pool
     assert pool is not None, "the service has not started"
     return pool

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import asyncpg
 
@@ -23,6 +23,7 @@ from .registry import DomainEvent, EventRegistry
 S = TypeVar("S")
 
 NOTIFY_CHANNEL = "fairline_events"
+_CONFLICT = "FL409"  # raised by fairline_require_claims (sql/003)
 
 _COLUMNS = (
     "event_id, stream_id, stream_version, event_type, schema_version, occurred_at, actor,"
@@ -105,15 +106,17 @@ class EventStore:
         context: CommandContext,
         connection: asyncpg.Connection | None = None,
     ) -> list[Envelope]:
-        """Append to several streams in one transaction: all of them, or none."""
+        """Append to several streams: all of them, or none (one statement, so it needs no
+        transaction of its own; inside a caller's, a conflict aborts the caller's too)."""
         appends = [a for a in appends if a.events]
         if not appends:
             return []
+        if len({a.stream_id for a in appends}) != len(appends):
+            raise ValueError("one StreamAppend per stream")
         envelopes = [env for a in appends for env in self._envelopes(a, context)]
         if connection is not None:
-            async with connection.transaction():
-                return await self._write(connection, appends, envelopes)
-        async with self.pool.acquire() as conn, conn.transaction():
+            return await self._write(connection, appends, envelopes)
+        async with self.pool.acquire() as conn:
             return await self._write(conn, appends, envelopes)
 
     def _envelopes(self, append: StreamAppend, context: CommandContext) -> list[Envelope]:
@@ -143,61 +146,33 @@ class EventStore:
     async def _write(
         self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], envelopes: list[Envelope]
     ) -> list[Envelope]:
-        for a in appends:
-            await self._claim_versions(conn, a)
+        """Claim each stream's versions and insert the events, in one round trip.
+
+        The claim is a compare-and-set on `streams`; its row lock serialises writers per
+        stream. Readers deliver events in transaction-id order, so a transaction that got
+        its id early (it wrote or locked something first) may not append after a writer
+        with a higher id: that would put the stream's versions out of order for them. It is
+        refused as a concurrent change, and its retry, with a new id, goes through.
+        """
         try:
             positions = await conn.fetch(
-                f"""
-                WITH appended AS (
-                  INSERT INTO events ({_COLUMNS})
-                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
-                                       $6::timestamptz[], $7::text[], $8::text[], $9::text[],
-                                       $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])
-                  RETURNING event_id, position
-                )
-                -- Wake the relay at commit; one notification per transaction, same round trip.
-                SELECT event_id, position, pg_notify('{NOTIFY_CHANNEL}', '') FROM appended
-                """,
+                _APPEND,
                 *zip(*(_row(e) for e in envelopes), strict=True),
+                [a.stream_id for a in appends],
+                [a.expected_version for a in appends],
+                [a.expected_version + len(a.events) for a in appends],
             )
-        except asyncpg.UniqueViolationError as exc:  # a writer that bypassed `streams`
-            first = appends[0]
-            raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == _CONFLICT:
+                stream_id = getattr(exc, "detail", None) or appends[0].stream_id
+                expected = next(a.expected_version for a in appends if a.stream_id == stream_id)
+                raise ConcurrencyConflict(stream_id, expected) from exc
+            if isinstance(exc, asyncpg.UniqueViolationError):  # a writer bypassed `streams`
+                first = appends[0]
+                raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
+            raise
         position_of = {r["event_id"]: r["position"] for r in positions}
         return [e.model_copy(update={"position": position_of[e.event_id]}) for e in envelopes]
-
-    @staticmethod
-    async def _claim_versions(conn: asyncpg.Connection, a: StreamAppend) -> None:
-        """Compare-and-set the stream's version; the row lock serialises writers per stream.
-
-        Readers deliver events in transaction-id order. A transaction that got its id early
-        (it wrote or locked something first) and then appended after a writer with a higher
-        id would put this stream's versions out of order for them; it is refused as a
-        concurrent change, and its retry, with a new id, goes through.
-        """
-        new_version = a.expected_version + len(a.events)
-        if a.expected_version == 0:
-            claimed = await conn.fetchval(
-                "INSERT INTO streams (stream_id, version, last_tx_id)"
-                " VALUES ($1, $2, pg_current_xact_id())"
-                " ON CONFLICT (stream_id) DO NOTHING RETURNING version",
-                a.stream_id,
-                new_version,
-            )
-        else:
-            claimed = await conn.fetchval(
-                "UPDATE streams SET version = $3, last_tx_id = pg_current_xact_id()"
-                " WHERE stream_id = $1 AND version = $2 AND last_tx_id <= pg_current_xact_id()"
-                " RETURNING version",
-                a.stream_id,
-                a.expected_version,
-                new_version,
-            )
-        if claimed is None:
-            actual = await conn.fetchval(
-                "SELECT version FROM streams WHERE stream_id = $1", a.stream_id
-            )
-            raise ConcurrencyConflict(a.stream_id, a.expected_version, actual or 0)
 
     async def stream_version(self, stream_id: str) -> int:
         version = await self.pool.fetchval(
@@ -227,19 +202,57 @@ class EventStore:
         connection: asyncpg.Connection | None = None,
     ) -> tuple[S, int]:
         """Fold a stream into its current state; returns the state and its version."""
-        key = (stream_id, evolve)
-        state, version = self._states.get(key, (initial, 0))
-        for env in await self.read_stream(stream_id, version, connection=connection):
-            state = evolve(state, env.event(self.registry))
-            version = env.stream_version
+        [loaded] = await self.load_many([(stream_id, evolve, initial)], connection)
+        return cast(tuple[S, int], loaded)
+
+    async def load_many(
+        self,
+        wanted: Sequence[tuple[str, Callable[[Any, DomainEvent], Any], Any]],
+        connection: asyncpg.Connection | None = None,
+    ) -> list[tuple[Any, int]]:
+        """Fold several streams (stream, evolve, initial state) with one query."""
+        starts = [self._states.get((sid, evolve), (initial, 0)) for sid, evolve, initial in wanted]
+        after: dict[str, int] = {}
+        for (sid, _, _), (_, version) in zip(wanted, starts, strict=True):
+            after[sid] = min(after.get(sid, version), version)
+        rows = await (connection or self.pool).fetch(
+            f"SELECT position, {_COLUMNS} FROM events"
+            " JOIN unnest($1::text[], $2::int[]) AS w(wanted, since)"
+            " ON stream_id = w.wanted AND stream_version > w.since"
+            " ORDER BY stream_id, stream_version",
+            list(after),
+            list(after.values()),
+        )
+        by_stream: dict[str, list[Envelope]] = {}
+        for r in rows:
+            by_stream.setdefault(r["stream_id"], []).append(_envelope(r))
         # Only committed states are cached: what a transaction read of its own writes may
         # still roll back.
-        if version and (connection is None or not connection.is_in_transaction()):
-            self._states[key] = (state, version)
-            self._states.move_to_end(key)
-            if len(self._states) > self._cached_states:
-                self._states.popitem(last=False)
-        return state, version
+        committed = connection is None or not connection.is_in_transaction()
+        loaded = []
+        for (sid, evolve, _), (state, version) in zip(wanted, starts, strict=True):
+            for env in by_stream.get(sid, ()):
+                if env.stream_version > version:
+                    state = evolve(state, env.event(self.registry))
+                    version = env.stream_version
+            if committed:
+                self.remember(sid, evolve, state, version)
+            loaded.append((state, version))
+        return loaded
+
+    def remember(
+        self, stream_id: str, evolve: Callable[[Any, DomainEvent], Any], state: Any, version: int
+    ) -> None:
+        """Cache a committed state, so the next load of the stream reads only newer events."""
+        if not version:
+            return
+        key = (stream_id, evolve)
+        if self._states.get(key, (None, 0))[1] > version:
+            return
+        self._states[key] = (state, version)
+        self._states.move_to_end(key)
+        if len(self._states) > self._cached_states:
+            self._states.popitem(last=False)
 
     async def read_all(self, after: Checkpoint, limit: int = 1000) -> list[StoredEvent]:
         """Committed events after `after`, in commit order, never skipping a late commit.
@@ -321,6 +334,38 @@ class EventStore:
             str(checkpoint.tx_id),
             checkpoint.position,
         )
+
+
+_APPEND = f"""
+WITH wanted AS (
+  SELECT * FROM unnest($14::text[], $15::int[], $16::int[]) AS w(stream_id, expected, next)
+), created AS (
+  INSERT INTO streams (stream_id, version, last_tx_id)
+  SELECT stream_id, next, pg_current_xact_id() FROM wanted WHERE expected = 0
+  ON CONFLICT (stream_id) DO NOTHING
+  RETURNING stream_id
+), moved AS (
+  UPDATE streams s SET version = w.next, last_tx_id = pg_current_xact_id()
+  FROM wanted w
+  WHERE w.expected > 0 AND s.stream_id = w.stream_id AND s.version = w.expected
+    AND s.last_tx_id <= pg_current_xact_id()
+  RETURNING s.stream_id
+), claims AS (
+  SELECT fairline_require_claims(
+    ARRAY(SELECT stream_id FROM created UNION ALL SELECT stream_id FROM moved), $14::text[]
+  ) AS ok
+), appended AS (
+  INSERT INTO events ({_COLUMNS})
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
+                       $6::timestamptz[], $7::text[], $8::text[], $9::text[],
+                       $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])
+  WHERE (SELECT ok FROM claims)
+  RETURNING event_id, position
+)
+-- Wake the relay at commit; one notification per transaction, same round trip.
+SELECT event_id, position, pg_notify('{NOTIFY_CHANNEL}', '') FROM appended
+"""
+"""Every stream's claim, then the events: one statement, so all of it or none of it."""
 
 
 def _row(e: Envelope) -> tuple[Any, ...]:

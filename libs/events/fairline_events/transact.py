@@ -113,29 +113,51 @@ class Streams:
         keys = sorted({lock_key(s) for s in wanted} - self._keys)
         if self.ordered and keys and self._keys and keys[0] < max(self._keys):
             raise _Relock(frozenset(self.locked | wanted))
-        for key in keys:
-            await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
-            self._keys.add(key)
+        if keys:  # one round trip; the array's order is the order they are taken in
+            await self.connection.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", keys
+            )
+            self._keys.update(keys)
         self.locked |= wanted
-        for stream_id in sorted(wanted & self.loaded.keys()):
-            seen = self.loaded.pop(stream_id)
-            await self.peek(seen.fold, stream_id)
-            if (now := self.loaded[stream_id].version) != seen.version:
-                raise ConcurrencyConflict(stream_id, seen.version, now)
+        stale = sorted(wanted & self.loaded.keys())
+        seen = {stream_id: self.loaded.pop(stream_id) for stream_id in stale}
+        await self.peek_all(*((seen[s].fold, s) for s in stale))
+        for stream_id in stale:
+            if (now := self.loaded[stream_id].version) != seen[stream_id].version:
+                raise ConcurrencyConflict(stream_id, seen[stream_id].version, now)
 
     async def __call__(self, fold: Fold[S], stream_id: str) -> S:
         """The state of a stream this command writes: locked for it, then read."""
         await self.lock(stream_id)
         return await self.peek(fold, stream_id)
 
+    async def all(
+        self, *wanted: tuple[Fold[Any], str], also: Sequence[tuple[Fold[Any], str]] = ()
+    ) -> list[Any]:
+        """The states of streams this command writes, locked together, then read together
+        with the streams it only reads (`also`, not locked), in one query."""
+        await self.lock(*(stream_id for _, stream_id in wanted))
+        return await self.peek_all(*wanted, *also)
+
     async def peek(self, fold: Fold[S], stream_id: str) -> S:
         """The state of a stream, not locked (for checks and reads, not for writes)."""
-        if stream_id not in self.loaded:
-            state, version = await self.store.load(
-                stream_id, fold.evolve, fold.initial(stream_id), connection=self.connection
+        [state] = await self.peek_all((fold, stream_id))
+        return cast(S, state)
+
+    async def peek_all(self, *wanted: tuple[Fold[Any], str]) -> list[Any]:
+        """The states of several streams, not locked, read in one query."""
+        missing: dict[str, Fold[Any]] = {}
+        for fold, stream_id in wanted:
+            if stream_id not in self.loaded:
+                missing.setdefault(stream_id, fold)
+        if missing:
+            loaded = await self.store.load_many(
+                [(s, fold.evolve, fold.initial(s)) for s, fold in missing.items()],
+                connection=self.connection,
             )
-            self.loaded[stream_id] = _Loaded(fold, state, version)
-        return cast(S, self.loaded[stream_id].state)
+            for (s, fold), (state, version) in zip(missing.items(), loaded, strict=True):
+                self.loaded[s] = _Loaded(fold, state, version)
+        return [self.loaded[s].state for _, s in wanted]
 
 
 Decide = Callable[[Streams], Awaitable[Decision]]
@@ -182,7 +204,16 @@ async def transact(
                 # on it locks as asked, and a deadlock is retried like a conflict.
                 load = Streams(store, conn, ordered=relocks < attempts)
                 await load.lock(*first)
-                return await _attempt(load, decide, context, after)
+                outcome = await _attempt(load, decide, context, after)
+            # Committed: the next command on these streams reads only what came after.
+            for stream_id, loaded in load.loaded.items():
+                store.remember(
+                    stream_id,
+                    loaded.fold.evolve,
+                    outcome.states[stream_id],
+                    outcome.versions[stream_id],
+                )
+            return outcome
         except _Relock as relock:
             relocks += 1
             first |= relock.streams
@@ -253,12 +284,9 @@ def stepwise(plan: Plan | Sequence[Step[Any]]) -> Decide:
 
     async def decide(load: Streams) -> Decision:
         chosen = plan if isinstance(plan, Sequence) else await plan(load)
-        await load.lock(*(s.stream_id for s in chosen))
-        decided: dict[str, Sequence[DomainEvent]] = {}
-        for s in chosen:
-            if s.stream_id in decided:
-                raise ValueError(f"two steps on {s.stream_id}: make them one step")
-            decided[s.stream_id] = s.decide(await load(s.fold, s.stream_id))
-        return decided
+        if len({s.stream_id for s in chosen}) != len(chosen):
+            raise ValueError("two steps on one stream: make them one step")
+        states = await load.all(*((s.fold, s.stream_id) for s in chosen))
+        return {s.stream_id: s.decide(state) for s, state in zip(chosen, states, strict=True)}
 
     return decide

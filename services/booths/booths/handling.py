@@ -48,16 +48,9 @@ async def load_market(
     store: EventStore, edition_code: str, connection: asyncpg.Connection | None = None
 ) -> Market:
     """The edition's catalogue and prices; fails with edition_not_found when sales never opened."""
-    cat: catalogue.Catalogue = await load(
-        store, CATALOGUE, streams.edition_stream(edition_code), connection
-    )
+    wanted = [(s, fold.evolve, fold.initial(s)) for fold, s in _market_streams(edition_code)]
+    [(cat, _), (prices, _)] = await store.load_many(wanted, connection)
     catalogue.require_open(cat)
-    prices: pricing.PriceList = await load(
-        store,
-        price_lists,
-        streams.prices_stream(edition_code),
-        connection,
-    )
     return Market(catalogue=cat, prices=prices)
 
 
@@ -69,20 +62,34 @@ async def decide_across(
     *,
     command: str,
     connection: asyncpg.Connection | None = None,
+    market: str | None = None,
 ) -> tuple[list[Any], list[Envelope]]:
     """Lock and load `sources`, call `decide(*states)`, append each event to its stream.
 
-    Returns the states after the events and the envelopes written. Inside a caller's
-    transaction (`connection`, a policy) a conflict is raised for the caller to retry.
+    With `market` (an edition code), the edition's catalogue and prices are read in the
+    same query and passed last, as a Market. Returns the states after the events and the
+    envelopes written. Inside a caller's transaction (`connection`, a policy) a conflict is
+    raised for the caller to retry.
     """
+    reads = _market_streams(market) if market is not None else []
 
     async def decision(load: Streams) -> Decision:
-        await load.lock(*(stream_id for stream_id, _ in sources))
-        states = [await load(fold, stream_id) for stream_id, fold in sources]
+        states = await load.all(*((fold, stream_id) for stream_id, fold in sources), also=reads)
+        if market is not None:
+            cat, prices = states[len(sources) :]
+            catalogue.require_open(cat)
+            states = [*states[: len(sources)], Market(catalogue=cat, prices=prices)]
         return dict(sorted(by_stream(decide(*states), _stream_of).items()))
 
     outcome = await transact(store, decision, context, command=command, connection=connection)
     return [outcome.states[stream_id] for stream_id, _ in sources], outcome.envelopes
+
+
+def _market_streams(edition_code: str) -> list[tuple[Fold[Any], str]]:
+    return [
+        (CATALOGUE, streams.edition_stream(edition_code)),
+        (price_lists, streams.prices_stream(edition_code)),
+    ]
 
 
 def _stream_of(event: DomainEvent) -> str:
@@ -126,7 +133,6 @@ async def on_occupied(
 
     `decide` gets the booth, the account, the waitlist when asked for, the market and now.
     """
-    market = await load_market(store, edition_code)
     occupant, zone = await occupant_of(store, edition_code, booth_code)
     wanted: list[tuple[str, Fold[Any]]] = [
         (streams.booth_stream(edition_code, booth_code), BOOTH),
@@ -135,10 +141,13 @@ async def on_occupied(
     if waitlist:
         wanted.append((streams.waitlist_stream(edition_code, zone), WAITLIST))
 
-    def decision(state: booth.Booth, acc: Any, *line: Any) -> Sequence[DomainEvent]:
+    def decision(state: booth.Booth, acc: Any, *rest: Any) -> Sequence[DomainEvent]:
         same_occupant(state, occupant)
+        *line, market = rest
         return decide(state, acc, *line, market, clock())
 
-    [after, *_], _ = await decide_across(store, wanted, decision, context, command=command)
+    [after, *_], _ = await decide_across(
+        store, wanted, decision, context, command=command, market=edition_code
+    )
     assert isinstance(after, booth.Booth)
     return after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -39,3 +40,22 @@ def test_forged_foreign_or_expired_tokens_are_refused(token: str) -> None:
 def test_a_short_signing_key_is_refused() -> None:
     with pytest.raises(ValueError):
         TokenIssuer("short")
+
+
+def test_a_token_checked_once_is_refused_again_once_it_expires() -> None:
+    # Verified tokens are remembered; remembering must not outlive the token.
+    issuer = TokenIssuer(SECRET)
+    token = issuer.issue("brief", ["sales"], ttl=timedelta(seconds=1))
+    assert issuer.verify(token).subject == "brief"
+    assert issuer.verify(token).subject == "brief"
+    time.sleep(2.1)  # exp has whole seconds
+    with pytest.raises(Unauthenticated, match="expired"):
+        issuer.verify(token)
+
+
+def test_a_forged_token_is_refused_every_time() -> None:
+    forged = TokenIssuer("o" * 40).issue("mallory", ["admin"])
+    issuer = TokenIssuer(SECRET)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            issuer.verify(forged)

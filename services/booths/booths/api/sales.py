@@ -138,7 +138,6 @@ async def hold(
     store: Store,
     correlation: Correlation = None,
 ) -> BoothView:
-    market = await load_market(store, edition_code)
     command = HoldBooth(
         edition_code=edition_code,
         booth_code=booth_code,
@@ -151,9 +150,10 @@ async def hold(
             (_booth(edition_code, booth_code), BOOTH),
             (streams.account_stream(body.exhibitor_id), ACCOUNT),
         ],
-        lambda b, a: sales.hold(command, b, a, market, now()),
+        lambda b, a, market: sales.hold(command, b, a, market, now()),
         context(who, correlation),
         command="HoldBooth",
+        market=edition_code,
     )
     return booth_view(booth)
 

@@ -65,7 +65,7 @@ FILE_ERRORS: dict[int | str, dict[str, Any]] = {
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-def blobs_of(request: Request) -> BlobStore:
+async def blobs_of(request: Request) -> BlobStore:
     """The service's blob store: `app.state.blobs`, else a directory (FAIRLINE_BLOB_DIR)."""
     state = request.app.state
     store: BlobStore | None = getattr(state, "blobs", None)

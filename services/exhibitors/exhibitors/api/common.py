@@ -70,7 +70,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def clock_of(request: Request) -> Clock:
+async def clock_of(request: Request) -> Clock:
     """The time rules see; tests may put another clock on `app.state.clock`."""
     clock: Any = getattr(request.app.state, "clock", None)
     return clock if clock is not None else system_clock
