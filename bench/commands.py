@@ -26,6 +26,7 @@ from fairline_events.db import drop_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 
+from . import cpu
 from .common import Figure, percentile, say
 from .load import Request, ensure_vegeta, open_loop
 
@@ -107,7 +108,7 @@ async def _measure(
     server_pid: int,
 ) -> list[Figure]:
     seconds = max(2.0, 10 * scale)
-    rates = [int(r) for r in os.environ.get("BENCH_RATES", "500,1000").split(",")]
+    rates = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000").split(",")]
     needed = int(sum(rates) * seconds) + 2000
     exhibitors = [f"bx-{n:05d}" for n in range(max(200, needed // 8))]
     say(f"commands: opening an edition with {needed} booths, {len(exhibitors)} exhibitors…")
@@ -137,10 +138,12 @@ async def _measure(
             for i in range(total)
         ]
         say(f"commands: {total} holds at {rate}/s (open loop, vegeta)…")
+        before = cpu.snapshot(server_pid)
         with _profiled(server_pid, f"holds-{rate}", seconds):
             result = await open_loop(
                 f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
             )
+        cpu_per_hold = cpu.per_request_ms(before, cpu.snapshot(server_pid), total)
         next_booth += total
         summary = result.summary()
         ok = result.statuses.get(200, 0)
@@ -157,6 +160,7 @@ async def _measure(
                     **summary,
                     "command_to_read_model_p50_ms": visible["p50"],
                     "command_to_read_model_p99_ms": visible["p99"],
+                    "cpu_ms_per_hold": cpu_per_hold,
                 },
             )
         )

@@ -76,6 +76,7 @@ def main(
                     port=port,
                     log_config=None,
                     access_log=False,
+                    timeout_keep_alive=settings.http_keep_alive_seconds,
                 )
             finally:
                 if background is not None:
@@ -88,7 +89,14 @@ def main(
         app = build_app(
             definition, settings, relay=not args.no_relay, projections=not args.no_projections
         )
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=settings.http_keep_alive_seconds,
+        )
         return 0
     if args.command == "openapi":
         app = build_app(definition, settings)

@@ -29,6 +29,13 @@ class ServiceSettings(BaseSettings):
     fairline_auth_issuer: str = "fairline-dev"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description="how long an idle client connection stays open; longer than the idle"
+        " timeout of whatever pools connections in front (load balancers often use 60 s),"
+        " so the server never closes one just as a request is sent on it",
+    )
     log_level: str = "INFO"
 
     def service_database_url(self, service: str) -> str:

@@ -5,6 +5,10 @@ exhibitor's hold cap, every night of a hotel stay, a meeting and each party's ag
 command loads them all, decides, and appends to all of them or to none; `transact` is that
 plumbing, once, for every service.
 
+Round trips. Locks are taken in one statement, the streams a step needs (written and only
+read) are loaded in one query, and the append is one statement: BEGIN, lock, load, append,
+COMMIT for a command over a booth, an account and the edition's market.
+
 Locks. Each stream a command writes is locked before it is read, so concurrent commands on
 a stream queue, and each decides on the state the previous one left. Locks are taken in one
 global order (by key), so two commands never wait on each other in a cycle; a command that
@@ -26,8 +30,9 @@ so the loser of a race gets the rule's answer (`booth_unavailable`, `no_room`), 
 
 Policies. With `connection` the command runs in the caller's transaction (a policy appends
 with its checkpoint): no transaction of its own and no retry. That transaction may already
-have an id (the runner locks its bookkeeping rows first), so a conflict propagates, and the
-projection runner retries the whole batch on fresh state. It cannot start over either, so
+have an id (the runner locks its bookkeeping rows first), so a conflict propagates: the
+append is one statement that fails whole, which aborts the caller's transaction, so none of
+it can commit, and the projection runner retries the whole batch on fresh state. It cannot start over either, so
 its locks are taken as asked; if a batch's locks cross an API command's, PostgreSQL breaks
 the deadlock, and both sides retry.
 """
