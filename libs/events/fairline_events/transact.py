@@ -32,9 +32,9 @@ Policies. With `connection` the command runs in the caller's transaction (a poli
 with its checkpoint): no transaction of its own and no retry. That transaction may already
 have an id (the runner locks its bookkeeping rows first), so a conflict propagates: the
 append is one statement that fails whole, which aborts the caller's transaction, so none of
-it can commit, and the projection runner retries the whole batch on fresh state. It cannot start over either, so
-its locks are taken as asked; if a batch's locks cross an API command's, PostgreSQL breaks
-the deadlock, and both sides retry.
+it can commit, and the projection runner retries the whole batch on fresh state. It cannot
+start over either, so its locks are taken as asked; if a batch's locks cross an API
+command's, PostgreSQL breaks the deadlock, and both sides retry.
 """
 
 from __future__ import annotations
