@@ -138,12 +138,17 @@ def _result(rate: int, seconds: float, encoded: str) -> LoadResult:
         lag = max(0.0, (_sent_at(hit) - start - i / rate) * 1000)
         result.lag_ms.append(lag)
         if hit["code"] == 0:  # no response at all: refused, reset, timed out
-            result.errors[hit.get("error") or "no response"] += 1
+            result.errors[_error_kind(hit.get("error") or "")] += 1
             continue
         result.statuses[hit["code"]] += 1
         # From the request's scheduled start: a late send counts against the result.
         result.latencies_ms.append(lag + hit["latency"] / 1e6)
     return result
+
+
+def _error_kind(message: str) -> str:
+    """Go's error without the URL and ports: `connection reset by peer`, `EOF`, a timeout."""
+    return message.rsplit(": ", 1)[-1].strip() or "no response"
 
 
 def _sent_at(hit: dict[str, Any]) -> float:
