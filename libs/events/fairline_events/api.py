@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import DomainError
 
@@ -41,6 +42,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "unknown id",
         409: "conflicts with the current state, or a concurrent change",
         422: "malformed input or a rule refuses the command",
+        503: "the service is at its limit of requests in flight; retry after Retry-After",
     }.items()
 }
 
@@ -104,6 +106,42 @@ def install_error_handlers(app: FastAPI) -> None:
 Check = Callable[[], Awaitable[None]]
 
 
+class Admission:
+    """Past `limit` requests in flight in this process, answer 503 at once.
+
+    A saturated service otherwise queues every request: latency grows to seconds, clients
+    time out and retry into the queue, and once thousands of connections wait, the kernel
+    resets some (1,400 of 10,000 at 1,000 holds/s in `make bench`). A quick 503 with
+    Retry-After lets clients back off and keeps the accepted requests fast. Health checks
+    are always answered.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in ("/healthz", "/readyz"):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            response = error_response(
+                503,
+                "overloaded",
+                f"the service has {self.limit} requests in flight; retry in a second",
+                {"retry_after_seconds": 1},
+            )
+            response.headers["Retry-After"] = "1"
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
 def create_app(
     *,
     title: str,
@@ -111,6 +149,7 @@ def create_app(
     version: str,
     lifespan: Callable[[FastAPI], Any] | None = None,
     readiness: dict[str, Check] | None = None,
+    max_in_flight: int = 1000,
 ) -> FastAPI:
     checks = readiness or {}
 
@@ -130,6 +169,7 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
+    app.add_middleware(Admission, limit=max_in_flight)
 
     @app.get("/healthz", tags=["health"], summary="the process is alive")
     async def healthz() -> dict[str, str]:

@@ -187,6 +187,7 @@ def build_app(
         version=definition.version,
         lifespan=lifespan,
         readiness={"database": runtime.check_database, "kafka": runtime.check_kafka},
+        max_in_flight=settings.http_max_in_flight,
     )
     app.state.runtime = runtime
     app.state.token_issuer = token_issuer(settings)

@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
         " timeout of whatever pools connections in front (load balancers often use 60 s),"
         " so the server never closes one just as a request is sent on it",
     )
+    http_max_in_flight: int = Field(
+        default=1000,
+        ge=1,
+        description="requests one process handles at once; beyond it, 503 with Retry-After",
+    )
     log_level: str = "INFO"
 
     def service_database_url(self, service: str) -> str:
