@@ -41,6 +41,8 @@ from e2e.booths.harness import (
     admitted,
     open_edition,
 )
+from support.serving import ready, start_service
+from support.waiting import eventually
 
 PORT = 18602
 
@@ -55,20 +57,8 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret=secrets.token_urlsafe(48),
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
-        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
-        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
-        "LOG_LEVEL": "WARNING",
-    }
-    command = str(Path(sys.executable).parent / "fairline-booths")
-    subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
-    workers = os.environ.get("BENCH_WORKERS", "1")
-    serve = [command, "serve", "--port", str(PORT), "--workers", workers]
-    server = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL)
+    workers = int(os.environ.get("BENCH_WORKERS", "1"))
+    server = start_service("booths", settings, PORT, workers=workers, quiet=True)
     issuer = TokenIssuer(settings.fairline_auth_secret)
     # Enough connections that requests never queue inside the client.
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
@@ -76,7 +66,7 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{PORT}", timeout=30, limits=limits
         ) as client:
-            await _ready(client)
+            await eventually(lambda: ready(client), bool, within=60, what="the booths service")
             api = Api(client, SimpleNamespace(state=SimpleNamespace(token_issuer=issuer)))
             return await _measure(api, client, settings, issuer, scale, server.pid)
     finally:
@@ -86,17 +76,6 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         except subprocess.TimeoutExpired:
             server.kill()
         await drop_database(settings.service_database_url("booths"))
-
-
-async def _ready(client: httpx.AsyncClient) -> None:
-    for _ in range(240):
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.25)
-    raise RuntimeError("the booths service did not become ready")
 
 
 async def _measure(

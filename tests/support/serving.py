@@ -1,15 +1,20 @@
-"""A service's app under uvicorn on a loopback port, as the e2e tests and the bench run it."""
+"""A service under uvicorn on a loopback port, in this process or its own, as the e2e tests
+and the bench run it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import uvicorn
+from fairline_events.settings import ServiceSettings
 
 from support.waiting import eventually
 
@@ -18,6 +23,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def start_service(
+    service: str, settings: ServiceSettings, port: int, *, workers: int = 1, quiet: bool = False
+) -> subprocess.Popen[bytes]:
+    """Migrate, then run `fairline-<service> serve` as a process tree of its own, as in
+    production (SIGINT stops it)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
+        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
+        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = os.path.join(os.path.dirname(sys.executable), f"fairline-{service}")
+    subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
+    serve = [command, "serve", "--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL if quiet else None)
 
 
 async def ready(client: httpx.AsyncClient) -> bool:

@@ -55,7 +55,13 @@ def main(
     if args.command == "serve":
         import uvicorn
 
-        host, port = args.host or settings.http_host, args.port or settings.http_port
+        served: dict[str, Any] = {
+            "host": args.host or settings.http_host,
+            "port": args.port or settings.http_port,
+            "log_config": None,
+            "access_log": False,
+            "timeout_keep_alive": settings.http_keep_alive_seconds,
+        }
         if args.workers > 1:
             # The HTTP workers only take commands and queries; one process of its own relays,
             # projects and runs the jobs, so the workers do not compete for partitions and
@@ -72,11 +78,7 @@ def main(
                     "fairline_events.cli:app_from_environment",
                     factory=True,
                     workers=args.workers,
-                    host=host,
-                    port=port,
-                    log_config=None,
-                    access_log=False,
-                    timeout_keep_alive=settings.http_keep_alive_seconds,
+                    **served,
                 )
             finally:
                 if background is not None:
@@ -89,14 +91,7 @@ def main(
         app = build_app(
             definition, settings, relay=not args.no_relay, projections=not args.no_projections
         )
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_keep_alive=settings.http_keep_alive_seconds,
-        )
+        uvicorn.run(app, **served)
         return 0
     if args.command == "openapi":
         app = build_app(definition, settings)

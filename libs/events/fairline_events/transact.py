@@ -133,8 +133,8 @@ class Streams:
 
     async def __call__(self, fold: Fold[S], stream_id: str) -> S:
         """The state of a stream this command writes: locked for it, then read."""
-        await self.lock(stream_id)
-        return await self.peek(fold, stream_id)
+        [state] = await self.all((fold, stream_id))
+        return cast(S, state)
 
     async def all(
         self, *wanted: tuple[Fold[Any], str], also: Sequence[tuple[Fold[Any], str]] = ()

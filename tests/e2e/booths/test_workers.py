@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +17,7 @@ import pytest
 from e2e.booths.harness import EDITION, Api, ExhibitorFeed, add_booths, admitted, open_edition
 from fairline_events.auth import TokenIssuer
 from fairline_events.settings import ServiceSettings
-from support.serving import free_port, ready
+from support.serving import free_port, ready, start_service
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -37,28 +36,11 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is gone
 
 
-def _serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    """Migrate, then start `fairline-booths serve` (before the test's event loop is busy)."""
-    command = str(Path(sys.executable).parent / "fairline-booths")
-    subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
-    serve = [command, "serve", "--port", str(port), "--workers", str(workers)]
-    return subprocess.Popen(serve, env=env)
-
-
 async def test_two_http_workers_and_one_background_process_serve_holds_and_stop_together(
     settings: ServiceSettings,
 ) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
-        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
-        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
-        "LOG_LEVEL": "WARNING",
-    }
     port = free_port()
-    server = _serve(env, port, workers=2)
+    server = start_service("booths", settings, port, workers=2)
     issuer = TokenIssuer(settings.fairline_auth_secret)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
