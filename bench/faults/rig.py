@@ -23,6 +23,7 @@ from typing import IO
 import httpx
 from fairline_events.auth import TokenIssuer
 from fairline_stack.cluster import KafkaCluster
+from fairline_stack.config import StackError
 from fairline_stack.postgres import PostgresServer
 
 from ..common import say
@@ -41,8 +42,7 @@ class Rig:
         self.work_dir.chmod(0o755)
         self.taken: set[int] = set()
         self.postgres = PostgresServer(self.work_dir / "pg", free_port_in_range(self.taken))
-        ports = [(free_port_in_range(self.taken), free_port_in_range(self.taken)) for _ in "abc"]
-        self.cluster = KafkaCluster(self.work_dir / "kafka", ports, say=say)
+        self.cluster = self._new_cluster()
         self.http_port = free_port_in_range(self.taken)
         self.secret = secrets.token_urlsafe(48)
         self.issuer = TokenIssuer(self.secret)
@@ -50,6 +50,10 @@ class Rig:
         self.server: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
+
+    def _new_cluster(self) -> KafkaCluster:
+        ports = [(free_port_in_range(self.taken), free_port_in_range(self.taken)) for _ in "abc"]
+        return KafkaCluster(self.work_dir / f"kafka-{ports[0][0]}", ports, say=say)
 
     @property
     def topic_prefix(self) -> str:
@@ -95,7 +99,16 @@ class Rig:
         say(f"faults: PostgreSQL on {self.postgres.port}, data in {self.work_dir}")
         await asyncio.to_thread(restart, self.postgres)
         say("faults: three Kafka brokers (replication 3, min.insync.replicas 2)…")
-        await asyncio.to_thread(self.cluster.start)
+        try:
+            await asyncio.to_thread(self.cluster.start)
+        except StackError as exc:
+            # Ports in 49100-49199 are also the kernel's ephemeral ports: one picked free may
+            # be some client's by the time a broker binds it. Once more on fresh ports.
+            say(f"faults: the cluster did not start ({str(exc)[:200]}…); retrying on other ports")
+            await asyncio.to_thread(self.cluster.kill)
+            shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
+            self.cluster = self._new_cluster()
+            await asyncio.to_thread(self.cluster.start)
         migrate = [self.command, "migrate"]
         await asyncio.to_thread(
             subprocess.run, migrate, env=self.env, check=True, stdout=self._log("migrate")
