@@ -52,14 +52,14 @@ class Load:
     async def prepare(self, ops_token: str) -> None:
         """One hotel with rooms enough for any run."""
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
-            hotel = {"hotel_code": HOTEL, "name_zh": "故障大酒店", "name_en": "Fault Grand"}
-            hotel["room_types"] = {"standard": ROOMS}  # type: ignore[assignment]
+            hotel: dict[str, object] = {"hotel_code": HOTEL, "name_zh": "故障大酒店"}
+            hotel |= {"name_en": "Fault Grand", "room_types": {"standard": ROOMS}}
             response = await client.post(
                 "/hotels", json=hotel, headers={"Authorization": f"Bearer {ops_token}"}
             )
             assert response.status_code in (201, 409), response.text
-            allot = {"room_type": "standard", "first_night": night(1)}
-            allot |= {"last_night": night(NIGHTS), "rooms": ROOMS, "rate": 700}  # type: ignore[dict-item]
+            allot: dict[str, object] = {"room_type": "standard", "first_night": night(1)}
+            allot |= {"last_night": night(NIGHTS), "rooms": ROOMS, "rate": 700}
             response = await client.put(
                 f"/hotels/{HOTEL}/allotments",
                 json=allot,

@@ -225,9 +225,19 @@ class FaultRun:
     async def rebalance(self, n: int) -> FaultRecord:
         second: list[Any] = []
 
+        group = f"{self.rig.topic_prefix}{definition.name}.projection.occupancy"
+
         async def inject() -> str:
             second.append(self.rig.start_worker("--no-relay"))
-            return f"a second worker (pid {second[0].pid}) joins the projections' groups"
+            started = time.monotonic()
+            while (members := await self._members(group)) < 2:
+                if time.monotonic() - started > 60:
+                    return f"a second worker (pid {second[0].pid}) started; it never joined"
+                await asyncio.sleep(0.5)
+            return (
+                f"a second worker (pid {second[0].pid}) joined: {members} members in"
+                f" {group} after {time.monotonic() - started:.1f}s"
+            )
 
         async def heal() -> str:
             self.rig.kill(second[0])
@@ -237,8 +247,20 @@ class FaultRun:
                 " after the group's session timeout"
             )
 
-        # Long enough for the second worker to start and take partitions over.
-        return await self.phase(f"rebalance-{n}", inject, heal, max(10.0, self.plan.down_s * 3))
+        # Both workers share the partitions for a while before one dies.
+        return await self.phase(f"rebalance-{n}", inject, heal, self.plan.down_s)
+
+    async def _members(self, group: str) -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.rig.cluster.bootstrap_servers)
+        try:
+            await admin.start()
+            described = await admin.describe_consumer_groups([group])
+            # DescribeGroups: (error, group, state, protocol type, protocol, members, ...)
+            return max((len(g[5]) for r in described for g in r.groups), default=0)
+        except Exception:
+            return 0
+        finally:
+            await admin.close()
 
     def netem(self) -> None:
         reason = netem_unavailable()

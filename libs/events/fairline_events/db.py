@@ -105,7 +105,11 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
                     raise
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        self._last_release = time.monotonic()
+        # Only a connection that still works says the database is making progress; one
+        # that broke comes back too, and often, while the server is down.
+        con = getattr(connection, "_con", None)
+        if con is not None and not con.is_closed():
+            self._last_release = time.monotonic()
         await super().release(connection, timeout=timeout)
 
 
