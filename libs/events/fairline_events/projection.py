@@ -40,7 +40,7 @@ from .telemetry import extract_context, tracer
 log = structlog.get_logger(__name__)
 
 E = TypeVar("E", bound=DomainEvent)
-Handler = Callable[[Any, Envelope, Any], Awaitable["Sql | None"]]
+Handler = Callable[[Any, Envelope, Any], Awaitable["Statements"]]
 
 # Errors that say "the infrastructure failed, try again", never "this event is poison".
 RETRYABLE = (
@@ -81,6 +81,11 @@ def sql(query: str, *args: Any) -> Sql:
     return Sql(query, args)
 
 
+Statements = Sql | Sequence[Sql] | None
+"""What a projection handler returns: the read model's change, as statements the runner
+pipelines (several for an event that touches several rows' shapes, none to ignore it)."""
+
+
 class _PoisonInBatch(Exception):
     """An event of the batch failed on the fast path: redo the batch carefully."""
 
@@ -97,11 +102,11 @@ class _Pipeline:
 
     async def run(self, handler: Handler, event: DomainEvent, env: Envelope) -> None:
         out = await handler(event, env, self)
-        if isinstance(out, Sql):
-            if out.query != self._query:
+        for statement in [out] if isinstance(out, Sql) else out or ():
+            if statement.query != self._query:
                 await self.flush()
-                self._query = out.query
-            self._rows.append(out.args)
+                self._query = statement.query
+            self._rows.append(statement.args)
 
     async def flush(self) -> None:
         if self._query is not None and self._rows:
@@ -136,6 +141,11 @@ class _Pipeline:
 
     def __getattr__(self, name: str) -> Any:  # anything else: the real connection
         return getattr(self._conn, name)
+
+
+ReadModel = _Pipeline
+"""What a projection handler gets as its third argument: reads (`fetch`, `fetchrow`,
+`fetchval`) see every earlier change of the batch; changes are returned as `Statements`."""
 
 
 def _span(projection: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
