@@ -112,7 +112,8 @@ def tokens(secret: str) -> dict[str, str]:
 
 
 def run(smoke: bool) -> int:
-    already_up = all(svc.running for svc in stack.status())
+    # Ctrl-C stops what this run started and leaves up what was running before it.
+    before = {part.name for part in stack.status() if part.running}
     cfg = stack.up(say=say)
     secret = auth_secret(cfg)
     env = service_env(cfg, secret)
@@ -165,10 +166,10 @@ def run(smoke: bool) -> int:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if already_up:
-            say("the local stack was running before; it stays up (`make down` stops it)")
-        else:
-            stack.down(cfg, say=say)
+        for name in sorted(before):
+            say(f"{name} was running before; it stays up (`make down` stops it)")
+        if started := frozenset({"kafka", "postgres"} - before):
+            stack.down(cfg, say=say, only=started)
         say("stopped; the data stays in .local/ for the next `make run`")
 
 
