@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -128,8 +129,10 @@ def test_ctrl_c_on_make_run_in_a_fresh_clone_stops_the_stack_it_started(infra: I
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
         left = _processes_under(clone)
-        if not left:
-            shutil.rmtree(scratch, ignore_errors=True)
+        for straggler in left:  # never leave a stack behind for the next run to trip on
+            with contextlib.suppress(OSError):
+                os.kill(int(straggler.split(":")[0]), signal.SIGKILL)
+        shutil.rmtree(scratch, ignore_errors=True)
     assert "kafka: stopped" in rest and "postgres: stopped" in rest, rest
     assert "stays up" not in rest, rest
     assert left == []
