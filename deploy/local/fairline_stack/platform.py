@@ -121,19 +121,27 @@ def run(smoke: bool) -> int:
     logs = cfg.local_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     processes: list[tuple[Service, subprocess.Popen[bytes]]] = []
+    workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for svc in services:
             say(f"{svc.name}: migrating and loading the demo edition…")
             subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
             subprocess.run([svc.command, "load-demo"], env=env, check=True)
             log = (logs / f"{svc.name}.log").open("ab")
-            process = subprocess.Popen(
-                [svc.command, "serve", "--port", str(svc.port)],
+            # Two processes per service, as in compose and Kubernetes: the API only takes
+            # commands and queries; the worker relays, projects and runs the jobs, so a busy
+            # API never starves the read side.
+            api = subprocess.Popen(
+                [svc.command, "serve", "--port", str(svc.port), "--no-relay", "--no-projections"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-            processes.append((svc, process))
+            processes.append((svc, api))
+            worker = subprocess.Popen(
+                [svc.command, "work"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            workers.append((svc, worker))
         for svc, process in processes:
             wait_ready(svc, process)
             say(f"{svc.name}: ready")
@@ -150,7 +158,7 @@ def run(smoke: bool) -> int:
         signal.signal(signal.SIGTERM, request_stop)
         print_banner(services, secret)
         while not stop["now"]:
-            for svc, process in processes:
+            for svc, process in [*processes, *workers]:
                 if process.poll() is not None:
                     say(f"{svc.name} stopped unexpectedly; see .local/logs/{svc.name}.log")
                     stop["now"] = True
@@ -158,10 +166,10 @@ def run(smoke: bool) -> int:
         return 0
     finally:
         say("stopping the services…")
-        for _, process in processes:
+        for _, process in [*processes, *workers]:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for _, process in processes:
+        for _, process in [*processes, *workers]:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
