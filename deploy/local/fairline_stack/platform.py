@@ -25,6 +25,8 @@ from .config import StackConfig
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
 PORTS = {"exhibitors": 8001, "booths": 8002, "forums": 8003, "sponsorship": 8004, "hotels": 8005}
+METRICS_SHIFT = 1100
+"""A worker's Prometheus endpoint: its API's port + 1100 (exhibitors' worker on 9101)."""
 ROLES = {
     "exhibitor": "demo-huawei-staff",
     "recruitment": "demo-reviewer",
@@ -139,7 +141,10 @@ def run(smoke: bool) -> int:
             )
             processes.append((svc, api))
             worker = subprocess.Popen(
-                [svc.command, "work"], env=env, stdout=log, stderr=subprocess.STDOUT
+                [svc.command, "work"],
+                env={**env, "METRICS_PORT": str(svc.port + METRICS_SHIFT)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             workers.append((svc, worker))
         for svc, process in processes:
@@ -213,6 +218,10 @@ def print_banner(services: list[Service], secret: str) -> None:
         say(
             f"  {svc.name:<12} API {svc.url}   docs {svc.url}/docs   "
             f"OpenAPI {svc.url}/openapi.json   AsyncAPI {svc.url}/asyncapi.json"
+        )
+        say(
+            f"  {'':<12} metrics {svc.url}/metrics (API), "
+            f"http://127.0.0.1:{svc.port + METRICS_SHIFT}/metrics (worker: lag, dead letters)"
         )
     say("")
     say("Bearer tokens (12 h), one per role:")

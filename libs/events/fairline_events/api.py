@@ -14,12 +14,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import DomainError
+from .metrics import HttpMetrics, exposition
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +123,7 @@ class Admission:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in ("/healthz", "/readyz"):
+        if scope["type"] != "http" or scope["path"] in ("/healthz", "/readyz", "/metrics"):
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
@@ -170,6 +171,12 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(Admission, limit=max_in_flight)
+    app.add_middleware(HttpMetrics)  # outermost: it times and counts every answer, 503s too
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics of this process")
+    async def metrics() -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz", tags=["health"], summary="the process is alive")
     async def healthz() -> dict[str, str]:
@@ -191,6 +198,6 @@ def create_app(
 
     # One server span per request; the per-message receive/send spans cost more than they tell.
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"]
+        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
     )
     return app

@@ -34,6 +34,7 @@ from .envelope import Envelope
 from .errors import ConcurrencyConflict, EventDecodingError
 from .kafka import producer as make_producer
 from .kafka import topic_partitions
+from .metrics import DEAD_LETTERS, REBALANCES
 from .registry import DomainEvent, EventRegistry
 from .telemetry import extract_context, tracer
 
@@ -220,6 +221,7 @@ class ProjectionRunner:
         self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
         # Named after the service too, so two services' projections never share a group.
         owner = f"{service}." if service else ""
+        self.service = service or ""
         self.dead_letter_topic = f"{topic_prefix}{owner}{projection.name}.dlq"
         self.group_id = f"{topic_prefix}{owner}projection.{projection.name}"
 
@@ -468,7 +470,11 @@ class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: Any) -> None:
         return None
 
+    def _count_rebalance(self) -> None:
+        REBALANCES.labels(self.runner.service, self.runner.projection.name).inc()
+
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._count_rebalance()
         consumer = getattr(self.subscriber, "consumer", None)
         if consumer is None or not assigned:
             return
@@ -522,6 +528,7 @@ class LiveProjection:
 
     async def _publish_dead(self, dead: list[DeadLetter]) -> None:
         await _publish_dead_letters(self._producer, self.runner.dead_letter_topic, dead)
+        DEAD_LETTERS.labels(self.runner.service, self.runner.projection.name).inc(len(dead))
 
     async def apply_batch(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message

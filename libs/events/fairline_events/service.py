@@ -27,6 +27,7 @@ from .auth import TokenIssuer
 from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
 from .kafka import ensure_topics
+from .metrics import sample_lag
 from .projection import LiveProjection, Projection, ProjectionRunner
 from .registry import EventRegistry
 from .relay import Relay
@@ -109,6 +110,9 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
         for job in self.definition.jobs if jobs else ():
             self._tasks.append(asyncio.create_task(run_job(job, self, self._stopping)))
+        if relay or projections:  # the process that moves events samples how far behind it is
+            every = self.settings.metrics_sample_seconds
+            self._tasks.append(asyncio.create_task(sample_lag(self, self._stopping, every)))
         if projections and self.definition.projections:
             from faststream.kafka import KafkaBroker
 

@@ -41,6 +41,14 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="requests one process handles at once; beyond it, 503 with Retry-After",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        description="port of the worker's (`work`) Prometheus endpoint; API processes serve"
+        " /metrics on their HTTP port",
+    )
+    metrics_sample_seconds: float = Field(
+        default=5.0, gt=0, description="how often the worker samples relay and projection lag"
+    )
     log_level: str = "INFO"
 
     def service_database_url(self, service: str) -> str:

@@ -18,6 +18,7 @@ import asyncpg
 from .context import CommandContext
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
+from .metrics import EVENTS_APPENDED
 from .registry import DomainEvent, EventRegistry
 
 S = TypeVar("S")
@@ -171,6 +172,8 @@ class EventStore:
                 first = appends[0]
                 raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
             raise
+        for envelope in envelopes:  # written; a caller's later rollback is not subtracted
+            EVENTS_APPENDED.labels(envelope.event_type).inc()
         position_of = {r["event_id"]: r["position"] for r in positions}
         return [e.model_copy(update={"position": position_of[e.event_id]}) for e in envelopes]
 
