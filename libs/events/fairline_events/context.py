@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import propagate
 
@@ -34,6 +35,8 @@ class CommandContext:
     trace_context: dict[str, str] = field(default_factory=current_trace_context)
     clock: Clock = field(default=utc_now, compare=False, repr=False)
     """Read once per attempt of a command: every rule of that attempt sees the same now."""
+    receipt: Any = field(default=None, compare=False, repr=False)
+    """The request's `consistency.Receipt`: what its commands wrote, for the answer's token."""
 
     def for_command(self, command: str, reason: str | None = None) -> CommandContext:
         return replace(self, command=command, reason=reason if reason is not None else self.reason)
@@ -53,10 +56,13 @@ def request_context(
     correlation_id: str | None = None,
     reason: str | None = None,
     clock: Clock = utc_now,
+    receipt: Any = None,
 ) -> CommandContext:
     """The context of a command that arrived over HTTP, inside the request's span."""
     try:
         correlation = uuid.UUID(correlation_id) if correlation_id else uuid.uuid4()
     except ValueError:
         correlation = uuid.uuid5(uuid.NAMESPACE_URL, correlation_id or "")
-    return CommandContext(actor=actor, reason=reason, correlation_id=correlation, clock=clock)
+    return CommandContext(
+        actor=actor, reason=reason, correlation_id=correlation, clock=clock, receipt=receipt
+    )

@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ConfigDict
 
 from .auth import Principal, caller
+from .consistency import receipt_of
 from .context import Clock, CommandContext, request_context, utc_now
 from .service import pool_of, store_of
 from .store import EventStore
@@ -42,11 +43,12 @@ Now = Annotated[Clock, Depends(clock_of)]
 
 
 async def command_context(
-    who: Caller, clock: Now, correlation: Correlation = None
+    request: Request, who: Caller, clock: Now, correlation: Correlation = None
 ) -> CommandContext:
     """Who asks, under which correlation and trace, and the clock: what every event carries.
     A route with a reason in its body adds it: `context.because(body.reason)`."""
-    return request_context(who.actor, correlation_id=correlation, clock=clock)
+    receipt = receipt_of(request)
+    return request_context(who.actor, correlation_id=correlation, clock=clock, receipt=receipt)
 
 
 Context = Annotated[CommandContext, Depends(command_context)]

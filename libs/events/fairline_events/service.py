@@ -19,11 +19,12 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from .api import create_app
 from .asyncapi import asyncapi_document
 from .auth import TokenIssuer
+from .consistency import Receipts, read_your_writes
 from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
 from .kafka import ensure_topics
@@ -195,6 +196,9 @@ def build_app(
     )
     app.state.runtime = runtime
     app.state.token_issuer = token_issuer(settings)
+    app.add_middleware(Receipts, service=definition.name)
+    # Every read (GET) may send a command's consistency token back (fairline_events.consistency).
+    app.router.dependencies.append(Depends(read_your_writes))
     for router in definition.routers:
         app.include_router(router)
 

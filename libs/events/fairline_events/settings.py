@@ -49,6 +49,13 @@ class ServiceSettings(BaseSettings):
     metrics_sample_seconds: float = Field(
         default=5.0, gt=0, description="how often the worker samples relay and projection lag"
     )
+    read_your_writes_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="how long a read that sends a consistency token waits for the read models"
+        " before it answers 503 not_yet_consistent",
+    )
     log_level: str = "INFO"
 
     def service_database_url(self, service: str) -> str:

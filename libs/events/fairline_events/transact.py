@@ -239,6 +239,8 @@ async def transact(
                 load = Streams(store, conn, ordered=relocks < attempts, now=context.clock())
                 await load.lock(*first)
                 outcome = await _attempt(load, decide, context, after)
+            if context.receipt is not None:  # the answer's consistency token
+                context.receipt.record({e.stream_id: e.stream_version for e in outcome.envelopes})
             # Committed: the next command on these streams reads only what came after.
             for stream_id, loaded in load.loaded.items():
                 store.remember(
