@@ -75,18 +75,14 @@ async def carve_sub_block(command: CarveSubBlock, streams: Streams) -> list[Doma
 
 
 async def _carve(command: CreateBlock, parent: Block | None, streams: Streams) -> list[DomainEvent]:
-    block, *nights = await streams.all(
+    block, *states = await streams.all(
         (BLOCK, block_stream(command.block_id)),
         *night_streams(command.hotel_code, command.night_keys()),
     )
+    nights, now = by_key(states), streams.now
     registered = await streams.peek(HOTEL, hotel_stream(command.hotel_code))
     return blocks.create(
-        command,
-        block=block,
-        parent=parent,
-        hotel=registered,
-        nights=by_key(nights),
-        now=streams.now,
+        command, block=block, parent=parent, hotel=registered, nights=nights, now=now
     )
 
 
@@ -103,38 +99,27 @@ async def release_block(command: ReleaseBlock, streams: Streams) -> list[DomainE
 
 @command_handler
 async def make_booking(command: MakeBooking, streams: Streams) -> list[DomainEvent]:
-    booking, guest, *nights = await streams.all(
+    booking, guest, *states = await streams.all(
         (BOOKING, booking_stream(command.booking_id)),
         (GUEST, guest_stream(command.guest_id)),
         *night_streams(command.hotel_code, command.night_keys()),
     )
+    nights, now = by_key(states), streams.now
     block = None
     if command.block_id is not None:  # read, not written: its rooms are on the nights
         block = await streams.peek(BLOCK, block_stream(command.block_id))
     if command.new_guest is not None:
         streams.with_events(_keep_key(command.new_guest))
     streams.with_events(_grant_keys)
-    return bookings.make(
-        command,
-        booking=booking,
-        guest=guest,
-        block=block,
-        nights=by_key(nights),
-        now=streams.now,
-    )
+    return bookings.make(command, booking=booking, guest=guest, block=block, nights=nights, now=now)
 
 
 @command_handler
 async def modify_booking(command: ModifyBooking, streams: Streams) -> list[DomainEvent]:
     booking = await streams(BOOKING, booking_stream(command.booking_id))
     nights = await _nights(streams, booking, [*booking.night_keys(), *booking.asked_for(command)])
-    return bookings.modify(
-        command,
-        booking=booking,
-        block=await _block_of(streams, booking),
-        nights=nights,
-        now=streams.now,
-    )
+    block = await _block_of(streams, booking)
+    return bookings.modify(command, booking=booking, block=block, nights=nights, now=streams.now)
 
 
 @command_handler

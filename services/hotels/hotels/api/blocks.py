@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 from fairline_events.auth import Principal
@@ -58,21 +59,7 @@ class BlockView(BaseModel):
 
 
 def block_view(state: Block, version: int) -> BlockView:
-    return BlockView(
-        block_id=state.block_id,
-        status=state.status,
-        hotel_code=state.hotel_code,
-        group=state.group,
-        name=state.name,
-        parent_block_id=state.parent_block_id,
-        planner=state.planner,
-        first_night=state.first_night,
-        last_night=state.last_night,
-        rooms=dict(state.rooms),
-        cut_off_at=state.cut_off_at,
-        sub_blocks=list(state.sub_blocks),
-        version=version,
-    )
+    return BlockView(**asdict(state), version=version)  # the state's fields, one for one
 
 
 async def visible_block(store: Store, block_id: str, who: Principal) -> tuple[Block, int]:
@@ -86,7 +73,10 @@ async def visible_block(store: Store, block_id: str, who: Principal) -> tuple[Bl
     return state, version
 
 
-def _after(outcome: Outcome, block_id: str) -> BlockView:
+def _after(outcome: Outcome, block_id: str, response: Response | None = None) -> BlockView:
+    """The block as the command left it; `response` gets its Location when it is new."""
+    if response is not None:
+        response.headers["Location"] = f"/blocks/{block_id}"
     stream_id = block_stream(block_id)
     return block_view(outcome.state(stream_id, Block), outcome.versions[stream_id])
 
@@ -105,9 +95,7 @@ async def create(
     response: Response,
 ) -> BlockView:
     command = CreateBlock(block_id=new_id("blk"), hotel_code=hotel_code, **body.model_dump())
-    outcome = await create_block(store, command, context)
-    response.headers["Location"] = f"/blocks/{command.block_id}"
-    return _after(outcome, command.block_id)
+    return _after(await create_block(store, command, context), command.block_id, response)
 
 
 @router.post(
@@ -124,9 +112,7 @@ async def create_sub_block(
     response: Response,
 ) -> BlockView:
     command = CarveSubBlock(block_id=new_id("blk"), parent_block_id=block_id, **body.model_dump())
-    outcome = await carve_sub_block(store, command, context)
-    response.headers["Location"] = f"/blocks/{command.block_id}"
-    return _after(outcome, command.block_id)
+    return _after(await carve_sub_block(store, command, context), command.block_id, response)
 
 
 @router.get("/blocks/{block_id}", summary="a block as it stands")

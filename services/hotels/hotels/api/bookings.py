@@ -202,8 +202,7 @@ async def modify(
     if not changes:
         raise DomainError("say what to change", code="nothing_to_change")
     command = ModifyBooking(booking_id=booking_id, planner=planner_of(who), **changes)
-    outcome = await modify_booking(store, command, context)
-    return await _after(store, outcome, booking_id, who)
+    return await _after(store, await modify_booking(store, command, context), booking_id, who)
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="cancel: every night goes back")
@@ -211,8 +210,7 @@ async def cancel(
     booking_id: str, who: DeskOrPlanner, store: Store, context: Context
 ) -> BookingView:
     command = CancelBooking(booking_id=booking_id, planner=planner_of(who))
-    outcome = await cancel_booking(store, command, context)
-    return await _after(store, outcome, booking_id, who)
+    return await _after(store, await cancel_booking(store, command, context), booking_id, who)
 
 
 @router.post(
@@ -221,8 +219,7 @@ async def cancel(
 )
 async def no_show(booking_id: str, who: Desk, store: Store, context: Context) -> BookingView:
     command = RecordNoShow(booking_id=booking_id)
-    outcome = await record_no_show(store, command, context)
-    return await _after(store, outcome, booking_id, who)
+    return await _after(store, await record_no_show(store, command, context), booking_id, who)
 
 
 @router.post(
