@@ -5,8 +5,9 @@ A handler reads inside the command's transaction: `await streams(KIND, id)` and
 `streams.peek(...)` read the ones it only consults (the company's staff list, a card). A
 stream found from another's state (a meeting's slot, a lead found from its source) is read
 after it, in the same attempt; a concurrent change makes the whole plan run again. The
-rule itself is a pure function in `domain/`, called with named states; it returns the
-events of each stream it writes (`{stream_id: events}`) or, on one stream, its events.
+rule itself is a pure function in `domain/`, called with named states; the handler
+returns the events of each stream it writes, `{stream_id: events}` (see the README for why
+a mapping rather than events that name their stream).
 
 Routes, the demo and the tests (`fairline_events.testing.given`) call these same handlers.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import NotFound
@@ -70,8 +70,9 @@ class Results(BaseModel):
     results: list[Result]
 
 
-def _view(state: Any, version: int) -> AgreementView:
+def _view(state: Agreement, version: int) -> AgreementView:
     signed = state.signed
+    assert signed is not None
     return AgreementView(
         agreement_id=state.agreement_id,
         status=state.status,
