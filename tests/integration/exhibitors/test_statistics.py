@@ -12,9 +12,12 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 from exhibitors.api.statistics import edition_statistics
+from exhibitors.domain import application
+from exhibitors.domain.application import APPLICATION
 from exhibitors.domain.commands import (
     ApproveApplication,
     ChangeParticipation,
+    Command,
     RegisterExhibitor,
     RejectApplication,
     StartReview,
@@ -24,16 +27,23 @@ from exhibitors.domain.commands import (
 from exhibitors.domain.values import CompanyProfile, ContactPerson
 from exhibitors.projections import directory
 from exhibitors.service import definition
-from exhibitors.streams import application_stream, applications
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
-from fairline_events.decider import handle
 from fairline_events.projection import ProjectionRunner
 from fairline_events.store import Checkpoint, EventStore
+from fairline_events.transact import Streams, command_handler
 
 pytestmark = pytest.mark.infra
 
 CTX = CommandContext(actor="user:fixture")
+
+
+@command_handler
+async def write_history(command: Command, streams: Streams) -> dict[str, Any]:
+    """The fixture's application histories, each command decided on its application alone."""
+    stream = APPLICATION.stream(command.application_id)
+    return {stream: application.decide(command, await streams(APPLICATION, stream))}
+
 
 # (edition, country, mode, what happens) — counted only when approved and not withdrawn.
 FIXTURE: list[tuple[str, str, str, str]] = [
@@ -89,7 +99,7 @@ async def _register(store: EventStore, edition: str, country: str, mode: str, fa
     if fate == "approved, then both":
         commands.append(ChangeParticipation(application_id=app_id, participation_mode="both"))
     for command in commands:
-        await handle(store, applications, application_stream(app_id), command, CTX)
+        await write_history(store, command, CTX)
 
 
 async def project_everything(store: EventStore, runner: ProjectionRunner) -> None:
