@@ -32,6 +32,7 @@ from fairline_events.db import migrate
 from fairline_events.projection import ProjectionRunner
 from fairline_events.store import Checkpoint, EventStore
 from fairline_events.transact import Streams, command_handler
+from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -104,7 +105,15 @@ async def _register(store: EventStore, edition: str, country: str, mode: str, fa
 
 async def project_everything(store: EventStore, runner: ProjectionRunner) -> None:
     """Feed every stored event to the projection, as the relay and Kafka would."""
-    stored = await store.read_all(Checkpoint.start(), limit=100_000)
+    # Readers see only transactions older than every one still running, in any database of
+    # the server: wait until every committed event is past that horizon.
+    total = await store.pool.fetchval("SELECT count(*) FROM events")
+    stored = await eventually(
+        lambda: store.read_all(Checkpoint.start(), limit=100_000),
+        lambda found: len(found) == total,
+        within=30,
+        what="every committed event readable",
+    )
     records = [
         ConsumerRecord(
             topic="exhibitors.events",
