@@ -41,7 +41,9 @@ async def clock_of(request: Request) -> Clock:
 Now = Annotated[Clock, Depends(clock_of)]
 
 
-async def command_context(who: Caller, correlation: Correlation, clock: Now) -> CommandContext:
+async def command_context(
+    who: Caller, clock: Now, correlation: Correlation = None
+) -> CommandContext:
     """Who asks, under which correlation and trace, and the clock: what every event carries.
     A route with a reason in its body adds it: `context.because(body.reason)`."""
     return request_context(who.actor, correlation_id=correlation, clock=clock)

@@ -63,6 +63,13 @@ Metres = Annotated[Decimal, Field(ge=0, le=10_000, max_digits=9, decimal_places=
 Seconds = Annotated[int, Field(gt=0, le=365 * 24 * 3600)]
 
 
+def parts(stream_id: str, prefix: str) -> tuple[str, str]:
+    """A stream id's two codes: `booth-ciftis-2021:E1-101`, prefix `booth-` ->
+    (`ciftis-2021`, `E1-101`)."""
+    edition, _, code = stream_id.removeprefix(prefix).partition(":")
+    return edition, code
+
+
 def round_fen(amount: Decimal) -> int:
     """Round a fen amount to a whole fen, half up (the way an invoice rounds)."""
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
