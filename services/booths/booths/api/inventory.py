@@ -36,7 +36,6 @@ from ..domain.values import (
     Seconds,
     VenueKind,
     ZoneKind,
-    parts,
 )
 from ..handlers import add_booth as add_booth_handler
 from ..handlers import change_catalogue
@@ -292,7 +291,7 @@ async def import_booths(
         "SELECT stream_id FROM streams WHERE starts_with(stream_id, $1)",
         booth_stream(edition_code, ""),
     )
-    existing = {parts(r["stream_id"], "booth-")[1] for r in taken}
+    existing = {booth_stream.parts(r["stream_id"])[1] for r in taken}
     rows, problems = floor_import.parse(csv_text, hall, cat, existing)
     if problems:
         raise DomainError(

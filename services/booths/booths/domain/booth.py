@@ -38,7 +38,7 @@ from .events import (
     PaidInFull,
     PaymentReceived,
 )
-from .values import BoothSpec, ContractTerms, Quote, parts
+from .values import BoothSpec, ContractTerms, EditionStreams, Quote
 
 Status = Literal[
     "unlisted", "free", "offered", "held", "reserved", "deposit_paid", "paid_in_full", "confirmed"
@@ -102,13 +102,12 @@ class Booth:
         return booth_stream(self.edition_code, self.booth_code)
 
 
-def booth_stream(edition_code: str, booth_code: str) -> str:
-    """One stream per booth: "never held twice" is the booth's expected version."""
-    return f"booth-{edition_code}:{booth_code}"
+booth_stream = EditionStreams("booth")
+"""One stream per booth: "never held twice" is the booth's expected version."""
 
 
 def initial(stream_id: str) -> Booth:
-    edition, code = parts(stream_id, "booth-")
+    edition, code = booth_stream.parts(stream_id)
     return Booth(edition_code=edition, booth_code=code)
 
 

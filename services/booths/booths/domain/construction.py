@@ -21,7 +21,7 @@ from .booth import Booth
 from .catalogue import Catalogue
 from .commands import ApproveDesign, ReturnDesign, SubmitDesign
 from .events import DesignApproved, DesignReturned, DesignSubmitted
-from .values import parts
+from .values import EditionStreams
 
 DesignStatus = Literal["none", "submitted", "approved", "returned"]
 
@@ -39,12 +39,12 @@ class Design:
         return len(self.versions)
 
 
-def design_stream(edition_code: str, booth_code: str) -> str:
-    return f"design-{edition_code}:{booth_code}"
+design_stream = EditionStreams("design")
+"""One design stream per raw-space booth, every version in it."""
 
 
 def initial(stream_id: str) -> Design:
-    edition, code = parts(stream_id, "design-")
+    edition, code = design_stream.parts(stream_id)
     return Design(edition_code=edition, booth_code=code)
 
 

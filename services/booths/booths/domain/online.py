@@ -18,7 +18,7 @@ from .account import Account, require_acting_for, require_admitted
 from .commands import OrderOnlineBooth, RecordOnlinePayment
 from .events import ExhibitorContractOpened, OnlineBoothOrdered, OnlinePaymentReceived
 from .sales import Market
-from .values import parts
+from .values import EditionStreams
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,12 @@ class OnlineOrder:
     references: tuple[str, ...] = ()
 
 
-def online_stream(edition_code: str, order_id: str) -> str:
-    """One stream per order: online booths are unbounded, so there is no per-unit stream."""
-    return f"online-{edition_code}:{order_id}"
+online_stream = EditionStreams("online")
+"""One stream per order: online booths are unbounded, so there is no per-unit stream."""
 
 
 def initial(stream_id: str) -> OnlineOrder:
-    edition, order_id = parts(stream_id, "online-")
+    edition, order_id = online_stream.parts(stream_id)
     return OnlineOrder(edition_code=edition, order_id=order_id)
 
 

@@ -17,7 +17,7 @@ from .account import Account, require_acting_for, require_admitted
 from .catalogue import Catalogue
 from .commands import JoinWaitlist, LeaveWaitlist
 from .events import BoothOffered, WaitlistJoined, WaitlistLeft, WaitlistOfferMade
-from .values import parts
+from .values import EditionStreams
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,12 @@ class Waitlist:
     line: tuple[str, ...] = ()
 
 
-def waitlist_stream(edition_code: str, zone_code: str) -> str:
-    return f"waitlist-{edition_code}:{zone_code}"
+waitlist_stream = EditionStreams("waitlist")
+"""One line per zone of an edition."""
 
 
 def initial(stream_id: str) -> Waitlist:
-    edition, zone = parts(stream_id, "waitlist-")
+    edition, zone = waitlist_stream.parts(stream_id)
     return Waitlist(edition_code=edition, zone_code=zone)
 
 
