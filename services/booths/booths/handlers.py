@@ -80,14 +80,14 @@ async def read_market(streams: Streams, edition_code: str) -> Market:
 async def change_catalogue(command: CatalogueCommand, streams: Streams) -> list[DomainEvent]:
     """Open the edition, change its terms, add venues, halls, zones, online packages."""
     state = await streams(CATALOGUE, edition_stream(command.edition_code))
-    return catalogue.decide(command, state)
+    return catalogue.decide(command, state=state)
 
 
 @command_handler
 async def publish_price_list(command: PublishPriceList, streams: Streams) -> list[DomainEvent]:
     prices: PriceList = await streams(PRICES, prices_stream(command.edition_code))
     await read_market(streams, command.edition_code)  # prices only for an open edition
-    return pricing.decide(command, prices)
+    return pricing.decide(command, state=prices)
 
 
 # --- one booth on its own: listing, payments, confirmation --------------------------------
@@ -103,13 +103,13 @@ async def add_booth(command: AddBooth, streams: Streams) -> list[DomainEvent]:
 @command_handler
 async def record_payment(command: RecordPayment, streams: Streams) -> list[DomainEvent]:
     booth = await streams(BOOTH, booth_stream(command.edition_code, command.booth_code))
-    return booth_rules.decide(command, booth)
+    return booth_rules.decide(command, booth=booth)
 
 
 @command_handler
 async def confirm_booth(command: ConfirmBooth, streams: Streams) -> list[DomainEvent]:
     booth = await streams(BOOTH, booth_stream(command.edition_code, command.booth_code))
-    return booth_rules.decide(command, booth)
+    return booth_rules.decide(command, booth=booth)
 
 
 # --- the sale: a booth and its holder's account, and the zone's waitlist when freed ----------
@@ -308,7 +308,7 @@ async def review_design(
 @command_handler
 async def admit_exhibitor(command: AdmitExhibitor, streams: Streams) -> list[DomainEvent]:
     account = await streams(ACCOUNT, account_stream(command.exhibitor_id))
-    return admit(command, account)
+    return admit(command, account=account)
 
 
 @command_handler
