@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +26,10 @@ pytestmark = pytest.mark.infra
 def _children(pid: int) -> set[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()[:120].decode(errors="replace")
 
 
 def _alive(pid: int) -> bool:
@@ -79,10 +82,15 @@ async def test_two_http_workers_and_one_background_process_serve_holds_and_stop_
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(60) == 0
+
     # Children are reaped by init once the server is gone; give the kernel a moment to do it
     # (on a loaded machine a child can still be exiting as its parent's wait returns).
-    deadline = time.monotonic() + 10
-    while [p for p in processes if _alive(p)] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in processes if _alive(p)}
-    assert not left, f"a worker or `work` outlived the server: {left}"
+    async def still_running() -> dict[int, str]:
+        return {p: _cmdline(p) for p in processes if _alive(p)}
+
+    await eventually(
+        still_running,
+        lambda left: not left,
+        within=10,
+        what="no worker nor `work` outliving the server",
+    )
