@@ -31,7 +31,8 @@ stack: install ## start Kafka (KRaft) and PostgreSQL in .local/, installing what
 down: install ## stop the local stack (data stays in .local/)
 	@$(VENV)/bin/fairline-stack down
 
-run: stack ## start the whole platform with the demo edition; Ctrl-C stops it
+# Not `run: stack`: the platform starts the stack itself, so that Ctrl-C stops what it started.
+run: install ## start the whole platform with the demo edition; Ctrl-C stops it
 	@$(VENV)/bin/fairline-platform run
 
 lint: install ## ruff and mypy, as CI runs them

@@ -25,6 +25,8 @@ from .config import StackConfig
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
 PORTS = {"exhibitors": 8001, "booths": 8002, "forums": 8003, "sponsorship": 8004, "hotels": 8005}
+METRICS_SHIFT = 1100
+"""A worker's Prometheus endpoint: its API's port + 1100 (exhibitors' worker on 9101)."""
 ROLES = {
     "exhibitor": "demo-huawei-staff",
     "recruitment": "demo-reviewer",
@@ -112,7 +114,8 @@ def tokens(secret: str) -> dict[str, str]:
 
 
 def run(smoke: bool) -> int:
-    already_up = all(svc.running for svc in stack.status())
+    # Ctrl-C stops what this run started and leaves up what was running before it.
+    before = {part.name for part in stack.status() if part.running}
     cfg = stack.up(say=say)
     secret = auth_secret(cfg)
     env = service_env(cfg, secret)
@@ -120,19 +123,30 @@ def run(smoke: bool) -> int:
     logs = cfg.local_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     processes: list[tuple[Service, subprocess.Popen[bytes]]] = []
+    workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for svc in services:
             say(f"{svc.name}: migrating and loading the demo edition…")
             subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
             subprocess.run([svc.command, "load-demo"], env=env, check=True)
             log = (logs / f"{svc.name}.log").open("ab")
-            process = subprocess.Popen(
-                [svc.command, "serve", "--port", str(svc.port)],
+            # Two processes per service, as in compose and Kubernetes: the API only takes
+            # commands and queries; the worker relays, projects and runs the jobs, so a busy
+            # API never starves the read side.
+            api = subprocess.Popen(
+                [svc.command, "serve", "--port", str(svc.port), "--no-relay", "--no-projections"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-            processes.append((svc, process))
+            processes.append((svc, api))
+            worker = subprocess.Popen(
+                [svc.command, "work"],
+                env={**env, "METRICS_PORT": str(svc.port + METRICS_SHIFT)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            workers.append((svc, worker))
         for svc, process in processes:
             wait_ready(svc, process)
             say(f"{svc.name}: ready")
@@ -149,7 +163,7 @@ def run(smoke: bool) -> int:
         signal.signal(signal.SIGTERM, request_stop)
         print_banner(services, secret)
         while not stop["now"]:
-            for svc, process in processes:
+            for svc, process in [*processes, *workers]:
                 if process.poll() is not None:
                     say(f"{svc.name} stopped unexpectedly; see .local/logs/{svc.name}.log")
                     stop["now"] = True
@@ -157,18 +171,18 @@ def run(smoke: bool) -> int:
         return 0
     finally:
         say("stopping the services…")
-        for _, process in processes:
+        for _, process in [*processes, *workers]:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for _, process in processes:
+        for _, process in [*processes, *workers]:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if already_up:
-            say("the local stack was running before; it stays up (`make down` stops it)")
-        else:
-            stack.down(cfg, say=say)
+        for name in sorted(before):
+            say(f"{name} was running before; it stays up (`make down` stops it)")
+        if started := frozenset({"kafka", "postgres"} - before):
+            stack.down(cfg, say=say, only=started)
         say("stopped; the data stays in .local/ for the next `make run`")
 
 
@@ -204,6 +218,10 @@ def print_banner(services: list[Service], secret: str) -> None:
         say(
             f"  {svc.name:<12} API {svc.url}   docs {svc.url}/docs   "
             f"OpenAPI {svc.url}/openapi.json   AsyncAPI {svc.url}/asyncapi.json"
+        )
+        say(
+            f"  {'':<12} metrics {svc.url}/metrics (API), "
+            f"http://127.0.0.1:{svc.port + METRICS_SHIFT}/metrics (worker: lag, dead letters)"
         )
     say("")
     say("Bearer tokens (12 h), one per role:")

@@ -116,20 +116,29 @@ def up(cfg: StackConfig | None = None, say: Say = _quiet, timeout: float = 120.0
     return cfg
 
 
-def down(cfg: StackConfig | None = None, say: Say = _quiet) -> None:
-    """Stop both cleanly (Kafka SIGTERM, pg_ctl -m fast); data stays in .local/."""
+def down(
+    cfg: StackConfig | None = None,
+    say: Say = _quiet,
+    only: frozenset[str] = frozenset({"kafka", "postgres"}),
+) -> None:
+    """Stop both (or `only` those named) cleanly (Kafka SIGTERM, pg_ctl -m fast); data stays
+    in .local/."""
     cfg = cfg or StackConfig.from_env()
     cfg.local_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(cfg.local_dir / ".stack.lock"):
         kafka = broker_for(cfg, say)
-        if kafka.is_running():
+        if "kafka" not in only:
+            pass
+        elif kafka.is_running():
             say("kafka: stopping…")
             kafka.stop()
             say("kafka: stopped")
         else:
             say("kafka: not running")
         pg = postgres_for(cfg, say)
-        if pg.is_running():
+        if "postgres" not in only:
+            pass
+        elif pg.is_running():
             say("postgres: stopping…")
             pg.stop()
             say("postgres: stopped")

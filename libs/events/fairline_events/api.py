@@ -14,12 +14,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import DomainError
+from .metrics import HttpMetrics, exposition
 from .outage import unavailable_dependency
 
 log = structlog.get_logger(__name__)
@@ -72,7 +73,9 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -172,7 +175,7 @@ class Admission:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in ("/healthz", "/readyz"):
+        if scope["type"] != "http" or scope["path"] in ("/healthz", "/readyz", "/metrics"):
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
@@ -220,7 +223,13 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(Admission, limit=max_in_flight)
-    app.add_middleware(Failures)  # added last, so outermost: it sees every route's failure
+    app.add_middleware(Failures)  # outside the routes and Admission: it sees every failure
+    app.add_middleware(HttpMetrics)  # outermost: it times and counts every answer, 503s too
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics of this process")
+    async def metrics() -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz", tags=["health"], summary="the process is alive")
     async def healthz() -> dict[str, str]:
@@ -242,6 +251,6 @@ def create_app(
 
     # One server span per request; the per-message receive/send spans cost more than they tell.
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"]
+        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
     )
     return app

@@ -121,17 +121,22 @@ class TokenIssuer:
 _bearer = HTTPBearer(auto_error=False, description="JWT from the Fairline issuer")
 
 
+async def caller(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
+) -> Principal:
+    """The signed-in caller, verified once per request (FastAPI caches a dependency's answer,
+    so the role check and the command context share it)."""
+    if credentials is None:
+        raise Unauthenticated("send a bearer token in the Authorization header")
+    issuer: TokenIssuer = request.app.state.token_issuer
+    return issuer.verify(credentials.credentials)
+
+
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency that authenticates the caller and checks one of `roles` (admin passes)."""
 
-    async def dependency(
-        request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
-    ) -> Principal:
-        if credentials is None:
-            raise Unauthenticated("send a bearer token in the Authorization header")
-        issuer: TokenIssuer = request.app.state.token_issuer
-        principal = issuer.verify(credentials.credentials)
+    async def dependency(principal: Principal = Depends(caller)) -> Principal:  # noqa: B008
         if roles and not principal.has_any(roles):
             raise Forbidden(
                 f"this needs one of the roles {', '.join(roles)}",

@@ -152,6 +152,10 @@ async def _work(runtime: Runtime, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if runtime.settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(runtime.settings.metrics_port, addr=runtime.settings.http_host)
     await runtime.start(relay=not args.no_relay, projections=not args.no_projections)
     try:
         await stop.wait()

@@ -6,7 +6,8 @@ common error body, so a client never sees a 500 for something it sent.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -14,6 +15,8 @@ class DomainError(Exception):
 
     status = 422
     code = "rule_violation"
+    headers: ClassVar[Mapping[str, str]] = {}
+    """HTTP headers the answer carries (Retry-After on a 503, WWW-Authenticate on a 401)."""
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)

@@ -29,6 +29,8 @@ class Job:
     every: float
     run: Callable[[Runtime], Awaitable[int]]
     """Does the due work; returns how many items it handled (for logs)."""
+    due: Callable[[Runtime], Awaitable[int]] | None = None
+    """How many items are due and not yet handled (the `fairline_job_due` gauge)."""
 
     @property
     def lock_key(self) -> int:

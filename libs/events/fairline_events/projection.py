@@ -34,6 +34,7 @@ from .envelope import Envelope
 from .errors import ConcurrencyConflict, EventDecodingError
 from .kafka import producer as make_producer
 from .kafka import topic_partitions
+from .metrics import DEAD_LETTERS, REBALANCES
 from .outage import outage_cause, unavailable_dependency
 from .registry import DomainEvent, EventRegistry
 from .telemetry import extract_context, tracer
@@ -41,7 +42,7 @@ from .telemetry import extract_context, tracer
 log = structlog.get_logger(__name__)
 
 E = TypeVar("E", bound=DomainEvent)
-Handler = Callable[[Any, Envelope, Any], Awaitable["Sql | None"]]
+Handler = Callable[[Any, Envelope, Any], Awaitable["Statements"]]
 
 # Errors that say "the infrastructure failed, try again", never "this event is poison".
 RETRYABLE = (
@@ -82,6 +83,11 @@ def sql(query: str, *args: Any) -> Sql:
     return Sql(query, args)
 
 
+Statements = Sql | Sequence[Sql] | None
+"""What a projection handler returns: the read model's change, as statements the runner
+pipelines (several for an event that touches several rows' shapes, none to ignore it)."""
+
+
 class _PoisonInBatch(Exception):
     """An event of the batch failed on the fast path: redo the batch carefully."""
 
@@ -98,11 +104,11 @@ class _Pipeline:
 
     async def run(self, handler: Handler, event: DomainEvent, env: Envelope) -> None:
         out = await handler(event, env, self)
-        if isinstance(out, Sql):
-            if out.query != self._query:
+        for statement in [out] if isinstance(out, Sql) else out or ():
+            if statement.query != self._query:
                 await self.flush()
-                self._query = out.query
-            self._rows.append(out.args)
+                self._query = statement.query
+            self._rows.append(statement.args)
 
     async def flush(self) -> None:
         if self._query is not None and self._rows:
@@ -137,6 +143,11 @@ class _Pipeline:
 
     def __getattr__(self, name: str) -> Any:  # anything else: the real connection
         return getattr(self._conn, name)
+
+
+ReadModel = _Pipeline
+"""What a projection handler gets as its third argument: reads (`fetch`, `fetchrow`,
+`fetchval`) see every earlier change of the batch; changes are returned as `Statements`."""
 
 
 def _span(projection: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
@@ -211,6 +222,7 @@ class ProjectionRunner:
         self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
         # Named after the service too, so two services' projections never share a group.
         owner = f"{service}." if service else ""
+        self.service = service or ""
         self.dead_letter_topic = f"{topic_prefix}{owner}{projection.name}.dlq"
         self.group_id = f"{topic_prefix}{owner}projection.{projection.name}"
 
@@ -459,7 +471,11 @@ class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: Any) -> None:
         return None
 
+    def _count_rebalance(self) -> None:
+        REBALANCES.labels(self.runner.service, self.runner.projection.name).inc()
+
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._count_rebalance()
         consumer = getattr(self.subscriber, "consumer", None)
         if consumer is None or not assigned:
             return
@@ -513,6 +529,7 @@ class LiveProjection:
 
     async def _publish_dead(self, dead: list[DeadLetter]) -> None:
         await _publish_dead_letters(self._producer, self.runner.dead_letter_topic, dead)
+        DEAD_LETTERS.labels(self.runner.service, self.runner.projection.name).inc(len(dead))
 
     async def apply_batch(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message

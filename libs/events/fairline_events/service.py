@@ -20,14 +20,16 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from .api import create_app
 from .asyncapi import asyncapi_document
 from .auth import TokenIssuer
+from .consistency import Receipts, read_your_writes
 from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
 from .kafka import ensure_topics
+from .metrics import sample_lag
 from .outage import outage_cause, unavailable_dependency
 from .projection import LiveProjection, Projection, ProjectionRunner
 from .registry import EventRegistry
@@ -142,6 +144,9 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
         for job in self.definition.jobs if jobs else ():
             self._tasks.append(asyncio.create_task(run_job(job, self, self._stopping)))
+        if relay or projections:  # the process that moves events samples how far behind it is
+            every = self.settings.metrics_sample_seconds
+            self._tasks.append(asyncio.create_task(sample_lag(self, self._stopping, every)))
         if projections and self.definition.projections:
             from faststream.kafka import KafkaBroker
 
@@ -225,6 +230,9 @@ def build_app(
     )
     app.state.runtime = runtime
     app.state.token_issuer = token_issuer(settings)
+    app.add_middleware(Receipts, service=definition.name)
+    # Every read (GET) may send a command's consistency token back (fairline_events.consistency).
+    app.router.dependencies.append(Depends(read_your_writes))
     for router in definition.routers:
         app.include_router(router)
 

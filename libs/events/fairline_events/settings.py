@@ -41,6 +41,21 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="requests one process handles at once; beyond it, 503 with Retry-After",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        description="port of the worker's (`work`) Prometheus endpoint; API processes serve"
+        " /metrics on their HTTP port",
+    )
+    metrics_sample_seconds: float = Field(
+        default=5.0, gt=0, description="how often the worker samples relay and projection lag"
+    )
+    read_your_writes_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="how long a read that sends a consistency token waits for the read models"
+        " before it answers 503 not_yet_consistent",
+    )
     log_level: str = "INFO"
 
     def service_database_url(self, service: str) -> str:

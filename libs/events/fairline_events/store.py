@@ -18,6 +18,7 @@ import asyncpg
 from .context import CommandContext
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
+from .metrics import EVENTS_APPENDED
 from .registry import DomainEvent, EventRegistry
 
 S = TypeVar("S")
@@ -171,12 +172,14 @@ class EventStore:
                 first = appends[0]
                 raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
             raise
+        for envelope in envelopes:  # written; a caller's later rollback is not subtracted
+            EVENTS_APPENDED.labels(envelope.event_type).inc()
         position_of = {r["event_id"]: r["position"] for r in positions}
         return [e.model_copy(update={"position": position_of[e.event_id]}) for e in envelopes]
 
     async def stream_version(self, stream_id: str) -> int:
         version = await self.pool.fetchval(
-            "SELECT version FROM streams WHERE stream_id = $1", stream_id
+            "SELECT version FROM public.streams WHERE stream_id = $1", stream_id
         )
         return int(version or 0)
 
@@ -187,7 +190,7 @@ class EventStore:
         connection: asyncpg.Connection | None = None,
     ) -> list[Envelope]:
         rows = await (connection or self.pool).fetch(
-            f"SELECT position, {_COLUMNS} FROM events"
+            f"SELECT position, {_COLUMNS} FROM public.events"
             " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
             after_version,
@@ -216,7 +219,7 @@ class EventStore:
         for (sid, _, _), (_, version) in zip(wanted, starts, strict=True):
             after[sid] = min(after.get(sid, version), version)
         rows = await (connection or self.pool).fetch(
-            f"SELECT position, {_COLUMNS} FROM events"
+            f"SELECT position, {_COLUMNS} FROM public.events"
             " JOIN unnest($1::text[], $2::int[]) AS w(wanted, since)"
             " ON stream_id = w.wanted AND stream_version > w.since"
             " ORDER BY stream_id, stream_version",
@@ -262,7 +265,7 @@ class EventStore:
         """
         rows = await self.pool.fetch(
             f"""
-            SELECT position, tx_id::text::bigint AS tx, {_COLUMNS} FROM events
+            SELECT position, tx_id::text::bigint AS tx, {_COLUMNS} FROM public.events
             WHERE (tx_id, position) > ($1::text::xid8, $2)
               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY tx_id, position
@@ -293,7 +296,7 @@ class EventStore:
                      'command', command, 'correlation_id', correlation_id,
                      'causation_id', causation_id, 'trace_context', trace_context, 'data', data
                    )::text AS value
-            FROM events
+            FROM public.events
             WHERE (tx_id, position) > ($1::text::xid8, $2)
               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY tx_id, position
@@ -318,7 +321,8 @@ class EventStore:
 
     async def load_checkpoint(self, reader: str) -> Checkpoint:
         row = await self.pool.fetchrow(
-            "SELECT tx_id::text::bigint AS tx, position FROM reader_checkpoints WHERE reader = $1",
+            "SELECT tx_id::text::bigint AS tx, position FROM public.reader_checkpoints"
+            " WHERE reader = $1",
             reader,
         )
         return Checkpoint(row["tx"], row["position"]) if row else Checkpoint.start()
@@ -326,7 +330,8 @@ class EventStore:
     async def save_checkpoint(self, reader: str, checkpoint: Checkpoint) -> None:
         await self.pool.execute(
             """
-            INSERT INTO reader_checkpoints (reader, tx_id, position) VALUES ($1, $2::text::xid8, $3)
+            INSERT INTO public.reader_checkpoints (reader, tx_id, position)
+            VALUES ($1, $2::text::xid8, $3)
             ON CONFLICT (reader) DO UPDATE
               SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
             """,
@@ -340,22 +345,22 @@ _APPEND = f"""
 WITH wanted AS (
   SELECT * FROM unnest($14::text[], $15::int[], $16::int[]) AS w(stream_id, expected, next)
 ), created AS (
-  INSERT INTO streams (stream_id, version, last_tx_id)
+  INSERT INTO public.streams (stream_id, version, last_tx_id)
   SELECT stream_id, next, pg_current_xact_id() FROM wanted WHERE expected = 0
   ON CONFLICT (stream_id) DO NOTHING
   RETURNING stream_id
 ), moved AS (
-  UPDATE streams s SET version = w.next, last_tx_id = pg_current_xact_id()
+  UPDATE public.streams s SET version = w.next, last_tx_id = pg_current_xact_id()
   FROM wanted w
   WHERE w.expected > 0 AND s.stream_id = w.stream_id AND s.version = w.expected
     AND s.last_tx_id <= pg_current_xact_id()
   RETURNING s.stream_id
 ), claims AS (
-  SELECT fairline_require_claims(
+  SELECT public.fairline_require_claims(
     ARRAY(SELECT stream_id FROM created UNION ALL SELECT stream_id FROM moved), $14::text[]
   ) AS ok
 ), appended AS (
-  INSERT INTO events ({_COLUMNS})
+  INSERT INTO public.events ({_COLUMNS})
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
                        $6::timestamptz[], $7::text[], $8::text[], $9::text[],
                        $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])

@@ -1,9 +1,9 @@
 """Commands over several streams: lock, load, decide, append, all in one transaction.
 
-`decider.handle` covers a command on one stream. Some rules span streams: a booth and the
-exhibitor's hold cap, every night of a hotel stay, a meeting and each party's agenda. Such a
-command loads them all, decides, and appends to all of them or to none; `transact` is that
-plumbing, once, for every service.
+Every command of every service is a `@command_handler` plan: it reads the streams its rule
+needs (a booth and the exhibitor's hold cap, every night of a hotel stay, a meeting and each
+party's agenda), calls the pure rule, and appends to all of them or to none; `transact` is
+that plumbing, once, for every service.
 
 Round trips. Locks are taken in one statement, the streams a step needs (written and only
 read) are loaded in one query, and the append is one statement: BEGIN, lock, load, append,
@@ -42,14 +42,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import asyncpg
 
-from .context import CommandContext
-from .decider import Decider, Fold
+from .context import CommandContext, utc_now
+from .decider import Fold
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
 from .registry import DomainEvent
@@ -60,6 +61,13 @@ S = TypeVar("S")
 
 Decision = Mapping[str, Sequence[DomainEvent]]
 """What a command appends: the events for each stream, streams in the order to append."""
+
+
+class Located(Protocol):
+    """An event that names the stream it belongs to (booths' and hotels' events do)."""
+
+    def stream_id(self) -> str: ...
+
 
 After = Callable[[asyncpg.Connection, Sequence[DomainEvent]], Awaitable[None]]
 """Work outside the event table that must commit with the events or not at all (a key)."""
@@ -103,13 +111,27 @@ class Streams:
     order, before any is read.
     """
 
-    def __init__(self, store: EventStore, connection: asyncpg.Connection, ordered: bool) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        connection: asyncpg.Connection,
+        ordered: bool,
+        now: datetime | None = None,
+    ) -> None:
         self.store = store
         self.connection = connection
         self.ordered = ordered
+        self.now = now if now is not None else utc_now()
+        """The time this attempt's rules see (the context's clock, read once)."""
         self.locked: set[str] = set()
         self.loaded: dict[str, _Loaded] = {}
+        self.hooks: list[After] = []
         self._keys: set[int] = set()
+
+    def with_events(self, hook: After) -> None:
+        """Work outside the event table that commits with the events or not at all (a
+        guest's key, an erasure): run in the same transaction, right after the append."""
+        self.hooks.append(hook)
 
     async def lock(self, *stream_ids: str) -> None:
         """Lock streams for writing. One read before its lock is read again: if the stream
@@ -178,6 +200,13 @@ class Outcome:
     """Each stream the command loaded, as its events left it."""
     versions: dict[str, int]
 
+    def state(self, stream_id: str, kind: type[S]) -> S:
+        """One stream's state after the command, checked to be what the caller expects."""
+        state = self.states[stream_id]
+        if not isinstance(state, kind):
+            raise TypeError(f"{stream_id} holds a {type(state).__name__}, not a {kind.__name__}")
+        return state
+
 
 async def transact(
     store: EventStore,
@@ -198,7 +227,7 @@ async def transact(
     if command is not None and context.command is None:
         context = context.for_command(command)
     if connection is not None:  # the caller's transaction: it cannot start over, nor retry
-        load = Streams(store, connection, ordered=False)
+        load = Streams(store, connection, ordered=False, now=context.clock())
         return await _attempt(load, decide, context, after)
     first: frozenset[str] = frozenset()
     relocks = failures = 0
@@ -207,9 +236,11 @@ async def transact(
             async with store.pool.acquire() as conn, conn.transaction():
                 # A plan that keeps finding new streams is not restarted for ever: from then
                 # on it locks as asked, and a deadlock is retried like a conflict.
-                load = Streams(store, conn, ordered=relocks < attempts)
+                load = Streams(store, conn, ordered=relocks < attempts, now=context.clock())
                 await load.lock(*first)
                 outcome = await _attempt(load, decide, context, after)
+            if context.receipt is not None:  # the answer's consistency token
+                context.receipt.record({e.stream_id: e.stream_version for e in outcome.envelopes})
             # Committed: the next command on these streams reads only what came after.
             for stream_id, loaded in load.loaded.items():
                 store.remember(
@@ -239,8 +270,8 @@ async def _attempt(
     appends = [StreamAppend(s, events, load.loaded[s].version) for s, events in decision.items()]
     envelopes = await load.store.append_streams(appends, context, connection=load.connection)
     events = [event for a in appends for event in a.events]
-    if after is not None:
-        await after(load.connection, events)
+    for hook in [*load.hooks, *([after] if after is not None else [])]:
+        await hook(load.connection, events)
     states: dict[str, Any] = {}
     versions: dict[str, int] = {}
     for stream_id, loaded in load.loaded.items():
@@ -253,45 +284,60 @@ async def _attempt(
 
 
 def by_stream(
-    events: Iterable[DomainEvent], stream_of: Callable[[DomainEvent], str]
+    events: Iterable[DomainEvent], stream_of: Callable[[DomainEvent], str] | None = None
 ) -> dict[str, list[DomainEvent]]:
     """A decision across streams whose events each name their stream, grouped by stream."""
     grouped: dict[str, list[DomainEvent]] = {}
     for event in events:
-        grouped.setdefault(stream_of(event), []).append(event)
+        stream_id = stream_of(event) if stream_of is not None else _located(event)
+        grouped.setdefault(stream_id, []).append(event)
     return grouped
 
 
-@dataclass(frozen=True)
-class Step(Generic[S]):
-    """One stream's part of a command: how its state folds, and the decision on it."""
-
-    stream_id: str
-    fold: Fold[S]
-    decide: Callable[[S], Sequence[DomainEvent]]
+def _located(event: DomainEvent) -> str:
+    locate = getattr(event, "stream_id", None)
+    if not callable(locate):
+        raise TypeError(f"{type(event).__name__} does not name its stream: return a Decision")
+    return cast(str, locate())
 
 
-def step(decider: Decider[C, S], stream_id: str, *commands: C) -> Step[S]:
-    """A step that runs `commands` in turn on one stream, each seeing the previous' events."""
-    return Step(stream_id, decider, lambda state: decider.run(state, *commands)[1])
+Plan = Callable[[C, Streams], Coroutine[Any, Any, Decision | Sequence[DomainEvent]]]
+"""A command's plan: read the streams the decision needs (those it writes locked, through
+`streams`), call the pure decision, and return its events, grouped by stream or each naming
+its own stream."""
 
 
-Plan = Callable[[Streams], Awaitable[Sequence[Step[Any]]]]
-"""Reads what a command needs to choose its steps (the plan runs again on a retry)."""
+class CommandHandler(Generic[C]):
+    """The one way to handle a command in every service; made by `@command_handler`.
 
-
-def stepwise(plan: Plan | Sequence[Step[Any]]) -> Decide:
-    """A command decided stream by stream: each step on its own stream's state.
-
-    The plan may read streams first (who is on the staff, which slot a meeting holds); the
-    steps' streams are then locked together, in order, and each decided on its state.
+    `await hold_booth(store, command, context)` runs the plan inside one transaction: the
+    streams it writes are locked before they are read, streams found from another stream's
+    state (a booth's holder's account) are read and locked in the same attempt, and a
+    concurrent change anywhere makes the whole plan run again on fresh state. Inside a
+    policy's transaction, pass `connection`.
     """
 
-    async def decide(load: Streams) -> Decision:
-        chosen = plan if isinstance(plan, Sequence) else await plan(load)
-        if len({s.stream_id for s in chosen}) != len(chosen):
-            raise ValueError("two steps on one stream: make them one step")
-        states = await load.all(*((s.fold, s.stream_id) for s in chosen))
-        return {s.stream_id: s.decide(state) for s, state in zip(chosen, states, strict=True)}
+    def __init__(self, plan: Plan[C]) -> None:
+        self.plan = plan
+        self.__name__ = getattr(plan, "__name__", "command")
+        self.__doc__ = plan.__doc__
 
-    return decide
+    async def __call__(
+        self,
+        store: EventStore,
+        command: C,
+        context: CommandContext,
+        *,
+        connection: asyncpg.Connection | None = None,
+    ) -> Outcome:
+        async def decide(streams: Streams) -> Decision:
+            decision = await self.plan(command, streams)
+            return decision if isinstance(decision, Mapping) else by_stream(decision)
+
+        name = type(command).__name__
+        return await transact(store, decide, context, command=name, connection=connection)
+
+
+def command_handler(plan: Plan[C]) -> CommandHandler[C]:
+    """Make a command handler of a plan (see `CommandHandler`)."""
+    return CommandHandler(plan)

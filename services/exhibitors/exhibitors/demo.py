@@ -28,13 +28,16 @@ from typing import Any
 import yaml
 from fairline_events.blobs import BlobStore, LocalDiskBlobStore
 from fairline_events.context import CommandContext
-from fairline_events.decider import handle
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
-from fairline_events.transact import Step, step, stepwise, transact
+from fairline_events.transact import CommandHandler
 
-from .domain.agreements import AnnounceAgreement, Money, Party, SignAgreement
+from . import handlers
+from .api.common import read
+from .domain.agreements import AGREEMENT, AnnounceAgreement, Money, Party, SignAgreement
+from .domain.application import APPLICATION
 from .domain.booth import (
+    ITEM,
     ActivityContent,
     DocumentContent,
     DraftItem,
@@ -45,11 +48,11 @@ from .domain.booth import (
     PublishItem,
     profile_item_id,
 )
-from .domain.cards import CARD_REQUESTS as CARD_LIMIT
 from .domain.cards import (
+    CARD,
+    EXCHANGE,
     AcceptCards,
     CardDetails,
-    CountRequest,
     RequestCards,
     SaveCard,
     exchange_id,
@@ -57,59 +60,33 @@ from .domain.cards import (
 from .domain.commands import (
     ApproveApplication,
     ChangeParticipation,
-    RegisterExhibitor,
     ReturnApplication,
     StartReview,
     SubmitApplication,
+    TakePart,
 )
-from .domain.company import JoinEdition
-from .domain.edition import SetReviewSla
-from .domain.leads import LeadSource, MoveLead, NoteLead, OpenLead, PlanNextAction, lead_id
-from .domain.meetings import (
-    Book,
-    BookFromSlot,
-    OfferSlot,
-    Period,
-    RequestMeeting,
-    TakeSlot,
+from .domain.company import COMPANY, JoinEdition, RegisterCompany
+from .domain.edition import EDITION, SetReviewSla
+from .domain.leads import (
+    LEAD,
+    LeadSource,
+    MoveLead,
+    NoteLead,
+    OpenLeadFromSource,
+    PlanNextAction,
+    lead_id,
 )
+from .domain.meetings import MEETING, SLOT, BookSlot, OfferSlot, Period, RequestMeeting
 from .domain.values import (
+    Actor,
     CompanyDetails,
     CompanyIdentity,
-    CompanyProfile,
     ContactPerson,
     credit_code_check_char,
 )
-from .streams import (
-    agenda_stream,
-    agendas,
-    agreement_stream,
-    agreements_on,
-    application_stream,
-    applications,
-    card_decider,
-    card_stream,
-    companies,
-    company_registration,
-    company_stream,
-    edition_stream,
-    editions,
-    exchange_stream,
-    exchanges,
-    item_stream,
-    items,
-    lead_stream,
-    leads_on,
-    meeting_stream,
-    meetings_at,
-    slot_stream,
-    slots_at,
-    window_stream,
-    windows,
-)
 
-# The old name, kept for callers of the first demo.
-stream_of = application_stream
+ORGANISER = Actor(person="demo-loader", recruiter=True)
+"""The demo acts as the organiser's recruitment team, which may act for any company."""
 
 THEME_SECTORS = {
     "governance": "digital governance",
@@ -179,14 +156,11 @@ class Loader:
     async def exists(self, stream_id: str) -> bool:
         return bool(await self.store.stream_version(stream_id))
 
-    async def run(self, steps: list[Step[Any]], command: str) -> None:
-        outcome = await transact(self.store, stepwise(steps), self.context, command=command)
-        self.written += len(outcome.envelopes)
-
-    async def one(self, decider: Any, stream_id: str, *commands: Any) -> None:
+    async def run(self, handler: CommandHandler[Any], *commands: Any) -> None:
+        """The service's own handlers, one command after another."""
         for command in commands:
-            _, envelopes = await handle(self.store, decider, stream_id, command, self.context)
-            self.written += len(envelopes)
+            outcome = await handler(self.store, command, self.context)
+            self.written += len(outcome.envelopes)
 
 
 async def load_demo(runtime: Runtime) -> int:
@@ -195,10 +169,8 @@ async def load_demo(runtime: Runtime) -> int:
     demo = Loader(runtime.store, blobs)
     data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
     edition = data["edition"]["code"]
-    if not await demo.exists(edition_stream(edition)):
-        await demo.one(
-            editions, edition_stream(edition), SetReviewSla(edition_code=edition, hours=72)
-        )
+    if not await demo.exists(EDITION.stream(edition)):
+        await demo.run(handlers.set_review_sla, SetReviewSla(edition_code=edition, hours=72))
     for company in data["exhibitors_named_in_article"]:
         await _company(demo, company, edition)
     for name in SHOWCASES:
@@ -231,10 +203,11 @@ async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
         if country == "CN"
         else CompanyIdentity(registration_number=f"DEMO-{slug.upper()}")
     )
-    if not await demo.exists(company_stream(company_id)):
-        await demo.run(
-            company_registration(company_id, identity, details, staff), "RegisterCompany"
+    if not await demo.exists(COMPANY.stream(company_id)):
+        registration = RegisterCompany(
+            company_id=company_id, identity=identity, details=details, owner=staff
         )
+        await demo.run(handlers.register_company, registration)
 
     earlier_mode = AT_2020.get(name_en)
     if earlier_mode:
@@ -249,8 +222,7 @@ async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
             approve=True,
         )
 
-    application_stream_id = application_stream(application_id)
-    if not await demo.exists(application_stream_id):
+    if not await demo.exists(APPLICATION.stream(application_id)):
         await _participate(
             demo,
             company_id,
@@ -269,11 +241,10 @@ async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
                 zone="digital-services",
                 theme=theme,
             )
-            await demo.one(applications, application_stream_id, placement)
+            await demo.run(handlers.review_application, placement)
         elif name_en == "Tesla":
-            await demo.one(
-                applications,
-                application_stream_id,
+            await demo.run(
+                handlers.review_application,
                 StartReview(application_id=application_id, reviewer="demo-reviewer"),
                 ReturnApplication(
                     application_id=application_id,
@@ -283,16 +254,15 @@ async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
             )
     else:
         # Demo data from before companies existed: link the company to its participation.
-        state = await demo.store.load(
-            company_stream(company_id),
-            companies.evolve,
-            companies.initial(company_stream(company_id)),
-        )
-        if edition not in state[0].editions:
+        state, _ = await read(demo.store, COMPANY, company_id)
+        if edition not in state.editions:
             join = JoinEdition(
-                company_id=company_id, edition_code=edition, application_id=application_id
+                company_id=company_id,
+                edition_code=edition,
+                application_id=application_id,
+                asked_by=ORGANISER,
             )
-            await demo.one(companies, company_stream(company_id), join)
+            await demo.run(handlers.change_company, join)
 
 
 async def _participate(
@@ -307,44 +277,39 @@ async def _participate(
     approve: bool,
     submit: bool = True,
 ) -> None:
-    stream = application_stream(application_id)
-    if await demo.exists(stream):
+    if await demo.exists(APPLICATION.stream(application_id)):
         return
-    register = RegisterExhibitor(
-        application_id=application_id,
-        applicant=staff,
+    taking_part = TakePart(
+        company_id=company_id,
         edition_code=edition,
-        company=CompanyProfile(**details.model_dump(), participation_mode=mode),
+        application_id=application_id,
+        participation_mode=mode,
         contact=ContactPerson(
             name=f"{details.name_en} fair desk",
             email=f"fair@{_slug(details.name_en)}.example.com",
             phone="+86 10 8437 0000",
         ),
-        company_id=company_id,
+        applicant=staff,
+        asked_by=ORGANISER,
     )
-    join = JoinEdition(company_id=company_id, edition_code=edition, application_id=application_id)
-    await demo.run(
-        [
-            step(companies, company_stream(company_id), join),
-            step(applications, stream, register),
-        ],
-        "JoinEdition",
-    )
-    commands: list[Any] = [SubmitApplication(application_id=application_id)] if submit else []
+    await demo.run(handlers.take_part, taking_part)
+    if submit:
+        submission = SubmitApplication(application_id=application_id, asked_by=ORGANISER)
+        await demo.run(handlers.change_application, submission)
     if approve:
-        commands += [
+        await demo.run(
+            handlers.review_application,
             StartReview(application_id=application_id, reviewer="demo-reviewer"),
             ApproveApplication(
                 application_id=application_id, reviewer="demo-reviewer", note="demo"
             ),
-        ]
-    await demo.one(applications, stream, *commands)
+        )
 
 
 async def _showcase(demo: Loader, name: str) -> None:
     company_id, _, _ = _ids(name)
     profile_id = profile_item_id(company_id)
-    if await demo.exists(item_stream(profile_id)):
+    if await demo.exists(ITEM.stream(profile_id)):
         return
     logo = await demo.blobs.put(tiny_png((200, 16, 46)), "image/png")
     photo = await demo.blobs.put(tiny_png((30, 90, 160)), "image/png")
@@ -389,11 +354,13 @@ async def _showcase(demo: Loader, name: str) -> None:
         ),
     ]
     for item_id, content in contents:
-        stream = item_stream(item_id)
-        if await demo.exists(stream):
+        if await demo.exists(ITEM.stream(item_id)):
             continue
-        draft = DraftItem(item_id=item_id, company_id=company_id, content=content)
-        await demo.one(items, stream, draft, PublishItem(item_id=item_id))
+        draft = DraftItem(
+            item_id=item_id, company_id=company_id, content=content, asked_by=ORGANISER
+        )
+        await demo.run(handlers.draft_item, draft)
+        await demo.run(handlers.change_item, PublishItem(item_id=item_id, asked_by=ORGANISER))
 
 
 async def _cards_and_lead(demo: Loader) -> None:
@@ -417,10 +384,10 @@ async def _cards_and_lead(demo: Loader) -> None:
         ),
     }
     for person, card in cards.items():
-        if not await demo.exists(card_stream(person)):
-            await demo.one(card_decider, card_stream(person), SaveCard(person=person, card=card))
+        if not await demo.exists(CARD.stream(person)):
+            await demo.run(handlers.save_card, SaveCard(person=person, card=card))
     xid = exchange_id(VISITOR, staff)
-    if not await demo.exists(exchange_stream(xid)):
+    if not await demo.exists(EXCHANGE.stream(xid)):
         request = RequestCards(
             exchange_id=xid,
             requester=VISITOR,
@@ -428,38 +395,33 @@ async def _cards_and_lead(demo: Loader) -> None:
             company_id=company_id,
             message="We met at the Huawei booth",
         )
-        count = CountRequest(requester=VISITOR, exchange_id=xid, at=demo.now)
-        await demo.run(
-            [
-                step(exchanges, exchange_stream(xid), request),
-                step(windows(CARD_LIMIT), window_stream(VISITOR), count),
-            ],
-            "RequestCards",
-        )
-        await demo.one(exchanges, exchange_stream(xid), AcceptCards(exchange_id=xid, by=staff))
+        await demo.run(handlers.request_cards, request)
+        await demo.run(handlers.answer_cards, AcceptCards(exchange_id=xid, by=staff))
     lid = lead_id(company_id, VISITOR)
-    if not await demo.exists(lead_stream(lid)):
-        leads = leads_on(demo.now.date())
-        await demo.one(
-            leads,
-            lead_stream(lid),
-            OpenLead(
+    if not await demo.exists(LEAD.stream(lid)):
+        opening = OpenLeadFromSource(
+            company_id=company_id,
+            source=LeadSource(kind="card_exchange", ref=xid),
+            owner=staff,
+            by=staff,
+            asked_by=ORGANISER,
+        )
+        await demo.run(handlers.open_lead, opening)
+        await demo.run(
+            handlers.follow_up_lead,
+            MoveLead(lead_id=lid, by=staff, stage="contacted", asked_by=ORGANISER),
+            NoteLead(
                 lead_id=lid,
                 by=staff,
-                company_id=company_id,
-                contact=VISITOR,
-                source=LeadSource(kind="card_exchange", ref=xid),
-                owner=staff,
-            ),
-            MoveLead(lead_id=lid, by=staff, stage="contacted"),
-            NoteLead(
-                lead_id=lid, by=staff, text="Interested in the AI computing centre for the bank"
+                text="Interested in the AI computing centre for the bank",
+                asked_by=ORGANISER,
             ),
             PlanNextAction(
                 lead_id=lid,
                 by=staff,
                 due_on=demo.now.date() + timedelta(days=3),
                 action="Send the cloud pricing",
+                asked_by=ORGANISER,
             ),
         )
 
@@ -467,11 +429,9 @@ async def _cards_and_lead(demo: Loader) -> None:
 async def _meetings(demo: Loader) -> None:
     company_id, _, staff = _ids("Huawei")
     day = (demo.now + timedelta(days=2)).replace(hour=2, minute=0, second=0, microsecond=0)
-    slots = slots_at(demo.now)
-    meetings = meetings_at(demo.now)
     for n in range(3):
         slot_id = f"slot-demo-huawei-{n + 1}"
-        if await demo.exists(slot_stream(slot_id)):
+        if await demo.exists(SLOT.stream(slot_id)):
             continue
         start = day + timedelta(minutes=45 * n)
         offer = OfferSlot(
@@ -481,74 +441,35 @@ async def _meetings(demo: Loader) -> None:
             kind="booth" if n < 2 else "online",
             period=Period(start=start, end=start + timedelta(minutes=30)),
             location="CNCC, Digital Services Zone" if n < 2 else "cloud meeting room",
+            asked_by=ORGANISER,
         )
-        await demo.one(slots, slot_stream(slot_id), offer)
+        await demo.run(handlers.offer_slot, offer)
     booked = "mtg-demo-huawei-visitor"
-    if not await demo.exists(meeting_stream(booked)):
-        slot, _ = await demo.store.load(
-            slot_stream("slot-demo-huawei-1"),
-            slots.evolve,
-            slots.initial(slot_stream("slot-demo-huawei-1")),
-        )
+    if not await demo.exists(MEETING.stream(booked)):
+        slot, _ = await read(demo.store, SLOT, "slot-demo-huawei-1")
         if slot.status == "open" and slot.period is not None and slot.period.start > demo.now:
-            book = BookFromSlot(
-                meeting_id=booked,
+            book = BookSlot(
                 slot_id=slot.slot_id,
-                company_id=company_id,
-                kind=slot.kind,
-                host=staff,
+                meeting_id=booked,
                 guest=VISITOR,
-                period=slot.period,
                 subject="AI computing for a bank",
-                location=slot.location,
             )
-            await demo.run(
-                [
-                    step(
-                        slots,
-                        slot_stream(slot.slot_id),
-                        TakeSlot(slot_id=slot.slot_id, meeting_id=booked, guest=VISITOR),
-                    ),
-                    step(meetings, meeting_stream(booked), book),
-                    step(
-                        agendas,
-                        agenda_stream(staff),
-                        Book(person=staff, meeting_id=booked, period=slot.period),
-                    ),
-                    step(
-                        agendas,
-                        agenda_stream(VISITOR),
-                        Book(person=VISITOR, meeting_id=booked, period=slot.period),
-                    ),
-                ],
-                "BookSlot",
-            )
+            await demo.run(handlers.book_slot, book)
     qax_company, _, qax_staff = _ids("Qi An Xin")
     invited = "mtg-demo-qianxin-visitor"
-    if not await demo.exists(meeting_stream(invited)):
+    if not await demo.exists(MEETING.stream(invited)):
         start = day + timedelta(days=1)
-        period = Period(start=start, end=start + timedelta(hours=1))
         request = RequestMeeting(
             meeting_id=invited,
             company_id=qax_company,
             kind="online",
             organiser=qax_staff,
             invitee=VISITOR,
-            period=period,
+            period=Period(start=start, end=start + timedelta(hours=1)),
             subject="Privacy computing for banks",
             location="cloud negotiation room",
         )
-        await demo.run(
-            [
-                step(meetings, meeting_stream(invited), request),
-                step(
-                    agendas,
-                    agenda_stream(qax_staff),
-                    Book(person=qax_staff, meeting_id=invited, period=period),
-                ),
-            ],
-            "RequestMeeting",
-        )
+        await demo.run(handlers.request_meeting, request)
 
 
 async def _agreements(demo: Loader, edition: str) -> None:
@@ -563,13 +484,12 @@ async def _agreements(demo: Loader, edition: str) -> None:
             False,
         ),
     ]
-    decider = agreements_on(demo.now.date())
     for agreement_id, name, counterparty, subject, amount, announce in deals:
-        stream = agreement_stream(agreement_id)
-        if await demo.exists(stream):
+        if await demo.exists(AGREEMENT.stream(agreement_id)):
             continue
         company_id, _, _ = _ids(name)
-        commands: list[Any] = [
+        await demo.run(
+            handlers.sign_agreement,
             SignAgreement(
                 agreement_id=agreement_id,
                 company_id=company_id,
@@ -578,8 +498,9 @@ async def _agreements(demo: Loader, edition: str) -> None:
                 subject=subject,
                 value=Money(amount=Decimal(amount), currency="CNY"),
                 signed_on=demo.now.date(),
-            )
-        ]
+                asked_by=ORGANISER,
+            ),
+        )
         if announce:
-            commands.append(AnnounceAgreement(agreement_id=agreement_id, by="demo-reviewer"))
-        await demo.one(decider, stream, *commands)
+            announcement = AnnounceAgreement(agreement_id=agreement_id, by="demo-reviewer")
+            await demo.run(handlers.announce_agreement, announcement)

@@ -12,6 +12,7 @@ Idempotent: every demo item has a fixed id, and one that exists is left alone.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from fairline_events.service import Runtime
 from fairline_events.store import EventStore
 
 from .api.common import GuestDetails, seal_guest
+from .domain.blocks import block_stream
+from .domain.bookings import booking_stream
 from .domain.commands import CreateBlock, MakeBooking, RegisterHotel, SetAllotment
-from .domain.events import block_stream, booking_stream, hotel_stream
+from .domain.hotel import hotel_stream
 from .domain.values import HOTEL_TIME
 from .handlers import create_block, make_booking, register_hotel, set_allotment
 
@@ -179,7 +182,10 @@ async def load_demo(runtime: Runtime) -> int:
     assert runtime.store is not None
     store = runtime.store
     data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
-    loader = CommandContext.system("demo-loader", reason="demo edition")
+    # Planned as of PLANNED_AT: the rules see that day, so the blocks' cut-offs lie ahead.
+    loader = replace(
+        CommandContext.system("demo-loader", reason="demo edition"), clock=lambda: PLANNED_AT
+    )
     written = 0
     for entry in data["hotels"]:
         written += await _hotel(store, entry, loader)
@@ -187,12 +193,11 @@ async def load_demo(runtime: Runtime) -> int:
         if await store.stream_version(block_stream(spec["block_id"])):
             continue
         command = CreateBlock.model_validate({"last_night": LAST_NIGHT, **spec})
-        written += len(await create_block(store, command, PLANNED_AT, loader))
+        written += len((await create_block(store, command, loader)).events)
     for booking_id, block_id, room_type, arrival, departure, board, name, phone in BOOKINGS:
         if await store.stream_version(booking_stream(booking_id)):
             continue
         spec = next(b for b in BLOCKS if b["block_id"] == block_id)
-        new_guest, key = seal_guest(GuestDetails(name=name, phone=phone))
         booking = MakeBooking.model_validate(
             {
                 "booking_id": booking_id,
@@ -203,10 +208,10 @@ async def load_demo(runtime: Runtime) -> int:
                 "departure": _night(departure),
                 "board": board,
                 "guest_id": booking_id.replace("demo-bk", "demo-guest"),
-                "new_guest": new_guest,
+                "new_guest": seal_guest(GuestDetails(name=name, phone=phone)),
             }
         )
-        written += len(await make_booking(store, booking, key, PLANNED_AT, loader))
+        written += len((await make_booking(store, booking, loader)).events)
     return written
 
 
@@ -232,5 +237,5 @@ async def _hotel(store: EventStore, entry: dict[str, Any], loader: CommandContex
             rooms=max(1, int(physical * SHARE)),
             rate=RATES.get(room_type, 800),
         )
-        written += len(await set_allotment(store, allot, PLANNED_AT, loader))
+        written += len((await set_allotment(store, allot, loader)).events)
     return written

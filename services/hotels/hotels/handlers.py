@@ -1,270 +1,184 @@
-"""One function per command: choose the streams, then lock, load, decide, append.
+"""One handler per command: read the streams its decision needs, then decide.
 
-The rules live in `domain/`; these only say which streams a command touches and what must
-commit with its events (a new guest's key, a partner hotel's right to fetch it, an erasure).
-The plumbing is `fairline_events.transact`: the streams a command writes are locked in one
-global order, so concurrent bookings of the same nights queue instead of failing, and a
-command that lost a race is decided again on fresh state (its answer is the rule's, such as
-`no_room`). A command planned from a stream's state (the nights a booking holds) reads that
-stream again once it is locked: if it moved meanwhile, the command is planned again.
+The rules live in `domain/`, one module per aggregate; a handler only says which streams a
+command writes (`streams(...)`, `streams.all(...)`: locked, then read) and which it only
+reads (`streams.peek(...)`), and passes each state to the decision by name. Every event
+names its own stream (`event.stream_id()`), so a handler returns the decision's events as
+they are. The plumbing is `fairline_events.transact`: all of it runs in one transaction,
+concurrent bookings of the same nights queue instead of failing, and a command that lost a
+race, or whose nights were found from a booking that changed meanwhile, is decided again on
+fresh state (its answer is the rule's, such as `no_room`).
+
+What must commit with the events, or not at all, goes through `streams.with_events`: a new
+guest's key, a partner hotel's right to fetch it, an erasure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
 
 import asyncpg
-from fairline_events.context import CommandContext
-from fairline_events.decider import Decider, Fold, handle
 from fairline_events.registry import DomainEvent
 from fairline_events.shredding import KeyStore
-from fairline_events.store import EventStore
-from fairline_events.transact import After, Decision, Streams, by_stream, transact
+from fairline_events.transact import After, Streams, command_handler
 
-from .domain import blocks, bookings, hotel, inventory
-from .domain.blocks import Block
-from .domain.bookings import Booking
+from .domain import blocks, bookings, guests, hotel, inventory
+from .domain.blocks import BLOCK, Block, block_stream
+from .domain.bookings import BOOKING, Booking, booking_stream
 from .domain.commands import (
     CancelBooking,
+    CarveSubBlock,
     CreateBlock,
     EraseGuest,
     MakeBooking,
     ModifyBooking,
+    NewGuest,
     RecordNoShow,
     RegisterHotel,
     ReleaseBlock,
     SetAllotment,
 )
-from .domain.events import (
-    BookingMade,
-    GuestErased,
-    block_stream,
-    booking_stream,
-    guest_stream,
-    hotel_stream,
-    night_stream,
-    stream_of,
-)
-from .domain.hotel import Hotel
-from .domain.values import nights, stay_nights
-from .domain.world import World, evolve_state, initial_state
+from .domain.events import BookingMade, GuestErased
+from .domain.guests import GUEST, guest_stream
+from .domain.hotel import HOTEL, hotel_stream
+from .domain.inventory import NightKey, Nights, by_key, night_streams
 
 guest_keys = KeyStore("guest_keys")
 
-hotels: Decider[RegisterHotel, Hotel] = Decider(
-    initial=lambda stream_id: hotel.initial_hotel(stream_id.removeprefix("hotel-")),
-    decide=hotel.decide,
-    evolve=hotel.evolve,
-)
 
-WORLD: Fold[Any] = Fold(initial_state, evolve_state)
-"""Every hotels stream folds the same way: its name says which state it holds."""
+@command_handler
+async def register_hotel(command: RegisterHotel, streams: Streams) -> list[DomainEvent]:
+    registered = await streams(HOTEL, hotel_stream(command.hotel_code))
+    return hotel.register(command, hotel=registered)
 
 
-def clock() -> datetime:
-    return datetime.now(UTC)
+@command_handler
+async def set_allotment(command: SetAllotment, streams: Streams) -> list[DomainEvent]:
+    nights = by_key(await streams.all(*night_streams(command.hotel_code, command.night_keys())))
+    registered = await streams.peek(HOTEL, hotel_stream(command.hotel_code))
+    return inventory.set_allotment(command, hotel=registered, nights=nights)
 
 
-async def load(store: EventStore, stream_id: str) -> tuple[Any, int]:
-    """One stream's current state and version, outside any command (for views)."""
-    return await store.load(stream_id, WORLD.evolve, WORLD.initial(stream_id))
+@command_handler
+async def create_block(command: CreateBlock, streams: Streams) -> list[DomainEvent]:
+    parent = None
+    if command.parent_block_id is not None:  # a sub-block also writes its parent
+        parent = await streams(BLOCK, block_stream(command.parent_block_id))
+    return await _carve(command, parent, streams)
 
 
-async def _world(load: Streams, lock: Iterable[str], read: Iterable[str] = ()) -> World:
-    """Lock the streams a command writes and load them, then those it only reads: so a
-    decision never sees a block older than the nights it writes."""
-    locked = list(lock)
-    await load.lock(*locked)
-    states = {s: await load(WORLD, s) for s in locked}
-    return World(states | {s: await load.peek(WORLD, s) for s in read if s not in states})
+@command_handler
+async def carve_sub_block(command: CarveSubBlock, streams: Streams) -> list[DomainEvent]:
+    """A sub-block stays in its parent's hotel and group: the parent says which."""
+    parent = await streams(BLOCK, block_stream(command.parent_block_id))
+    return await _carve(blocks.sub_block(command, parent=parent), parent, streams)
 
 
-async def _transact(
-    store: EventStore,
-    command: Any,
-    decide: Callable[[Streams], Awaitable[Sequence[DomainEvent]]],
-    context: CommandContext,
-    after: After | None = None,
-) -> list[DomainEvent]:
-    async def decision(load: Streams) -> Decision:
-        return by_stream(await decide(load), stream_of)
-
-    name = type(command).__name__
-    return (await transact(store, decision, context, command=name, after=after)).events
+async def _carve(command: CreateBlock, parent: Block | None, streams: Streams) -> list[DomainEvent]:
+    block, *states = await streams.all(
+        (BLOCK, block_stream(command.block_id)),
+        *night_streams(command.hotel_code, command.night_keys()),
+    )
+    nights, now = by_key(states), streams.now
+    registered = await streams.peek(HOTEL, hotel_stream(command.hotel_code))
+    return blocks.create(
+        command, block=block, parent=parent, hotel=registered, nights=nights, now=now
+    )
 
 
-async def register_hotel(
-    store: EventStore, command: RegisterHotel, context: CommandContext
-) -> Hotel:
-    state, _ = await handle(store, hotels, hotel_stream(command.hotel_code), command, context)
-    return state
+@command_handler
+async def release_block(command: ReleaseBlock, streams: Streams) -> list[DomainEvent]:
+    """At cut-off (the clock's job) or early (operations): the same rule, the same streams."""
+    block = await streams(BLOCK, block_stream(command.block_id))
+    nights = by_key(await streams.all(*night_streams(block.hotel_code, block.night_keys())))
+    sub_blocks = await streams.peek_all(*((BLOCK, block_stream(s)) for s in block.sub_blocks))
+    return blocks.release(
+        command, block=block, sub_blocks=sub_blocks, nights=nights, now=streams.now
+    )
 
 
-async def set_allotment(
-    store: EventStore, command: SetAllotment, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    streams = [
-        night_stream(command.hotel_code, command.room_type, d)
-        for d in nights(command.first_night, command.last_night)
-    ]
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        world = await _world(load, streams, [hotel_stream(command.hotel_code)])
-        return inventory.set_allotment(command, world, now=now)
-
-    return await _transact(store, command, decide, context)
-
-
-async def create_block(
-    store: EventStore, command: CreateBlock, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    streams = [block_stream(command.block_id)]
-    if command.parent_block_id is not None:
-        streams.append(block_stream(command.parent_block_id))
-    streams += [
-        night_stream(command.hotel_code, room_type, d)
-        for room_type in command.rooms
-        for d in nights(command.first_night, command.last_night)
-    ]
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        world = await _world(load, streams, [hotel_stream(command.hotel_code)])
-        return blocks.create_block(command, world, now=now)
-
-    return await _transact(store, command, decide, context)
+@command_handler
+async def make_booking(command: MakeBooking, streams: Streams) -> list[DomainEvent]:
+    booking, guest, *states = await streams.all(
+        (BOOKING, booking_stream(command.booking_id)),
+        (GUEST, guest_stream(command.guest_id)),
+        *night_streams(command.hotel_code, command.night_keys()),
+    )
+    nights, now = by_key(states), streams.now
+    block = None
+    if command.block_id is not None:  # read, not written: its rooms are on the nights
+        block = await streams.peek(BLOCK, block_stream(command.block_id))
+    if command.new_guest is not None:
+        streams.with_events(_keep_key(command.new_guest))
+    streams.with_events(_grant_keys)
+    return bookings.make(command, booking=booking, guest=guest, block=block, nights=nights, now=now)
 
 
-async def release_block(
-    store: EventStore, command: ReleaseBlock, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    stream = block_stream(command.block_id)
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        planned = await load.peek(WORLD, stream)
-        assert isinstance(planned, Block)
-        streams = [stream] + [
-            night_stream(planned.hotel_code, room_type, d) for room_type, d in planned.night_keys()
-        ]
-        world = await _world(load, streams, [block_stream(s) for s in planned.sub_blocks])
-        return blocks.release_block(command, world, now=now)
-
-    return await _transact(store, command, decide, context)
+@command_handler
+async def modify_booking(command: ModifyBooking, streams: Streams) -> list[DomainEvent]:
+    booking = await streams(BOOKING, booking_stream(command.booking_id))
+    nights = await _nights(streams, booking, [*booking.night_keys(), *booking.asked_for(command)])
+    block = await _block_of(streams, booking)
+    return bookings.modify(command, booking=booking, block=block, nights=nights, now=streams.now)
 
 
-async def make_booking(
-    store: EventStore,
-    command: MakeBooking,
-    key: bytes | None,
-    now: datetime,
-    context: CommandContext,
-) -> list[DomainEvent]:
-    """`key` is the new guest's data key (their fields arrive sealed under it), else None."""
-    streams = [booking_stream(command.booking_id), guest_stream(command.guest_id)]
-    streams += [
-        night_stream(command.hotel_code, command.room_type, d)
-        for d in stay_nights(command.arrival, command.departure)
-    ]
-    read = [block_stream(command.block_id)] if command.block_id else []
-
-    async def keep_key(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
-        if command.new_guest is not None and key is not None:
-            await guest_keys.create(conn, command.new_guest.key_id, key)
-        for made in (e for e in events if isinstance(e, BookingMade)):
-            await conn.execute(
-                "INSERT INTO guest_key_grants (key_id, hotel_code) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING",
-                made.guest_name.key_id,
-                made.hotel_code,
-            )
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        world = await _world(load, streams, read)
-        return bookings.make_booking(command, world, now=now)
-
-    return await _transact(store, command, decide, context, after=keep_key)
+@command_handler
+async def cancel_booking(command: CancelBooking, streams: Streams) -> list[DomainEvent]:
+    """Every night goes back."""
+    booking = await streams(BOOKING, booking_stream(command.booking_id))
+    await _nights(streams, booking, booking.night_keys())
+    return bookings.cancel(command, booking=booking, block=await _block_of(streams, booking))
 
 
-def _held(booking: Booking) -> list[str]:
-    return [night_stream(booking.hotel_code, booking.room_type, d) for d in booking.nights()]
+@command_handler
+async def record_no_show(command: RecordNoShow, streams: Streams) -> list[DomainEvent]:
+    """The first night is charged, the others go back."""
+    booking = await streams(BOOKING, booking_stream(command.booking_id))
+    await _nights(streams, booking, booking.night_keys())
+    return bookings.no_show(command, booking=booking, now=streams.now)
 
 
-async def _planned_booking(load: Streams, booking_id: str) -> Booking:
-    planned = await load.peek(WORLD, booking_stream(booking_id))
-    assert isinstance(planned, Booking)
-    return planned
+@command_handler
+async def erase_guest(command: EraseGuest, streams: Streams) -> list[DomainEvent]:
+    """The guest's key is destroyed with the GuestErased event: from then on nothing opens."""
+    guest = await streams(GUEST, guest_stream(command.guest_id))
+    streams.with_events(_shred)
+    return guests.erase(command, guest=guest)
 
 
-def _block_of(booking: Booking) -> list[str]:
-    return [block_stream(booking.block_id)] if booking.block_id else []
+async def _nights(streams: Streams, booking: Booking, keys: Sequence[NightKey]) -> Nights:
+    """The nights a booking gives back or takes: found from its state, locked after it."""
+    return by_key(await streams.all(*night_streams(booking.hotel_code, dict.fromkeys(keys))))
 
 
-async def modify_booking(
-    store: EventStore, command: ModifyBooking, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    stream = booking_stream(command.booking_id)
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        planned = await _planned_booking(load, command.booking_id)
-        streams = [stream, *_held(planned)]
-        if planned.status == "confirmed":
-            arrival = command.arrival or planned.arrival
-            departure = command.departure or planned.departure
-            room_type = command.room_type or planned.room_type
-            if departure > arrival:
-                streams += [
-                    night_stream(planned.hotel_code, room_type, d)
-                    for d in stay_nights(arrival, departure)
-                ]
-        world = await _world(load, streams, _block_of(planned))
-        return bookings.modify_booking(command, world, now=now)
-
-    return await _transact(store, command, decide, context)
+async def _block_of(streams: Streams, booking: Booking) -> Block | None:
+    if booking.block_id is None:
+        return None
+    return await streams.peek(BLOCK, block_stream(booking.block_id))
 
 
-async def cancel_booking(
-    store: EventStore, command: CancelBooking, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    return await _give_back(store, command, now, context)
+def _keep_key(guest: NewGuest) -> After:
+    """A new guest's key, kept with the booking that records them."""
+
+    async def keep(connection: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
+        await guest_keys.create(connection, guest.key_id, guest.key)
+
+    return keep
 
 
-async def record_no_show(
-    store: EventStore, command: RecordNoShow, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    return await _give_back(store, command, now, context)
+async def _grant_keys(connection: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
+    """The hotel of a booking may fetch its guest's key (`/partner/.../guest-keys/...`)."""
+    for made in (e for e in events if isinstance(e, BookingMade)):
+        await connection.execute(
+            "INSERT INTO guest_key_grants (key_id, hotel_code) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING",
+            made.guest_name.key_id,
+            made.hotel_code,
+        )
 
 
-async def _give_back(
-    store: EventStore, command: CancelBooking | RecordNoShow, now: datetime, context: CommandContext
-) -> list[DomainEvent]:
-    """Cancel, or record a no-show: both give nights back."""
-    stream = booking_stream(command.booking_id)
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        planned = await _planned_booking(load, command.booking_id)
-        world = await _world(load, [stream, *_held(planned)], _block_of(planned))
-        if isinstance(command, CancelBooking):
-            return bookings.cancel_booking(command, world, now=now)
-        return bookings.record_no_show(command, world, now=now)
-
-    return await _transact(store, command, decide, context)
-
-
-async def erase_guest(
-    store: EventStore, command: EraseGuest, context: CommandContext
-) -> list[DomainEvent]:
-    """Destroy the guest's key with the GuestErased event: from then on nothing opens."""
-
-    async def shred(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
-        for erased in (e for e in events if isinstance(e, GuestErased)):
-            await guest_keys.destroy(conn, erased.key_id)
-            await conn.execute("DELETE FROM guest_key_grants WHERE key_id = $1", erased.key_id)
-
-    stream = guest_stream(command.guest_id)
-
-    async def decide(load: Streams) -> Sequence[DomainEvent]:
-        world = await _world(load, [stream])
-        return bookings.erase_guest(command, world.guest(command.guest_id))
-
-    return await _transact(store, command, decide, context, after=shred)
+async def _shred(connection: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
+    """An erased guest's key is destroyed, and with it every partner's right to fetch it."""
+    for erased in (e for e in events if isinstance(e, GuestErased)):
+        await guest_keys.destroy(connection, erased.key_id)
+        await connection.execute("DELETE FROM guest_key_grants WHERE key_id = $1", erased.key_id)

@@ -18,7 +18,7 @@ from fairline_events.kafka import producer as make_producer
 from fairline_events.service import Runtime
 
 from .domain.commands import ReleaseBlock
-from .handlers import clock, release_block
+from .handlers import release_block
 from .partner.contract import CONTRACT_VERSION, partner_topic
 from .projections import partner_feed, rooming
 
@@ -26,7 +26,11 @@ log = structlog.get_logger(__name__)
 
 
 async def release_due_blocks(runtime: Runtime) -> int:
-    """Release every open block whose cut-off passed: sub-blocks before their parents."""
+    """Release every open block whose cut-off passed: sub-blocks before their parents.
+
+    Each is the `release_block` command the API's early release runs too; the decision
+    checks the cut-off again on the block's own stream, so a stale read model releases
+    nothing too early."""
     assert runtime.pool is not None and runtime.store is not None
     due = await runtime.pool.fetch(
         f"""SELECT block_id FROM {rooming.schema}.blocks
@@ -38,7 +42,7 @@ async def release_due_blocks(runtime: Runtime) -> int:
     for row in due:
         command = ReleaseBlock(block_id=row["block_id"], at_cut_off=True)
         try:
-            if await release_block(runtime.store, command, clock(), context):
+            if (await release_block(runtime.store, command, context)).events:
                 released += 1
         except DomainError as exc:  # e.g. a sub-block the read model has not seen yet
             log.warning("block not released yet", block_id=row["block_id"], code=exc.code)

@@ -9,22 +9,39 @@ from typing import Any
 
 import asyncpg
 import pytest
-from exhibitors.domain.cards import CARD_REQUESTS, CountRequest, RateLimit
+from exhibitors.domain.cards import CARD_REQUESTS, WINDOW, CountRequest, RateLimit, decide_window
 from exhibitors.service import definition
-from exhibitors.streams import windows
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
 from fairline_events.store import EventStore
-from fairline_events.transact import Step, step, stepwise, transact
-from fairline_events.transact import Streams as Loader
+from fairline_events.transact import Streams, command_handler
 
 pytestmark = pytest.mark.infra
 
-UNLIMITED = windows(RateLimit(limit=10_000, window=CARD_REQUESTS.window))
+UNLIMITED = RateLimit(limit=10_000, window=CARD_REQUESTS.window)
 
 
 def count(person: str, n: int) -> CountRequest:
     return CountRequest(requester=person, exchange_id=f"x-{n}", at=datetime.now(UTC))
+
+
+@command_handler
+async def count_own(command: CountRequest, streams: Streams) -> dict[str, Any]:
+    stream = command.requester
+    return {stream: decide_window(command, await streams(WINDOW, stream), UNLIMITED)}
+
+
+@command_handler
+async def count_own_then_shared(n: int, streams: Streams) -> dict[str, Any]:
+    """Locks a stream of its own that exists already, then, a moment later, the shared one."""
+    own, shared = f"own-{n}", "shared"
+    mine = await streams(WINDOW, own)
+    await asyncio.sleep(0.01)  # let the others take their own locks meanwhile
+    everyone = await streams(WINDOW, shared)
+    return {
+        own: decide_window(count(f"own-{n}", 1), mine, UNLIMITED),
+        shared: decide_window(count("shared", n), everyone, UNLIMITED),
+    }
 
 
 async def test_a_hot_stream_queues_and_keeps_its_versions_in_commit_order(
@@ -36,20 +53,9 @@ async def test_a_hot_stream_queues_and_keeps_its_versions_in_commit_order(
     writers = 12
     # Each command first locks a stream of its own that exists already, then the shared one.
     for i in range(writers):
-        await transact(store, stepwise([step(UNLIMITED, f"own-{i}", count(f"own-{i}", 0))]), ctx)
+        await count_own(store, count(f"own-{i}", 0), ctx)
 
-    def command(i: int) -> Any:
-        async def plan(load: Loader) -> list[Step[Any]]:
-            await load(UNLIMITED, f"own-{i}")
-            await asyncio.sleep(0.01)  # let the others take their own locks meanwhile
-            return [
-                step(UNLIMITED, f"own-{i}", count(f"own-{i}", 1)),
-                step(UNLIMITED, "shared", count("shared", i)),
-            ]
-
-        return plan
-
-    await asyncio.gather(*(transact(store, stepwise(command(i)), ctx) for i in range(writers)))
+    await asyncio.gather(*(count_own_then_shared(store, i, ctx) for i in range(writers)))
 
     assert await store.stream_version("shared") == writers  # every one of them, no 409
     rows = await pool.fetch(

@@ -12,9 +12,12 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 from exhibitors.api.statistics import edition_statistics
+from exhibitors.domain import application
+from exhibitors.domain.application import APPLICATION
 from exhibitors.domain.commands import (
     ApproveApplication,
     ChangeParticipation,
+    Command,
     RegisterExhibitor,
     RejectApplication,
     StartReview,
@@ -24,16 +27,24 @@ from exhibitors.domain.commands import (
 from exhibitors.domain.values import CompanyProfile, ContactPerson
 from exhibitors.projections import directory
 from exhibitors.service import definition
-from exhibitors.streams import application_stream, applications
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
-from fairline_events.decider import handle
 from fairline_events.projection import ProjectionRunner
 from fairline_events.store import Checkpoint, EventStore
+from fairline_events.transact import Streams, command_handler
+from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
 CTX = CommandContext(actor="user:fixture")
+
+
+@command_handler
+async def write_history(command: Command, streams: Streams) -> dict[str, Any]:
+    """The fixture's application histories, each command decided on its application alone."""
+    stream = APPLICATION.stream(command.application_id)
+    return {stream: application.decide(command, await streams(APPLICATION, stream))}
+
 
 # (edition, country, mode, what happens) — counted only when approved and not withdrawn.
 FIXTURE: list[tuple[str, str, str, str]] = [
@@ -89,12 +100,20 @@ async def _register(store: EventStore, edition: str, country: str, mode: str, fa
     if fate == "approved, then both":
         commands.append(ChangeParticipation(application_id=app_id, participation_mode="both"))
     for command in commands:
-        await handle(store, applications, application_stream(app_id), command, CTX)
+        await write_history(store, command, CTX)
 
 
 async def project_everything(store: EventStore, runner: ProjectionRunner) -> None:
     """Feed every stored event to the projection, as the relay and Kafka would."""
-    stored = await store.read_all(Checkpoint.start(), limit=100_000)
+    # Readers see only transactions older than every one still running, in any database of
+    # the server: wait until every committed event is past that horizon.
+    total = await store.pool.fetchval("SELECT count(*) FROM events")
+    stored = await eventually(
+        lambda: store.read_all(Checkpoint.start(), limit=100_000),
+        lambda found: len(found) == total,
+        within=30,
+        what="every committed event readable",
+    )
     records = [
         ConsumerRecord(
             topic="exhibitors.events",

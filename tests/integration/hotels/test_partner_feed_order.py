@@ -13,9 +13,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from fairline_events.envelope import Envelope
 from fairline_events.projection import ProjectionRunner
-from fairline_events.registry import DomainEvent
 from fairline_events.shredding import new_key, seal
-from hotels.domain.events import BookingMade, GuestErased, registry, stream_of
+from hotels.domain.events import BookingMade, GuestErased, HotelsEvent, registry
 from hotels.projections import partner_feed
 
 pytestmark = pytest.mark.infra
@@ -24,14 +23,14 @@ KEY = new_key()
 
 
 def record(
-    event: DomainEvent, version: int, partition: int, offset: int
+    event: HotelsEvent, version: int, partition: int, offset: int
 ) -> ConsumerRecord[bytes, bytes]:
     event_type, schema_version, data = registry.encode(event)
     envelope = Envelope(
         event_id=uuid.uuid4(),
         event_type=event_type,
         schema_version=schema_version,
-        stream_id=stream_of(event),
+        stream_id=event.stream_id(),
         stream_version=version,
         occurred_at=datetime.now(UTC),
         actor="user:desk-1",
@@ -45,7 +44,7 @@ def record(
         offset,
         0,
         0,
-        stream_of(event).encode(),
+        event.stream_id().encode(),
         value,
         None,
         0,

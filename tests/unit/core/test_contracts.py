@@ -10,7 +10,8 @@ from fairline_events.asyncapi import asyncapi_document
 from fairline_events.service import ServiceDefinition, build_app
 from fairline_events.settings import ServiceSettings
 
-OPEN = {"/healthz", "/readyz", "/asyncapi.json"}
+# /metrics holds counts only (no ids, no personal data), for the Prometheus scraper.
+OPEN = {"/healthz", "/readyz", "/asyncapi.json", "/metrics"}
 
 
 def definitions() -> list[ServiceDefinition]:

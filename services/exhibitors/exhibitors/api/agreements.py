@@ -5,39 +5,29 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from fairline_events.errors import DomainError, Forbidden, NotFound
-from fairline_events.transact import Step, Streams, step, stepwise, transact
+from fairline_events.dependencies import Body, Context, Pool, Store, new_id
+from fairline_events.errors import NotFound
+from fairline_events.transact import Outcome
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from ..domain.agreements import AnnounceAgreement, Money, Party, SignAgreement
+from .. import handlers
+from ..domain.agreements import (
+    AGREEMENT,
+    Agreement,
+    AnnounceAgreement,
+    Money,
+    Party,
+    SignAgreement,
+)
+from ..domain.company import COMPANY
 from ..domain.values import EditionCode, Identifier, Name
 from ..projections import results as results_projection
-from ..streams import (
-    agreement_stream,
-    agreements_on,
-    companies,
-    company_stream,
-    meeting_stream,
-    meetings_at,
-)
-from .common import (
-    Anyone,
-    Body,
-    CommandRoute,
-    Correlation,
-    Exhibitor,
-    Now,
-    Pool,
-    Recruiter,
-    Store,
-    context,
-    new_id,
-)
+from .common import Anyone, Exhibitor, Recruiter, actor, known, read
 
-router = APIRouter(tags=["agreements"], route_class=CommandRoute)
+router = APIRouter(tags=["agreements"])
 
 
 class Signing(Body):
@@ -80,8 +70,9 @@ class Results(BaseModel):
     results: list[Result]
 
 
-def _view(state: Any, version: int) -> AgreementView:
+def _view(state: Agreement, version: int) -> AgreementView:
     signed = state.signed
+    assert signed is not None
     return AgreementView(
         agreement_id=state.agreement_id,
         status=state.status,
@@ -106,72 +97,41 @@ async def sign(
     body: Signing,
     who: Exhibitor,
     store: Store,
-    now: Now,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> AgreementView:
     agreement_id = new_id("agr")
-    today = now().date()
-    decider = agreements_on(today)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        company = await load.peek(companies, company_stream(company_id))
-        if not company.registered:
-            raise NotFound(f"company {company_id} not found", code="company_not_found")
-        if not company.is_staff(who.subject) and not who.has_any(("recruitment",)):
-            raise Forbidden(
-                f"only the staff of {company_id} record its agreements", code="not_company_staff"
-            )
-        if body.edition_code not in company.editions:
-            raise DomainError(
-                f"company {company_id} does not take part in {body.edition_code}",
-                code="not_participating",
-            )
-        if body.meeting_id is not None:
-            meeting = await load.peek(meetings_at(now()), meeting_stream(body.meeting_id))
-            if meeting.company_id != company_id or meeting.status != "confirmed":
-                raise DomainError(
-                    f"meeting {body.meeting_id} is no confirmed meeting of {company_id}",
-                    code="meeting_not_eligible",
-                )
-        command = SignAgreement(
-            agreement_id=agreement_id, company_id=company_id, **body.model_dump()
-        )
-        return [step(decider, agreement_stream(agreement_id), command)]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation), command="SignAgreement"
+    command = SignAgreement(
+        agreement_id=agreement_id,
+        company_id=known(company_id, "company", "company_not_found"),
+        asked_by=actor(who),
+        **body.model_dump(),
     )
+    outcome = await handlers.sign_agreement(store, command, context)
     response.headers["Location"] = f"/agreements/{agreement_id}"
-    stream = agreement_stream(agreement_id)
-    return _view(outcome.states[stream], outcome.versions[stream])
+    return _changed(outcome, agreement_id)
+
+
+def _changed(outcome: Outcome, agreement_id: str) -> AgreementView:
+    stream = AGREEMENT.stream(agreement_id)
+    return _view(outcome.state(stream, Agreement), outcome.versions[stream])
 
 
 @router.post("/agreements/{agreement_id}/announce", summary="announce as a result of the edition")
 async def announce(
-    agreement_id: str, who: Recruiter, store: Store, now: Now, correlation: Correlation = None
+    agreement_id: str, who: Recruiter, store: Store, context: Context
 ) -> AgreementView:
-    stream = agreement_stream(agreement_id)
     command = AnnounceAgreement(agreement_id=agreement_id, by=who.subject)
-    outcome = await transact(
-        store,
-        stepwise([step(agreements_on(now().date()), stream, command)]),
-        context(who, correlation),
-        command="AnnounceAgreement",
-    )
-    return _view(outcome.states[stream], outcome.versions[stream])
+    return _changed(await handlers.announce_agreement(store, command, context), agreement_id)
 
 
 @router.get("/agreements/{agreement_id}", summary="an agreement: announced ones for all")
-async def get_agreement(agreement_id: str, who: Anyone, store: Store, now: Now) -> AgreementView:
-    decider = agreements_on(now().date())
-    stream = agreement_stream(agreement_id)
-    state, version = await store.load(stream, decider.evolve, decider.initial(stream))
+async def get_agreement(agreement_id: str, who: Anyone, store: Store) -> AgreementView:
+    state, version = await read(store, AGREEMENT, agreement_id)
     if state.signed is None:
         raise NotFound(f"agreement {agreement_id} not found", code="agreement_not_found")
     if state.status != "announced" and not who.has_any(("recruitment",)):
-        cstream = company_stream(state.signed.company_id)
-        company, _ = await store.load(cstream, companies.evolve, companies.initial(cstream))
+        company, _ = await read(store, COMPANY, state.signed.company_id)
         if not company.is_staff(who.subject):
             raise NotFound(f"agreement {agreement_id} not found", code="agreement_not_found")
     return _view(state, version)

@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from fairline_events.auth import Principal
-from fairline_events.decider import handle
+from fairline_events.dependencies import Body, Context, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
-from fairline_events.transact import Step, step, stepwise, transact
+from fairline_events.transact import CommandHandler, Outcome
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from ..domain.application import Application
+from .. import handlers
+from ..domain.application import APPLICATION, Application, may_change
 from ..domain.commands import (
-    ApplicationCommand,
     ApproveApplication,
     AssignReviewer,
     ChangeParticipation,
@@ -27,9 +27,8 @@ from ..domain.commands import (
     SubmitApplication,
     WithdrawApplication,
 )
-from ..domain.company import JoinEdition
+from ..domain.company import COMPANY
 from ..domain.values import (
-    CompanyDetails,
     CompanyIdentity,
     CompanyProfile,
     ContactPerson,
@@ -46,18 +45,11 @@ from ..domain.values import (
     Theme,
     Venue,
 )
-from ..streams import (
-    application_stream,
-    applications,
-    companies,
-    company_registration,
-    company_stream,
-)
-from .common import Body, CommandRoute, Correlation, Exhibitor, Recruiter, Store, context, new_id
+from .common import Exhibitor, Recruiter, actor, read
 
-router = APIRouter(tags=["applications"], route_class=CommandRoute)
+router = APIRouter(tags=["applications"])
 
-stream_of = application_stream
+stream_of = APPLICATION.stream
 Applicant = Exhibitor
 
 
@@ -163,41 +155,24 @@ def view(state: Application, version: int) -> ApplicationView:
 
 
 async def _execute(
-    store: EventStore,
-    command: ApplicationCommand,
-    who: Principal,
-    correlation: str | None,
-    reason: str | None = None,
+    handler: CommandHandler[Any], store: Store, command: Any, context: Context
 ) -> ApplicationView:
-    state, envelopes = await handle(
-        store,
-        applications,
-        stream_of(command.application_id),
-        command,
-        context(who, correlation, reason),
-    )
-    version = (
-        envelopes[-1].stream_version
-        if envelopes
-        else await store.stream_version(stream_of(command.application_id))
-    )
-    return view(state, version)
+    return changed(await handler(store, command, context), command.application_id)
+
+
+def changed(outcome: Outcome, application_id: str) -> ApplicationView:
+    stream = stream_of(application_id)
+    return view(outcome.state(stream, Application), outcome.versions[stream])
 
 
 async def _owned(store: EventStore, application_id: str, who: Principal) -> None:
-    """A company's staff act on its applications only; recruitment staff on any."""
-    if who.has_any(("recruitment",)):
-        return
-    stream = stream_of(application_id)
-    state, _ = await store.load(stream, applications.evolve, applications.initial(stream))
-    if state.applicant is None or state.applicant == who.subject:
-        return
-    if state.company_id is not None:
-        cstream = company_stream(state.company_id)
-        company, _ = await store.load(cstream, companies.evolve, companies.initial(cstream))
-        if company.is_staff(who.subject):
-            return
-    raise Forbidden("this application belongs to another company", code="not_the_applicant")
+    """A company's staff see its applications only; recruitment staff see any."""
+    state, _ = await read(store, APPLICATION, application_id)
+    company = None
+    if state.company_id is not None and not who.has_any(("recruitment",)):
+        company, _ = await read(store, COMPANY, state.company_id)
+    if not may_change(state, company, actor(who)):
+        raise Forbidden("this application belongs to another company", code="not_the_applicant")
 
 
 @router.post(
@@ -210,35 +185,22 @@ async def register(
     body: Registration,
     who: Applicant,
     store: Store,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> ApplicationView:
     application_id, company_id = new_id("app"), new_id("co")
-    details = CompanyDetails(**body.company.model_dump(exclude={"participation_mode"}))
-    join = JoinEdition(
-        company_id=company_id, edition_code=edition_code, application_id=application_id
+    command = RegisterExhibitor(
+        application_id=application_id,
+        applicant=who.subject,
+        edition_code=edition_code,
+        company=body.company,
+        contact=body.contact,
+        company_id=company_id,
+        identity=body.identity,
     )
-    steps: list[Step[Any]] = [
-        *company_registration(company_id, body.identity, details, who.subject, join),
-        step(
-            applications,
-            stream_of(application_id),
-            RegisterExhibitor(
-                application_id=application_id,
-                applicant=who.subject,
-                edition_code=edition_code,
-                company=body.company,
-                contact=body.contact,
-                company_id=company_id,
-            ),
-        ),
-    ]
-    outcome = await transact(
-        store, stepwise(steps), context(who, correlation), command="RegisterExhibitor"
-    )
+    outcome = await handlers.register_exhibitor(store, command, context)
     response.headers["Location"] = f"/applications/{application_id}"
-    stream = stream_of(application_id)
-    return view(outcome.states[stream], outcome.versions[stream])
+    return changed(outcome, application_id)
 
 
 @router.get("/applications/{application_id}", summary="an application with its audit trail")
@@ -248,7 +210,7 @@ async def get_application(application_id: str, who: Applicant, store: Store) -> 
     if not envelopes:
         raise NotFound(f"application {application_id} not found", code="application_not_found")
     events = [e.event(store.registry) for e in envelopes]
-    state = applications.fold(stream_of(application_id), events)
+    state = APPLICATION.fold(stream_of(application_id), events)
     history = [
         HistoryEntry(
             version=e.stream_version,
@@ -267,78 +229,69 @@ async def get_application(application_id: str, who: Applicant, store: Store) -> 
 
 @router.patch("/applications/{application_id}", summary="edit a draft or returned application")
 async def edit(
-    application_id: str, body: Edit, who: Applicant, store: Store, correlation: Correlation = None
+    application_id: str, body: Edit, who: Applicant, store: Store, context: Context
 ) -> ApplicationView:
-    await _owned(store, application_id, who)
-    command = EditApplication(application_id=application_id, **body.model_dump(exclude_none=True))
-    return await _execute(store, command, who, correlation)
+    command = EditApplication(
+        application_id=application_id, asked_by=actor(who), **body.model_dump(exclude_none=True)
+    )
+    return await _execute(handlers.change_application, store, command, context)
 
 
 @router.post("/applications/{application_id}/submit", summary="submit or resubmit for review")
 async def submit(
-    application_id: str, who: Applicant, store: Store, correlation: Correlation = None
+    application_id: str, who: Applicant, store: Store, context: Context
 ) -> ApplicationView:
-    await _owned(store, application_id, who)
-    return await _execute(store, SubmitApplication(application_id=application_id), who, correlation)
+    command = SubmitApplication(application_id=application_id, asked_by=actor(who))
+    return await _execute(handlers.change_application, store, command, context)
 
 
 @router.post("/applications/{application_id}/withdraw", summary="withdraw from the edition")
 async def withdraw(
-    application_id: str, body: Reason, who: Applicant, store: Store, correlation: Correlation = None
+    application_id: str, body: Reason, who: Applicant, store: Store, context: Context
 ) -> ApplicationView:
-    await _owned(store, application_id, who)
-    command = WithdrawApplication(application_id=application_id, reason=body.reason)
-    return await _execute(store, command, who, correlation, body.reason)
+    command = WithdrawApplication(
+        application_id=application_id, reason=body.reason, asked_by=actor(who)
+    )
+    return await _execute(handlers.change_application, store, command, context.because(body.reason))
 
 
 @router.post("/applications/{application_id}/review", summary="take the application under review")
 async def start_review(
-    application_id: str, who: Recruiter, store: Store, correlation: Correlation = None
+    application_id: str, who: Recruiter, store: Store, context: Context
 ) -> ApplicationView:
     command = StartReview(application_id=application_id, reviewer=who.subject)
-    return await _execute(store, command, who, correlation)
+    return await _execute(handlers.review_application, store, command, context)
 
 
 @router.post("/applications/{application_id}/approve", summary="approve (reviewer only)")
 async def approve(
-    application_id: str,
-    body: Approval,
-    who: Recruiter,
-    store: Store,
-    correlation: Correlation = None,
+    application_id: str, body: Approval, who: Recruiter, store: Store, context: Context
 ) -> ApplicationView:
     command = ApproveApplication(
         application_id=application_id, reviewer=who.subject, note=body.note
     )
-    return await _execute(store, command, who, correlation, body.note or None)
+    reason = context.because(body.note or None)
+    return await _execute(handlers.review_application, store, command, reason)
 
 
 @router.post("/applications/{application_id}/reject", summary="reject with a reason")
 async def reject(
-    application_id: str,
-    body: Reason,
-    who: Recruiter,
-    store: Store,
-    correlation: Correlation = None,
+    application_id: str, body: Reason, who: Recruiter, store: Store, context: Context
 ) -> ApplicationView:
     command = RejectApplication(
         application_id=application_id, reviewer=who.subject, reason=body.reason
     )
-    return await _execute(store, command, who, correlation, body.reason)
+    return await _execute(handlers.review_application, store, command, context.because(body.reason))
 
 
 @router.post("/applications/{application_id}/return", summary="return for changes with a reason")
 async def return_for_changes(
-    application_id: str,
-    body: Reason,
-    who: Recruiter,
-    store: Store,
-    correlation: Correlation = None,
+    application_id: str, body: Reason, who: Recruiter, store: Store, context: Context
 ) -> ApplicationView:
     command = ReturnApplication(
         application_id=application_id, reviewer=who.subject, reason=body.reason
     )
-    return await _execute(store, command, who, correlation, body.reason)
+    return await _execute(handlers.review_application, store, command, context.because(body.reason))
 
 
 @router.post(
@@ -346,16 +299,12 @@ async def return_for_changes(
     summary="give a submitted application to a reviewer, or hand its review over",
 )
 async def assign(
-    application_id: str,
-    body: Assignment,
-    who: Recruiter,
-    store: Store,
-    correlation: Correlation = None,
+    application_id: str, body: Assignment, who: Recruiter, store: Store, context: Context
 ) -> ApplicationView:
     command = AssignReviewer(
         application_id=application_id, reviewer=body.reviewer, assigned_by=who.subject
     )
-    return await _execute(store, command, who, correlation)
+    return await _execute(handlers.review_application, store, command, context)
 
 
 @router.patch(
@@ -363,16 +312,12 @@ async def assign(
     summary="place the participation: mode, venue, zone, Digital Services Zone theme",
 )
 async def place(
-    application_id: str,
-    body: Placement,
-    who: Recruiter,
-    store: Store,
-    correlation: Correlation = None,
+    application_id: str, body: Placement, who: Recruiter, store: Store, context: Context
 ) -> ApplicationView:
     command = ChangeParticipation.model_validate(
         {"application_id": application_id, **body.model_dump(exclude_unset=True)}
     )
-    return await _execute(store, command, who, correlation)
+    return await _execute(handlers.review_application, store, command, context)
 
 
 @router.get(
@@ -387,9 +332,9 @@ async def participation_history(
     if not envelopes:
         raise NotFound(f"application {application_id} not found", code="application_not_found")
     entries: list[PlacementEntry] = []
-    state = applications.initial(stream_of(application_id))
+    state = APPLICATION.initial(stream_of(application_id))
     for env in envelopes:
-        state = applications.evolve(state, env.event(store.registry))
+        state = APPLICATION.evolve(state, env.event(store.registry))
         placed = state.participation()
         last = entries[-1].model_dump(include=set(placed)) if entries else None
         if placed != last:

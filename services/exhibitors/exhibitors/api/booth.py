@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 from fairline_events.api import ErrorBody
 from fairline_events.auth import Principal
 from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, LocalDiskBlobStore
+from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
-from fairline_events.transact import Step, Streams, step, stepwise, transact
+from fairline_events.transact import Outcome
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
@@ -29,7 +30,9 @@ from pydantic import (
     ValidationError,
 )
 
+from .. import handlers
 from ..domain.booth import (
+    ITEM,
     UPLOADS,
     BoothContent,
     BoothItem,
@@ -39,23 +42,17 @@ from ..domain.booth import (
     PublishItem,
     RecordDownload,
     ReviseItem,
+    SaveProfile,
     UnpublishItem,
     Url,
     profile_item_id,
 )
+from ..domain.company import COMPANY
 from ..domain.values import Name, Note
 from ..projections import showcase
-from ..streams import (
-    companies,
-    company_stream,
-    download_stream,
-    downloads,
-    item_stream,
-    items,
-)
-from .common import Anyone, Body, CommandRoute, Correlation, Exhibitor, Pool, Store, context, new_id
+from .common import Anyone, Exhibitor, actor, known, read
 
-router = APIRouter(tags=["booth page"], route_class=CommandRoute)
+router = APIRouter(tags=["booth page"])
 
 FILE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "the file is larger than its use allows"},
@@ -193,17 +190,13 @@ def item_view(state: BoothItem, version: int) -> ItemView:
     )
 
 
-async def _staff_check(load: Streams, company_id: str, who: Principal) -> None:
-    company = await load.peek(companies, company_stream(company_id))
-    if not company.registered:
-        raise NotFound(f"company {company_id} not found", code="company_not_found")
-    if not company.is_staff(who.subject) and not who.has_any(("recruitment",)):
-        raise Forbidden(f"only the staff of {company_id} edit its booth", code="not_company_staff")
+def changed_item(outcome: Outcome, item_id: str) -> ItemView:
+    stream = ITEM.stream(item_id)
+    return item_view(outcome.state(stream, BoothItem), outcome.versions[stream])
 
 
 async def _is_staff(store: EventStore, company_id: str, who: Principal) -> bool:
-    stream = company_stream(company_id)
-    company, _ = await store.load(stream, companies.evolve, companies.initial(stream))
+    company, _ = await read(store, COMPANY, company_id)
     return company.is_staff(who.subject) or who.has_any(("recruitment",))
 
 
@@ -265,37 +258,28 @@ async def draft_item(
     who: Exhibitor,
     store: Store,
     blobs: Blobs,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> ItemView:
     content = await _resolve(blobs, body.content)
+    company_id = known(company_id, "company", "company_not_found")
     item_id = profile_item_id(company_id) if content.kind == "profile" else new_id("item")
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        await _staff_check(load, company_id, who)
-        command = DraftItem(item_id=item_id, company_id=company_id, content=content)
-        return [step(items, item_stream(item_id), command)]
-
-    outcome = await transact(store, stepwise(plan), context(who, correlation), command="DraftItem")
+    command = DraftItem(
+        item_id=item_id, company_id=company_id, content=content, asked_by=actor(who)
+    )
+    outcome = await handlers.draft_item(store, command, context)
     response.headers["Location"] = f"/booth-items/{item_id}"
-    stream = item_stream(item_id)
-    return item_view(outcome.states[stream], outcome.versions[stream])
+    return changed_item(outcome, item_id)
+
+
+def _item(item_id: str) -> str:
+    return known(item_id, "booth item", "item_not_found")
 
 
 async def _on_item(
-    store: EventStore, item_id: str, make: Any, who: Principal, correlation: str | None
+    store: EventStore, command: ReviseItem | PublishItem | UnpublishItem, context: Context
 ) -> ItemView:
-    stream = item_stream(item_id)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        item = await load(items, stream)
-        if item.company_id is None:
-            raise NotFound(f"booth item {item_id} not found", code="item_not_found")
-        await _staff_check(load, item.company_id, who)
-        return [step(items, stream, make())]
-
-    outcome = await transact(store, stepwise(plan), context(who, correlation))
-    return item_view(outcome.states[stream], outcome.versions[stream])
+    return changed_item(await handlers.change_item(store, command, context), command.item_id)
 
 
 @router.put(
@@ -304,36 +288,27 @@ async def _on_item(
     responses=FILE_ERRORS,
 )
 async def revise_item(
-    item_id: str,
-    body: NewItem,
-    who: Exhibitor,
-    store: Store,
-    blobs: Blobs,
-    correlation: Correlation = None,
+    item_id: str, body: NewItem, who: Exhibitor, store: Store, blobs: Blobs, context: Context
 ) -> ItemView:
     content = await _resolve(blobs, body.content)
-    return await _on_item(
-        store, item_id, lambda: ReviseItem(item_id=item_id, content=content), who, correlation
-    )
+    command = ReviseItem(item_id=_item(item_id), content=content, asked_by=actor(who))
+    return await _on_item(store, command, context)
 
 
 @router.post("/booth-items/{item_id}/publish", summary="publish on the booth page")
-async def publish_item(
-    item_id: str, who: Exhibitor, store: Store, correlation: Correlation = None
-) -> ItemView:
-    return await _on_item(store, item_id, lambda: PublishItem(item_id=item_id), who, correlation)
+async def publish_item(item_id: str, who: Exhibitor, store: Store, context: Context) -> ItemView:
+    return await _on_item(store, PublishItem(item_id=_item(item_id), asked_by=actor(who)), context)
 
 
 @router.post("/booth-items/{item_id}/unpublish", summary="take off the booth page")
-async def unpublish_item(
-    item_id: str, who: Exhibitor, store: Store, correlation: Correlation = None
-) -> ItemView:
-    return await _on_item(store, item_id, lambda: UnpublishItem(item_id=item_id), who, correlation)
+async def unpublish_item(item_id: str, who: Exhibitor, store: Store, context: Context) -> ItemView:
+    return await _on_item(
+        store, UnpublishItem(item_id=_item(item_id), asked_by=actor(who)), context
+    )
 
 
 async def _visible_item(store: EventStore, item_id: str, who: Principal) -> tuple[BoothItem, int]:
-    stream = item_stream(item_id)
-    state, version = await store.load(stream, items.evolve, items.initial(stream))
+    state, version = await read(store, ITEM, item_id)
     if state.company_id is None or (
         state.status != "published" and not await _is_staff(store, state.company_id, who)
     ):
@@ -352,7 +327,7 @@ async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
     response_class=Response,
 )
 async def download(
-    item_id: str, who: Anyone, store: Store, blobs: Blobs, correlation: Correlation = None
+    item_id: str, who: Anyone, store: Store, blobs: Blobs, context: Context
 ) -> Response:
     state, _ = await _visible_item(store, item_id, who)
     content = state.content
@@ -363,21 +338,16 @@ async def download(
     headers = {"ETag": f'"{ref.sha256}"'}
     if content.kind == "document":
         headers["Content-Disposition"] = f'attachment; filename="{item_id}"'
-        if not await _is_staff(store, state.company_id, who):
-            download_id = new_id("dl")
-            record = RecordDownload(
-                download_id=download_id,
-                company_id=state.company_id,
-                item_id=item_id,
-                person=who.subject,
-            )
-            await transact(
-                store,
-                stepwise([step(downloads, download_stream(download_id), record)]),
-                context(who, correlation),
-                command="RecordDownload",
-            )
-            headers["X-Download-Id"] = download_id
+        record = RecordDownload(
+            download_id=new_id("dl"),
+            company_id=state.company_id,
+            item_id=item_id,
+            person=who.subject,
+            asked_by=actor(who),
+        )
+        # recorded only when someone outside the company downloads (see booth.record_download)
+        if (await handlers.record_download(store, record, context)).events:
+            headers["X-Download-Id"] = record.download_id
     return Response(data, media_type=ref.content_type, headers=headers)
 
 
@@ -387,31 +357,13 @@ async def download(
     responses=FILE_ERRORS,
 )
 async def save_profile(
-    company_id: str,
-    body: ProfileIn,
-    who: Exhibitor,
-    store: Store,
-    blobs: Blobs,
-    correlation: Correlation = None,
+    company_id: str, body: ProfileIn, who: Exhibitor, store: Store, blobs: Blobs, context: Context
 ) -> ItemView:
     content = await _resolve(blobs, body)
-    item_id = profile_item_id(company_id)
-    stream = item_stream(item_id)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        await _staff_check(load, company_id, who)
-        item = await load(items, stream)
-        command: DraftItem | ReviseItem = (
-            DraftItem(item_id=item_id, company_id=company_id, content=content)
-            if item.status == "new"
-            else ReviseItem(item_id=item_id, content=content)
-        )
-        return [step(items, stream, command)]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation), command="SaveProfile"
-    )
-    return item_view(outcome.states[stream], outcome.versions[stream])
+    company_id = known(company_id, "company", "company_not_found")
+    command = SaveProfile(company_id=company_id, content=content, asked_by=actor(who))
+    outcome = await handlers.save_profile(store, command, context)
+    return changed_item(outcome, profile_item_id(company_id))
 
 
 # --- the page ------------------------------------------------------------------------------

@@ -6,22 +6,23 @@ Requests are rate-limited per requester (429 `rate_limited`, with `retry_after_s
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fairline_events.api import ErrorBody
-from fairline_events.auth import Principal
-from fairline_events.decider import handle
+from fairline_events.dependencies import Body, Context, Pool, Store
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
-from fairline_events.transact import Step, Streams, step, stepwise, transact
+from fairline_events.transact import Outcome
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
+from .. import handlers
 from ..domain.cards import (
-    CARD_REQUESTS,
+    CARD,
+    EXCHANGE,
     AcceptCards,
+    Card,
     CardDetails,
-    CountRequest,
     DeclineCards,
     Exchange,
     RequestCards,
@@ -31,19 +32,9 @@ from ..domain.cards import (
 )
 from ..domain.values import Identifier, Note
 from ..projections import cards as cards_projection
-from ..streams import (
-    card_decider,
-    card_stream,
-    companies,
-    company_stream,
-    exchange_stream,
-    exchanges,
-    window_stream,
-    windows,
-)
-from .common import Body, CommandRoute, Correlation, Now, Participant, Pool, Store, context
+from .common import Participant, read
 
-router = APIRouter(tags=["business cards"], route_class=CommandRoute)
+router = APIRouter(tags=["business cards"])
 
 
 class CardRequest(Body):
@@ -88,9 +79,7 @@ async def _exchange_view(
     other = next((p for p in state.parties() if p != viewer), None)
     card = None
     if other is not None:
-        stream = card_stream(other)
-        card_state, _ = await store.load(stream, card_decider.evolve, card_decider.initial(stream))
-        card = card_state.card
+        card = (await read(store, CARD, other))[0].card
     seen = card_seen_by(viewer, state, card)
     return ExchangeView(
         exchange_id=state.exchange_id,
@@ -107,28 +96,22 @@ async def _exchange_view(
 
 @router.put("/me/card", summary="save the business card I give away in exchanges")
 async def save_card(
-    body: CardDetails, who: Participant, store: Store, correlation: Correlation = None
+    body: CardDetails, who: Participant, store: Store, context: Context
 ) -> CardView:
     command = SaveCard(person=who.subject, card=body)
-    stream = card_stream(who.subject)
-    state, _ = await handle(store, card_decider, stream, command, context(who, correlation))
+    outcome = await handlers.save_card(store, command, context)
+    stream = CARD.stream(who.subject)
+    state = outcome.state(stream, Card)
     assert state.card is not None
-    return CardView(person=who.subject, card=state.card, version=await store.stream_version(stream))
+    return CardView(person=who.subject, card=state.card, version=outcome.versions[stream])
 
 
 @router.get("/me/card", summary="my business card")
 async def my_card(who: Participant, store: Store) -> CardView:
-    stream = card_stream(who.subject)
-    state, version = await store.load(stream, card_decider.evolve, card_decider.initial(stream))
+    state, version = await read(store, CARD, who.subject)
     if state.card is None:
         raise NotFound("you have no business card yet; PUT /me/card", code="card_not_found")
     return CardView(person=who.subject, card=state.card, version=version)
-
-
-async def _require_card(load: Streams, person: str, whose: str) -> None:
-    card = await load.peek(card_decider, card_stream(person))
-    if card.card is None:
-        raise NotFound(f"{whose} no business card yet (PUT /me/card)", code="card_required")
 
 
 @router.post(
@@ -138,89 +121,49 @@ async def _require_card(load: Streams, person: str, whose: str) -> None:
     responses={429: {"model": ErrorBody, "description": "too many requests; see retry_after"}},
 )
 async def request_cards(
-    body: CardRequest,
-    who: Participant,
-    store: Store,
-    now: Now,
-    response: Response,
-    correlation: Correlation = None,
+    body: CardRequest, who: Participant, store: Store, context: Context, response: Response
 ) -> ExchangeView:
     xid = exchange_id(who.subject, body.recipient)
-    at = now()
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        company = await load.peek(companies, company_stream(body.company_id))
-        if not company.registered:
-            raise NotFound(f"company {body.company_id} not found", code="company_not_found")
-        if not (company.is_staff(who.subject) or company.is_staff(body.recipient)):
-            raise Forbidden(
-                f"cards are exchanged with the staff of {body.company_id}",
-                code="no_company_staff",
-            )
-        await _require_card(load, who.subject, "you have")
-        request = RequestCards(
-            exchange_id=xid,
-            requester=who.subject,
-            recipient=body.recipient,
-            company_id=body.company_id,
-            message=body.message,
-        )
-        count = CountRequest(requester=who.subject, exchange_id=xid, at=at)
-        return [
-            step(exchanges, exchange_stream(xid), request),
-            step(windows(CARD_REQUESTS), window_stream(who.subject), count),
-        ]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation), command="RequestCards"
+    command = RequestCards(
+        exchange_id=xid,
+        requester=who.subject,
+        recipient=body.recipient,
+        company_id=body.company_id,
+        message=body.message,
     )
+    outcome = await handlers.request_cards(store, command, context)
     response.headers["Location"] = f"/card-exchanges/{xid}"
-    stream = exchange_stream(xid)
+    return await _changed(store, outcome, xid, who.subject)
+
+
+async def _changed(store: EventStore, outcome: Outcome, xid: str, viewer: str) -> ExchangeView:
+    stream = EXCHANGE.stream(xid)
     return await _exchange_view(
-        store, outcome.states[stream], who.subject, outcome.versions[stream]
-    )
-
-
-async def _answer(
-    store: EventStore, command: AcceptCards | DeclineCards, who: Principal, correlation: str | None
-) -> ExchangeView:
-    stream = exchange_stream(command.exchange_id)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        if isinstance(command, AcceptCards):
-            await _require_card(load, who.subject, "you have")
-        return [step(exchanges, stream, command)]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation), command=type(command).__name__
-    )
-    return await _exchange_view(
-        store, outcome.states[stream], who.subject, outcome.versions[stream]
+        store, outcome.state(stream, Exchange), viewer, outcome.versions[stream]
     )
 
 
 @router.post("/card-exchanges/{exchange_id}/accept", summary="accept: each sees the other's card")
 async def accept(
-    exchange_id: str, who: Participant, store: Store, correlation: Correlation = None
+    exchange_id: str, who: Participant, store: Store, context: Context
 ) -> ExchangeView:
-    return await _answer(
-        store, AcceptCards(exchange_id=exchange_id, by=who.subject), who, correlation
-    )
+    command = AcceptCards(exchange_id=exchange_id, by=who.subject)
+    outcome = await handlers.answer_cards(store, command, context)
+    return await _changed(store, outcome, exchange_id, who.subject)
 
 
 @router.post("/card-exchanges/{exchange_id}/decline", summary="decline; they may not ask again")
 async def decline(
-    exchange_id: str, who: Participant, store: Store, correlation: Correlation = None
+    exchange_id: str, who: Participant, store: Store, context: Context
 ) -> ExchangeView:
-    return await _answer(
-        store, DeclineCards(exchange_id=exchange_id, by=who.subject), who, correlation
-    )
+    command = DeclineCards(exchange_id=exchange_id, by=who.subject)
+    outcome = await handlers.answer_cards(store, command, context)
+    return await _changed(store, outcome, exchange_id, who.subject)
 
 
 @router.get("/card-exchanges/{exchange_id}", summary="an exchange, as one of its parties sees it")
 async def get_exchange(exchange_id: str, who: Participant, store: Store) -> ExchangeView:
-    stream = exchange_stream(exchange_id)
-    state, version = await store.load(stream, exchanges.evolve, exchanges.initial(stream))
+    state, version = await read(store, EXCHANGE, exchange_id)
     if state.status == "new":
         raise NotFound(f"card exchange {exchange_id} not found", code="exchange_not_found")
     if who.subject not in state.parties():

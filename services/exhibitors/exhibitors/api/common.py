@@ -1,50 +1,20 @@
-"""What every exhibitors endpoint shares: dependencies, ids, the clock, who may act."""
+"""What the exhibitors endpoints share beyond `fairline_events.dependencies`: who may call
+them, who asks as the rules see it, and reading one stream's state for a view."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
-import asyncpg
-import structlog
 from fairline_events.auth import Principal, require
-from fairline_events.context import CommandContext, request_context
-from fairline_events.service import pool_of, store_of
+from fairline_events.errors import NotFound
 from fairline_events.store import EventStore
-from fastapi import Depends, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, ValidationError
+from fastapi import Depends
+from pydantic import TypeAdapter, ValidationError
 
-log = structlog.get_logger(__name__)
+from ..domain.aggregate import Aggregate
+from ..domain.values import Actor, Identifier
 
-
-class CommandRoute(APIRoute):
-    """A route whose commands, built from what the client sent, refuse it with a 422.
-
-    Path ids and the caller's id end up in commands validated by the domain (an id has at
-    most 64 characters …); a refusal there is the client's input, never a 500.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Any]:
-        handle = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                response: Response = await handle(request)
-            except ValidationError as exc:
-                log.info("command refused by validation", path=request.url.path)
-                raise RequestValidationError(exc.errors(include_url=False)) from None
-            return response
-
-        return handler
-
-
-Store = Annotated[EventStore, Depends(store_of)]
-Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
-Correlation = Annotated[str | None, Header(alias="X-Correlation-ID")]
+S = TypeVar("S")
 
 Anyone = Annotated[Principal, Depends(require())]
 """Any signed-in user: visitors, exhibitors' staff, the organiser's teams."""
@@ -55,29 +25,25 @@ Participant = Annotated[Principal, Depends(require("visitor", "exhibitor", "recr
 """Someone who exchanges cards and meets: a visitor or an exhibitor's staff member."""
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def actor(who: Principal) -> Actor:
+    """The caller as the rules see them: a person, perhaps of the recruitment team."""
+    return Actor(person=who.subject, recruiter=who.has_any(("recruitment",)))
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+async def read(store: EventStore, kind: Aggregate[S], key: str) -> tuple[S, int]:
+    """One stream's state and version, for a view (commands read inside their handler)."""
+    stream = kind.stream(key)
+    return await store.load(stream, kind.evolve, kind.initial(stream))
 
 
-Clock = Callable[[], datetime]
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 
 
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-async def clock_of(request: Request) -> Clock:
-    """The time rules see; tests may put another clock on `app.state.clock`."""
-    clock: Any = getattr(request.app.state, "clock", None)
-    return clock if clock is not None else system_clock
-
-
-Now = Annotated[Clock, Depends(clock_of)]
-
-
-def context(who: Principal, correlation: str | None, reason: str | None = None) -> CommandContext:
-    return request_context(who.actor, correlation_id=correlation, reason=reason)
+def known(key: str, what: str, code: str) -> str:
+    """`key`, when some stream may have it. An id that no command accepts (too long) names
+    nothing: a 404 `code`, as when the id is looked up, rather than a 422 on the command."""
+    try:
+        _IDENTIFIER.validate_python(key)
+    except ValidationError:
+        raise NotFound(f"{what} {key} not found", code=code) from None
+    return key

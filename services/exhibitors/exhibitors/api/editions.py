@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fairline_events.decider import handle
+from fairline_events.dependencies import Body, Context, Store
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ..domain.edition import SetReviewSla
+from .. import handlers
+from ..domain.edition import EDITION, Edition, SetReviewSla
 from ..domain.values import EditionCode
-from ..streams import edition_stream, editions
-from .common import Body, CommandRoute, Correlation, Recruiter, Store, context
+from .common import Recruiter, read
 
-router = APIRouter(tags=["editions"], route_class=CommandRoute)
+router = APIRouter(tags=["editions"])
 
 
 class ReviewSla(Body):
@@ -25,21 +25,15 @@ class ReviewSlaView(BaseModel):
 
 @router.put("/editions/{edition_code}/review-sla", summary="set how long a review may take")
 async def set_review_sla(
-    edition_code: EditionCode,
-    body: ReviewSla,
-    who: Recruiter,
-    store: Store,
-    correlation: Correlation = None,
+    edition_code: EditionCode, body: ReviewSla, who: Recruiter, store: Store, context: Context
 ) -> ReviewSlaView:
     command = SetReviewSla(edition_code=edition_code, hours=body.hours)
-    state, _ = await handle(
-        store, editions, edition_stream(edition_code), command, context(who, correlation)
-    )
+    outcome = await handlers.set_review_sla(store, command, context)
+    state = outcome.state(EDITION.stream(edition_code), Edition)
     return ReviewSlaView(edition_code=edition_code, hours=state.review_sla_hours)
 
 
 @router.get("/editions/{edition_code}/review-sla", summary="how long a review may take")
 async def get_review_sla(edition_code: EditionCode, who: Recruiter, store: Store) -> ReviewSlaView:
-    stream = edition_stream(edition_code)
-    state, _ = await store.load(stream, editions.evolve, editions.initial(stream))
+    state, _ = await read(store, EDITION, edition_code)
     return ReviewSlaView(edition_code=edition_code, hours=state.review_sla_hours)

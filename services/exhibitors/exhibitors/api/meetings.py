@@ -8,60 +8,39 @@ meeting now holds, and overlapping bookings of one person are refused even under
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fairline_events.auth import Principal
+from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
-from fairline_events.store import EventStore
-from fairline_events.transact import Step, Streams, step, stepwise, transact
+from fairline_events.transact import Outcome
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime, BaseModel, model_validator
 
+from .. import handlers
+from ..domain.company import COMPANY
 from ..domain.meetings import (
+    MEETING,
+    SLOT,
     AcceptMeeting,
-    Book,
-    BookFromSlot,
+    BookSlot,
     CancelMeeting,
     DeclineMeeting,
-    FreeSlot,
     Meeting,
+    MeetingChange,
     MeetingKind,
     OfferSlot,
     Period,
-    Release,
     RequestMeeting,
     RescheduleMeeting,
     Slot,
-    TakeSlot,
     WithdrawSlot,
     check_period,
 )
 from ..domain.values import Identifier, Name, Note, Text
 from ..projections import agendas as agendas_projection
-from ..streams import (
-    agenda_stream,
-    agendas,
-    companies,
-    company_stream,
-    meeting_stream,
-    meetings_at,
-    slot_stream,
-    slots_at,
-)
-from .common import (
-    Body,
-    CommandRoute,
-    Correlation,
-    Exhibitor,
-    Now,
-    Participant,
-    Pool,
-    Store,
-    context,
-    new_id,
-)
+from .common import Exhibitor, Participant, actor, known, read
 
-router = APIRouter(tags=["meetings"], route_class=CommandRoute)
+router = APIRouter(tags=["meetings"])
 
 
 class Timed(Body):
@@ -182,31 +161,13 @@ def slot_view(state: Slot) -> SlotView:
     )
 
 
-def agenda_steps(meeting: Meeting, slot: Slot | None, at: datetime) -> list[Step[Any]]:
-    """Each party's agenda as the meeting now holds it; a slot no longer used is freed."""
-    assert meeting.period is not None
-    held = meeting.booked()
-    steps: list[Step[Any]] = [
-        step(
-            agendas,
-            agenda_stream(person),
-            Book(person=person, meeting_id=meeting.meeting_id, period=meeting.period)
-            if person in held
-            else Release(person=person, meeting_id=meeting.meeting_id),
-        )
-        for person in meeting.parties()
-    ]
-    if slot is not None and not (meeting.status == "confirmed" and meeting.period == slot.period):
-        free = FreeSlot(slot_id=slot.slot_id, meeting_id=meeting.meeting_id)
-        steps.append(step(slots_at(at), slot_stream(slot.slot_id), free))
-    return steps
+def changed_meeting(outcome: Outcome, meeting_id: str) -> MeetingView:
+    stream = MEETING.stream(meeting_id)
+    return meeting_view(outcome.state(stream, Meeting), outcome.versions[stream])
 
 
-async def _staff_of(load: Streams, company_id: str) -> frozenset[str]:
-    company = await load.peek(companies, company_stream(company_id))
-    if not company.registered:
-        raise NotFound(f"company {company_id} not found", code="company_not_found")
-    return company.staff
+def changed_slot(outcome: Outcome, slot_id: str) -> SlotView:
+    return slot_view(outcome.state(SLOT.stream(slot_id), Slot))
 
 
 @router.post(
@@ -219,56 +180,28 @@ async def offer_slot(
     body: SlotOffer,
     who: Exhibitor,
     store: Store,
-    now: Now,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> SlotView:
     slot_id = new_id("slot")
-    host = body.host or who.subject
-    at = now()
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        staff = await _staff_of(load, company_id)
-        if who.subject not in staff and not who.has_any(("recruitment",)):
-            raise Forbidden(
-                f"only the staff of {company_id} offer its slots", code="not_company_staff"
-            )
-        if host not in staff:
-            raise Forbidden(f"{host} is not on the staff of {company_id}", code="host_not_staff")
-        offer = OfferSlot(
-            slot_id=slot_id,
-            company_id=company_id,
-            host=host,
-            kind=body.kind,
-            period=body.period(),
-            location=body.location,
-        )
-        return [step(slots_at(at), slot_stream(slot_id), offer)]
-
-    outcome = await transact(store, stepwise(plan), context(who, correlation), command="OfferSlot")
+    command = OfferSlot(
+        slot_id=slot_id,
+        company_id=known(company_id, "company", "company_not_found"),
+        host=body.host or who.subject,
+        kind=body.kind,
+        period=body.period(),
+        location=body.location,
+        asked_by=actor(who),
+    )
+    outcome = await handlers.offer_slot(store, command, context)
     response.headers["Location"] = f"/slots/{slot_id}"
-    return slot_view(outcome.states[slot_stream(slot_id)])
+    return changed_slot(outcome, slot_id)
 
 
 @router.delete("/slots/{slot_id}", summary="withdraw a slot nobody has booked")
-async def withdraw_slot(
-    slot_id: str, who: Exhibitor, store: Store, now: Now, correlation: Correlation = None
-) -> SlotView:
-    slots = slots_at(now())
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        slot = await load(slots, slot_stream(slot_id))
-        if slot.company_id is None:
-            raise NotFound(f"slot {slot_id} not found", code="slot_not_found")
-        staff = await _staff_of(load, slot.company_id)
-        if who.subject not in staff and not who.has_any(("recruitment",)):
-            raise Forbidden("only the company's staff withdraw its slots", code="not_company_staff")
-        return [step(slots, slot_stream(slot_id), WithdrawSlot(slot_id=slot_id))]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation), command="WithdrawSlot"
-    )
-    return slot_view(outcome.states[slot_stream(slot_id)])
+async def withdraw_slot(slot_id: str, who: Exhibitor, store: Store, context: Context) -> SlotView:
+    command = WithdrawSlot(slot_id=known(slot_id, "slot", "slot_not_found"), asked_by=actor(who))
+    return changed_slot(await handlers.withdraw_slot(store, command, context), slot_id)
 
 
 @router.get("/companies/{company_id}/slots", summary="a company's slots, soonest first")
@@ -312,42 +245,19 @@ async def book_slot(
     body: SlotBooking,
     who: Participant,
     store: Store,
-    now: Now,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> MeetingView:
     meeting_id = new_id("mtg")
-    at = now()
-    slots, meetings = slots_at(at), meetings_at(at)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        slot = await load(slots, slot_stream(slot_id))
-        if slot.period is None or slot.company_id is None:
-            raise NotFound(f"slot {slot_id} not found", code="slot_not_found")
-        take = TakeSlot(slot_id=slot_id, meeting_id=meeting_id, guest=who.subject)
-        book = BookFromSlot(
-            meeting_id=meeting_id,
-            slot_id=slot_id,
-            company_id=slot.company_id,
-            kind=slot.kind,
-            host=slot.host,
-            guest=who.subject,
-            period=slot.period,
-            subject=body.subject,
-            location=slot.location,
-        )
-        stream = meeting_stream(meeting_id)
-        meeting = meetings.run(await load(meetings, stream), book)[0]
-        return [
-            step(slots, slot_stream(slot_id), take),
-            step(meetings, stream, book),
-            *agenda_steps(meeting, None, at),
-        ]
-
-    outcome = await transact(store, stepwise(plan), context(who, correlation), command="BookSlot")
+    command = BookSlot(
+        slot_id=known(slot_id, "slot", "slot_not_found"),
+        meeting_id=meeting_id,
+        guest=who.subject,
+        subject=body.subject,
+    )
+    outcome = await handlers.book_slot(store, command, context)
     response.headers["Location"] = f"/meetings/{meeting_id}"
-    stream = meeting_stream(meeting_id)
-    return meeting_view(outcome.states[stream], outcome.versions[stream])
+    return changed_meeting(outcome, meeting_id)
 
 
 @router.post("/meetings", status_code=201, summary="invite someone to a meeting")
@@ -355,81 +265,37 @@ async def request_meeting(
     body: MeetingRequest,
     who: Participant,
     store: Store,
-    now: Now,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> MeetingView:
     meeting_id = new_id("mtg")
-    at = now()
-    meetings = meetings_at(at)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        staff = await _staff_of(load, body.company_id)
-        if who.subject not in staff and body.invitee not in staff:
-            raise Forbidden(
-                f"a meeting of company {body.company_id} has one of its staff on one side",
-                code="no_company_staff",
-            )
-        command = RequestMeeting(
-            meeting_id=meeting_id,
-            company_id=body.company_id,
-            kind=body.kind,
-            organiser=who.subject,
-            invitee=body.invitee,
-            period=body.period(),
-            subject=body.subject,
-            location=body.location,
-        )
-        stream = meeting_stream(meeting_id)
-        meeting = meetings.run(await load(meetings, stream), command)[0]
-        return [step(meetings, stream, command), *agenda_steps(meeting, None, at)]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation), command="RequestMeeting"
+    command = RequestMeeting(
+        meeting_id=meeting_id,
+        company_id=body.company_id,
+        kind=body.kind,
+        organiser=who.subject,
+        invitee=body.invitee,
+        period=body.period(),
+        subject=body.subject,
+        location=body.location,
     )
+    outcome = await handlers.request_meeting(store, command, context)
     response.headers["Location"] = f"/meetings/{meeting_id}"
-    stream = meeting_stream(meeting_id)
-    return meeting_view(outcome.states[stream], outcome.versions[stream])
+    return changed_meeting(outcome, meeting_id)
 
 
-async def _act(
-    store: EventStore,
-    meeting_id: str,
-    command: Any,
-    who: Principal,
-    at: datetime,
-    correlation: str | None,
-    reason: str | None = None,
-) -> MeetingView:
-    meetings = meetings_at(at)
-    stream = meeting_stream(meeting_id)
-
-    async def plan(load: Streams) -> list[Step[Any]]:
-        meeting = meetings.run(await load(meetings, stream), command)[0]
-        slot: Slot | None = None
-        if meeting.slot_id is not None:
-            slot = await load(slots_at(at), slot_stream(meeting.slot_id))
-        return [step(meetings, stream, command), *agenda_steps(meeting, slot, at)]
-
-    outcome = await transact(
-        store, stepwise(plan), context(who, correlation, reason), command=type(command).__name__
-    )
-    return meeting_view(outcome.states[stream], outcome.versions[stream])
+async def _act(store: Store, command: MeetingChange, context: Context) -> MeetingView:
+    outcome = await handlers.change_meeting(store, command, context)
+    return changed_meeting(outcome, command.meeting_id)
 
 
 @router.get("/meetings/{meeting_id}", summary="a meeting, for its parties and the company's staff")
 async def get_meeting(meeting_id: str, who: Participant, store: Store) -> MeetingView:
-    stream = meeting_stream(meeting_id)
-    meetings = meetings_at(datetime.min)
-    state, version = await store.load(stream, meetings.evolve, meetings.initial(stream))
+    state, version = await read(store, MEETING, meeting_id)
     if state.company_id is None:
         raise NotFound(f"meeting {meeting_id} not found", code="meeting_not_found")
     if who.subject not in state.parties() and not who.has_any(("recruitment",)):
-        company, _ = await store.load(
-            company_stream(state.company_id),
-            companies.evolve,
-            companies.initial(company_stream(state.company_id)),
-        )
+        company, _ = await read(store, COMPANY, state.company_id)
         if not company.is_staff(who.subject):
             raise Forbidden(
                 "only its parties and the company's staff see a meeting", code="not_a_party"
@@ -438,24 +304,17 @@ async def get_meeting(meeting_id: str, who: Participant, store: Store) -> Meetin
 
 
 @router.post("/meetings/{meeting_id}/accept", summary="accept: the time is held for you too")
-async def accept(
-    meeting_id: str, who: Participant, store: Store, now: Now, correlation: Correlation = None
-) -> MeetingView:
+async def accept(meeting_id: str, who: Participant, store: Store, context: Context) -> MeetingView:
     command = AcceptMeeting(meeting_id=meeting_id, by=who.subject)
-    return await _act(store, meeting_id, command, who, now(), correlation)
+    return await _act(store, command, context)
 
 
 @router.post("/meetings/{meeting_id}/decline", summary="decline, with a reason if you like")
 async def decline(
-    meeting_id: str,
-    body: Answer,
-    who: Participant,
-    store: Store,
-    now: Now,
-    correlation: Correlation = None,
+    meeting_id: str, body: Answer, who: Participant, store: Store, context: Context
 ) -> MeetingView:
     command = DeclineMeeting(meeting_id=meeting_id, by=who.subject, reason=body.reason)
-    return await _act(store, meeting_id, command, who, now(), correlation, body.reason or None)
+    return await _act(store, command, context.because(body.reason or None))
 
 
 @router.post(
@@ -463,28 +322,18 @@ async def decline(
     summary="propose a new time; the other party then accepts or declines it",
 )
 async def reschedule(
-    meeting_id: str,
-    body: NewTime,
-    who: Participant,
-    store: Store,
-    now: Now,
-    correlation: Correlation = None,
+    meeting_id: str, body: NewTime, who: Participant, store: Store, context: Context
 ) -> MeetingView:
     command = RescheduleMeeting(meeting_id=meeting_id, by=who.subject, period=body.period())
-    return await _act(store, meeting_id, command, who, now(), correlation)
+    return await _act(store, command, context)
 
 
 @router.post("/meetings/{meeting_id}/cancel", summary="cancel; both agendas are freed")
 async def cancel(
-    meeting_id: str,
-    body: Cancellation,
-    who: Participant,
-    store: Store,
-    now: Now,
-    correlation: Correlation = None,
+    meeting_id: str, body: Cancellation, who: Participant, store: Store, context: Context
 ) -> MeetingView:
     command = CancelMeeting(meeting_id=meeting_id, by=who.subject, reason=body.reason)
-    return await _act(store, meeting_id, command, who, now(), correlation, body.reason)
+    return await _act(store, command, context.because(body.reason))
 
 
 @router.get("/me/agenda", summary="my meetings, soonest first (pending and confirmed)")

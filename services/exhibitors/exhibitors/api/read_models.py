@@ -5,22 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-import asyncpg
-from fairline_events.auth import Principal, require
-from fairline_events.service import pool_of
-from fastapi import APIRouter, Depends, Query
+from fairline_events.dependencies import Pool
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ..domain.edition import DEFAULT_REVIEW_SLA_HOURS
 from ..domain.values import Slug, Theme, Venue
 from ..projections import directory, review_audit, review_queue
-from .common import CommandRoute
+from .common import Anyone, Recruiter
 
-router = APIRouter(tags=["read models"], route_class=CommandRoute)
+router = APIRouter(tags=["read models"])
 
-Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
-Recruiter = Annotated[Principal, Depends(require("recruitment"))]
-Anyone = Annotated[Principal, Depends(require())]
 
 Status = Literal[
     "draft", "submitted", "under_review", "approved", "rejected", "returned", "withdrawn"

@@ -7,15 +7,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
+from fairline_events.dependencies import Pool
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ..domain.edition import previous_edition
 from ..domain.values import EditionCode
 from ..projections import directory
-from .common import Anyone, CommandRoute, Pool
+from .common import Anyone
 
-router = APIRouter(tags=["statistics"], route_class=CommandRoute)
+router = APIRouter(tags=["statistics"])
 
 
 class Counts(BaseModel):

@@ -17,8 +17,11 @@ from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from .aggregate import Aggregate
+from .company import Company, require_staff
 from .events import registry
-from .values import CountryOrRegion, EditionCode, Identifier, Name
+from .meetings import Meeting
+from .values import Asked, CountryOrRegion, EditionCode, Identifier, Name
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 """ISO 4217, e.g. CNY, USD, EUR."""
@@ -38,7 +41,7 @@ class Party(BaseModel):
     country_or_region: CountryOrRegion | None = None
 
 
-class SignAgreement(BaseModel):
+class SignAgreement(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     agreement_id: Identifier
@@ -126,3 +129,31 @@ def evolve(state: Agreement, event: DomainEvent) -> Agreement:
             return replace(state, status="announced")
         case _:
             return state
+
+
+AGREEMENT: Aggregate[Agreement] = Aggregate("agreement-", initial_agreement, evolve)
+
+
+def sign(
+    command: SignAgreement,
+    *,
+    agreement: Agreement,
+    company: Company,
+    meeting: Meeting | None,
+    today: date,
+) -> list[DomainEvent]:
+    """The company's staff record an agreement of an edition it takes part in, perhaps
+    signed at one of its confirmed meetings."""
+    cid = company.company_id
+    require_staff(company, command.asked_by, "record its agreements")
+    if command.edition_code not in company.editions:
+        raise DomainError(
+            f"company {cid} does not take part in {command.edition_code}",
+            code="not_participating",
+        )
+    if meeting is not None and (meeting.company_id != cid or meeting.status != "confirmed"):
+        raise DomainError(
+            f"meeting {meeting.meeting_id} is no confirmed meeting of {cid}",
+            code="meeting_not_eligible",
+        )
+    return decide(command, agreement, today)

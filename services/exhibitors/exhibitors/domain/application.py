@@ -14,7 +14,7 @@ is an event, so the history of the details is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
 from typing import Any, Literal, assert_never
@@ -22,7 +22,9 @@ from typing import Any, Literal, assert_never
 from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
 
+from .aggregate import Aggregate, Decision
 from .commands import (
+    ApplicantCommand,
     ApproveApplication,
     AssignReviewer,
     ChangeParticipation,
@@ -33,8 +35,19 @@ from .commands import (
     ReturnApplication,
     StartReview,
     SubmitApplication,
+    TakePart,
     WithdrawApplication,
 )
+from .company import (
+    COMPANY,
+    Company,
+    IdentifierClaim,
+    JoinEdition,
+    RegisterCompany,
+    register,
+    require_staff,
+)
+from .company import decide as company_decide
 from .events import (
     ApplicationApproved,
     ApplicationEdited,
@@ -48,7 +61,7 @@ from .events import (
     ReviewerAssigned,
     ReviewStarted,
 )
-from .values import DIGITAL_SERVICES_ZONE, CompanyProfile, ContactPerson
+from .values import DIGITAL_SERVICES_ZONE, Actor, CompanyDetails, CompanyProfile, ContactPerson
 
 Status = Literal[
     "new", "draft", "submitted", "under_review", "approved", "rejected", "returned", "withdrawn"
@@ -234,6 +247,87 @@ def evolve(state: Application, event: DomainEvent) -> Application:
             )
         case _:
             return state
+
+
+APPLICATION: Aggregate[Application] = Aggregate("application-", initial_application, evolve)
+
+
+def register_exhibitor(
+    command: RegisterExhibitor,
+    *,
+    application: Application,
+    company: Company,
+    claims: Sequence[IdentifierClaim],
+) -> Decision:
+    """A new company registers for an edition: its official numbers claimed, the company
+    registered with the applicant as its first staff member, joined to the edition, and the
+    participation's draft application, all at once."""
+    assert command.company_id is not None
+    details = CompanyDetails(**command.company.model_dump(exclude={"participation_mode"}))
+    registration = RegisterCompany(
+        company_id=command.company_id,
+        identity=command.identity,
+        details=details,
+        owner=command.applicant,
+    )
+    join = JoinEdition(
+        company_id=command.company_id,
+        edition_code=command.edition_code,
+        application_id=command.application_id,
+    )
+    return {
+        **register(registration, claims=claims, company=company, then=[join]),
+        APPLICATION.stream(command.application_id): decide(command, application),
+    }
+
+
+def take_part(command: TakePart, *, company: Company, application: Application) -> Decision:
+    """A registered company takes part in another edition (its staff ask)."""
+    require_staff(company, command.asked_by)
+    if company.details is None:
+        raise NotFound(f"company {company.company_id} not found", code="company_not_found")
+    profile = CompanyProfile(
+        **company.details.model_dump(), participation_mode=command.participation_mode
+    )
+    join = JoinEdition(
+        company_id=command.company_id,
+        edition_code=command.edition_code,
+        application_id=command.application_id,
+    )
+    register = RegisterExhibitor(
+        application_id=command.application_id,
+        applicant=command.applicant,
+        edition_code=command.edition_code,
+        company=profile,
+        contact=command.contact,
+        company_id=command.company_id,
+    )
+    return {
+        COMPANY.stream(command.company_id): company_decide(join, company),
+        APPLICATION.stream(command.application_id): decide(register, application),
+    }
+
+
+def change_by_applicant(
+    command: ApplicantCommand, *, application: Application, company: Company | None
+) -> list[DomainEvent]:
+    """The applicant's own changes: they, the company's staff or the recruitment team."""
+    by = command.asked_by
+    if not may_change(application, company, by):
+        raise Forbidden("this application belongs to another company", code="not_the_applicant")
+    return decide(command, application)
+
+
+def may_change(application: Application, company: Company | None, by: Actor | None) -> bool:
+    """Whether `by` acts for the application's company (an unknown one is refused later)."""
+    if by is None:
+        return False
+    return (
+        by.recruiter
+        or application.applicant is None
+        or application.applicant == by.person
+        or (company is not None and company.is_staff(by.person))
+    )
 
 
 def fold(events: Iterable[DomainEvent], state: Application | None = None) -> Application:

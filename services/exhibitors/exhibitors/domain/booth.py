@@ -21,8 +21,10 @@ from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from .aggregate import Aggregate
+from .company import Company, require_staff
 from .events import registry
-from .values import Identifier, Name, Note
+from .values import Asked, Identifier, Name, Note
 
 MiB = 1024 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
@@ -134,7 +136,7 @@ def check_files(content: BoothContent) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-class ItemCommand(BaseModel):
+class ItemCommand(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     item_id: Identifier
@@ -160,7 +162,16 @@ class UnpublishItem(ItemCommand):
 ItemCommandType = DraftItem | ReviseItem | PublishItem | UnpublishItem
 
 
-class RecordDownload(BaseModel):
+class SaveProfile(Asked):
+    """Write the booth's profile: drafted the first time, revised after."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    company_id: Identifier
+    content: BoothContent
+
+
+class RecordDownload(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     download_id: Identifier
@@ -268,6 +279,40 @@ def evolve(state: BoothItem, event: DomainEvent) -> BoothItem:
             return state
 
 
+ITEM: Aggregate[BoothItem] = Aggregate("booth-item-", initial_item, evolve)
+
+EDITS = "edit its booth"
+
+
+def draft(command: DraftItem, *, item: BoothItem, company: Company) -> list[DomainEvent]:
+    """Only the company's staff (or the recruitment team) draft its booth's items."""
+    require_staff(company, command.asked_by, EDITS)
+    return decide(command, item)
+
+
+def change(
+    command: ReviseItem | PublishItem | UnpublishItem,
+    *,
+    item: BoothItem,
+    company: Company | None,
+) -> list[DomainEvent]:
+    """Revise, publish or unpublish an item of a company whose staff asks."""
+    if item.company_id is None or company is None:
+        raise NotFound(f"booth item {item.item_id} not found", code="item_not_found")
+    require_staff(company, command.asked_by, EDITS)
+    return decide(command, item)
+
+
+def save_profile(command: SaveProfile, *, item: BoothItem, company: Company) -> list[DomainEvent]:
+    require_staff(company, command.asked_by, EDITS)
+    if item.status == "new":
+        return decide(
+            DraftItem(item_id=item.item_id, company_id=command.company_id, content=command.content),
+            item,
+        )
+    return decide(ReviseItem(item_id=item.item_id, content=command.content), item)
+
+
 def _require(state: BoothItem, allowed: tuple[ItemStatus, ...], action: str) -> None:
     if state.status not in allowed:
         raise DomainError(
@@ -304,3 +349,17 @@ def evolve_download(state: Download, event: DomainEvent) -> Download:
             state, company_id=event.company_id, item_id=event.item_id, person=event.person
         )
     return state
+
+
+DOWNLOAD: Aggregate[Download] = Aggregate("download-", initial_download, evolve_download)
+
+
+def record_download(
+    command: RecordDownload, *, download: Download, company: Company
+) -> list[DomainEvent]:
+    """A document downloaded by someone outside the company (a lead source); the company's
+    own staff and the recruitment team download without a trace."""
+    by = command.asked_by
+    if by is not None and (company.is_staff(by.person) or by.recruiter):
+        return []
+    return decide_download(command, download)

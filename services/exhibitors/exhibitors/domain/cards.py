@@ -23,6 +23,8 @@ from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from .aggregate import Aggregate, Decision
+from .company import Company
 from .events import registry
 from .values import CountryOrRegion, Email, Identifier, Name, Note, Phone
 
@@ -309,6 +311,52 @@ def evolve_window(state: RequestWindow, event: DomainEvent) -> RequestWindow:
     if isinstance(event, CardRequestCounted):
         return replace(state, recent=(*state.recent, event.at)[-KEPT:])
     return state
+
+
+CARD: Aggregate[Card] = Aggregate("business-card-", initial_card, evolve_card)
+EXCHANGE: Aggregate[Exchange] = Aggregate("card-exchange-", initial_exchange, evolve_exchange)
+WINDOW: Aggregate[RequestWindow] = Aggregate("card-requests-", initial_window, evolve_window)
+
+
+def request(
+    command: RequestCards,
+    *,
+    company: Company,
+    requester_card: Card,
+    exchange: Exchange,
+    window: RequestWindow,
+    now: datetime,
+    limit: RateLimit = CARD_REQUESTS,
+) -> Decision:
+    """Ask for someone's card: with a card of one's own, across the company's staff, counted
+    in the requester's window in the same transaction (so the limit holds under races)."""
+    if not company.registered:
+        raise NotFound(f"company {company.company_id} not found", code="company_not_found")
+    if not (company.is_staff(command.requester) or company.is_staff(command.recipient)):
+        raise Forbidden(
+            f"cards are exchanged with the staff of {company.company_id}",
+            code="no_company_staff",
+        )
+    _require_card(requester_card)
+    count = CountRequest(requester=command.requester, exchange_id=command.exchange_id, at=now)
+    return {
+        EXCHANGE.stream(command.exchange_id): decide_exchange(command, exchange),
+        WINDOW.stream(command.requester): decide_window(count, window, limit),
+    }
+
+
+def answer(
+    command: AcceptCards | DeclineCards, *, exchange: Exchange, own_card: Card
+) -> list[DomainEvent]:
+    """Accept (with a card of one's own to give) or decline a request."""
+    if isinstance(command, AcceptCards):
+        _require_card(own_card)
+    return decide_exchange(command, exchange)
+
+
+def _require_card(card: Card) -> None:
+    if card.card is None:
+        raise NotFound("you have no business card yet (PUT /me/card)", code="card_required")
 
 
 def card_seen_by(

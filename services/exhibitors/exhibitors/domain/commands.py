@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .values import (
+    Asked,
+    CompanyIdentity,
     CompanyProfile,
     ContactPerson,
     CountryOrRegion,
@@ -36,9 +38,12 @@ class RegisterExhibitor(ApplicationCommand):
     contact: ContactPerson
     company_id: Identifier | None = None
     """The company (across editions) that takes part; None only in tests of older flows."""
+    identity: CompanyIdentity | None = None
+    """The new company's official number, claimed with its registration (no other company
+    may hold it); None only for clients of the first version of the API."""
 
 
-class EditApplication(ApplicationCommand):
+class EditApplication(ApplicationCommand, Asked):
     """Change some profile fields; fields left as None stay as they are."""
 
     name_zh: Name | None = None
@@ -51,7 +56,7 @@ class EditApplication(ApplicationCommand):
     contact_phone: Phone | None = None
 
 
-class SubmitApplication(ApplicationCommand):
+class SubmitApplication(ApplicationCommand, Asked):
     pass
 
 
@@ -76,7 +81,7 @@ class ReturnApplication(ApplicationCommand):
     reason: Text
 
 
-class WithdrawApplication(ApplicationCommand):
+class WithdrawApplication(ApplicationCommand, Asked):
     reason: Text
 
 
@@ -104,6 +109,23 @@ class ChangeParticipation(ApplicationCommand):
     def changes(self) -> dict[str, str | None]:
         return {k: getattr(self, k) for k in self.model_fields_set - {"application_id"}}
 
+
+class TakePart(Asked):
+    """A registered company takes part in another edition: a draft application, made from
+    the company's details, that its staff then complete and submit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    company_id: Identifier
+    edition_code: EditionCode
+    application_id: Identifier
+    participation_mode: ParticipationMode
+    contact: ContactPerson
+    applicant: Identifier
+
+
+ApplicantCommand = EditApplication | SubmitApplication | WithdrawApplication
+"""What only the applicant, the company's staff or the recruitment team may ask."""
 
 Command = (
     RegisterExhibitor

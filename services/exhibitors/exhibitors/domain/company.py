@@ -11,15 +11,19 @@ Two kinds of stream, each a decider:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
-from fairline_events.errors import Conflict, DomainError, NotFound
+from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from .aggregate import Aggregate, Decision
 from .events import registry
 from .values import (
+    Actor,
+    Asked,
     CompanyDetails,
     CompanyIdentity,
     CountryOrRegion,
@@ -45,22 +49,22 @@ class RegisterCompany(CompanyCommand):
     """The user who registers the company: its first staff member."""
 
 
-class ChangeCompanyDetails(CompanyCommand):
+class ChangeCompanyDetails(CompanyCommand, Asked):
     name_zh: Name | None = None
     name_en: Name | None = None
     country_or_region: CountryOrRegion | None = None
     sector: Name | None = None
 
 
-class AddStaffMember(CompanyCommand):
+class AddStaffMember(CompanyCommand, Asked):
     person: Identifier
 
 
-class RemoveStaffMember(CompanyCommand):
+class RemoveStaffMember(CompanyCommand, Asked):
     person: Identifier
 
 
-class JoinEdition(CompanyCommand):
+class JoinEdition(CompanyCommand, Asked):
     edition_code: EditionCode
     application_id: Identifier
 
@@ -68,6 +72,8 @@ class JoinEdition(CompanyCommand):
 CompanyCommandType = (
     RegisterCompany | ChangeCompanyDetails | AddStaffMember | RemoveStaffMember | JoinEdition
 )
+StaffCommand = ChangeCompanyDetails | AddStaffMember | RemoveStaffMember | JoinEdition
+"""What only the company's staff (or the recruitment team) may ask."""
 
 
 class ClaimIdentifier(BaseModel):
@@ -239,6 +245,57 @@ def evolve(state: Company, event: DomainEvent) -> Company:
             return state
 
 
+COMPANY: Aggregate[Company] = Aggregate("company-", initial_company, evolve)
+
+
+def require_staff(company: Company, by: Actor | None, may: str = "may do this") -> None:
+    """The company exists, and `by` is on its staff or in the recruitment team."""
+    cid = company.company_id
+    if not company.registered:
+        raise NotFound(f"company {cid} not found", code="company_not_found")
+    if by is None or not (company.is_staff(by.person) or by.recruiter):
+        raise Forbidden(f"only the staff of {cid} {may}", code="not_company_staff")
+
+
+def change(command: StaffCommand, *, company: Company) -> list[DomainEvent]:
+    """A change only the company's staff (or the recruitment team) may make."""
+    require_staff(company, command.asked_by)
+    return decide(command, company)
+
+
+def identifier_keys(identity: CompanyIdentity | None, country_or_region: str) -> list[str]:
+    """The official identifiers a registration claims: none may be held by another company."""
+    return identity.keys(country_or_region) if identity is not None else []
+
+
+def register(
+    command: RegisterCompany,
+    *,
+    claims: Sequence[IdentifierClaim],
+    company: Company,
+    then: Sequence[JoinEdition] = (),
+) -> Decision:
+    """Claim each official identifier, then register the company (and join an edition).
+
+    The claims are new streams appended at version 0 in the same transaction: a code held by
+    another company is a 409 `company_exists`, never a second company.
+    """
+    decision: Decision = {
+        IDENTIFIER.stream(claim.key): decide_claim(
+            ClaimIdentifier(key=claim.key, company_id=command.company_id), claim
+        )
+        for claim in claims
+    }
+    events: list[DomainEvent] = []
+    steps: list[CompanyCommandType] = [command, *then]
+    for step in steps:
+        new = decide(step, company)
+        company = COMPANY.after(company, new)
+        events += new
+    decision[COMPANY.stream(command.company_id)] = events
+    return decision
+
+
 # --- official identifiers ------------------------------------------------------------------
 
 
@@ -270,3 +327,8 @@ def evolve_claim(state: IdentifierClaim, event: DomainEvent) -> IdentifierClaim:
     if isinstance(event, CompanyIdentifierClaimed):
         return replace(state, holder=event.company_id)
     return state
+
+
+IDENTIFIER: Aggregate[IdentifierClaim] = Aggregate(
+    "company-code-", initial_identifier, evolve_claim
+)

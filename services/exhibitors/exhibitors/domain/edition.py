@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from fairline_events.registry import DomainEvent
 from pydantic import BaseModel, ConfigDict, Field
 
+from .aggregate import Aggregate
 from .events import registry
 from .values import EditionCode
 
@@ -52,6 +53,9 @@ def evolve(state: Edition, event: DomainEvent) -> Edition:
     if isinstance(event, ReviewSlaSet):
         return replace(state, review_sla_hours=event.hours)
     return state
+
+
+EDITION: Aggregate[Edition] = Aggregate("edition-", initial_edition, evolve)
 
 
 _YEARLY = re.compile(r"^(?P<series>.+)-(?P<year>\d{4})$")

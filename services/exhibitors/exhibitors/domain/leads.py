@@ -17,14 +17,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal, assert_never
+from typing import Any, Literal, assert_never
 
 from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import BaseModel, ConfigDict
 
+from .aggregate import Aggregate
+from .booth import Download
+from .cards import Exchange
+from .company import Company, require_staff
 from .events import registry
-from .values import Identifier, Text
+from .meetings import Meeting
+from .values import Asked, Identifier, Text
 
 Stage = Literal["new", "contacted", "qualified", "negotiating", "won", "lost"]
 STAGES: tuple[Stage, ...] = ("new", "contacted", "qualified", "negotiating", "won", "lost")
@@ -47,7 +52,7 @@ class LeadSource(BaseModel):
 # --- commands ------------------------------------------------------------------------------
 
 
-class LeadCommand(BaseModel):
+class LeadCommand(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     lead_id: Identifier
@@ -80,6 +85,18 @@ class PlanNextAction(LeadCommand):
 
 
 LeadCommandType = OpenLead | MoveLead | ChangeLeadOwner | NoteLead | PlanNextAction
+FollowUp = MoveLead | ChangeLeadOwner | NoteLead | PlanNextAction
+
+
+class OpenLeadFromSource(Asked):
+    """Open a lead on whoever `source` put the company in touch with (its id follows)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    company_id: Identifier
+    source: LeadSource
+    owner: Identifier
+    by: Identifier
 
 
 # --- events --------------------------------------------------------------------------------
@@ -233,3 +250,94 @@ def evolve(state: Lead, event: DomainEvent) -> Lead:
             return replace(state, next_action_on=event.due_on, next_action=event.action)
         case _:
             return state
+
+
+LEAD: Aggregate[Lead] = Aggregate("lead-", initial_lead, evolve)
+
+SEES = "see its leads"
+
+Source = Exchange | Meeting | Download
+"""What a lead may come from: an accepted card exchange, a confirmed meeting, a download."""
+
+
+def open_lead(
+    command: OpenLeadFromSource, *, company: Company, source: Source, lead: Lead, today: date
+) -> list[DomainEvent]:
+    """The company's staff open a lead on the person a source put them in touch with."""
+    contact = contact_of(command, company=company, source=source)
+    opening = OpenLead(
+        lead_id=lead.lead_id,
+        by=command.by,
+        company_id=command.company_id,
+        contact=contact,
+        source=command.source,
+        owner=command.owner,
+    )
+    return decide(opening, lead, today)
+
+
+def contact_of(command: OpenLeadFromSource, *, company: Company, source: Source) -> str:
+    """Who the source puts the company in touch with; refuses sources that do not."""
+    require_staff(company, command.asked_by, SEES)
+    cid = company.company_id
+    if not company.is_staff(command.owner):
+        raise DomainError(f"{command.owner} is not on the staff of {cid}", code="owner_not_staff")
+    kind, ref = command.source.kind, command.source.ref
+    parties: tuple[str, ...]
+    status: str
+    match source:
+        case Exchange():
+            if source.status == "new":
+                raise NotFound(f"card exchange {ref} not found", code="source_not_found")
+            owner, status, parties, needed = (
+                source.company_id,
+                source.status,
+                source.parties(),
+                "accepted",
+            )
+        case Meeting():
+            if source.status == "new":
+                raise NotFound(f"meeting {ref} not found", code="source_not_found")
+            owner, status, parties, needed = (
+                source.company_id,
+                source.status,
+                source.parties(),
+                "confirmed",
+            )
+        case Download():
+            if source.company_id is None or source.person is None:
+                raise NotFound(f"download {ref} not found", code="source_not_found")
+            owner, status, parties, needed = (
+                source.company_id,
+                "recorded",
+                (source.person,),
+                "recorded",
+            )
+    if owner != cid:
+        raise DomainError(
+            f"{kind} {ref} belongs to another company", code="source_of_another_company"
+        )
+    if status != needed:
+        raise _not_eligible(f"{kind} {ref} is {status}, not {needed}")
+    outside = [p for p in parties if not company.is_staff(p)]
+    if not outside:
+        raise _not_eligible(f"{kind} {ref} is between the company's own staff")
+    return outside[0]
+
+
+def _not_eligible(message: str, **details: Any) -> DomainError:
+    return DomainError(message, code="source_not_eligible", **details)
+
+
+def follow_up(
+    command: FollowUp, *, lead: Lead, company: Company | None, today: date
+) -> list[DomainEvent]:
+    """The company's staff move a lead along, hand it over, note it, plan what comes next."""
+    if not lead.opened or company is None:
+        raise NotFound(f"lead {lead.lead_id} not found", code="lead_not_found")
+    require_staff(company, command.asked_by, SEES)
+    if isinstance(command, ChangeLeadOwner) and not company.is_staff(command.owner):
+        raise DomainError(
+            f"{command.owner} is not on the staff of {company.company_id}", code="owner_not_staff"
+        )
+    return decide(command, lead, today)

@@ -17,16 +17,19 @@ people for the same hour); the invitee only from the moment they accept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal, assert_never
+from typing import Any, Literal, TypeVar, assert_never
 
 from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
+from .aggregate import Aggregate, Decision
+from .company import Company, require_staff
 from .events import registry
-from .values import Identifier, Name, Note, Text
+from .values import Asked, Identifier, Name, Note, Text
 
 MeetingKind = Literal["booth", "online"]
 """An appointment at the booth (线下约见) or an online negotiation (云洽谈)."""
@@ -118,6 +121,8 @@ MeetingCommandType = (
     | RescheduleMeeting
     | CancelMeeting
 )
+MeetingChange = AcceptMeeting | DeclineMeeting | RescheduleMeeting | CancelMeeting
+"""What a party does to a meeting that exists."""
 
 
 class Book(BaseModel):
@@ -140,7 +145,7 @@ class Release(BaseModel):
 AgendaCommand = Book | Release
 
 
-class OfferSlot(BaseModel):
+class OfferSlot(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     slot_id: Identifier
@@ -166,10 +171,21 @@ class FreeSlot(BaseModel):
     meeting_id: Identifier
 
 
-class WithdrawSlot(BaseModel):
+class WithdrawSlot(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     slot_id: Identifier
+
+
+class BookSlot(BaseModel):
+    """A guest books an offered slot: the meeting is confirmed at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    slot_id: Identifier
+    meeting_id: Identifier
+    guest: Identifier
+    subject: Name
 
 
 SlotCommand = OfferSlot | TakeSlot | FreeSlot | WithdrawSlot
@@ -355,30 +371,24 @@ def decide(command: MeetingCommandType, state: Meeting, now: datetime) -> list[D
 def evolve(state: Meeting, event: DomainEvent) -> Meeting:
     match event:
         case MeetingRequested():
-            return replace(
+            return _arranged(
                 state,
+                event,
                 status="pending",
-                company_id=event.company_id,
-                kind=event.kind,
                 organiser=event.organiser,
                 invitee=event.invitee,
                 awaiting=event.invitee,
-                period=event.period,
                 subject=event.subject,
-                location=event.location,
             )
         case MeetingBooked():
-            return replace(
+            return _arranged(
                 state,
+                event,
                 status="confirmed",
-                company_id=event.company_id,
-                kind=event.kind,
                 organiser=event.guest,
                 invitee=event.host,
                 awaiting=None,
-                period=event.period,
                 subject=event.subject,
-                location=event.location,
                 slot_id=event.slot_id,
             )
         case MeetingAccepted():
@@ -393,6 +403,114 @@ def evolve(state: Meeting, event: DomainEvent) -> Meeting:
             return replace(state, status="cancelled", awaiting=None)
         case _:
             return state
+
+
+Arranged = TypeVar("Arranged", "Meeting", "Slot")
+
+
+def _arranged(
+    state: Arranged, event: MeetingRequested | MeetingBooked | SlotOffered, **rest: Any
+) -> Arranged:
+    """What a request, a booking and an offer all set: the company, the kind, when, where."""
+    return replace(
+        state,
+        company_id=event.company_id,
+        kind=event.kind,
+        period=event.period,
+        location=event.location,
+        **rest,
+    )
+
+
+MEETING: Aggregate[Meeting] = Aggregate("meeting-", initial_meeting, evolve)
+
+
+def request_meeting(
+    command: RequestMeeting,
+    *,
+    company: Company,
+    meeting: Meeting,
+    agendas: Mapping[str, Agenda],
+    now: datetime,
+) -> Decision:
+    """Invite someone: a meeting of a company has one of its staff on one side; the
+    organiser's time is held from now on."""
+    if not company.registered:
+        raise NotFound(f"company {company.company_id} not found", code="company_not_found")
+    if not (company.is_staff(command.organiser) or company.is_staff(command.invitee)):
+        raise Forbidden(
+            f"a meeting of company {company.company_id} has one of its staff on one side",
+            code="no_company_staff",
+        )
+    requested = decide(command, meeting, now)
+    return {
+        MEETING.stream(command.meeting_id): requested,
+        **_agendas(MEETING.after(meeting, requested), agendas, None, now),
+    }
+
+
+def book_slot(
+    command: BookSlot, *, slot: Slot, meeting: Meeting, agendas: Mapping[str, Agenda], now: datetime
+) -> Decision:
+    """Take an offered slot: the meeting is confirmed for the guest and the host at once."""
+    if slot.period is None or slot.company_id is None:
+        raise NotFound(f"slot {command.slot_id} not found", code="slot_not_found")
+    book = BookFromSlot(
+        meeting_id=command.meeting_id,
+        slot_id=command.slot_id,
+        company_id=slot.company_id,
+        kind=slot.kind,
+        host=slot.host,
+        guest=command.guest,
+        period=slot.period,
+        subject=command.subject,
+        location=slot.location,
+    )
+    booked = decide(book, meeting, now)
+    take = TakeSlot(slot_id=command.slot_id, meeting_id=command.meeting_id, guest=command.guest)
+    return {
+        SLOT.stream(command.slot_id): decide_slot(take, slot, now),
+        MEETING.stream(command.meeting_id): booked,
+        **_agendas(MEETING.after(meeting, booked), agendas, None, now),
+    }
+
+
+def change_meeting(
+    command: MeetingChange,
+    *,
+    meeting: Meeting,
+    slot: Slot | None,
+    agendas: Mapping[str, Agenda],
+    now: datetime,
+) -> Decision:
+    """Accept, decline, reschedule or cancel; the agendas (and the slot) follow."""
+    changed = decide(command, meeting, now)
+    return {
+        MEETING.stream(command.meeting_id): changed,
+        **_agendas(MEETING.after(meeting, changed), agendas, slot, now),
+    }
+
+
+def _agendas(
+    meeting: Meeting, agendas: Mapping[str, Agenda], slot: Slot | None, now: datetime
+) -> Decision:
+    """Each party's agenda as the meeting now holds it; a slot no longer used is freed."""
+    assert meeting.period is not None
+    held = meeting.booked()
+    mid = meeting.meeting_id
+    decision: Decision = {
+        AGENDA.stream(person): decide_agenda(
+            Book(person=person, meeting_id=mid, period=meeting.period)
+            if person in held
+            else Release(person=person, meeting_id=mid),
+            agendas[person],
+        )
+        for person in meeting.parties()
+    }
+    if slot is not None and not (meeting.status == "confirmed" and meeting.period == slot.period):
+        freed = decide_slot(FreeSlot(slot_id=slot.slot_id, meeting_id=mid), slot, now)
+        decision[SLOT.stream(slot.slot_id)] = freed
+    return decision
 
 
 def _new(state: Meeting) -> None:
@@ -476,6 +594,9 @@ def evolve_agenda(state: Agenda, event: DomainEvent) -> Agenda:
             return state
 
 
+AGENDA: Aggregate[Agenda] = Aggregate("agenda-", initial_agenda, evolve_agenda)
+
+
 # --- an offered slot -----------------------------------------------------------------------
 
 
@@ -530,15 +651,7 @@ def decide_slot(command: SlotCommand, state: Slot, now: datetime) -> list[Domain
 def evolve_slot(state: Slot, event: DomainEvent) -> Slot:
     match event:
         case SlotOffered():
-            return replace(
-                state,
-                status="open",
-                company_id=event.company_id,
-                host=event.host,
-                kind=event.kind,
-                period=event.period,
-                location=event.location,
-            )
+            return _arranged(state, event, status="open", host=event.host)
         case SlotTaken():
             return replace(state, status="taken", meeting_id=event.meeting_id)
         case SlotFreed():
@@ -547,3 +660,27 @@ def evolve_slot(state: Slot, event: DomainEvent) -> Slot:
             return replace(state, status="withdrawn")
         case _:
             return state
+
+
+SLOT: Aggregate[Slot] = Aggregate("slot-", initial_slot, evolve_slot)
+
+
+def offer_slot(
+    command: OfferSlot, *, slot: Slot, company: Company, now: datetime
+) -> list[DomainEvent]:
+    """The company's staff offer a time with one of them as the host."""
+    require_staff(company, command.asked_by, "offer its slots")
+    if not company.is_staff(command.host):
+        raise Forbidden(
+            f"{command.host} is not on the staff of {company.company_id}", code="host_not_staff"
+        )
+    return decide_slot(command, slot, now)
+
+
+def withdraw_slot(
+    command: WithdrawSlot, *, slot: Slot, company: Company | None, now: datetime
+) -> list[DomainEvent]:
+    if slot.company_id is None or company is None:
+        raise NotFound(f"slot {command.slot_id} not found", code="slot_not_found")
+    require_staff(company, command.asked_by, "withdraw its slots")
+    return decide_slot(command, slot, now)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 ParticipationMode = Literal["offline", "online", "both"]
 """How a company takes part: at the venues (线下), in the online showcase (线上), or both."""
@@ -21,6 +28,28 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 """An opaque id: an application id, a reviewer's staff id."""
+
+
+class Actor(BaseModel):
+    """Who asks for a command, as the rules that depend on it see them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person: Identifier
+    recruiter: bool = False
+    """On the organiser's recruitment team, which may act for any company."""
+
+
+class Asked(BaseModel):
+    """A command some rule allows only to some people (a company's staff, its applicant).
+
+    Who asked never becomes part of an event (it is left out of `model_dump`); the events'
+    metadata name the actor already. Left out, nobody in particular asks, and such a rule
+    refuses.
+    """
+
+    asked_by: Actor | None = Field(default=None, exclude=True)
+
 
 _EDITION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")

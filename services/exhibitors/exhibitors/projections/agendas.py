@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Statements, sql
 
 from ..domain.events import registry
 from ..domain.meetings import (
@@ -58,8 +57,8 @@ agendas = Projection(
 
 
 @agendas.on(MeetingRequested)
-async def requested(e: MeetingRequested, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def requested(e: MeetingRequested, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO meetings
            VALUES ($1, $2, $3, $4, $5, 'pending', $5, $6, $7, $8, $9, NULL, $10)""",
         e.meeting_id,
@@ -76,8 +75,8 @@ async def requested(e: MeetingRequested, env: Envelope, tx: asyncpg.Connection) 
 
 
 @agendas.on(MeetingBooked)
-async def booked(e: MeetingBooked, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def booked(e: MeetingBooked, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO meetings
            VALUES ($1, $2, $3, $4, $5, 'confirmed', NULL, $6, $7, $8, $9, $10, $11)""",
         e.meeting_id,
@@ -98,23 +97,23 @@ _STATUS = "UPDATE meetings SET status = $2, awaiting = NULL, updated_at = $3 WHE
 
 
 @agendas.on(MeetingAccepted)
-async def accepted(e: MeetingAccepted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(_STATUS, e.meeting_id, "confirmed", env.occurred_at)
+async def accepted(e: MeetingAccepted, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(_STATUS, e.meeting_id, "confirmed", env.occurred_at)
 
 
 @agendas.on(MeetingDeclined)
-async def declined(e: MeetingDeclined, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(_STATUS, e.meeting_id, "declined", env.occurred_at)
+async def declined(e: MeetingDeclined, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(_STATUS, e.meeting_id, "declined", env.occurred_at)
 
 
 @agendas.on(MeetingCancelled)
-async def cancelled(e: MeetingCancelled, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(_STATUS, e.meeting_id, "cancelled", env.occurred_at)
+async def cancelled(e: MeetingCancelled, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(_STATUS, e.meeting_id, "cancelled", env.occurred_at)
 
 
 @agendas.on(MeetingRescheduled)
-async def rescheduled(e: MeetingRescheduled, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def rescheduled(e: MeetingRescheduled, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE meetings SET status = 'pending', start_at = $2, end_at = $3, updated_at = $5,
              awaiting = CASE WHEN organiser = $4 THEN invitee ELSE organiser END
            WHERE meeting_id = $1""",
@@ -127,8 +126,8 @@ async def rescheduled(e: MeetingRescheduled, env: Envelope, tx: asyncpg.Connecti
 
 
 @agendas.on(SlotOffered)
-async def offered(e: SlotOffered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def offered(e: SlotOffered, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "INSERT INTO slots VALUES ($1, $2, $3, $4, $5, $6, $7, 'open')",
         e.slot_id,
         e.company_id,
@@ -144,15 +143,15 @@ _SLOT = "UPDATE slots SET status = $2 WHERE slot_id = $1"
 
 
 @agendas.on(SlotTaken)
-async def taken(e: SlotTaken, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(_SLOT, e.slot_id, "taken")
+async def taken(e: SlotTaken, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(_SLOT, e.slot_id, "taken")
 
 
 @agendas.on(SlotFreed)
-async def freed(e: SlotFreed, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(_SLOT, e.slot_id, "open")
+async def freed(e: SlotFreed, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(_SLOT, e.slot_id, "open")
 
 
 @agendas.on(SlotWithdrawn)
-async def withdrawn(e: SlotWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(_SLOT, e.slot_id, "withdrawn")
+async def withdrawn(e: SlotWithdrawn, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(_SLOT, e.slot_id, "withdrawn")

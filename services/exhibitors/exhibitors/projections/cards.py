@@ -6,9 +6,8 @@ details only along accepted exchanges), as domain/cards.py `card_seen_by` says.
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Statements, sql
 
 from ..domain.cards import CardRequestDeclined, CardSaved, CardsExchanged, CardsRequested
 from ..domain.events import registry
@@ -43,9 +42,9 @@ cards = Projection(
 
 
 @cards.on(CardSaved)
-async def saved(e: CardSaved, env: Envelope, tx: asyncpg.Connection) -> None:
+async def saved(e: CardSaved, env: Envelope, tx: ReadModel) -> Statements:
     c = e.card
-    await tx.execute(
+    return sql(
         """INSERT INTO cards VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (person) DO UPDATE SET name = $2, title = $3, organisation = $4,
              country_or_region = $5, email = $6, phone = $7""",
@@ -60,8 +59,8 @@ async def saved(e: CardSaved, env: Envelope, tx: asyncpg.Connection) -> None:
 
 
 @cards.on(CardsRequested)
-async def requested(e: CardsRequested, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def requested(e: CardsRequested, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO exchanges VALUES ($1, $2, $3, $4, 'pending', $5, NULL)
            ON CONFLICT (exchange_id) DO UPDATE SET requester = $2, recipient = $3,
              company_id = $4, status = 'pending', requested_at = $5, answered_at = NULL""",
@@ -74,8 +73,8 @@ async def requested(e: CardsRequested, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @cards.on(CardsExchanged)
-async def exchanged(e: CardsExchanged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def exchanged(e: CardsExchanged, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE exchanges SET status = 'accepted', answered_at = $2 WHERE exchange_id = $1",
         e.exchange_id,
         env.occurred_at,
@@ -83,8 +82,8 @@ async def exchanged(e: CardsExchanged, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @cards.on(CardRequestDeclined)
-async def declined(e: CardRequestDeclined, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def declined(e: CardRequestDeclined, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE exchanges SET status = 'declined', answered_at = $2 WHERE exchange_id = $1",
         e.exchange_id,
         env.occurred_at,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Statements, sql
 
 from ..domain.events import (
     ApplicationApproved,
@@ -42,8 +41,8 @@ directory = Projection(
 
 
 @directory.on(ExhibitorRegistered)
-async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def registered(e: ExhibitorRegistered, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO exhibitors (application_id, edition_code, name_zh, name_en,
              country_or_region, sector, participation_mode, listed, approved_at, company_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, false, NULL, $8)""",
@@ -59,8 +58,8 @@ async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connecti
 
 
 @directory.on(ApplicationEdited)
-async def edited(e: ApplicationEdited, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def edited(e: ApplicationEdited, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE exhibitors SET name_zh = coalesce($2, name_zh), name_en = coalesce($3, name_en),
              country_or_region = coalesce($4, country_or_region), sector = coalesce($5, sector),
              participation_mode = coalesce($6, participation_mode)
@@ -75,8 +74,8 @@ async def edited(e: ApplicationEdited, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @directory.on(ApplicationApproved)
-async def approved(e: ApplicationApproved, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def approved(e: ApplicationApproved, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE exhibitors SET listed = true, approved_at = $2 WHERE application_id = $1",
         e.application_id,
         env.occurred_at,
@@ -84,15 +83,13 @@ async def approved(e: ApplicationApproved, env: Envelope, tx: asyncpg.Connection
 
 
 @directory.on(ApplicationWithdrawn)
-async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
-        "UPDATE exhibitors SET listed = false WHERE application_id = $1", e.application_id
-    )
+async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: ReadModel) -> Statements:
+    return sql("UPDATE exhibitors SET listed = false WHERE application_id = $1", e.application_id)
 
 
 @directory.on(ParticipationChanged)
-async def placed(e: ParticipationChanged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def placed(e: ParticipationChanged, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE exhibitors SET participation_mode = $2, venue = $3, zone = $4, theme = $5
            WHERE application_id = $1""",
         e.application_id,

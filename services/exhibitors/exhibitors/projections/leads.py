@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Statements, sql
 
 from ..domain.events import registry
 from ..domain.leads import (
@@ -41,8 +40,8 @@ leads = Projection(
 
 
 @leads.on(LeadOpened)
-async def opened(e: LeadOpened, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def opened(e: LeadOpened, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "INSERT INTO leads VALUES ($1, $2, $3, $4, 'new', $5, $6, NULL, NULL, 0, $7, $7)",
         e.lead_id,
         e.company_id,
@@ -55,8 +54,8 @@ async def opened(e: LeadOpened, env: Envelope, tx: asyncpg.Connection) -> None:
 
 
 @leads.on(LeadStageChanged)
-async def moved(e: LeadStageChanged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def moved(e: LeadStageChanged, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE leads SET stage = $2, updated_at = $3,
              next_action_on = CASE WHEN $4 THEN NULL ELSE next_action_on END,
              next_action = CASE WHEN $4 THEN NULL ELSE next_action END
@@ -69,8 +68,8 @@ async def moved(e: LeadStageChanged, env: Envelope, tx: asyncpg.Connection) -> N
 
 
 @leads.on(LeadOwnerChanged)
-async def owner_changed(e: LeadOwnerChanged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def owner_changed(e: LeadOwnerChanged, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE leads SET owner = $2, updated_at = $3 WHERE lead_id = $1",
         e.lead_id,
         e.owner,
@@ -79,8 +78,8 @@ async def owner_changed(e: LeadOwnerChanged, env: Envelope, tx: asyncpg.Connecti
 
 
 @leads.on(LeadNoted)
-async def noted(e: LeadNoted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def noted(e: LeadNoted, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE leads SET notes = notes + 1, updated_at = $2 WHERE lead_id = $1",
         e.lead_id,
         env.occurred_at,
@@ -88,8 +87,8 @@ async def noted(e: LeadNoted, env: Envelope, tx: asyncpg.Connection) -> None:
 
 
 @leads.on(LeadNextActionPlanned)
-async def planned(e: LeadNextActionPlanned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def planned(e: LeadNextActionPlanned, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE leads SET next_action_on = $2, next_action = $3, updated_at = $4
            WHERE lead_id = $1""",
         e.lead_id,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Statements, sql
 
 from ..domain.agreements import AgreementAnnounced, AgreementSigned
 from ..domain.company import CompanyDetailsChanged, CompanyRegistered
@@ -39,13 +38,13 @@ results = Projection(
 
 
 @results.on(CompanyRegistered)
-async def registered(e: CompanyRegistered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute("INSERT INTO company_names VALUES ($1, $2)", e.company_id, e.details.name_en)
+async def registered(e: CompanyRegistered, env: Envelope, tx: ReadModel) -> Statements:
+    return sql("INSERT INTO company_names VALUES ($1, $2)", e.company_id, e.details.name_en)
 
 
 @results.on(CompanyDetailsChanged)
-async def renamed(e: CompanyDetailsChanged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def renamed(e: CompanyDetailsChanged, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE company_names SET name_en = coalesce($2, name_en) WHERE company_id = $1",
         e.company_id,
         e.name_en,
@@ -53,8 +52,8 @@ async def renamed(e: CompanyDetailsChanged, env: Envelope, tx: asyncpg.Connectio
 
 
 @results.on(AgreementSigned)
-async def signed(e: AgreementSigned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def signed(e: AgreementSigned, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO agreements
            SELECT $1, $2, (SELECT name_en FROM company_names WHERE company_id = $2), $3,
                   $4::jsonb, $5, $6, $7, $8, NULL""",
@@ -70,8 +69,8 @@ async def signed(e: AgreementSigned, env: Envelope, tx: asyncpg.Connection) -> N
 
 
 @results.on(AgreementAnnounced)
-async def announced(e: AgreementAnnounced, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def announced(e: AgreementAnnounced, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE agreements SET announced_at = $2 WHERE agreement_id = $1",
         e.agreement_id,
         env.occurred_at,

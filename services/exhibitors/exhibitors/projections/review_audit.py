@@ -6,9 +6,8 @@ returned, withdrawn), with the actor and the reason as the event envelope record
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Sql, Statements, sql
 
 from ..domain.events import (
     ApplicationApproved,
@@ -52,15 +51,14 @@ SELECT $1, $2, edition_code, $3, $4, $5, $6, $7 FROM editions_of WHERE applicati
 """
 
 
-async def _log(
-    tx: asyncpg.Connection,
+def _log(
     env: Envelope,
     application_id: str,
     action: str,
     reviewer: str | None = None,
     reason: str | None = None,
-) -> None:
-    await tx.execute(
+) -> Sql:
+    return sql(
         _LOG,
         application_id,
         env.stream_version,
@@ -73,40 +71,40 @@ async def _log(
 
 
 @review_audit.on(ExhibitorRegistered)
-async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute("INSERT INTO editions_of VALUES ($1, $2)", e.application_id, e.edition_code)
+async def registered(e: ExhibitorRegistered, env: Envelope, tx: ReadModel) -> Statements:
+    return sql("INSERT INTO editions_of VALUES ($1, $2)", e.application_id, e.edition_code)
 
 
 @review_audit.on(ApplicationSubmitted)
-async def submitted(e: ApplicationSubmitted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "submitted")
+async def submitted(e: ApplicationSubmitted, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "submitted")
 
 
 @review_audit.on(ReviewerAssigned)
-async def assigned(e: ReviewerAssigned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "assigned", e.reviewer)
+async def assigned(e: ReviewerAssigned, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "assigned", e.reviewer)
 
 
 @review_audit.on(ReviewStarted)
-async def started(e: ReviewStarted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "review_started", e.reviewer)
+async def started(e: ReviewStarted, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "review_started", e.reviewer)
 
 
 @review_audit.on(ApplicationApproved)
-async def approved(e: ApplicationApproved, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "approved", e.reviewer, e.note or None)
+async def approved(e: ApplicationApproved, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "approved", e.reviewer, e.note or None)
 
 
 @review_audit.on(ApplicationRejected)
-async def rejected(e: ApplicationRejected, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "rejected", e.reviewer, e.reason)
+async def rejected(e: ApplicationRejected, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "rejected", e.reviewer, e.reason)
 
 
 @review_audit.on(ApplicationReturned)
-async def returned(e: ApplicationReturned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "returned", e.reviewer, e.reason)
+async def returned(e: ApplicationReturned, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "returned", e.reviewer, e.reason)
 
 
 @review_audit.on(ApplicationWithdrawn)
-async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _log(tx, env, e.application_id, "withdrawn", None, e.reason)
+async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: ReadModel) -> Statements:
+    return _log(env, e.application_id, "withdrawn", None, e.reason)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Sql, Statements, sql
 
 from ..domain.edition import ReviewSlaSet
 from ..domain.events import (
@@ -63,8 +62,8 @@ review_queue = Projection(
 
 
 @review_queue.on(ExhibitorRegistered)
-async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def registered(e: ExhibitorRegistered, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO applications (application_id, edition_code, applicant, name_zh, name_en,
              country_or_region, sector, participation_mode, contact_name, contact_email,
              contact_phone, status, reviewer, submissions, waiting_since, last_reason,
@@ -88,8 +87,8 @@ async def registered(e: ExhibitorRegistered, env: Envelope, tx: asyncpg.Connecti
 
 
 @review_queue.on(ApplicationEdited)
-async def edited(e: ApplicationEdited, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def edited(e: ApplicationEdited, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE applications SET
              name_zh = coalesce($2, name_zh), name_en = coalesce($3, name_en),
              country_or_region = coalesce($4, country_or_region), sector = coalesce($5, sector),
@@ -111,8 +110,8 @@ async def edited(e: ApplicationEdited, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @review_queue.on(ApplicationSubmitted)
-async def submitted(e: ApplicationSubmitted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def submitted(e: ApplicationSubmitted, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE applications SET status = 'submitted', reviewer = NULL, submissions = $2,
              waiting_since = $3, updated_at = $3 WHERE application_id = $1""",
         e.application_id,
@@ -122,8 +121,8 @@ async def submitted(e: ApplicationSubmitted, env: Envelope, tx: asyncpg.Connecti
 
 
 @review_queue.on(ReviewStarted)
-async def review_started(e: ReviewStarted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def review_started(e: ReviewStarted, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE applications SET status = 'under_review', reviewer = $2, updated_at = $3
            WHERE application_id = $1""",
         e.application_id,
@@ -132,10 +131,8 @@ async def review_started(e: ReviewStarted, env: Envelope, tx: asyncpg.Connection
     )
 
 
-async def _decided(
-    tx: asyncpg.Connection, env: Envelope, application_id: str, status: str, reason: str | None
-) -> None:
-    await tx.execute(
+def _decided(env: Envelope, application_id: str, status: str, reason: str | None) -> Sql:
+    return sql(
         """UPDATE applications SET status = $2, last_reason = coalesce($3, last_reason),
              waiting_since = NULL, updated_at = $4 WHERE application_id = $1""",
         application_id,
@@ -146,28 +143,28 @@ async def _decided(
 
 
 @review_queue.on(ApplicationApproved)
-async def approved(e: ApplicationApproved, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _decided(tx, env, e.application_id, "approved", None)
+async def approved(e: ApplicationApproved, env: Envelope, tx: ReadModel) -> Statements:
+    return _decided(env, e.application_id, "approved", None)
 
 
 @review_queue.on(ApplicationRejected)
-async def rejected(e: ApplicationRejected, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _decided(tx, env, e.application_id, "rejected", e.reason)
+async def rejected(e: ApplicationRejected, env: Envelope, tx: ReadModel) -> Statements:
+    return _decided(env, e.application_id, "rejected", e.reason)
 
 
 @review_queue.on(ApplicationReturned)
-async def returned(e: ApplicationReturned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _decided(tx, env, e.application_id, "returned", e.reason)
+async def returned(e: ApplicationReturned, env: Envelope, tx: ReadModel) -> Statements:
+    return _decided(env, e.application_id, "returned", e.reason)
 
 
 @review_queue.on(ApplicationWithdrawn)
-async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _decided(tx, env, e.application_id, "withdrawn", e.reason)
+async def withdrawn(e: ApplicationWithdrawn, env: Envelope, tx: ReadModel) -> Statements:
+    return _decided(env, e.application_id, "withdrawn", e.reason)
 
 
 @review_queue.on(ReviewerAssigned)
-async def assigned(e: ReviewerAssigned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def assigned(e: ReviewerAssigned, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE applications SET reviewer = $2, updated_at = $3 WHERE application_id = $1",
         e.application_id,
         e.reviewer,
@@ -176,8 +173,8 @@ async def assigned(e: ReviewerAssigned, env: Envelope, tx: asyncpg.Connection) -
 
 
 @review_queue.on(ParticipationChanged)
-async def placed(e: ParticipationChanged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def placed(e: ParticipationChanged, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE applications SET participation_mode = $2, venue = $3, zone = $4, theme = $5,
              updated_at = $6 WHERE application_id = $1""",
         e.application_id,
@@ -190,8 +187,8 @@ async def placed(e: ParticipationChanged, env: Envelope, tx: asyncpg.Connection)
 
 
 @review_queue.on(ReviewSlaSet)
-async def sla_set(e: ReviewSlaSet, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def sla_set(e: ReviewSlaSet, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """INSERT INTO review_slas VALUES ($1, $2)
            ON CONFLICT (edition_code) DO UPDATE SET hours = excluded.hours""",
         e.edition_code,

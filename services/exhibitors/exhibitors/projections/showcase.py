@@ -3,9 +3,8 @@ for the staff's list of drafts."""
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Statements, sql
 
 from ..domain.booth import (
     ActivityContent,
@@ -37,8 +36,8 @@ showcase = Projection(
 
 
 @showcase.on(BoothItemDrafted)
-async def drafted(e: BoothItemDrafted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def drafted(e: BoothItemDrafted, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "INSERT INTO items VALUES ($1, $2, $3, 'draft', $4::jsonb, $5, NULL, $6)",
         e.item_id,
         e.company_id,
@@ -50,8 +49,8 @@ async def drafted(e: BoothItemDrafted, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @showcase.on(BoothItemRevised)
-async def revised(e: BoothItemRevised, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def revised(e: BoothItemRevised, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE items SET content = $2::jsonb, starts_at = $3, updated_at = $4 WHERE item_id = $1",
         e.item_id,
         e.content.model_dump_json(),
@@ -61,8 +60,8 @@ async def revised(e: BoothItemRevised, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @showcase.on(BoothItemPublished)
-async def published(e: BoothItemPublished, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def published(e: BoothItemPublished, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         """UPDATE items SET status = 'published', published_at = $2, updated_at = $2
            WHERE item_id = $1""",
         e.item_id,
@@ -71,8 +70,8 @@ async def published(e: BoothItemPublished, env: Envelope, tx: asyncpg.Connection
 
 
 @showcase.on(BoothItemUnpublished)
-async def unpublished(e: BoothItemUnpublished, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def unpublished(e: BoothItemUnpublished, env: Envelope, tx: ReadModel) -> Statements:
+    return sql(
         "UPDATE items SET status = 'unpublished', updated_at = $2 WHERE item_id = $1",
         e.item_id,
         env.occurred_at,

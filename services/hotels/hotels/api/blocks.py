@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import asdict
 from datetime import date, datetime
 
 from fairline_events.auth import Principal
+from fairline_events.dependencies import Body, Context, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
+from fairline_events.transact import Outcome
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, BaseModel, PositiveInt
 
-from ..domain.blocks import Block
-from ..domain.commands import CreateBlock, ReleaseBlock
-from ..domain.events import block_stream
+from ..domain.blocks import BLOCK, Block, block_stream
+from ..domain.commands import CarveSubBlock, CreateBlock, ReleaseBlock
 from ..domain.values import GroupKind, HotelCode, Identifier, Name, RoomType
-from ..handlers import clock, create_block, load, release_block
-from .common import Body, Correlation, Desk, DeskOrPlanner, Ops, Store, build, context, planner_of
+from ..handlers import carve_sub_block, create_block, release_block
+from .common import Desk, DeskOrPlanner, Ops, current, planner_of
 
 router = APIRouter(tags=["blocks"])
 
@@ -58,27 +59,12 @@ class BlockView(BaseModel):
 
 
 def block_view(state: Block, version: int) -> BlockView:
-    return BlockView(
-        block_id=state.block_id,
-        status=state.status,
-        hotel_code=state.hotel_code,
-        group=state.group,
-        name=state.name,
-        parent_block_id=state.parent_block_id,
-        planner=state.planner,
-        first_night=state.first_night,
-        last_night=state.last_night,
-        rooms=dict(state.rooms),
-        cut_off_at=state.cut_off_at,
-        sub_blocks=list(state.sub_blocks),
-        version=version,
-    )
+    return BlockView(**asdict(state), version=version)  # the state's fields, one for one
 
 
 async def visible_block(store: Store, block_id: str, who: Principal) -> tuple[Block, int]:
     """The block, if it exists and the caller may see it (planners: only their own)."""
-    state, version = await load(store, block_stream(block_id))
-    assert isinstance(state, Block)
+    state, version = await current(store, BLOCK, block_stream(block_id))
     if state.status == "new":
         raise NotFound(f"block {block_id} not found", code="block_not_found")
     planner = planner_of(who)
@@ -87,11 +73,12 @@ async def visible_block(store: Store, block_id: str, who: Principal) -> tuple[Bl
     return state, version
 
 
-async def _created(store: Store, command: CreateBlock, response: Response) -> BlockView:
-    state, version = await load(store, block_stream(command.block_id))
-    assert isinstance(state, Block)
-    response.headers["Location"] = f"/blocks/{command.block_id}"
-    return block_view(state, version)
+def _after(outcome: Outcome, block_id: str, response: Response | None = None) -> BlockView:
+    """The block as the command left it; `response` gets its Location when it is new."""
+    if response is not None:
+        response.headers["Location"] = f"/blocks/{block_id}"
+    stream_id = block_stream(block_id)
+    return block_view(outcome.state(stream_id, Block), outcome.versions[stream_id])
 
 
 @router.post(
@@ -104,17 +91,11 @@ async def create(
     body: BlockIn,
     who: Desk,
     store: Store,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> BlockView:
-    command = build(
-        CreateBlock,
-        block_id=f"blk-{uuid.uuid4().hex[:12]}",
-        hotel_code=hotel_code,
-        **body.model_dump(),
-    )
-    await create_block(store, command, clock(), context(who, correlation))
-    return await _created(store, command, response)
+    command = CreateBlock(block_id=new_id("blk"), hotel_code=hotel_code, **body.model_dump())
+    return _after(await create_block(store, command, context), command.block_id, response)
 
 
 @router.post(
@@ -127,20 +108,11 @@ async def create_sub_block(
     body: SubBlockIn,
     who: Desk,
     store: Store,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> BlockView:
-    parent, _ = await visible_block(store, block_id, who)
-    command = build(
-        CreateBlock,
-        block_id=f"blk-{uuid.uuid4().hex[:12]}",
-        hotel_code=parent.hotel_code,
-        group=parent.group,
-        parent_block_id=block_id,
-        **body.model_dump(),
-    )
-    await create_block(store, command, clock(), context(who, correlation))
-    return await _created(store, command, response)
+    command = CarveSubBlock(block_id=new_id("blk"), parent_block_id=block_id, **body.model_dump())
+    return _after(await carve_sub_block(store, command, context), command.block_id, response)
 
 
 @router.get("/blocks/{block_id}", summary="a block as it stands")
@@ -153,11 +125,7 @@ async def get_block(block_id: str, who: DeskOrPlanner, store: Store) -> BlockVie
     "/blocks/{block_id}/release",
     summary="release the block's unbooked rooms now, before its cut-off",
 )
-async def release(
-    block_id: str, who: Ops, store: Store, correlation: Correlation = None
-) -> BlockView:
+async def release(block_id: str, who: Ops, store: Store, context: Context) -> BlockView:
     command = ReleaseBlock(block_id=block_id, at_cut_off=False)
-    await release_block(store, command, clock(), context(who, correlation, "released by ops"))
-    state, version = await load(store, block_stream(block_id))
-    assert isinstance(state, Block)
-    return block_view(state, version)
+    outcome = await release_block(store, command, context.because("released by ops"))
+    return _after(outcome, block_id)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from fairline_events.auth import Principal
+from fairline_events.dependencies import Body, Context, Store, new_id
 from fairline_events.errors import DomainError, Forbidden, NotFound
+from fairline_events.transact import Outcome
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, model_validator
 
-from ..domain.blocks import Block
-from ..domain.bookings import Booking
+from ..domain.blocks import BLOCK, block_stream
+from ..domain.bookings import BOOKING, Booking, booking_stream
 from ..domain.commands import (
     CancelBooking,
     EraseGuest,
@@ -19,29 +20,24 @@ from ..domain.commands import (
     ModifyBooking,
     RecordNoShow,
 )
-from ..domain.events import GuestRecorded, block_stream, booking_stream, guest_stream
+from ..domain.events import GuestRecorded
+from ..domain.guests import guest_stream
 from ..domain.values import Board, HotelCode, Identifier, RequestCode, RoomType
 from ..handlers import (
     cancel_booking,
-    clock,
     erase_guest,
     guest_keys,
-    load,
     make_booking,
     modify_booking,
     record_no_show,
 )
 from .common import (
-    Body,
-    Correlation,
     Desk,
     DeskOrPlanner,
     GuestDetails,
     GuestView,
     Ops,
-    Store,
-    build,
-    context,
+    current,
     opened,
     planner_of,
     seal_guest,
@@ -124,18 +120,9 @@ async def guest_view(store: Store, guest_id: str, *, full: bool) -> GuestView:
     )
 
 
-async def booking_view(store: Store, booking_id: str, who: Principal) -> BookingView:
-    state, version = await load(store, booking_stream(booking_id))
-    assert isinstance(state, Booking)
-    if state.status == "new":
-        raise NotFound(f"booking {booking_id} not found", code="booking_not_found")
+async def booking_view(store: Store, state: Booking, version: int, who: Principal) -> BookingView:
+    """The booking with its guest; a planner sees no ID number."""
     planner = planner_of(who)
-    if planner is not None:
-        block, _ = await load(store, block_stream(state.block_id or ""))
-        if not isinstance(block, Block) or block.planner != planner:
-            raise Forbidden(
-                f"booking {booking_id} is not in a block you plan", code="not_your_block"
-            )
     return BookingView(
         booking_id=state.booking_id,
         status=state.status,
@@ -154,18 +141,23 @@ async def booking_view(store: Store, booking_id: str, who: Principal) -> Booking
     )
 
 
+async def _after(store: Store, outcome: Outcome, booking_id: str, who: Principal) -> BookingView:
+    """The booking as the command left it (its decision checked who may see it)."""
+    stream_id = booking_stream(booking_id)
+    state = outcome.state(stream_id, Booking)
+    return await booking_view(store, state, outcome.versions[stream_id], who)
+
+
 @router.post("/bookings", status_code=201, summary="book a room for every night of a stay")
 async def book(
     body: BookingIn,
     who: DeskOrPlanner,
     store: Store,
+    context: Context,
     response: Response,
-    correlation: Correlation = None,
 ) -> BookingView:
-    booking_id = f"bk-{uuid.uuid4().hex[:12]}"
-    new_guest, key = seal_guest(body.guest) if body.guest is not None else (None, None)
-    command = build(
-        MakeBooking,
+    booking_id = new_id("bk")
+    command = MakeBooking(
         booking_id=booking_id,
         hotel_code=body.hotel_code,
         block_id=body.block_id,
@@ -174,18 +166,28 @@ async def book(
         departure=body.departure,
         board=body.board,
         requests=body.requests,
-        guest_id=body.guest_id or f"gst-{uuid.uuid4().hex[:12]}",
-        new_guest=new_guest,
+        guest_id=body.guest_id or new_id("gst"),
+        new_guest=seal_guest(body.guest) if body.guest is not None else None,
         planner=planner_of(who),
     )
-    await make_booking(store, command, key, clock(), context(who, correlation))
+    outcome = await make_booking(store, command, context)
     response.headers["Location"] = f"/bookings/{booking_id}"
-    return await booking_view(store, booking_id, who)
+    return await _after(store, outcome, booking_id, who)
 
 
 @router.get("/bookings/{booking_id}", summary="a booking, with its guest while not erased")
 async def get_booking(booking_id: str, who: DeskOrPlanner, store: Store) -> BookingView:
-    return await booking_view(store, booking_id, who)
+    state, version = await current(store, BOOKING, booking_stream(booking_id))
+    if state.status == "new":
+        raise NotFound(f"booking {booking_id} not found", code="booking_not_found")
+    planner = planner_of(who)
+    if planner is not None:
+        block, _ = await current(store, BLOCK, block_stream(state.block_id or ""))
+        if block.planner != planner:
+            raise Forbidden(
+                f"booking {booking_id} is not in a block you plan", code="not_your_block"
+            )
+    return await booking_view(store, state, version, who)
 
 
 @router.patch("/bookings/{booking_id}", summary="change dates, room type, board or requests")
@@ -194,45 +196,37 @@ async def modify(
     body: BookingChange,
     who: DeskOrPlanner,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BookingView:
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise DomainError("say what to change", code="nothing_to_change")
-    command = build(ModifyBooking, booking_id=booking_id, planner=planner_of(who), **changes)
-    await modify_booking(store, command, clock(), context(who, correlation))
-    return await booking_view(store, booking_id, who)
+    command = ModifyBooking(booking_id=booking_id, planner=planner_of(who), **changes)
+    return await _after(store, await modify_booking(store, command, context), booking_id, who)
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="cancel: every night goes back")
 async def cancel(
-    booking_id: str, who: DeskOrPlanner, store: Store, correlation: Correlation = None
+    booking_id: str, who: DeskOrPlanner, store: Store, context: Context
 ) -> BookingView:
     command = CancelBooking(booking_id=booking_id, planner=planner_of(who))
-    await cancel_booking(store, command, clock(), context(who, correlation))
-    return await booking_view(store, booking_id, who)
+    return await _after(store, await cancel_booking(store, command, context), booking_id, who)
 
 
 @router.post(
     "/bookings/{booking_id}/no-show",
     summary="the guest never came: charge the first night, give the others back",
 )
-async def no_show(
-    booking_id: str, who: Desk, store: Store, correlation: Correlation = None
-) -> BookingView:
+async def no_show(booking_id: str, who: Desk, store: Store, context: Context) -> BookingView:
     command = RecordNoShow(booking_id=booking_id)
-    await record_no_show(store, command, clock(), context(who, correlation))
-    return await booking_view(store, booking_id, who)
+    return await _after(store, await record_no_show(store, command, context), booking_id, who)
 
 
 @router.post(
     "/guests/{guest_id}/erasure",
     summary="erase a guest's personal data everywhere (their key is destroyed)",
 )
-async def erase(
-    guest_id: str, who: Ops, store: Store, correlation: Correlation = None
-) -> ErasureView:
-    events = await erase_guest(
-        store, EraseGuest(guest_id=guest_id), context(who, correlation, "erasure request")
-    )
-    return ErasureView(guest_id=guest_id, erased=True, already_erased=not events)
+async def erase(guest_id: str, who: Ops, store: Store, context: Context) -> ErasureView:
+    command = EraseGuest(guest_id=guest_id)
+    outcome = await erase_guest(store, command, context.because("erasure request"))
+    return ErasureView(guest_id=guest_id, erased=True, already_erased=not outcome.events)

@@ -1,4 +1,5 @@
-"""What every hotels endpoint shares: roles, dependencies, and opening sealed guest data."""
+"""What every hotels endpoint shares: roles, reading a stream for a view, and sealing and
+opening guest data. The store, pool, context and body base are `fairline_events.dependencies`."""
 
 from __future__ import annotations
 
@@ -6,15 +7,14 @@ import re
 import uuid
 from typing import Annotated, Any, TypeVar
 
-import asyncpg
 from fairline_events.auth import Principal, require
-from fairline_events.context import CommandContext, request_context
-from fairline_events.errors import DomainError, Forbidden
-from fairline_events.service import pool_of, store_of
+from fairline_events.decider import Fold
+from fairline_events.dependencies import Body
+from fairline_events.errors import Forbidden
 from fairline_events.shredding import Sealed, new_key, seal, unseal_with
 from fairline_events.store import EventStore
-from fastapi import Depends, Header
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from fastapi import Depends
+from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ..domain.commands import NewGuest
 
@@ -23,38 +23,18 @@ PLANNER = "delegation_planner"
 
 DESK = ("hotel_desk", "ops")
 
-Store = Annotated[EventStore, Depends(store_of)]
-Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
-Correlation = Annotated[str | None, Header(alias="X-Correlation-ID")]
 Ops = Annotated[Principal, Depends(require("ops"))]
 Desk = Annotated[Principal, Depends(require(*DESK))]
 DeskOrPlanner = Annotated[Principal, Depends(require(*DESK, PLANNER))]
 Anyone = Annotated[Principal, Depends(require())]
 
 
-C = TypeVar("C", bound=BaseModel)
+S = TypeVar("S")
 
 
-def build(cls: type[C], **fields: Any) -> C:
-    """Build a command from a request; a rule of its shape broken is a 422, never a 500."""
-    try:
-        return cls(**fields)
-    except ValidationError as exc:
-        problems = [
-            {"at": ".".join(map(str, e.get("loc", ()))), "problem": e.get("msg", "")}
-            for e in exc.errors(include_url=False)
-        ]
-        raise DomainError(
-            "the request is malformed; see details", code="invalid_request", problems=problems
-        ) from None
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def context(who: Principal, correlation: str | None, reason: str | None = None) -> CommandContext:
-    return request_context(who.actor, correlation_id=correlation, reason=reason)
+async def current(store: EventStore, fold: Fold[S], stream_id: str) -> tuple[S, int]:
+    """A stream's state and version as it stands, for a view (commands read their own)."""
+    return await store.load(stream_id, fold.evolve, fold.initial(stream_id))
 
 
 def planner_of(who: Principal) -> str | None:
@@ -95,10 +75,8 @@ Phone = Annotated[str, AfterValidator(_phone)]
 Document = Annotated[str, AfterValidator(_document)]
 
 
-class GuestDetails(BaseModel):
+class GuestDetails(Body):
     """A guest's personal data as it arrives; it is sealed before anything is stored."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: PersonName
     phone: Phone | None = None
@@ -113,7 +91,7 @@ class GuestView(BaseModel):
     id_document: str | None = None
 
 
-def seal_guest(details: GuestDetails) -> tuple[NewGuest, bytes]:
+def seal_guest(details: GuestDetails) -> NewGuest:
     """Seal every personal field under a new key; the key is stored with the booking."""
     key_id = f"gk-{uuid.uuid4().hex}"
     key = new_key()
@@ -121,7 +99,7 @@ def seal_guest(details: GuestDetails) -> tuple[NewGuest, bytes]:
         field: seal(key, key_id, field, value)
         for field, value in details.model_dump(exclude_none=True).items()
     }
-    return NewGuest(key_id=key_id, **fields), key
+    return NewGuest(key_id=key_id, key=key, **fields)
 
 
 def opened(keys: dict[str, bytes], sealed: Sealed | None, field: str) -> str | None:

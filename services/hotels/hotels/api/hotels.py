@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from fairline_events.dependencies import Body, Context, Pool, Store
 from fairline_events.errors import NotFound
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, NonNegativeInt, PositiveInt
 
 from ..domain.commands import RegisterHotel, SetAllotment
-from ..domain.events import AllotmentSet, hotel_stream
-from ..domain.hotel import Hotel
+from ..domain.events import AllotmentSet
+from ..domain.hotel import HOTEL, Hotel, hotel_stream
 from ..domain.values import HotelCode, Name, RoomType
-from ..handlers import clock, load, register_hotel, set_allotment
+from ..handlers import register_hotel, set_allotment
 from ..projections import rooming
-from .common import Anyone, Body, Correlation, Desk, Ops, Pool, Store, build, context
+from .common import Anyone, Desk, Ops, current
 
 router = APIRouter(tags=["hotels"])
 
@@ -60,12 +61,12 @@ def hotel_view(state: Hotel) -> HotelView:
 
 @router.post("/hotels", status_code=201, summary="register a hotel of the group")
 async def register(
-    body: HotelIn, who: Ops, store: Store, response: Response, correlation: Correlation = None
+    body: HotelIn, who: Ops, store: Store, context: Context, response: Response
 ) -> HotelView:
-    command = build(RegisterHotel, **body.model_dump())
-    state = await register_hotel(store, command, context(who, correlation))
-    response.headers["Location"] = f"/hotels/{state.hotel_code}"
-    return hotel_view(state)
+    command = RegisterHotel(**body.model_dump())
+    outcome = await register_hotel(store, command, context)
+    response.headers["Location"] = f"/hotels/{command.hotel_code}"
+    return hotel_view(outcome.state(hotel_stream(command.hotel_code), Hotel))
 
 
 @router.get("/hotels", summary="the group's hotels")
@@ -84,8 +85,8 @@ async def list_hotels(who: Anyone, pool: Pool) -> list[HotelView]:
 
 @router.get("/hotels/{hotel_code}", summary="one hotel and its room types")
 async def get_hotel(hotel_code: str, who: Anyone, store: Store) -> HotelView:
-    state, _ = await load(store, hotel_stream(hotel_code.lower()))
-    if not isinstance(state, Hotel) or not state.registered:
+    state, _ = await current(store, HOTEL, hotel_stream(hotel_code.lower()))
+    if not state.registered:
         raise NotFound(f"hotel {hotel_code} not found", code="hotel_not_found")
     return hotel_view(state)
 
@@ -99,12 +100,12 @@ async def put_allotment(
     body: AllotmentIn,
     who: Desk,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> AllotmentResult:
-    command = build(SetAllotment, hotel_code=hotel_code, **body.model_dump())
-    events = await set_allotment(store, command, clock(), context(who, correlation))
+    command = SetAllotment(hotel_code=hotel_code, **body.model_dump())
+    outcome = await set_allotment(store, command, context)
     return AllotmentResult(
         hotel_code=hotel_code,
         room_type=body.room_type,
-        nights_changed=[e.night for e in events if isinstance(e, AllotmentSet)],
+        nights_changed=[e.night for e in outcome.events if isinstance(e, AllotmentSet)],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fairline_events.auth import Principal, require
+from fairline_events.dependencies import Pool
 from fairline_events.errors import DomainError, NotFound
 from fairline_events.shredding import KeyDestroyed, encode_key
 from fastapi import APIRouter, Depends, Response
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 
 from ..handlers import guest_keys
 from ..partner.contract import asyncapi_document
-from .common import Anyone, Pool, partner_hotel_of
+from .common import Anyone, partner_hotel_of
 
 router = APIRouter(tags=["partner hotels"])
 

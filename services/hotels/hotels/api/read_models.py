@@ -8,6 +8,7 @@ from typing import Annotated
 
 import asyncpg
 from fairline_events.auth import Principal, require
+from fairline_events.dependencies import Pool, Store
 from fairline_events.errors import DomainError, Forbidden
 from fairline_events.shredding import Sealed
 from fastapi import APIRouter, Depends, Query
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from ..handlers import guest_keys
 from ..projections import occupancy, rooming
 from .blocks import visible_block
-from .common import DESK, PLANNER, DeskOrPlanner, Pool, Store, opened
+from .common import DESK, PLANNER, DeskOrPlanner, opened
 
 router = APIRouter(tags=["read models"])
 

@@ -10,20 +10,20 @@ parent block, a block's to general inventory. A block waits for its open sub-blo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
-from .commands import CreateBlock, ReleaseBlock
+from .commands import CarveSubBlock, CreateBlock, ReleaseBlock
 from .events import BlockCreated, BlockReleased, RoomsAllocated, RoomsReleased, SubBlockCarved
+from .hotel import Hotel
+from .inventory import Nights
 from .values import nights
-
-if TYPE_CHECKING:
-    from .world import World
 
 BlockStatus = Literal["new", "open", "released"]
 
@@ -71,8 +71,12 @@ class Block:
             )
 
 
-def initial_block(block_id: str) -> Block:
-    return Block(block_id)
+def block_stream(block_id: str) -> str:
+    return f"block-{block_id}"
+
+
+def initial_block(stream_id: str) -> Block:
+    return Block(stream_id.removeprefix("block-"))
 
 
 def existing(block: Block) -> Block:
@@ -90,11 +94,24 @@ def open_block(block: Block) -> Block:
     return block
 
 
-def create_block(command: CreateBlock, world: World, now: datetime) -> list[DomainEvent]:
-    block = world.block(command.block_id)
+def sub_block(command: CarveSubBlock, *, parent: Block) -> CreateBlock:
+    """The sub-block to create: in its parent's hotel and group."""
+    existing(parent)
+    return CreateBlock(hotel_code=parent.hotel_code, group=parent.group, **command.model_dump())
+
+
+def create(
+    command: CreateBlock,
+    *,
+    block: Block,
+    parent: Block | None,
+    hotel: Hotel,
+    nights: Nights,
+    now: datetime,
+) -> list[DomainEvent]:
+    """`parent` is the block named by `command.parent_block_id` (None for a block)."""
     if block.status != "new":
         raise Conflict(f"block {command.block_id} already exists", code="block_exists")
-    hotel = world.hotel(command.hotel_code)
     for room_type in command.rooms:
         hotel.physical_rooms(room_type)
     if command.cut_off_at <= now:
@@ -115,30 +132,30 @@ def create_block(command: CreateBlock, world: World, now: datetime) -> list[Doma
             cut_off_at=command.cut_off_at,
         )
     ]
-    if command.parent_block_id is not None:
-        parent = open_block(world.block(command.parent_block_id))
+    if parent is not None:
+        open_block(parent)
         _fits_in_parent(command, parent)
         events.append(SubBlockCarved(block_id=parent.block_id, sub_block_id=command.block_id))
     missing: list[dict[str, Any]] = []
     short: list[dict[str, Any]] = []
-    for room_type, rooms in sorted(command.rooms.items()):
-        for night_date in nights(command.first_night, command.last_night):
-            night = world.night(command.hotel_code, room_type, night_date)
-            where = {"room_type": room_type, "night": night_date.isoformat()}
-            if night.allotment is None:
-                missing.append(where)
-            elif night.free(command.parent_block_id) < rooms:
-                short.append({**where, "free": night.free(command.parent_block_id)})
-            events.append(
-                RoomsAllocated(
-                    hotel_code=command.hotel_code,
-                    room_type=room_type,
-                    night=night_date,
-                    block_id=command.block_id,
-                    parent_block_id=command.parent_block_id,
-                    rooms=rooms,
-                )
+    for room_type, night_date in command.night_keys():
+        night = nights[room_type, night_date]
+        rooms = command.rooms[room_type]
+        where = {"room_type": room_type, "night": night_date.isoformat()}
+        if night.allotment is None:
+            missing.append(where)
+        elif night.free(command.parent_block_id) < rooms:
+            short.append({**where, "free": night.free(command.parent_block_id)})
+        events.append(
+            RoomsAllocated(
+                hotel_code=command.hotel_code,
+                room_type=room_type,
+                night=night_date,
+                block_id=command.block_id,
+                parent_block_id=command.parent_block_id,
+                rooms=rooms,
             )
+        )
     if missing:
         raise DomainError(
             "the hotel gave the fair no rooms for some of these nights",
@@ -180,8 +197,16 @@ def _fits_in_parent(command: CreateBlock, parent: Block) -> None:
         )
 
 
-def release_block(command: ReleaseBlock, world: World, now: datetime) -> list[DomainEvent]:
-    block = existing(world.block(command.block_id))
+def release(
+    command: ReleaseBlock,
+    *,
+    block: Block,
+    sub_blocks: Sequence[Block],
+    nights: Nights,
+    now: datetime,
+) -> list[DomainEvent]:
+    """`sub_blocks` are the block's own; `nights` every night it holds rooms on."""
+    existing(block)
     if block.status == "released":
         return []
     assert block.cut_off_at is not None
@@ -190,7 +215,7 @@ def release_block(command: ReleaseBlock, world: World, now: datetime) -> list[Do
             f"block {block.block_id} reaches its cut-off at {block.cut_off_at.isoformat()}",
             code="before_cut_off",
         )
-    still_open = [s for s in block.sub_blocks if world.block(s).status == "open"]
+    still_open = [s.block_id for s in sub_blocks if s.status == "open"]
     if still_open:
         raise Conflict(
             f"block {block.block_id} has open sub-blocks; release them first",
@@ -199,7 +224,7 @@ def release_block(command: ReleaseBlock, world: World, now: datetime) -> list[Do
         )
     events: list[DomainEvent] = []
     for room_type, night_date in block.night_keys():
-        free = world.night(block.hotel_code, room_type, night_date).free(block.block_id)
+        free = nights[room_type, night_date].free(block.block_id)
         if free > 0:
             events.append(
                 RoomsReleased(
@@ -246,3 +271,6 @@ def evolve(block: Block, event: DomainEvent) -> Block:
             return replace(block, status="released")
         case _:
             return block
+
+
+BLOCK: Fold[Block] = Fold(initial_block, evolve)

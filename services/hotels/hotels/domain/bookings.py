@@ -4,40 +4,38 @@
                            ├─ cancel ─▶ cancelled      (every night given back)
                            └─ no-show ─▶ no_show       (first night charged, the rest given back)
 
-A booking takes one room for every night of the stay, all of them or none: the decision
-sees every night's pool, and the events of all those nights are appended in one transaction
-under their expected versions. A guest's personal data is sealed before it reaches here.
+A booking (stream `booking-<id>`) takes one room for every night of the stay, all of them
+or none: the decision sees every night's pool, and the events of all those nights are
+appended in one transaction under their expected versions. A guest's personal data is
+sealed before it reaches here (`guests.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
-from fairline_events.shredding import Sealed
 
 from .blocks import Block, open_block
-from .commands import CancelBooking, EraseGuest, MakeBooking, ModifyBooking, RecordNoShow
+from .commands import CancelBooking, MakeBooking, ModifyBooking, RecordNoShow
 from .events import (
     BookingCancelled,
     BookingMade,
     BookingModified,
-    GuestErased,
     GuestRecorded,
     NightFreed,
     NightTaken,
     NoShowRecorded,
 )
+from .guests import Guest, bookable
+from .inventory import NightKey, Nights
 from .values import local_date, stay_nights
 
-if TYPE_CHECKING:
-    from .world import World
-
 BookingStatus = Literal["new", "confirmed", "cancelled", "no_show"]
-GuestStatus = Literal["new", "recorded", "erased"]
 
 
 @dataclass(frozen=True)
@@ -66,30 +64,43 @@ class Booking:
             return self.nights()[:1]
         return []
 
+    def night_keys(self) -> list[NightKey]:
+        """The (room type, night) of every night the booking took."""
+        return [(self.room_type, night) for night in self.nights()]
 
-@dataclass(frozen=True)
-class Guest:
-    guest_id: str
-    status: GuestStatus = "new"
-    key_id: str = ""
-    name: Sealed | None = None
-
-
-def initial_booking(booking_id: str) -> Booking:
-    return Booking(booking_id)
-
-
-def initial_guest(guest_id: str) -> Guest:
-    return Guest(guest_id)
+    def asked_for(self, command: ModifyBooking) -> list[NightKey]:
+        """The nights a change would hold: none if it cannot apply (the decision says why)."""
+        arrival = command.arrival or self.arrival
+        departure = command.departure or self.departure
+        if self.status != "confirmed" or departure <= arrival:
+            return []
+        room_type = command.room_type or self.room_type
+        return [(room_type, night) for night in stay_nights(arrival, departure)]
 
 
-def make_booking(command: MakeBooking, world: World, now: datetime) -> list[DomainEvent]:
-    if world.booking(command.booking_id).status != "new":
+def booking_stream(booking_id: str) -> str:
+    return f"booking-{booking_id}"
+
+
+def initial_booking(stream_id: str) -> Booking:
+    return Booking(stream_id.removeprefix("booking-"))
+
+
+def make(
+    command: MakeBooking,
+    *,
+    booking: Booking,
+    guest: Guest,
+    block: Block | None,
+    nights: Nights,
+    now: datetime,
+) -> list[DomainEvent]:
+    """`block` is the one named by `command.block_id` (None for general inventory)."""
+    if booking.status != "new":
         raise Conflict(f"booking {command.booking_id} already exists", code="booking_exists")
     stay = stay_nights(command.arrival, command.departure)
     _not_in_past(stay, now)
     events: list[DomainEvent] = []
-    guest = world.guest(command.guest_id)
     if command.new_guest is not None:
         if guest.status != "new":
             raise Conflict(f"guest {command.guest_id} already exists", code="guest_exists")
@@ -105,14 +116,14 @@ def make_booking(command: MakeBooking, world: World, now: datetime) -> list[Doma
         )
         guest_name = new.name
     else:
-        recorded = _bookable_guest(guest).name
+        recorded = bookable(guest).name
         assert recorded is not None
         guest_name = recorded
-    block = _block_for(world, command.block_id, command.hotel_code, command.planner)
+    block = _block_for(block, command.block_id, command.hotel_code, command.planner)
     if block is not None:
         block.covers(command.room_type, stay)
     taken = _take(
-        world, command.hotel_code, command.room_type, command.block_id, stay, command.booking_id
+        nights, command.hotel_code, command.room_type, command.block_id, stay, command.booking_id
     )
     rates = [t.rate for t in taken]
     events.append(
@@ -134,9 +145,17 @@ def make_booking(command: MakeBooking, world: World, now: datetime) -> list[Doma
     return [*events, *taken]
 
 
-def modify_booking(command: ModifyBooking, world: World, now: datetime) -> list[DomainEvent]:
-    booking = _active(world.booking(command.booking_id))
-    _planner_may(world, booking, command.planner)
+def modify(
+    command: ModifyBooking,
+    *,
+    booking: Booking,
+    block: Block | None,
+    nights: Nights,
+    now: datetime,
+) -> list[DomainEvent]:
+    """`block` is the booking's (None if it has none); `nights` those it holds and would."""
+    _active(booking)
+    _planner_may(block, booking, command.planner)
     room_type = command.room_type or booking.room_type
     arrival = command.arrival or booking.arrival
     departure = command.departure or booking.departure
@@ -160,10 +179,10 @@ def modify_booking(command: ModifyBooking, world: World, now: datetime) -> list[
     ):
         return []
     _not_in_past(to_take, now)
-    if booking.block_id is not None:
-        open_block(world.block(booking.block_id)).covers(room_type, stay)
+    if block is not None:
+        open_block(block).covers(room_type, stay)
     taken = _take(
-        world, booking.hotel_code, room_type, booking.block_id, to_take, booking.booking_id
+        nights, booking.hotel_code, room_type, booking.block_id, to_take, booking.booking_id
     )
     new_rates = {t.night: t.rate for t in taken}
     rates = [old.get((room_type, d), new_rates.get(d, 0)) for d in stay]
@@ -188,9 +207,10 @@ def modify_booking(command: ModifyBooking, world: World, now: datetime) -> list[
     return [modified, *freed, *taken]
 
 
-def cancel_booking(command: CancelBooking, world: World, now: datetime) -> list[DomainEvent]:
-    booking = _active(world.booking(command.booking_id))
-    _planner_may(world, booking, command.planner)
+def cancel(command: CancelBooking, *, booking: Booking, block: Block | None) -> list[DomainEvent]:
+    """`block` is the booking's (None if it has none)."""
+    _active(booking)
+    _planner_may(block, booking, command.planner)
     return [
         BookingCancelled(
             booking_id=booking.booking_id, hotel_code=booking.hotel_code, block_id=booking.block_id
@@ -199,8 +219,8 @@ def cancel_booking(command: CancelBooking, world: World, now: datetime) -> list[
     ]
 
 
-def record_no_show(command: RecordNoShow, world: World, now: datetime) -> list[DomainEvent]:
-    booking = _active(world.booking(command.booking_id))
+def no_show(command: RecordNoShow, *, booking: Booking, now: datetime) -> list[DomainEvent]:
+    _active(booking)
     if local_date(now) < booking.arrival:
         raise DomainError(
             f"the guest is due on {booking.arrival}; a no-show is recorded from that day on",
@@ -217,14 +237,6 @@ def record_no_show(command: RecordNoShow, world: World, now: datetime) -> list[D
     ]
 
 
-def erase_guest(command: EraseGuest, guest: Guest) -> list[DomainEvent]:
-    if guest.status == "new":
-        raise NotFound(f"guest {guest.guest_id} not found", code="guest_not_found")
-    if guest.status == "erased":
-        return []
-    return [GuestErased(guest_id=guest.guest_id, key_id=guest.key_id)]
-
-
 def _not_in_past(stay: list[date], now: datetime) -> None:
     today = local_date(now)
     past = [d for d in stay if d < today]
@@ -236,16 +248,8 @@ def _not_in_past(stay: list[date], now: datetime) -> None:
         )
 
 
-def _bookable_guest(guest: Guest) -> Guest:
-    if guest.status == "new":
-        raise NotFound(f"guest {guest.guest_id} not found", code="guest_not_found")
-    if guest.status == "erased":
-        raise Conflict(f"guest {guest.guest_id} was erased", code="guest_erased")
-    return guest
-
-
 def _block_for(
-    world: World, block_id: str | None, hotel_code: str, planner: str | None
+    block: Block | None, block_id: str | None, hotel_code: str, planner: str | None
 ) -> Block | None:
     if block_id is None:
         if planner is not None:
@@ -253,7 +257,8 @@ def _block_for(
                 "a delegation planner books into their own block", code="not_your_block"
             )
         return None
-    block = open_block(world.block(block_id))
+    assert block is not None, "the plan reads the block a booking names"
+    open_block(block)
     if block.hotel_code != hotel_code:
         raise DomainError(
             f"block {block_id} is at {block.hotel_code}",
@@ -265,10 +270,10 @@ def _block_for(
     return block
 
 
-def _planner_may(world: World, booking: Booking, planner: str | None) -> None:
+def _planner_may(block: Block | None, booking: Booking, planner: str | None) -> None:
     if planner is None:
         return
-    if booking.block_id is None or world.block(booking.block_id).planner != planner:
+    if block is None or block.planner != planner:
         raise Forbidden(
             f"booking {booking.booking_id} is not in a block you plan", code="not_your_block"
         )
@@ -287,7 +292,7 @@ def _active(booking: Booking) -> Booking:
 
 
 def _take(
-    world: World,
+    nights: Nights,
     hotel_code: str,
     room_type: str,
     block_id: str | None,
@@ -299,7 +304,7 @@ def _take(
     full: list[dict[str, Any]] = []
     taken: list[NightTaken] = []
     for night_date in stay:
-        night = world.night(hotel_code, room_type, night_date)
+        night = nights[room_type, night_date]
         if night.allotment is None:
             missing.append(night_date.isoformat())
             continue
@@ -342,7 +347,7 @@ def _free(booking: Booking, stay: list[date]) -> list[DomainEvent]:
     ]
 
 
-def evolve_booking(booking: Booking, event: DomainEvent) -> Booking:
+def evolve(booking: Booking, event: DomainEvent) -> Booking:
     match event:
         case BookingMade() | BookingModified():
             return replace(
@@ -367,11 +372,4 @@ def evolve_booking(booking: Booking, event: DomainEvent) -> Booking:
             return booking
 
 
-def evolve_guest(guest: Guest, event: DomainEvent) -> Guest:
-    match event:
-        case GuestRecorded():
-            return replace(guest, status="recorded", key_id=event.key_id, name=event.name)
-        case GuestErased():
-            return replace(guest, status="erased")
-        case _:
-            return guest
+BOOKING: Fold[Booking] = Fold(initial_booking, evolve)

@@ -25,6 +25,8 @@ from .values import (
     Name,
     RequestCode,
     RoomType,
+    nights,
+    stay_nights,
 )
 
 
@@ -57,6 +59,9 @@ class SetAllotment(Command):
     rooms: NonNegativeInt
     rate: NonNegativeInt
 
+    def night_keys(self) -> list[tuple[str, date]]:
+        return [(self.room_type, night) for night in nights(self.first_night, self.last_night)]
+
     @model_validator(mode="after")
     def _range(self) -> SetAllotment:
         _check_range(self.first_night, self.last_night, MAX_RANGE_NIGHTS, "allotment")
@@ -77,12 +82,31 @@ class CreateBlock(Command):
     rooms: dict[RoomType, PositiveInt]
     cut_off_at: AwareDatetime
 
+    def night_keys(self) -> list[tuple[str, date]]:
+        """Every (room type, night) the block is to hold rooms for."""
+        stay = nights(self.first_night, self.last_night)
+        return [(room_type, night) for room_type in sorted(self.rooms) for night in stay]
+
     @model_validator(mode="after")
     def _valid(self) -> CreateBlock:
         _check_range(self.first_night, self.last_night, MAX_RANGE_NIGHTS, "block")
         if not self.rooms:
             raise ValueError("a block holds rooms of at least one room type")
         return self
+
+
+class CarveSubBlock(Command):
+    """Carve a delegation's sub-block from `parent_block_id`, in the parent's hotel and group
+    (known once the parent is read); it becomes a `CreateBlock` then."""
+
+    block_id: Identifier
+    parent_block_id: Identifier
+    name: Name
+    planner: Identifier
+    first_night: date
+    last_night: date
+    rooms: dict[RoomType, PositiveInt]
+    cut_off_at: AwareDatetime
 
 
 class ReleaseBlock(Command):
@@ -96,6 +120,8 @@ class NewGuest(Command):
     """A guest's personal data, already sealed under the new guest key `key_id`."""
 
     key_id: Identifier
+    key: bytes = Field(repr=False, exclude=True)
+    """The key itself: kept in `guest_keys` with the booking, never in an event."""
     name: Sealed
     phone: Sealed | None = None
     id_document: Sealed | None = None
@@ -115,6 +141,9 @@ class MakeBooking(Command):
     """Set when the guest is new; otherwise `guest_id` names a guest recorded before."""
     planner: Identifier | None = None
     """Set when a delegation planner books: only into a block that they plan."""
+
+    def night_keys(self) -> list[tuple[str, date]]:
+        return [(self.room_type, night) for night in stay_nights(self.arrival, self.departure)]
 
     @model_validator(mode="after")
     def _stay(self) -> MakeBooking:

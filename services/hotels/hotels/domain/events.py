@@ -1,6 +1,7 @@
 """What happens at the group's hotels, as registered domain events.
 
-Five kinds of stream, each event naming its own (`stream_id`):
+Five kinds of stream, each event naming its own (`stream_id()`; each aggregate's module in
+`domain/` says how its streams are named):
 - `hotel-<code>`: the hotel and its room types;
 - `night-<hotel>.<room type>.<date>`: one night's inventory of one room type — the allotment,
   what blocks hold, and which bookings took a room. Every rule against overbooking is decided
@@ -25,67 +26,63 @@ from .values import Board, GroupKind, HotelCode, Identifier, Name, RequestCode, 
 registry = EventRegistry()
 
 
-def hotel_stream(hotel_code: str) -> str:
-    return f"hotel-{hotel_code}"
+class HotelsEvent(DomainEvent):
+    """Base of every hotels event: each names the stream it belongs to."""
+
+    def stream_id(self) -> str:
+        raise NotImplementedError
 
 
-def night_stream(hotel_code: str, room_type: str, night: date) -> str:
-    return f"night-{hotel_code}.{room_type}.{night.isoformat()}"
+# Each aggregate's module names its streams; it imports these events, so each base below
+# imports its aggregate's module when asked, not at load time.
 
 
-def block_stream(block_id: str) -> str:
-    return f"block-{block_id}"
-
-
-def booking_stream(booking_id: str) -> str:
-    return f"booking-{booking_id}"
-
-
-def guest_stream(guest_id: str) -> str:
-    return f"guest-{guest_id}"
-
-
-class HotelEvent(DomainEvent):
+class HotelEvent(HotelsEvent):
     hotel_code: HotelCode
 
-    @property
     def stream_id(self) -> str:
+        from .hotel import hotel_stream
+
         return hotel_stream(self.hotel_code)
 
 
-class NightEvent(DomainEvent):
+class NightEvent(HotelsEvent):
     """Base of the events of one night of one room type at one hotel."""
 
     hotel_code: HotelCode
     room_type: RoomType
     night: date
 
-    @property
     def stream_id(self) -> str:
+        from .inventory import night_stream
+
         return night_stream(self.hotel_code, self.room_type, self.night)
 
 
-class BlockEvent(DomainEvent):
+class BlockEvent(HotelsEvent):
     block_id: Identifier
 
-    @property
     def stream_id(self) -> str:
+        from .blocks import block_stream
+
         return block_stream(self.block_id)
 
 
-class BookingEvent(DomainEvent):
+class BookingEvent(HotelsEvent):
     booking_id: Identifier
 
-    @property
     def stream_id(self) -> str:
+        from .bookings import booking_stream
+
         return booking_stream(self.booking_id)
 
 
-class GuestEvent(DomainEvent):
+class GuestEvent(HotelsEvent):
     guest_id: Identifier
 
-    @property
     def stream_id(self) -> str:
+        from .guests import guest_stream
+
         return guest_stream(self.guest_id)
 
 
@@ -231,11 +228,3 @@ class NoShowRecorded(BookingEvent):
     hotel_code: HotelCode
     block_id: Identifier | None = None
     charged: NonNegativeInt
-
-
-def stream_of(event: DomainEvent) -> str:
-    """The stream an event belongs to."""
-    stream_id = getattr(event, "stream_id", None)
-    if not isinstance(stream_id, str):
-        raise TypeError(f"{type(event).__name__} names no stream")
-    return stream_id

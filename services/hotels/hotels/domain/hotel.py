@@ -1,10 +1,12 @@
-"""A hotel of the group: its room types and how many physical rooms each has."""
+"""A hotel of the group (stream `hotel-<code>`): its room types and how many physical rooms
+each has. Registered once; every allotment and block checks its room types against it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
@@ -34,11 +36,15 @@ class Hotel:
         return self.room_types[room_type]
 
 
-def initial_hotel(hotel_code: str) -> Hotel:
-    return Hotel(hotel_code)
+def hotel_stream(hotel_code: str) -> str:
+    return f"hotel-{hotel_code}"
 
 
-def decide(command: RegisterHotel, hotel: Hotel) -> list[DomainEvent]:
+def initial_hotel(stream_id: str) -> Hotel:
+    return Hotel(stream_id.removeprefix("hotel-"))
+
+
+def register(command: RegisterHotel, *, hotel: Hotel) -> list[DomainEvent]:
     if hotel.registered:
         raise Conflict(f"hotel {hotel.hotel_code} already exists", code="hotel_exists")
     return [
@@ -63,3 +69,6 @@ def evolve(hotel: Hotel, event: DomainEvent) -> Hotel:
             )
         case _:
             return hotel
+
+
+HOTEL: Fold[Hotel] = Fold(initial_hotel, evolve)

@@ -11,20 +11,18 @@ No event may leave any pool below zero, so no night is ever booked beyond its al
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import Any
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError
 from fairline_events.registry import DomainEvent
 
 from .commands import SetAllotment
 from .events import AllotmentSet, NightFreed, NightTaken, RoomsAllocated, RoomsReleased
-from .values import nights
-
-if TYPE_CHECKING:
-    from .world import World
+from .hotel import Hotel
 
 
 @dataclass(frozen=True)
@@ -70,14 +68,35 @@ class Night:
         return len(self.taken)
 
 
-def initial_night(hotel_code: str, room_type: str, night: date) -> Night:
-    return Night(hotel_code, room_type, night)
+NightKey = tuple[str, date]
+"""A night of a room type at one hotel: (room type, night)."""
+
+Nights = Mapping[NightKey, Night]
+"""The nights a decision sees, by room type and date, all at one hotel."""
 
 
-def set_allotment(command: SetAllotment, world: World, now: datetime) -> list[DomainEvent]:
+def night_stream(hotel_code: str, room_type: str, night: date) -> str:
+    return f"night-{hotel_code}.{room_type}.{night.isoformat()}"
+
+
+def night_streams(hotel_code: str, keys: Iterable[NightKey]) -> list[tuple[Fold[Night], str]]:
+    """The streams of these nights at one hotel, as a command reads them."""
+    return [(NIGHT, night_stream(hotel_code, room_type, night)) for room_type, night in keys]
+
+
+def by_key(states: Iterable[Night]) -> dict[NightKey, Night]:
+    return {(night.room_type, night.night): night for night in states}
+
+
+def initial_night(stream_id: str) -> Night:
+    hotel_code, room_type, night = stream_id.removeprefix("night-").split(".")
+    return Night(hotel_code, room_type, date.fromisoformat(night))
+
+
+def set_allotment(command: SetAllotment, *, hotel: Hotel, nights: Nights) -> list[DomainEvent]:
     """The allotment of every night in the range; never above the hotel's rooms of the type,
     never below what blocks hold and general bookings took on that night."""
-    physical = world.hotel(command.hotel_code).physical_rooms(command.room_type)
+    physical = hotel.physical_rooms(command.room_type)
     if command.rooms > physical:
         raise DomainError(
             f"{command.hotel_code} has only {physical} {command.room_type} rooms",
@@ -86,15 +105,15 @@ def set_allotment(command: SetAllotment, world: World, now: datetime) -> list[Do
         )
     events: list[DomainEvent] = []
     below: list[dict[str, Any]] = []
-    for night_date in nights(command.first_night, command.last_night):
-        night = world.night(command.hotel_code, command.room_type, night_date)
+    for room_type, night_date in command.night_keys():
+        night = nights[room_type, night_date]
         if night.committed() > command.rooms:
             below.append({"night": night_date.isoformat(), "committed": night.committed()})
         if (night.allotment, night.rate) != (command.rooms, command.rate):
             events.append(
                 AllotmentSet(
                     hotel_code=command.hotel_code,
-                    room_type=command.room_type,
+                    room_type=room_type,
                     night=night_date,
                     rooms=command.rooms,
                     rate=command.rate,
@@ -130,3 +149,6 @@ def evolve(state: Night, event: DomainEvent) -> Night:
             )
         case _:
             return state
+
+
+NIGHT: Fold[Night] = Fold(initial_night, evolve)

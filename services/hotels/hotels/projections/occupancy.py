@@ -4,10 +4,8 @@ room-nights per block. Counts and revenue never need a guest's name, so erasure 
 
 from __future__ import annotations
 
-from typing import Any
-
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection, Sql, sql
+from fairline_events.projection import Projection, ReadModel, Sql, sql
 
 from ..domain.events import (
     AllotmentSet,
@@ -57,7 +55,7 @@ occupancy = Projection(
 
 
 @occupancy.on(AllotmentSet)
-async def allotment_set(e: AllotmentSet, env: Envelope, tx: Any) -> Sql:
+async def allotment_set(e: AllotmentSet, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """INSERT INTO nights VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hotel_code, night, room_type)
            DO UPDATE SET allotment = excluded.allotment, rate = excluded.rate""",
@@ -70,7 +68,7 @@ async def allotment_set(e: AllotmentSet, env: Envelope, tx: Any) -> Sql:
 
 
 @occupancy.on(RoomsAllocated)
-async def rooms_allocated(e: RoomsAllocated, env: Envelope, tx: Any) -> Sql:
+async def rooms_allocated(e: RoomsAllocated, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """INSERT INTO block_nights VALUES ($1, $2, $3, $4, $5, $6, 0)
            ON CONFLICT (block_id, room_type, night)
@@ -85,7 +83,7 @@ async def rooms_allocated(e: RoomsAllocated, env: Envelope, tx: Any) -> Sql:
 
 
 @occupancy.on(RoomsReleased)
-async def rooms_released(e: RoomsReleased, env: Envelope, tx: Any) -> Sql:
+async def rooms_released(e: RoomsReleased, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """UPDATE block_nights SET released = released + $4
            WHERE block_id = $1 AND room_type = $2 AND night = $3""",
@@ -97,7 +95,7 @@ async def rooms_released(e: RoomsReleased, env: Envelope, tx: Any) -> Sql:
 
 
 @occupancy.on(NightTaken)
-async def night_taken(e: NightTaken, env: Envelope, tx: Any) -> Sql:
+async def night_taken(e: NightTaken, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         "INSERT INTO room_nights VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         e.hotel_code,
@@ -110,7 +108,7 @@ async def night_taken(e: NightTaken, env: Envelope, tx: Any) -> Sql:
 
 
 @occupancy.on(NightFreed)
-async def night_freed(e: NightFreed, env: Envelope, tx: Any) -> Sql:
+async def night_freed(e: NightFreed, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """DELETE FROM room_nights
            WHERE hotel_code = $1 AND night = $2 AND room_type = $3 AND booking_id = $4""",

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection, Sql, sql
+from fairline_events.projection import Projection, ReadModel, Sql, sql
 from fairline_events.shredding import Sealed
 
 from ..domain.events import (
@@ -101,7 +101,7 @@ def _booking(e: BookingTerms, guest_name: Any) -> contract.PartnerBooking:
 
 
 @partner_feed.on(BlockCreated)
-async def block_created(e: BlockCreated, env: Envelope, tx: Any) -> Sql:
+async def block_created(e: BlockCreated, env: Envelope, tx: ReadModel) -> Sql:
     block = contract.PartnerBlock(
         block_id=e.block_id,
         parent_block_id=e.parent_block_id,
@@ -116,7 +116,7 @@ async def block_created(e: BlockCreated, env: Envelope, tx: Any) -> Sql:
 
 
 @partner_feed.on(BlockReleased)
-async def block_released(e: BlockReleased, env: Envelope, tx: Any) -> Sql:
+async def block_released(e: BlockReleased, env: Envelope, tx: ReadModel) -> Sql:
     return _outbox(
         contract.BlockReleased(
             block_id=e.block_id,
@@ -128,12 +128,12 @@ async def block_released(e: BlockReleased, env: Envelope, tx: Any) -> Sql:
 
 
 @partner_feed.on(BookingMade)
-async def booking_made(e: BookingMade, env: Envelope, tx: Any) -> Sql | None:
+async def booking_made(e: BookingMade, env: Envelope, tx: ReadModel) -> list[Sql]:
     erased = await tx.fetchval(
         "SELECT erased_event_id FROM erased_guests WHERE guest_id = $1", e.guest_id
     )
     name = None if erased else e.guest_name
-    await tx.execute(
+    booking = sql(
         "INSERT INTO bookings VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING",
         e.booking_id,
         e.hotel_code,
@@ -146,13 +146,11 @@ async def booking_made(e: BookingMade, env: Envelope, tx: Any) -> Sql | None:
         **_common(env, e.hotel_code),
     )
     if not erased:
-        return _outbox(message)
+        return [booking, _outbox(message)]
     # The guest was erased before this booking reached the feed: say so, with the message id
     # the other order would have given.
-    for out in (message, _erased_message(erased, e.booking_id, e.hotel_code, env)):
-        sent = _outbox(out)
-        await tx.execute(sent.query, *sent.args)
-    return None
+    erasure = _erased_message(erased, e.booking_id, e.hotel_code, env)
+    return [booking, _outbox(message), _outbox(erasure)]
 
 
 def _erased_message(
@@ -169,7 +167,7 @@ def _erased_message(
 
 
 @partner_feed.on(BookingModified)
-async def booking_modified(e: BookingModified, env: Envelope, tx: Any) -> Sql:
+async def booking_modified(e: BookingModified, env: Envelope, tx: ReadModel) -> Sql:
     raw = await tx.fetchval("SELECT guest_name FROM bookings WHERE booking_id = $1", e.booking_id)
     name = Sealed.model_validate_json(raw) if raw and raw != "null" else None
     message = contract.BookingConfirmed(
@@ -181,13 +179,13 @@ async def booking_modified(e: BookingModified, env: Envelope, tx: Any) -> Sql:
 
 
 @partner_feed.on(BookingCancelled)
-async def booking_cancelled(e: BookingCancelled, env: Envelope, tx: Any) -> Sql:
+async def booking_cancelled(e: BookingCancelled, env: Envelope, tx: ReadModel) -> Sql:
     message = contract.BookingCancelled(booking_id=e.booking_id, **_common(env, e.hotel_code))
     return _outbox(message)
 
 
 @partner_feed.on(NoShowRecorded)
-async def no_show(e: NoShowRecorded, env: Envelope, tx: Any) -> Sql:
+async def no_show(e: NoShowRecorded, env: Envelope, tx: ReadModel) -> Sql:
     message = contract.BookingNoShow(
         booking_id=e.booking_id, charged=e.charged, **_common(env, e.hotel_code)
     )
@@ -195,19 +193,21 @@ async def no_show(e: NoShowRecorded, env: Envelope, tx: Any) -> Sql:
 
 
 @partner_feed.on(GuestErased)
-async def guest_erased(e: GuestErased, env: Envelope, tx: Any) -> None:
+async def guest_erased(e: GuestErased, env: Envelope, tx: ReadModel) -> list[Sql]:
     """One message per booking of the guest, to the hotel of that booking; bookings that
     reach the feed later get theirs then (see booking_made)."""
-    await tx.execute(
-        "INSERT INTO erased_guests VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        e.guest_id,
-        env.event_id,
-    )
     rows = await tx.fetch(
-        "UPDATE bookings SET guest_name = 'null'::jsonb WHERE guest_id = $1"
-        " RETURNING booking_id, hotel_code",
-        e.guest_id,
+        "SELECT booking_id, hotel_code FROM bookings WHERE guest_id = $1", e.guest_id
     )
-    for row in sorted(rows, key=lambda r: str(r["booking_id"])):
-        out = _outbox(_erased_message(env.event_id, row["booking_id"], row["hotel_code"], env))
-        await tx.execute(out.query, *out.args)
+    return [
+        sql(
+            "INSERT INTO erased_guests VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            e.guest_id,
+            env.event_id,
+        ),
+        sql("UPDATE bookings SET guest_name = 'null'::jsonb WHERE guest_id = $1", e.guest_id),
+        *(
+            _outbox(_erased_message(env.event_id, row["booking_id"], row["hotel_code"], env))
+            for row in sorted(rows, key=lambda r: str(r["booking_id"]))
+        ),
+    ]

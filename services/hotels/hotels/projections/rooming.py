@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection, Sql, sql
+from fairline_events.projection import Projection, ReadModel, Sql, sql
 
 from ..domain.events import (
     BlockCreated,
@@ -89,7 +89,7 @@ def _json(model: Any) -> str | None:
 
 
 @rooming.on(HotelRegistered)
-async def hotel_registered(e: HotelRegistered, env: Envelope, tx: Any) -> Sql:
+async def hotel_registered(e: HotelRegistered, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         "INSERT INTO hotels VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING",
         e.hotel_code,
@@ -100,7 +100,7 @@ async def hotel_registered(e: HotelRegistered, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(BlockCreated)
-async def block_created(e: BlockCreated, env: Envelope, tx: Any) -> Sql:
+async def block_created(e: BlockCreated, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """INSERT INTO blocks VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, 'open',
              NULL, NULL) ON CONFLICT DO NOTHING""",
@@ -118,7 +118,7 @@ async def block_created(e: BlockCreated, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(BlockReleased)
-async def block_released(e: BlockReleased, env: Envelope, tx: Any) -> Sql:
+async def block_released(e: BlockReleased, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """UPDATE blocks SET status = 'released', released_room_nights = $2, released_at = $3
            WHERE block_id = $1""",
@@ -129,7 +129,7 @@ async def block_released(e: BlockReleased, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(GuestRecorded)
-async def guest_recorded(e: GuestRecorded, env: Envelope, tx: Any) -> Sql:
+async def guest_recorded(e: GuestRecorded, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         "INSERT INTO guests VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb)"
         " ON CONFLICT DO NOTHING",
@@ -142,7 +142,7 @@ async def guest_recorded(e: GuestRecorded, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(BookingMade)
-async def booking_made(e: BookingMade, env: Envelope, tx: Any) -> Sql:
+async def booking_made(e: BookingMade, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """INSERT INTO bookings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'confirmed', $10,
              $11, $11) ON CONFLICT DO NOTHING""",
@@ -161,7 +161,7 @@ async def booking_made(e: BookingMade, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(BookingModified)
-async def booking_modified(e: BookingModified, env: Envelope, tx: Any) -> Sql:
+async def booking_modified(e: BookingModified, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         """UPDATE bookings SET room_type = $2, arrival = $3, departure = $4, board = $5,
              requests = $6, total = $7, updated_at = $8 WHERE booking_id = $1""",
@@ -177,7 +177,7 @@ async def booking_modified(e: BookingModified, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(BookingCancelled)
-async def booking_cancelled(e: BookingCancelled, env: Envelope, tx: Any) -> Sql:
+async def booking_cancelled(e: BookingCancelled, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         "UPDATE bookings SET status = 'cancelled', total = 0, updated_at = $2"
         " WHERE booking_id = $1",
@@ -187,7 +187,7 @@ async def booking_cancelled(e: BookingCancelled, env: Envelope, tx: Any) -> Sql:
 
 
 @rooming.on(NoShowRecorded)
-async def no_show(e: NoShowRecorded, env: Envelope, tx: Any) -> Sql:
+async def no_show(e: NoShowRecorded, env: Envelope, tx: ReadModel) -> Sql:
     return sql(
         "UPDATE bookings SET status = 'no_show', total = $2, updated_at = $3 WHERE booking_id = $1",
         e.booking_id,

@@ -1,4 +1,5 @@
-"""Given-helpers for the hotels domain tests: a hotel, its allotments, blocks and guests."""
+"""The history hotels tests start from: a hotel, its allotments, blocks and guests (events
+to give `fairline_events.testing.given`), and the new guest a booking records."""
 
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ def block(
 def new_guest(name: str = "Zhang Wei", key_id: str = "key-g1") -> NewGuest:
     return NewGuest(
         key_id=key_id,
+        key=KEY,
         name=seal(KEY, key_id, "name", name),
         phone=seal(KEY, key_id, "phone", "+86 138 0013 8000"),
         id_document=seal(KEY, key_id, "id_document", "E12345678"),
