@@ -10,7 +10,7 @@ from fairline_events.dependencies import Pool
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from ..domain.values import EditionCode
+from ..domain.values import FAIR_TIME, EditionCode
 from ..projections import admissions, sales, visitors
 from .common import BoxOffice, Gate
 
@@ -162,7 +162,7 @@ async def admissions_view(
         edition_code,
         day,
     )
-    return [HourCount(**dict(r)) for r in rows]
+    return [HourCount(**(dict(r) | {"hour": r["hour"].astimezone(FAIR_TIME)})) for r in rows]
 
 
 class ConflictView(BaseModel):
