@@ -40,11 +40,11 @@ from .domain.commands import (
     RotateSigningKey,
     SetQuota,
 )
-from .domain.events import QuotaClaim, VisitorErased
+from .domain.events import Need, QuotaClaim, QuotaKey, VisitorErased
 from .domain.order import ORDER, PAYMENT, Order, order_stream, payment_stream
 from .domain.product import PRODUCT, product_stream
 from .domain.qr import b64, read_code
-from .domain.quota import QUOTA, Quota, quota_stream
+from .domain.quota import QUOTA, Quota
 from .domain.signing import SIGNING_KEYS, signing_keys_stream
 from .domain.ticket import TICKET, Ticket, ticket_stream
 from .domain.visitor import VISITOR, visitor_stream
@@ -84,8 +84,11 @@ async def define_product(command: DefineProduct, streams: Streams) -> list[Domai
 
 @command_handler
 async def set_quota(command: SetQuota, streams: Streams) -> list[DomainEvent]:
-    stream = quota_stream(command.edition_code, command.day, command.venue, command.visitor_class)
-    return quotas.set_capacity(command, quota=await streams(QUOTA, stream))
+    """Every shard of the quota is locked: the capacity is spread over them all."""
+    key = QuotaKey(day=command.day, venue=command.venue, visitor_class=command.visitor_class)
+    stream_ids = quotas.shard_streams(command.edition_code, key)
+    shards = await streams.all(*((QUOTA, s) for s in stream_ids))
+    return quotas.set_capacity(command, shards=shards)
 
 
 @command_handler
@@ -146,8 +149,12 @@ async def _shred(connection: asyncpg.Connection, events: Sequence[DomainEvent]) 
 # --- orders and payments ----------------------------------------------------------------
 
 
-def _quota_streams(edition_code: str, claims: Sequence[QuotaClaim]) -> list[str]:
-    return [quotas.stream_of(edition_code, c) for c in claims]
+def _claim_streams(edition_code: str, claims: Sequence[QuotaClaim]) -> list[str]:
+    return [quotas.claim_stream(edition_code, c) for c in claims]
+
+
+def _all_shards(edition_code: str, needs: Sequence[Need]) -> list[str]:
+    return [s for need in needs for s in quotas.shard_streams(edition_code, need)]
 
 
 async def _glance(streams: Streams, wanted: list[str]) -> dict[str, Quota]:
@@ -168,20 +175,33 @@ async def _glance(streams: Streams, wanted: list[str]) -> dict[str, Quota]:
 
 @command_handler
 async def place_order(command: PlaceOrder, streams: Streams) -> list[DomainEvent]:
-    """Hold places for every visitor on every day and venue of the product, or refuse."""
+    """Hold places for every visitor on every day and venue of the product, or refuse.
+
+    The quotas' shards are first read unlocked: a sold-out answer needs no lock, and the
+    shards with room are chosen from there. Only those are locked; if others took their
+    places meanwhile, every shard is locked and the order allocated again, so the answer is
+    always the rule's (held, or sold out), never a bare conflict."""
     product, *visitors = await streams.peek_all(
         (PRODUCT, product_stream(command.edition_code, command.product_code)),
         *((VISITOR, visitor_stream(v)) for v in command.visitor_ids),
     )
     orders.admissible(command, product=product, visitors=visitors, now=streams.now)
-    claims = orders.claims_for(product, visitors, product.days_of(command.day))
-    wanted = _quota_streams(product.edition_code, claims)
-    quotas.shortfall(
-        claims, quotas=await _glance(streams, wanted), edition_code=product.edition_code
-    )
+    edition = product.edition_code
+    needs = orders.needs_for(product, visitors, product.days_of(command.day))
+    glanced = await _glance(streams, _all_shards(edition, needs))
+    quotas.shortfall(needs, quotas=glanced, edition_code=edition)
+    claims = quotas.allocate(needs, quotas=glanced, edition_code=edition, order_id=command.order_id)
+    chosen = _claim_streams(edition, claims or [])
     order, *held = await streams.all(
-        (ORDER, order_stream(command.order_id)), *((QUOTA, s) for s in wanted)
+        (ORDER, order_stream(command.order_id)), *((QUOTA, s) for s in chosen)
     )
+    locked: dict[str, Quota] = dict(zip(chosen, held, strict=True))
+    if claims is None or not quotas.fits(claims, quotas=locked, edition_code=edition):
+        every = _all_shards(edition, needs)
+        locked = dict(zip(every, await streams.all(*((QUOTA, s) for s in every)), strict=True))
+        claims = quotas.allocate(
+            needs, quotas=locked, edition_code=edition, order_id=command.order_id
+        )
     if not product.price:  # a free pass is issued at once: its tickets are written too
         await _tickets(streams, orders.ticket_ids_for(command.order_id, len(visitors)))
     return orders.place(
@@ -189,7 +209,8 @@ async def place_order(command: PlaceOrder, streams: Streams) -> list[DomainEvent
         order=order,
         product=product,
         visitors=visitors,
-        quotas=dict(zip(wanted, held, strict=True)),
+        claims=claims,
+        quotas=locked,
         now=streams.now,
     )
 
@@ -203,7 +224,7 @@ async def record_payment(command: RecordPayment, streams: Streams) -> list[Domai
     )
     held: dict[str, Quota] = {}
     if order.status in ("expired", "canceled") and not payment.recorded:
-        wanted = _quota_streams(order.edition_code, order.claims)
+        wanted = _claim_streams(order.edition_code, order.claims)
         states = await streams.all(*((QUOTA, s) for s in wanted))
         held = dict(zip(wanted, states, strict=True))
     if order.status != "new" and not payment.recorded:
@@ -234,7 +255,7 @@ async def refund_order(command: RefundOrder, streams: Streams) -> list[DomainEve
 async def _order_and_quotas(streams: Streams, order_id: str) -> Order:
     """The order, and the quotas it holds, found from it and locked after it."""
     order = await streams(ORDER, order_stream(order_id))
-    await streams.all(*((QUOTA, s) for s in _quota_streams(order.edition_code, order.claims)))
+    await streams.all(*((QUOTA, s) for s in _claim_streams(order.edition_code, order.claims)))
     return order
 
 

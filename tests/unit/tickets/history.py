@@ -6,15 +6,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fairline_events.registry import DomainEvent
 from fairline_events.shredding import Sealed
+from fairline_events.testing import Scenario
+from tickets.domain.commands import SetQuota
 from tickets.domain.events import (
     ProductDefined,
-    QuotaSet,
+    QuotaKey,
     SigningKeyActivated,
     TicketIssued,
     VisitorRegistered,
 )
 from tickets.domain.qr import b64, payload_of, sign_code
+from tickets.domain.quota import QUOTA, SHARDS, Quota, set_capacity, shard_streams
 from tickets.domain.values import FAIR_TIME
 
 EDITION = "ciftis-2099"
@@ -47,8 +51,11 @@ def product(code: str = "day-cncc", **kw: Any) -> ProductDefined:
     return ProductDefined(**(fields | kw))
 
 
-def quota(capacity: int, day: date = DAY1, venue: str = "cncc", cls: str = "public") -> QuotaSet:
-    return QuotaSet.model_validate(
+def quota(
+    capacity: int, day: date = DAY1, venue: str = "cncc", cls: str = "public"
+) -> list[DomainEvent]:
+    """A quota's capacity spread over its shards, as setting it does."""
+    command = SetQuota.model_validate(
         {
             "edition_code": EDITION,
             "day": day,
@@ -57,6 +64,14 @@ def quota(capacity: int, day: date = DAY1, venue: str = "cncc", cls: str = "publ
             "capacity": capacity,
         }
     )
+    shards = [Quota(EDITION, day, venue, cls, n) for n in range(SHARDS)]  # type: ignore[arg-type]
+    return set_capacity(command, shards=shards)
+
+
+def left(scenario: Scenario, day: date = DAY1, venue: str = "cncc", cls: str = "public") -> int:
+    """Places left in a quota, all shards together."""
+    key = QuotaKey.model_validate({"day": day, "venue": venue, "visitor_class": cls})
+    return sum(scenario.state(QUOTA, s).left for s in shard_streams(EDITION, key))
 
 
 def _sealed(text: str) -> Sealed:

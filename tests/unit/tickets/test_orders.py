@@ -13,6 +13,7 @@ from tickets.domain.commands import (
     PlaceOrder,
     RecordPayment,
     RefundOrder,
+    SetQuota,
 )
 from tickets.domain.events import (
     OrderExpired,
@@ -27,7 +28,6 @@ from tickets.domain.events import (
     TicketRevoked,
 )
 from tickets.domain.order import ORDER, order_stream
-from tickets.domain.quota import QUOTA, quota_stream
 from tickets.domain.ticket import TICKET, ticket_stream
 from tickets.handlers import (
     cancel_order,
@@ -35,9 +35,10 @@ from tickets.handlers import (
     place_order,
     record_payment,
     refund_order,
+    set_quota,
 )
 
-from .history import BEFORE, DAY1, DAY2, EDITION, product, quota, visitor
+from .history import BEFORE, DAY1, DAY2, EDITION, left, product, quota, visitor
 
 
 def order(order_id: str, *visitors: str, day: object = DAY1, **kw: object) -> PlaceOrder:
@@ -58,14 +59,12 @@ def paid(order_id: str, amount: int = 10000, tx: str = "tx-1") -> RecordPayment:
     return RecordPayment(provider="devpay", transaction_id=tx, order_id=order_id, amount=amount)
 
 
-CNCC_DAY1 = quota_stream(EDITION, DAY1, "cncc", "public")
-
-
 def test_an_order_holds_places_until_paid_then_issues_its_tickets() -> None:
-    shop = given(product(), quota(2), visitor("v-1"), visitor("v-2"))
+    shop = given(product(), *quota(2), visitor("v-1"), visitor("v-2"))
     placed = shop.when(place_order, order("o-1", "v-1", "v-2"), at=BEFORE)
-    assert [type(e) for e in placed] == [OrderPlaced, QuotaTaken]
-    assert shop.state(QUOTA, CNCC_DAY1).left == 0
+    # two places, one in each of the two shards that hold any: the order takes both
+    assert [type(e) for e in placed] == [OrderPlaced, QuotaTaken, QuotaTaken]
+    assert left(shop) == 0
     held = shop.state(ORDER, order_stream("o-1"))
     assert (held.status, held.total, held.expires_at) == (
         "held",
@@ -86,7 +85,7 @@ def test_an_order_holds_places_until_paid_then_issues_its_tickets() -> None:
 
 
 def test_the_last_place_goes_to_one_order_the_next_is_sold_out() -> None:
-    shop = given(product(), quota(1), visitor("v-1"), visitor("v-2"))
+    shop = given(product(), *quota(1), visitor("v-1"), visitor("v-2"))
     shop.when(place_order, order("o-1", "v-1"), at=BEFORE)
     with pytest.raises(DomainError) as refused:
         shop.when(place_order, order("o-2", "v-2"), at=BEFORE)
@@ -94,8 +93,32 @@ def test_the_last_place_goes_to_one_order_the_next_is_sold_out() -> None:
     assert refused.value.details["left"] == 0
 
 
+def test_places_spread_over_shards_are_all_sold_and_the_capacity_follows_what_is_taken() -> None:
+    shop = given(product(), *quota(20), *(visitor(f"v-{n}") for n in range(21)))
+    for n in range(20):
+        shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+    assert left(shop) == 0
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-20", "v-20"), at=BEFORE)
+    assert refused.value.code == "sold_out"
+    shop.when(expire_order, ExpireOrder(order_id="o-3"), at=BEFORE + timedelta(hours=1))
+    with pytest.raises(DomainError) as refused:
+        shop.when(set_quota, set_to(18), at=BEFORE)
+    assert refused.value.code == "capacity_below_taken"
+    shop.when(set_quota, set_to(19), at=BEFORE)
+    assert left(shop) == 0
+    shop.when(set_quota, set_to(30), at=BEFORE)
+    assert left(shop) == 11
+
+
+def set_to(capacity: int) -> SetQuota:
+    return SetQuota(
+        edition_code=EDITION, day=DAY1, venue="cncc", visitor_class="public", capacity=capacity
+    )
+
+
 def test_a_day_pass_needs_one_of_its_days_and_a_quota_for_it() -> None:
-    shop = given(product(), quota(5), visitor("v-1"))
+    shop = given(product(), *quota(5), visitor("v-1"))
     for day, code in [(None, "choose_a_day"), (DAY1 - timedelta(days=1), "choose_a_day")]:
         with pytest.raises(DomainError) as refused:
             shop.when(place_order, order("o-1", day=day), at=BEFORE)
@@ -109,7 +132,9 @@ def test_a_multi_day_pass_for_both_venues_takes_a_place_each_day_at_each_venue()
     week = product(
         "trade-pass", kind="multi_day", venues=["cncc", "shougang"], classes=["trade"], price=0
     )
-    quotas = [quota(10, d, v, "trade") for d in (DAY1, DAY2) for v in ("cncc", "shougang")]
+    quotas = [
+        e for d in (DAY1, DAY2) for v in ("cncc", "shougang") for e in quota(10, d, v, "trade")
+    ]
     shop = given(week, *quotas, visitor("v-1", cls="trade"))
     events = shop.when(place_order, order("o-1", day=None, product_code="trade-pass"), at=BEFORE)
     assert sum(isinstance(e, QuotaTaken) for e in events) == 4
@@ -119,7 +144,7 @@ def test_a_multi_day_pass_for_both_venues_takes_a_place_each_day_at_each_venue()
 def test_only_approved_visitors_of_the_products_classes_may_order() -> None:
     trade = product("trade-pass", kind="multi_day", classes=["trade"], price=0)
     shop = given(
-        trade, product(), quota(5), visitor("v-t", cls="trade", approved=False), visitor("v-p")
+        trade, product(), *quota(5), visitor("v-t", cls="trade", approved=False), visitor("v-p")
     )
     with pytest.raises(DomainError) as refused:
         shop.when(place_order, order("o-1", "v-t", day=None, product_code="trade-pass"), at=BEFORE)
@@ -133,18 +158,18 @@ def test_only_approved_visitors_of_the_products_classes_may_order() -> None:
 
 
 def test_an_unpaid_order_expires_and_gives_its_places_back() -> None:
-    shop = given(product(), quota(1), visitor("v-1"))
+    shop = given(product(), *quota(1), visitor("v-1"))
     shop.when(place_order, order("o-1"), at=BEFORE)
     assert shop.when(expire_order, ExpireOrder(order_id="o-1"), at=BEFORE) == []  # too early
     later = BEFORE + timedelta(minutes=16)
     events = shop.when(expire_order, ExpireOrder(order_id="o-1"), at=later)
     assert [type(e) for e in events] == [OrderExpired, QuotaReturned]
-    assert shop.state(QUOTA, CNCC_DAY1).left == 1
+    assert left(shop) == 1
     assert shop.when(expire_order, ExpireOrder(order_id="o-1"), at=later) == []
 
 
 def test_a_late_payment_is_kept_and_issues_if_the_places_are_still_free() -> None:
-    shop = given(product(), quota(1), visitor("v-1"), visitor("v-2"))
+    shop = given(product(), *quota(1), visitor("v-1"), visitor("v-2"))
     shop.when(place_order, order("o-1"), at=BEFORE)
     shop.when(expire_order, ExpireOrder(order_id="o-1"), at=BEFORE + timedelta(hours=1))
     events = shop.when(record_payment, paid("o-1"), at=BEFORE + timedelta(hours=1))
@@ -153,7 +178,7 @@ def test_a_late_payment_is_kept_and_issues_if_the_places_are_still_free() -> Non
 
 
 def test_a_late_payment_after_the_places_went_is_recorded_for_a_refund() -> None:
-    shop = given(product(), quota(1), visitor("v-1"), visitor("v-2"))
+    shop = given(product(), *quota(1), visitor("v-1"), visitor("v-2"))
     shop.when(place_order, order("o-1", "v-1"), at=BEFORE)
     shop.when(expire_order, ExpireOrder(order_id="o-1"), at=BEFORE + timedelta(hours=1))
     shop.when(place_order, order("o-2", "v-2"), at=BEFORE + timedelta(hours=1))
@@ -163,7 +188,7 @@ def test_a_late_payment_after_the_places_went_is_recorded_for_a_refund() -> None
 
 
 def test_a_payment_of_another_amount_is_refused() -> None:
-    shop = given(product(), quota(1), visitor("v-1"))
+    shop = given(product(), *quota(1), visitor("v-1"))
     shop.when(place_order, order("o-1"), at=BEFORE)
     with pytest.raises(DomainError) as refused:
         shop.when(record_payment, paid("o-1", amount=1), at=BEFORE)
@@ -171,20 +196,20 @@ def test_a_payment_of_another_amount_is_refused() -> None:
 
 
 def test_a_refund_revokes_the_tickets_and_gives_the_places_back() -> None:
-    shop = given(product(), quota(1), visitor("v-1"))
+    shop = given(product(), *quota(1), visitor("v-1"))
     shop.when(place_order, order("o-1"), at=BEFORE)
     shop.when(record_payment, paid("o-1"), at=BEFORE)
     events = shop.when(refund_order, RefundOrder(order_id="o-1", refund_id="rf-1"), at=BEFORE)
     assert {type(e) for e in events} >= {TicketRevoked, QuotaReturned}
     assert shop.state(TICKET, ticket_stream("o-1-1")).status == "revoked"
-    assert shop.state(QUOTA, CNCC_DAY1).left == 1
+    assert left(shop) == 1
     with pytest.raises(DomainError) as refused:
         shop.when(refund_order, RefundOrder(order_id="o-1", refund_id="rf-2"), at=BEFORE)
     assert refused.value.code == "not_refundable"
 
 
 def test_a_paid_order_is_refunded_not_cancelled() -> None:
-    shop = given(product(), quota(1), visitor("v-1"))
+    shop = given(product(), *quota(1), visitor("v-1"))
     shop.when(place_order, order("o-1"), at=BEFORE)
     shop.when(record_payment, paid("o-1"), at=BEFORE)
     with pytest.raises(DomainError) as refused:

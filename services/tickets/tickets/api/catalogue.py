@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, NonNegativeInt
 
 from ..domain.commands import DefineProduct, SetQuota
+from ..domain.events import QuotaKey
 from ..domain.product import Product, product_stream
-from ..domain.quota import Quota, quota_stream
+from ..domain.quota import Quota, shard_streams
 from ..domain.signing import SIGNING_KEYS, signing_keys_stream
 from ..domain.values import EditionCode, Fen, PassKind, ProductCode, Text, Venue, VisitorClass
 from ..handlers import define_product, new_signing_key, rotate_signing_key, set_quota
@@ -100,15 +101,15 @@ async def put_quota(
 ) -> QuotaView:
     command = SetQuota(edition_code=edition_code, **body.model_dump())
     outcome = await set_quota(store, command, context)
-    stream = quota_stream(edition_code, body.day, body.venue, body.visitor_class)
-    quota = outcome.state(stream, Quota)
+    key = QuotaKey(day=body.day, venue=body.venue, visitor_class=body.visitor_class)
+    shards = [outcome.state(s, Quota) for s in shard_streams(edition_code, key)]
     return QuotaView(
-        day=quota.day,
-        venue=quota.venue,
-        visitor_class=quota.visitor_class,
-        capacity=quota.capacity or 0,
-        taken=quota.taken,
-        left=quota.left,
+        day=body.day,
+        venue=body.venue,
+        visitor_class=body.visitor_class,
+        capacity=sum(s.capacity or 0 for s in shards),
+        taken=sum(s.taken for s in shards),
+        left=sum(s.left for s in shards),
     )
 
 

@@ -66,8 +66,8 @@ async def sales_view(edition_code: EditionCode, who: BoxOffice, pool: Pool) -> S
     quotas = {
         (r["day"], r["venue"], r["visitor_class"]): max(0, r["capacity"] - r["taken"])
         for r in await pool.fetch(
-            f"SELECT day, venue, visitor_class, capacity, taken FROM {s}.quotas"
-            " WHERE edition_code = $1",
+            f"SELECT day, venue, visitor_class, sum(capacity) AS capacity, sum(taken) AS taken"
+            f" FROM {s}.quotas WHERE edition_code = $1 GROUP BY 1, 2, 3",
             edition_code,
         )
     }
@@ -123,8 +123,10 @@ class QuotaRow(BaseModel):
 )
 async def quotas_view(edition_code: EditionCode, who: BoxOffice, pool: Pool) -> list[QuotaRow]:
     rows = await pool.fetch(
-        f"""SELECT day, venue, visitor_class, capacity, taken FROM {sales.schema}.quotas
-            WHERE edition_code = $1 ORDER BY day, venue, visitor_class""",
+        f"""SELECT day, venue, visitor_class, sum(capacity)::int AS capacity,
+                   sum(taken)::int AS taken
+            FROM {sales.schema}.quotas WHERE edition_code = $1
+            GROUP BY 1, 2, 3 ORDER BY day, venue, visitor_class""",
         edition_code,
     )
     return [QuotaRow(**dict(r), left=max(0, r["capacity"] - r["taken"])) for r in rows]

@@ -56,8 +56,16 @@ class QuotaKey(BaseModel):
     visitor_class: VisitorClass
 
 
-class QuotaClaim(QuotaKey):
+class Need(QuotaKey):
+    """Places an order needs from one quota, before they are spread over its shards."""
+
     places: PositiveInt
+
+
+class QuotaClaim(Need):
+    """Places an order holds in one shard of a quota."""
+
+    shard: NonNegativeInt
 
 
 class Position(BaseModel):
@@ -107,16 +115,18 @@ class QuotaEvent(TicketsEvent):
     day: date
     venue: Venue
     visitor_class: VisitorClass
+    shard: NonNegativeInt
 
     def stream_id(self) -> str:
         from .quota import quota_stream
 
-        return quota_stream(self.edition_code, self.day, self.venue, self.visitor_class)
+        return quota_stream(self.edition_code, self.day, self.venue, self.visitor_class, self.shard)
 
 
 @registry.event("tickets.quota_set")
 class QuotaSet(QuotaEvent):
-    """The venue's capacity for this day and class (epidemic-control limits)."""
+    """This shard's part of the venue's capacity for the day and class (epidemic-control
+    limits): the shards' capacities add up to the quota's."""
 
     capacity: NonNegativeInt
 

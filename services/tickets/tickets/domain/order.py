@@ -25,6 +25,7 @@ from fairline_events.registry import DomainEvent
 from . import quota as quotas_
 from .commands import CancelOrder, PlaceOrder, RecordPayment, RefundOrder
 from .events import (
+    Need,
     OrderCanceled,
     OrderExpired,
     OrderIssued,
@@ -93,7 +94,7 @@ def initial_payment(stream_id: str) -> Payment:
     return Payment(provider, transaction_id)
 
 
-def claims_for(product: Product, visitors: list[Visitor], days: list[date]) -> list[QuotaClaim]:
+def needs_for(product: Product, visitors: list[Visitor], days: list[date]) -> list[Need]:
     """The places an order takes: one per visitor, on every day it admits on and every venue
     of the product, from the quota of the visitor's class."""
     places: dict[QuotaKey, int] = {}
@@ -102,7 +103,7 @@ def claims_for(product: Product, visitors: list[Visitor], days: list[date]) -> l
             for visitor in visitors:
                 key = QuotaKey(day=day, venue=venue, visitor_class=visitor.visitor_class)
                 places[key] = places.get(key, 0) + 1
-    return [QuotaClaim(places=n, **key.model_dump()) for key, n in places.items()]
+    return [Need(places=n, **key.model_dump()) for key, n in places.items()]
 
 
 def admissible(
@@ -146,17 +147,23 @@ def place(
     order: Order,
     product: Product,
     visitors: list[Visitor],
+    claims: list[QuotaClaim] | None,
     quotas: Quotas,
     now: datetime,
 ) -> list[DomainEvent]:
+    """`claims` are the shards the order takes its places from, `quotas` those shards'
+    states under their locks (every shard of the quota when `claims` is None: none fits)."""
     if order.status != "new":
         raise Conflict(f"order {order.order_id} already exists", code="order_exists")
     admissible(command, product=product, visitors=visitors, now=now)
     days = product.days_of(command.day)
-    claims = claims_for(product, visitors, days)
-    taken = quotas_.take(
-        claims, order_id=command.order_id, quotas=quotas, edition_code=product.edition_code
-    )
+    edition_code = product.edition_code
+    if claims is None or not quotas_.fits(claims, quotas=quotas, edition_code=edition_code):
+        quotas_.shortfall(
+            needs_for(product, visitors, days), quotas=quotas, edition_code=edition_code
+        )
+        raise Conflict("sold out", code="sold_out")
+    taken = quotas_.take(claims, order_id=command.order_id, edition_code=edition_code)
     total = product.price * len(visitors)
     placed = OrderPlaced(
         order_id=command.order_id,
@@ -241,14 +248,11 @@ def pay(
     retaken: list[DomainEvent] = []
     why = None
     if order.status in ("expired", "canceled"):  # paid late: the places may still be free
-        try:
+        if quotas_.fits(order.claims, quotas=quotas, edition_code=order.edition_code):
             retaken = quotas_.take(
-                list(order.claims),
-                order_id=order.order_id,
-                quotas=quotas,
-                edition_code=order.edition_code,
+                order.claims, order_id=order.order_id, edition_code=order.edition_code
             )
-        except DomainError:
+        else:
             why = f"paid after the order was {order.status}, and its places had gone"
     elif order.status != "held":
         why = f"paid again: the order was already {order.status}"
@@ -273,7 +277,7 @@ def expire(order: Order, *, now: datetime) -> list[DomainEvent]:
     return [
         OrderExpired(order_id=order.order_id),
         *quotas_.give_back(
-            list(order.claims),
+            order.claims,
             order_id=order.order_id,
             edition_code=order.edition_code,
             why="expired",
@@ -292,7 +296,7 @@ def cancel(command: CancelOrder, *, order: Order, tickets: list[Ticket]) -> list
     return [
         OrderCanceled(order_id=order.order_id),
         *quotas_.give_back(
-            list(order.claims),
+            order.claims,
             order_id=order.order_id,
             edition_code=order.edition_code,
             why="canceled",
@@ -322,7 +326,7 @@ def refund(command: RefundOrder, *, order: Order, tickets: list[Ticket]) -> list
             amount=order.total,
         ),
         *quotas_.give_back(
-            list(order.claims),
+            order.claims,
             order_id=order.order_id,
             edition_code=order.edition_code,
             why="refunded",

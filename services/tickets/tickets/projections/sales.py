@@ -46,9 +46,10 @@ sales = Projection(
         day           date NOT NULL,
         venue         text NOT NULL,
         visitor_class text NOT NULL,
+        shard         integer NOT NULL,
         capacity      integer NOT NULL DEFAULT 0,
         taken         integer NOT NULL DEFAULT 0,
-        PRIMARY KEY (edition_code, day, venue, visitor_class)
+        PRIMARY KEY (edition_code, day, venue, visitor_class, shard)
     );
     CREATE TABLE IF NOT EXISTS orders (
         order_id     text PRIMARY KEY,
@@ -88,26 +89,29 @@ async def product_defined(e: ProductDefined, env: Envelope, tx: ReadModel) -> Sq
     )
 
 
-_QUOTA_CHANGE = """INSERT INTO quotas (edition_code, day, venue, visitor_class, capacity, taken)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (edition_code, day, venue, visitor_class) DO UPDATE
-                   SET capacity = CASE WHEN $7 THEN excluded.capacity ELSE quotas.capacity END,
+_QUOTA_CHANGE = """INSERT INTO quotas VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (edition_code, day, venue, visitor_class, shard) DO UPDATE
+                   SET capacity = CASE WHEN $8 THEN excluded.capacity ELSE quotas.capacity END,
                        taken = quotas.taken + excluded.taken"""
+
+
+def _shard(e: QuotaSet | QuotaTaken | QuotaReturned) -> tuple[object, ...]:
+    return (e.edition_code, e.day, e.venue, e.visitor_class, e.shard)
 
 
 @sales.on(QuotaSet)
 async def quota_set(e: QuotaSet, env: Envelope, tx: ReadModel) -> Sql:
-    return sql(_QUOTA_CHANGE, e.edition_code, e.day, e.venue, e.visitor_class, e.capacity, 0, True)
+    return sql(_QUOTA_CHANGE, *_shard(e), e.capacity, 0, True)
 
 
 @sales.on(QuotaTaken)
 async def quota_taken(e: QuotaTaken, env: Envelope, tx: ReadModel) -> Sql:
-    return sql(_QUOTA_CHANGE, e.edition_code, e.day, e.venue, e.visitor_class, 0, e.places, False)
+    return sql(_QUOTA_CHANGE, *_shard(e), 0, e.places, False)
 
 
 @sales.on(QuotaReturned)
 async def quota_returned(e: QuotaReturned, env: Envelope, tx: ReadModel) -> Sql:
-    return sql(_QUOTA_CHANGE, e.edition_code, e.day, e.venue, e.visitor_class, 0, -e.places, False)
+    return sql(_QUOTA_CHANGE, *_shard(e), 0, -e.places, False)
 
 
 @sales.on(OrderPlaced)
