@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support.waiting import eventually
 from tickets.domain.commands import PlaceOrder
-from tickets.domain.qr import payload_of, sign_code
+from tickets.domain.qr import QrRefused, payload_of, read_code, sign_code
+from tickets.domain.signing import SigningKeys
 from tickets.handlers import place_order
 
 from .conftest import DAY1, EDITION, MORNING, Api, at, seed_visitors
@@ -188,3 +189,28 @@ async def test_an_offline_gate_uploads_500_scans_with_5_doubles(api: Api) -> Non
         " ('tickets.ticket_admitted', 'tickets.entry_conflict_flagged')"
     )
     assert recorded == 500
+
+
+async def test_a_gate_verifies_offline_with_the_public_keys_and_keys_rotate(api: Api) -> None:
+    [before] = await issued_tickets(api, 1, "rot")
+    published = await api.ok("GET", f"/editions/{EDITION}/signing-keys", "gate")
+    # The gate keeps the public keys; from here on it needs no network to check a code.
+    offline = SigningKeys(EDITION, keys={k["key_id"]: k["public_key"] for k in published["keys"]})
+    code = read_code(before["qr"])
+    offline.verify(code)
+    assert (code.ticket_id, code.days, code.venues) == (before["ticket_id"], (DAY1,), ("cncc",))
+
+    rotated = await api.ok(
+        "POST", f"/editions/{EDITION}/signing-keys/rotation", "ops", json={"reason": "yearly"}
+    )
+    [active] = [k for k in rotated["keys"] if k["active"]]
+    assert len(rotated["keys"]) == 2 and active["key_id"] != code.key_id
+    [after] = (await api.ok("GET", "/orders/rot-o0", "box"))["tickets"]
+    assert read_code(after["qr"]).key_id == active["key_id"], "new codes carry the new key"
+    with pytest.raises(QrRefused):
+        offline.verify(read_code(after["qr"]))  # until the gate fetches the new key
+    api.clock(MORNING)
+    admitted = await api.call(
+        "POST", "/gates/cncc/east-1/check-ins", "gate", json=scan(before["qr"], "g-1", "r-1")
+    )
+    assert admitted.status_code == 200, "a code signed with the older key still opens the gate"
