@@ -165,10 +165,15 @@ async def _glance(streams: Streams, wanted: list[str]) -> dict[str, Quota]:
     if not isinstance(streams.store, EventStore):  # in memory (unit tests): just read
         states = await streams.peek_all(*((QUOTA, s) for s in wanted))
     else:
-        loaded = await streams.store.load_many(
-            [(s, QUOTA.evolve, QUOTA.initial(s)) for s in wanted],
-            connection=streams.connection,
+        store = streams.store
+        loaded = await store.load_many(
+            [(s, QUOTA.evolve, QUOTA.initial(s)) for s in wanted], connection=streams.connection
         )
+        # Read before this transaction wrote anything, so committed: cached for the next order,
+        # which then reads only the shards' newer events (the store caches only what it knows
+        # to be committed, and cannot tell inside a transaction).
+        for stream_id, (state, version) in zip(wanted, loaded, strict=True):
+            store.remember(stream_id, QUOTA.evolve, state, version)
         states = [state for state, _ in loaded]
     return dict(zip(wanted, states, strict=True))
 
