@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from tickets.domain.qr import b64
 
 from .conftest import DAY1, EDITION, Api
 
@@ -210,12 +212,29 @@ async def test_bad_input_is_refused_with_the_error_body_and_writes_nothing(api: 
         ("GET", f"/editions/{EDITION}/revocations?after=-1", "gate", None),
         ("GET", f"/editions/{EDITION}/revocations?after=99999999999999999999", "gate", None),
     ]
+    nul = b64(json.dumps({"t": "a\x00", "e": EDITION, "d": [], "v": [], "c": "x", "r": 0}).encode())
+    nul_code = f"FT1.{EDITION}-k1.{nul}.{b64(b'sig')}"
+    cases.append(
+        (
+            "POST",
+            "/gates/cncc/east-1/check-ins",
+            "gate",
+            {"gate_id": "g", "scan_id": "s", "qr": nul_code},
+        )
+    )
     before = await api.count_events()
     for method, path, role, body in cases:
         response = await api.call(method, path, role, json=body)
         assert 400 <= response.status_code < 500, (path, body, response.status_code, response.text)
         error = response.json()["error"]
         assert error["code"] and error["message"], (path, response.text)
+    assert await api.count_events() == before
+    upload = {
+        "gate_id": "g",
+        "scans": [{"scan_id": "s", "qr": nul_code, "scanned_at": "2099-09-02T09:00:00+08:00"}],
+    }
+    uploaded = await api.ok("POST", "/gates/cncc/east-1/offline-scans", "gate", json=upload)
+    assert uploaded["results"] == [{"scan_id": "s", "outcome": "rejected", "code": "qr_unreadable"}]
     assert await api.count_events() == before
     keys = await api.runtime.pool.fetchval("SELECT count(*) FROM visitor_keys")
     assert keys == 1, "a refused registration leaves no key behind"

@@ -4,6 +4,7 @@ tickets at the gates."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -101,3 +102,11 @@ async def test_dev_provider_checkout_pays_through_the_same_signed_callback(api: 
     order = (await api.order([visitor["visitor_id"]])).json()
     paid = await api.ok("POST", order["checkout"]["checkout_url"] + "/pay", "visitor")
     assert paid["status"] == "issued" and paid["tickets"][0]["qr"]
+    # The contracts beside it: every event on the topic, every route documented.
+    asyncapi = (await api.client.get("/asyncapi.json")).json()
+    described = json.dumps(asyncapi)
+    for event in ("tickets.order_placed", "tickets.ticket_revoked", "tickets.visitor_erased"):
+        assert event in described
+    openapi = (await api.client.get("/openapi.json")).json()
+    assert "/payments/{provider}/notifications" in openapi["paths"]
+    assert "/gates/{venue}/{entrance}/offline-scans" in openapi["paths"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fairline_events.errors import DomainError
 
 PREFIX = "FT1"
+_PLAIN = re.compile(r"^[\w.:-]{1,64}$", re.ASCII)
 
 
 class QrRefused(DomainError):
@@ -91,6 +93,8 @@ def read_code(qr: str) -> TicketCode:
     _, key_id, body, signature = parts
     try:
         data = json.loads(unb64(body))
+        if not all(_PLAIN.match(str(v)) for v in (key_id, data["t"], data["e"], data["c"])):
+            raise ValueError("not an id")  # e.g. a NUL byte, which no stream id may hold
         return TicketCode(
             key_id=key_id,
             payload=body,
