@@ -63,6 +63,15 @@ async def test_a_callback_replayed_10_times_is_one_payment_a_bad_signature_is_re
     assert ticket["qr"].startswith(f"FT1.{EDITION}-k1.")
     other = await api.call("GET", f"/orders/{order['order_id']}", "other")
     assert other.json()["error"]["code"] == "not_your_order"
+    mine = await eventually(
+        lambda: api.ok("GET", f"/editions/{EDITION}/orders", "visitor"),
+        lambda o: [x["status"] for x in o] == ["issued"],
+        what="the order in the visitor's list",
+    )
+    assert (mine[0]["order_id"], mine[0]["total"]) == (order["order_id"], 10000)
+    assert await api.ok("GET", f"/editions/{EDITION}/orders", "other") == []
+    everyone = await api.ok("GET", f"/editions/{EDITION}/orders?account=visitor-1", "box")
+    assert [x["order_id"] for x in everyone] == [order["order_id"]]
 
 
 async def test_a_refund_revokes_the_tickets_and_the_gates_hear_of_it(api: Api) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fairline_events.auth import Principal
 from fairline_events.context import CommandContext
 from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from ..domain.commands import CancelOrder, PlaceOrder, RecordPayment, RefundOrder
@@ -21,6 +21,7 @@ from ..domain.ticket import TICKET, Ticket, ticket_stream
 from ..domain.values import MAX_POSITIONS, EditionCode, Identifier, ProductCode, Text
 from ..handlers import cancel_order, place_order, record_payment, refund_order
 from ..payments import DevPay, PaymentProvider
+from ..projections import sales
 from .common import BoxOffice, Buyer, Providers, is_box_office
 
 router = APIRouter(tags=["orders"])
@@ -166,6 +167,42 @@ async def create_order(
     outcome = await place_order(store, command, context)
     order = outcome.state(order_stream(order_id), Order)
     return await order_view(store, pool, order, providers["devpay"])
+
+
+class OrderLine(BaseModel):
+    order_id: str
+    product_code: str
+    status: str
+    days: list[date]
+    positions: int
+    total: int
+    placed_at: datetime
+    expires_at: datetime | None
+
+
+@router.get(
+    "/editions/{edition_code}/orders",
+    summary="my orders (the box office: any account's, or all)",
+)
+async def list_orders(
+    edition_code: EditionCode,
+    who: Buyer,
+    pool: Pool,
+    account: Annotated[Identifier | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[OrderLine]:
+    if not is_box_office(who):
+        account = who.subject
+    rows = await pool.fetch(
+        f"""SELECT order_id, product_code, status, days, positions, total, placed_at, expires_at
+            FROM {sales.schema}.orders
+            WHERE edition_code = $1 AND ($2::text IS NULL OR account = $2)
+            ORDER BY placed_at DESC, order_id LIMIT $3""",
+        edition_code,
+        account,
+        limit,
+    )
+    return [OrderLine(**dict(r)) for r in rows]
 
 
 @router.get("/orders/{order_id}", summary="an order, with its tickets and their QR codes")
