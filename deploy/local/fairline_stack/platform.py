@@ -46,6 +46,9 @@ ROLES = {
     "box_office": "demo-box-office",
     "press_centre": "demo-press-centre",
     "gate": "demo-gate-cncc-east-1",
+    "forums_team": "demo-forums-team",
+    "organising_committee": "demo-organising-committee",
+    "organiser": "demo-organiser",
     "admin": "demo-admin",
 }
 
