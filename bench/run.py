@@ -105,6 +105,11 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         sections["tickets"] = lambda: bench_tickets(infra, scale)
     except ImportError as exc:
         say(f"tickets: skipped ({exc}); needs the tickets service")
+    try:
+        forums: Any = importlib.import_module("bench.forums").bench_forums
+        sections["forums"] = lambda: forums(infra, scale)
+    except ImportError as exc:
+        say(f"forums: skipped ({exc}); needs the forums service")
     for name, run in sections.items():
         if only and name not in only:
             continue

@@ -48,11 +48,14 @@ async def test_a_non_invitee_cannot_register_list_see_the_link_or_join(api: Api)
     assert meeting not in [r["forum_id"] for r in agenda]
     assert (await api.call("GET", f"/forums/{meeting}", "outsider")).status_code == 404
     # ... while the invitee and the forums team see it
-    listed = await api.ok("GET", f"/editions/{EDITION}/agenda", "envoy-1")
-    assert meeting in [r["forum_id"] for r in listed]
-    assert meeting in [
-        r["forum_id"] for r in await api.ok("GET", f"/editions/{EDITION}/agenda", "team")
-    ]
+    await eventually(
+        lambda: api.ok("GET", f"/editions/{EDITION}/agenda", "envoy-1"),
+        lambda rows: meeting in [r["forum_id"] for r in rows],
+        within=30,
+        what="the meeting on its invitee's agenda",
+    )
+    team_view = await api.ok("GET", f"/editions/{EDITION}/agenda", "team")
+    assert meeting in [r["forum_id"] for r in team_view]
     # ... gets no link ...
     asked = await api.call("GET", f"/forums/{meeting}/join-link", "outsider")
     assert asked.status_code == 404

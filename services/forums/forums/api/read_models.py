@@ -7,6 +7,7 @@ team; join links are never listed (each person asks for their own).
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -49,6 +50,32 @@ _VISIBLE = """(f.access <> 'invitation' OR $2 OR f.proposed_by = $3 OR EXISTS (
     SELECT 1 FROM {s}.invitees i WHERE i.forum_id = f.forum_id AND i.person = $3 AND i.active))"""
 
 
+class _Rendered:
+    """Agenda answers for callers who see only open forums, kept for `TTL` seconds.
+
+    The agenda is the busiest read and the same for every visitor; a published change shows
+    at most TTL later (the read model itself trails the events by about as much). Callers who
+    may see closed-door meetings (their invitees and organisers, the forums team) are always
+    answered from the read model."""
+
+    TTL = 0.5
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], tuple[float, str]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        found = self.answers.get(key)
+        return found[1] if found is not None and time.monotonic() - found[0] < self.TTL else None
+
+    def put(self, key: tuple[Any, ...], body: str) -> None:
+        if len(self.answers) > 10_000:  # unbounded filters must not grow memory for ever
+            self.answers.clear()
+        self.answers[key] = (time.monotonic(), body)
+
+
+_rendered = _Rendered()
+
+
 @router.get(
     "/editions/{edition_code}/agenda",
     summary="The published agenda, by day, venue, kind, topic and language",
@@ -64,8 +91,19 @@ async def agenda(
     topic: str | None = Query(default=None, max_length=60),
     language: str | None = Query(default=None, max_length=40),
 ) -> Response:
-    # Rendered by PostgreSQL: the agenda is the busiest read, and 500 forums as JSON cost
-    # the database less than the API process.
+    filters = (edition_code, day, venue, kind, topic, language)
+    team = is_team(who)
+    insider = team or bool(
+        await pool.fetchval(
+            f"""SELECT EXISTS (SELECT 1 FROM {S}.invitees WHERE person = $1 AND active)
+                    OR EXISTS (SELECT 1 FROM {S}.forums WHERE proposed_by = $1
+                               AND access = 'invitation')""",
+            who.subject,
+        )
+    )
+    if not insider and (body := _rendered.get(filters)) is not None:
+        return Response(content=body, media_type="application/json")
+    # Rendered by PostgreSQL: 500 forums as JSON cost the database less than the API process.
     body = await pool.fetchval(
         f"""SELECT coalesce(json_agg(json_build_object(
                 'forum_id', forum_id, 'kind', kind, 'title_zh', title_zh, 'title_en', title_en,
@@ -81,14 +119,16 @@ async def agenda(
               AND ($8::text IS NULL OR language = $8)
               AND {_VISIBLE.format(s=S)}""",
         edition_code,
-        is_team(who),
-        who.subject,
+        team,
+        who.subject if insider else "",
         day,
         venue,
         kind,
         topic,
         language,
     )
+    if not insider:
+        _rendered.put(filters, body)
     return Response(content=body, media_type="application/json")
 
 

@@ -31,7 +31,7 @@ from .events import (
 )
 from .forum import Forum, Placement
 from .programme import Programme
-from .values import MAX_FORUM, Place, fair_day, overlaps, travel
+from .values import FAIR_TIME, MAX_FORUM, Place, fair_day, overlaps, travel
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Booking:
     title: str
     starts_at: datetime
     ends_at: datetime
-    place: Place = "online"
+    place: Place | None = None
+    """Where a speaker is (a room's bookings need no place)."""
 
     def named(self) -> dict[str, str]:
         """How a refusal names the other forum."""
@@ -49,8 +50,13 @@ class Booking:
             "title": self.title,
             "starts_at": self.starts_at.isoformat(),
             "ends_at": self.ends_at.isoformat(),
-            "place": self.place,
-        }
+        } | ({"place": self.place} if self.place is not None else {})
+
+    @property
+    def hours(self) -> str:
+        """From and to, in the fair's local time, for messages."""
+        starts, ends = self.starts_at.astimezone(FAIR_TIME), self.ends_at.astimezone(FAIR_TIME)
+        return f"{starts:%H:%M} to {ends:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def _initial(stream_id: str) -> Day:
 def _evolve(day: Day, event: DomainEvent) -> Day:
     match event:
         case RoomBooked() | SpeakerBooked():
-            place: Place = event.place if isinstance(event, SpeakerBooked) else "online"
+            place = event.place if isinstance(event, SpeakerBooked) else None
             booking = Booking(event.forum_id, event.title, event.starts_at, event.ends_at, place)
             return replace(day, bookings=(*day.others(event.forum_id), booking))
         case RoomFreed() | SpeakerFreed():
@@ -181,7 +187,7 @@ def schedule(
             ):  # fmt: skip
                 raise Conflict(
                     f"room {room.code} holds forum {other.forum_id} ({other.title}) from"
-                    f" {other.starts_at:%H:%M} to {other.ends_at:%H:%M}, and needs"
+                    f" {other.hours}, and needs"
                     f" {room.setup_buffer.seconds // 60} minutes of set-up between forums",
                     code="room_taken",
                     room_code=room.code,
@@ -200,13 +206,13 @@ def schedule(
         )
     for speaker, stream in zip(forum.speakers, new_speakers, strict=True):
         for other in speaker_days[stream].others(forum.forum_id):
-            journey = travel(other.place, placement.place)
+            journey = travel(other.place or placement.place, placement.place)
             if overlaps(
                 placement.starts_at, placement.ends_at, other.starts_at, other.ends_at, journey
             ):
                 raise Conflict(
                     f"speaker {speaker.name} is at forum {other.forum_id} ({other.title},"
-                    f" {other.place}) from {other.starts_at:%H:%M} to {other.ends_at:%H:%M}"
+                    f" {other.place}) from {other.hours}"
                     + (f", {journey.seconds // 60} minutes away" if journey else ""),
                     code="speaker_busy",
                     speaker_id=speaker.speaker_id,
