@@ -64,6 +64,8 @@ async def test_bad_input_is_refused_with_the_error_body_and_writes_nothing(api: 
          {"format": "online", "starts_at": at(1, 10), "reason": "x"}, 404, "unknown_forum"),
         ("publishing before scheduling", f"/forums/{forum}/publish", {"reason": "x"},
          409, "not_scheduled"),
+        ("a NUL byte in the path", "/forums/x%00y/schedule",
+         {"format": "online", "starts_at": at(1, 10), "reason": "x"}, 422, "invalid_request"),
         ("registering before publishing", f"/forums/{forum}/registrations", {}, 409, "not_open"),
     ]  # fmt: skip
     for what, path, body, status, code in cases:
@@ -71,6 +73,8 @@ async def test_bad_input_is_refused_with_the_error_body_and_writes_nothing(api: 
         assert response.status_code == status, (what, response.text)
         assert response.json()["error"]["code"] == code, (what, response.text)
         assert response.json()["error"]["message"], what
+    nul = await api.call("GET", f"/editions/{EDITION}/agenda?topic=a%00b", "team")
+    assert nul.status_code == 422, nul.text
     assert await api.event_count() == before
 
 

@@ -32,7 +32,7 @@ from ..domain.commands import (
     RevokeInvitation,
 )
 from ..domain.forum import FORUM, Forum, forum_stream
-from ..domain.values import Identifier, Reason
+from ..domain.values import PRINTABLE, Identifier, Reason
 from ..handlers import (
     cancel_registration,
     check_in,
@@ -47,7 +47,7 @@ from .common import Anyone, Team, is_team, join_link, read_link
 
 router = APIRouter(tags=["attendance"])
 
-ForumId = Path(description="the forum's id", max_length=64)
+ForumId = Path(description="the forum's id", max_length=64, pattern=PRINTABLE)
 
 
 class RegistrationView(BaseModel):
@@ -218,7 +218,9 @@ async def join_online(
     store: Store,
     context: Context,
     forum_id: str = ForumId,
-    link: str = Query(max_length=400, description="the `link` parameter of the join link"),
+    link: str = Query(
+        max_length=400, pattern=PRINTABLE, description="the `link` parameter of the join link"
+    ),
 ) -> dict[str, Any]:
     person, serial = read_link(request, forum_id, link)
     command = Join(forum_id=forum_id, caller=who.subject, link_person=person, link_serial=serial)
@@ -278,7 +280,7 @@ async def revoke_person(
     store: Store,
     context: Context,
     forum_id: str = ForumId,
-    person: str = Path(max_length=64),
+    person: str = Path(max_length=64, pattern=PRINTABLE),
 ) -> dict[str, Any]:
     command = RevokeInvitation(
         forum_id=forum_id, person=person, by=who.subject, why=body.why, as_team=is_team(who)

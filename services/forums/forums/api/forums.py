@@ -22,6 +22,7 @@ from ..domain.commands import (
 from ..domain.forum import Forum, forum_stream
 from ..domain.programme import Programme, programme_stream
 from ..domain.values import (
+    PRINTABLE,
     Access,
     Duration,
     EditionCode,
@@ -56,7 +57,7 @@ from .common import Anyone, ForumView, Proposer, Team, forum_view, is_team
 
 router = APIRouter(tags=["programme"])
 
-ForumId = Path(description="the forum's id", max_length=64)
+ForumId = Path(description="the forum's id", max_length=64, pattern=PRINTABLE)
 
 
 class RoomRequest(Body):

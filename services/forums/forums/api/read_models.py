@@ -17,13 +17,14 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ..domain.values import EditionCode
+from ..domain.values import PRINTABLE, EditionCode
 from ..projections import programme
 from .common import Anyone, Team, is_team, rows
 
 router = APIRouter(tags=["read models"])
 
 S = programme.schema
+ForumId = Path(description="the forum's id", max_length=64, pattern=PRINTABLE)
 
 
 class AgendaItem(BaseModel):
@@ -86,10 +87,10 @@ async def agenda(
     who: Anyone,
     pool: Pool,
     day: date | None = None,
-    venue: str | None = Query(default=None, max_length=40),
-    kind: str | None = Query(default=None, max_length=40),
-    topic: str | None = Query(default=None, max_length=60),
-    language: str | None = Query(default=None, max_length=40),
+    venue: str | None = Query(default=None, max_length=40, pattern=PRINTABLE),
+    kind: str | None = Query(default=None, max_length=40, pattern=PRINTABLE),
+    topic: str | None = Query(default=None, max_length=60, pattern=PRINTABLE),
+    language: str | None = Query(default=None, max_length=40, pattern=PRINTABLE),
 ) -> Response:
     filters = (edition_code, day, venue, kind, topic, language)
     team = is_team(who)
@@ -133,7 +134,7 @@ async def agenda(
 
 
 @router.get("/forums/{forum_id}", summary="One forum, as its reader may see it")
-async def one_forum(who: Anyone, pool: Pool, forum_id: str = Path(max_length=64)) -> Any:
+async def one_forum(who: Anyone, pool: Pool, forum_id: str = ForumId) -> Any:
     row = await pool.fetchrow(
         f"""SELECT f.*, (SELECT json_object_agg(k.version, k.policy) FROM {S}.kinds k
                   WHERE k.edition_code = f.edition_code AND k.kind = f.kind
@@ -180,7 +181,7 @@ async def room_schedule(
     edition_code: EditionCode,
     who: Team,
     pool: Pool,
-    room_code: str = Path(max_length=40),
+    room_code: str = Path(max_length=40, pattern=PRINTABLE),
     day: date | None = None,
 ) -> list[dict[str, Any]]:
     return rows(
@@ -201,7 +202,7 @@ async def room_schedule(
     "/forums/{forum_id}/attendees",
     summary="A forum's attendee list (its organiser and the forums team; no join links)",
 )
-async def attendees(who: Anyone, pool: Pool, forum_id: str = Path(max_length=64)) -> Any:
+async def attendees(who: Anyone, pool: Pool, forum_id: str = ForumId) -> Any:
     organiser = await pool.fetchval(
         f"SELECT proposed_by FROM {S}.forums WHERE forum_id = $1", forum_id
     )
@@ -227,7 +228,7 @@ async def attendees(who: Anyone, pool: Pool, forum_id: str = Path(max_length=64)
     summary="Every access decision about a forum: invited, joined, refused, revoked",
     tags=["closed-door"],
 )
-async def access_log(who: Anyone, pool: Pool, forum_id: str = Path(max_length=64)) -> Any:
+async def access_log(who: Anyone, pool: Pool, forum_id: str = ForumId) -> Any:
     organiser = await pool.fetchval(
         f"SELECT proposed_by FROM {S}.forums WHERE forum_id = $1", forum_id
     )

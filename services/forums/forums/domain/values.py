@@ -43,6 +43,10 @@ def _no_nul(value: str) -> str:
     return value
 
 
+PRINTABLE = r"^[^\x00-\x1f]*$"
+"""What a path or query parameter may hold: no NUL or control characters (PostgreSQL text
+refuses NUL; a 422 is the answer, never a 500)."""
+
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
