@@ -12,7 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from exhibitors.domain.events import ApplicationApproved, ExhibitorRegistered
+from exhibitors.domain.events import (
+    ApplicationApproved,
+    ApplicationWithdrawn,
+    ExhibitorRegistered,
+)
 from exhibitors.domain.events import registry as exhibitors_registry
 from exhibitors.domain.values import CompanyProfile, ContactPerson
 from fairline_events.envelope import Envelope
@@ -146,13 +150,15 @@ class ExhibitorFeed:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.topic = settings.topic("exhibitors.events")
+        self.versions: dict[str, int] = {}
 
     async def publish(self, application_id: str, events: list[DomainEvent]) -> None:
         send = producer(self.settings.kafka_bootstrap_servers)
         await send.start()
         try:
             stream = f"application-{application_id}"
-            for version, event in enumerate(events, start=1):
+            for event in events:
+                version = self.versions[stream] = self.versions.get(stream, 0) + 1
                 name, schema, data = exhibitors_registry.encode(event)
                 envelope = Envelope(
                     event_id=uuid.uuid4(),
@@ -172,6 +178,11 @@ class ExhibitorFeed:
                 await asyncio.wait_for(sent, 30)
         finally:
             await send.stop()
+
+    async def withdraw(self, application_id: str, reason: str) -> None:
+        await self.publish(
+            application_id, [ApplicationWithdrawn(application_id=application_id, reason=reason)]
+        )
 
     async def approve(self, application_id: str, staff: str) -> None:
         company = CompanyProfile(

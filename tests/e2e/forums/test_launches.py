@@ -36,7 +36,8 @@ async def test_a_company_proposes_a_launch_once_the_exhibitors_service_approves_
     assert refused.json()["error"]["code"] == "not_an_approved_exhibitor"
     assert await api.event_count() == _setup_events()
 
-    await ExhibitorFeed(settings).approve("app-tencent", staff="tencent-staff")
+    feed = ExhibitorFeed(settings)
+    await feed.approve("app-tencent", staff="tencent-staff")
 
     response = await eventually(
         lambda: api.call("POST", "/forums", staff, json=_proposal(launch)),
@@ -68,6 +69,15 @@ async def test_a_company_proposes_a_launch_once_the_exhibitors_service_approves_
     )
     assert agenda[0]["organiser"]["exhibitor_id"] == "app-tencent"
     assert agenda[0]["topics"] == ["digital currency"]
+
+    # withdrawn at the exhibitors service: no new proposals; the published launch stays
+    await feed.withdraw("app-tencent", reason="left the fair")
+    await eventually(
+        lambda: api.call("POST", "/forums", staff, json=_proposal(launch)),
+        lambda r: r.status_code == 403,
+        within=60,
+        what="the withdrawal to arrive through Kafka",
+    )
 
 
 def _proposal(extra: dict[str, Any]) -> dict[str, Any]:
