@@ -51,6 +51,13 @@ async def test_a_company_proposes_a_launch_once_the_exhibitors_service_approves_
     other = await api.call("POST", "/forums", "staff:someone-else", json=_proposal(launch))
     assert other.status_code == 403
     assert other.json()["error"]["code"] == "not_your_company"
+    # nor can company staff pass themselves off as a government organiser
+    government = {"kind": "government", "name_zh": "商务部", "name_en": "MOFCOM"}
+    posing = await api.call(
+        "POST", "/forums", staff, json=_proposal(launch | {"organiser": government})
+    )
+    assert posing.status_code == 403
+    assert posing.json()["error"]["code"] == "not_your_organisation"
 
     # the launch goes into a launch hall, never an ordinary room, and onto the agenda
     await api.ok("POST", f"/forums/{forum_id}/approve", "team", json={})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -114,5 +115,17 @@ def read_link(request: Request, forum_id: str, link: str) -> tuple[str | None, i
         return None, 0
 
 
+JSON_COLUMNS = ("organiser", "speakers", "policy")
+"""Columns the read model keeps as JSON; answered as JSON, not as strings of it."""
+
+
+def row(record: Any) -> dict[str, Any]:
+    found = dict(record)
+    for column in JSON_COLUMNS:
+        if isinstance(found.get(column), str):
+            found[column] = json.loads(found[column])
+    return found
+
+
 def rows(records: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in records]
+    return [row(r) for r in records]

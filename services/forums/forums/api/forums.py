@@ -53,7 +53,7 @@ from ..handlers import (
     schedule_forum,
     set_kind_policy,
 )
-from .common import Anyone, ForumView, Proposer, Team, forum_view, is_team
+from .common import TEAM, Anyone, ForumView, Proposer, Team, forum_view, is_team
 
 router = APIRouter(tags=["programme"])
 
@@ -159,6 +159,7 @@ async def propose(
         forum_id=forum_id,
         by=who.subject,
         on_behalf=is_team(who),
+        company_staff_only=not who.has_any(("organiser", TEAM)),
     )
     outcome = await propose_forum(store, command, context)
     return forum_view(outcome.state(forum_stream(forum_id), Forum))

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from ..domain.values import PRINTABLE, EditionCode
 from ..projections import programme
-from .common import Anyone, Team, is_team, rows
+from .common import Anyone, Team, is_team, row, rows
 
 router = APIRouter(tags=["read models"])
 
@@ -135,8 +135,8 @@ async def agenda(
 
 @router.get("/forums/{forum_id}", summary="One forum, as its reader may see it")
 async def one_forum(who: Anyone, pool: Pool, forum_id: str = ForumId) -> Any:
-    row = await pool.fetchrow(
-        f"""SELECT f.*, (SELECT json_object_agg(k.version, k.policy) FROM {S}.kinds k
+    found = await pool.fetchrow(
+        f"""SELECT f.*, (SELECT k.policy FROM {S}.kinds k
                   WHERE k.edition_code = f.edition_code AND k.kind = f.kind
                     AND k.version = f.policy_version) AS policy
             FROM {S}.forums f WHERE forum_id = $1 AND {_VISIBLE.format(s=S)}""",
@@ -144,9 +144,11 @@ async def one_forum(who: Anyone, pool: Pool, forum_id: str = ForumId) -> Any:
         is_team(who),
         who.subject,
     )
-    if row is None or not (row["published"] or is_team(who) or row["proposed_by"] == who.subject):
+    if found is None or not (
+        found["published"] or is_team(who) or found["proposed_by"] == who.subject
+    ):
         raise NotFound(f"no forum {forum_id}", code="unknown_forum")
-    return dict(row)
+    return row(found)
 
 
 @router.get("/editions/{edition_code}/rooms", summary="The edition's rooms, per venue")

@@ -95,6 +95,8 @@ class ProposeForum(Command):
     by: str
     on_behalf: bool = False
     """Proposed by the forums team for the organiser (no exhibitor's own login needed)."""
+    company_staff_only: bool = False
+    """The proposer signs in as an exhibitor's staff only: they propose for their company."""
 
     @model_validator(mode="after")
     def _speakers_once(self) -> ProposeForum:

@@ -159,6 +159,12 @@ def propose(
     if forum.status != "new":
         raise Conflict(f"forum {forum.forum_id} already exists", code="forum_exists")
     policy = programme.current(command.kind)
+    if command.company_staff_only and command.organiser.kind != "company":
+        raise Forbidden(
+            "an exhibitor's staff propose in their company's name (organiser kind company);"
+            " other organisers sign in as organisers",
+            code="not_your_organisation",
+        )
     if command.organiser.kind == "company":
         assert exhibitor is not None, "the plan reads the company's exhibitor stream"
         require_organising_exhibitor(
