@@ -55,14 +55,29 @@ class _Rendered:
     """Agenda answers for callers who see only open forums, kept for `TTL` seconds.
 
     The agenda is the busiest read and the same for every visitor; a published change shows
-    at most TTL later (the read model itself trails the events by about as much). Callers who
-    may see closed-door meetings (their invitees and organisers, the forums team) are always
-    answered from the read model."""
+    at most TTL later (the read model itself trails the events by about as much), so a
+    visitor's read costs no query at all. Callers who may see closed-door meetings (their
+    active invitees and organisers, the forums team) are answered from the read model; who
+    they are is re-read every TTL (an invitation or a revocation counts within it)."""
 
     TTL = 0.5
 
     def __init__(self) -> None:
         self.answers: dict[tuple[Any, ...], tuple[float, str]] = {}
+        self.insiders: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+
+    async def insider(self, pool: Any, person: str) -> bool:
+        """Whether `person` may see a closed-door meeting (an active invitee, an organiser of
+        one); the list is read at most once per TTL, not once per request."""
+        at, known = self.insiders
+        if time.monotonic() - at >= self.TTL:
+            found = await pool.fetch(
+                f"""SELECT person FROM {S}.invitees WHERE active
+                    UNION SELECT proposed_by FROM {S}.forums WHERE access = 'invitation'"""
+            )
+            known = frozenset(r["person"] for r in found)
+            self.insiders = (time.monotonic(), known)
+        return person in known
 
     def get(self, key: tuple[Any, ...]) -> str | None:
         found = self.answers.get(key)
@@ -94,14 +109,7 @@ async def agenda(
 ) -> Response:
     filters = (edition_code, day, venue, kind, topic, language)
     team = is_team(who)
-    insider = team or bool(
-        await pool.fetchval(
-            f"""SELECT EXISTS (SELECT 1 FROM {S}.invitees WHERE person = $1 AND active)
-                    OR EXISTS (SELECT 1 FROM {S}.forums WHERE proposed_by = $1
-                               AND access = 'invitation')""",
-            who.subject,
-        )
-    )
+    insider = team or await _rendered.insider(pool, who.subject)
     if not insider and (body := _rendered.get(filters)) is not None:
         return Response(content=body, media_type="application/json")
     # Rendered by PostgreSQL: 500 forums as JSON cost the database less than the API process.
