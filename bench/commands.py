@@ -103,7 +103,17 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
             base_url=f"http://127.0.0.1:{PORT}", timeout=30, limits=limits
         ) as client:
             api = Api(client, SimpleNamespace(state=SimpleNamespace(token_issuer=issuer)))
-            return await _measure(api, client, settings, issuer, scale, worker.pid)
+            figures: list[Figure] = []
+            try:
+                await _measure(figures, api, client, settings, issuer, scale, worker.pid)
+            except Exception as exc:  # keep what was measured before the failure
+                say(f"commands: failed: {exc!r}")
+                figures.append(
+                    Figure(
+                        "commands", "section failed", float("nan"), "", notes={"error": repr(exc)}
+                    )
+                )
+            return figures
     finally:
         _stop(worker)
         await drop_database(settings.service_database_url("booths"))
@@ -128,13 +138,14 @@ def _rates() -> list[int]:
 
 
 async def _measure(
+    figures: list[Figure],
     api: Api,
     client: httpx.AsyncClient,
     settings: ServiceSettings,
     issuer: TokenIssuer,
     scale: float,
     worker_pid: int,
-) -> list[Figure]:
+) -> None:
     seconds = max(2.0, 10 * scale)
     rates = _rates()
     processes = _api_processes()
@@ -163,7 +174,6 @@ async def _measure(
     database = settings.service_database_url("booths")
     await _record_visibility(database)
 
-    figures: list[Figure] = []
     best: dict[int, int] = {}
     next_booth = 0
     for count in processes:
@@ -224,7 +234,6 @@ async def _measure(
             if count == processes[-1]:
                 figures += await _contention(api, codes[next_booth:], exhibitors)
     figures += await _peer(settings, client, issuer, scale, processes, best)
-    return figures
 
 
 async def _peer(
