@@ -46,6 +46,8 @@ class LoadResult:
     errors: Counter[str] = field(default_factory=Counter)
     lag_ms: list[float] = field(default_factory=list)
     """How late each request left against its schedule: the generator's own delay."""
+    last_answer_s: float = 0.0
+    """From the first request sent until the last answer came back."""
 
     def summary(self) -> dict[str, Any]:
         sent = sum(self.statuses.values())
@@ -141,6 +143,8 @@ def _result(rate: int, seconds: float, encoded: str) -> LoadResult:
             result.errors[_error_kind(hit.get("error") or "")] += 1
             continue
         result.statuses[hit["code"]] += 1
+        answered = _sent_at(hit) - start + hit["latency"] / 1e9
+        result.last_answer_s = max(result.last_answer_s, answered)
         # From the request's scheduled start: a late send counts against the result.
         result.latencies_ms.append(lag + hit["latency"] / 1e6)
     return result
