@@ -245,7 +245,8 @@ async def _measure(
                     )
             if count == processes[-1]:
                 figures += await _contention(api, codes[next_booth:], exhibitors, token)
-    figures += await _peer(settings, client, issuer, scale, processes, best)
+    if os.environ.get("BENCH_PEER", "1") != "0":  # BENCH_PEER=0: Fairline alone
+        figures += await _peer(settings, client, issuer, scale, processes, best)
 
 
 async def _peer(
@@ -424,7 +425,12 @@ async def _contention(api: Api, free: list[str], exhibitors: list[str], token: s
         for i in range(buyers)
     ]
     result = await open_loop(
-        f"http://127.0.0.1:{PORT}", {"Authorization": token}, int(buyers / burst), burst, attempts
+        f"http://127.0.0.1:{PORT}",
+        {"Authorization": token},
+        int(buyers / burst),
+        burst,
+        attempts,
+        workers=buyers,
     )
     sold = result.statuses.get(200, 0)
     conflicts = result.statuses.get(409, 0)
@@ -440,7 +446,7 @@ async def _contention(api: Api, free: list[str], exhibitors: list[str], token: s
                 "sold": sold,
                 "conflicts_409": conflicts,
                 "other": buyers - sold - conflicts,
-                "p99_ms": result.summary()["p99_ms"],
+                **result.summary(),
             },
         )
     ]

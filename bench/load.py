@@ -88,8 +88,11 @@ async def open_loop(
     rate: int,
     seconds: float,
     requests: list[Request],
+    workers: int = 10,
 ) -> LoadResult:
-    """Send `requests` in order, `rate` per second; as many as `rate * seconds`."""
+    """Send `requests` in order, `rate` per second; as many as `rate * seconds`. `workers`:
+    the senders vegeta starts with (it adds more as answers lag; a burst needs them all at
+    once)."""
     vegeta = ensure_vegeta()
     total = int(rate * seconds)
     if len(requests) < total:
@@ -115,6 +118,7 @@ async def open_loop(
             f"-targets={targets}",
             f"-rate={rate}/1s",
             f"-duration={seconds}s",
+            f"-workers={workers}",
             "-timeout=60s",
             "-max-body=0",
             f"-output={results}",
