@@ -249,6 +249,12 @@ class EventStore:
             loaded.append((state, version))
         return loaded
 
+    def known(self, stream_id: str, evolve: Callable[[Any, DomainEvent], Any]) -> Any | None:
+        """The last committed state of a stream this process folded, if any: a hint, with no
+        query, that may be behind the database (never decide a write on it)."""
+        found = self._states.get((stream_id, evolve))
+        return found[0] if found is not None else None
+
     def remember(
         self, stream_id: str, evolve: Callable[[Any, DomainEvent], Any], state: Any, version: int
     ) -> None:

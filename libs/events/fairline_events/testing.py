@@ -42,6 +42,9 @@ class _InMemory(Streams):
     async def peek_all(self, *wanted: tuple[Fold[Any], str]) -> list[Any]:
         return [fold.fold(s, self.world.events_of(s)) for fold, s in wanted]
 
+    def known(self, fold: Fold[S], stream_id: str) -> S | None:
+        return fold.fold(stream_id, self.world.events_of(stream_id))
+
     async def all(
         self, *wanted: tuple[Fold[Any], str], also: Sequence[tuple[Fold[Any], str]] = ()
     ) -> list[Any]:

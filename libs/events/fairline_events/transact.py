@@ -173,6 +173,12 @@ class Streams:
         self._check(seen)
         return [self.loaded[s].state for _, s in (*wanted, *also)]
 
+    def known(self, fold: Fold[S], stream_id: str) -> S | None:
+        """The stream's state as this process last saw it committed, without a query: a hint
+        (it may be behind), to skip a lock that would only lead to a refusal. Read the stream
+        (`peek`) before refusing on it."""
+        return cast(S | None, self.store.known(stream_id, fold.evolve))
+
     async def peek(self, fold: Fold[S], stream_id: str) -> S:
         """The state of a stream, not locked (for checks and reads, not for writes)."""
         [state] = await self.peek_all((fold, stream_id))
