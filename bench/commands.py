@@ -132,6 +132,12 @@ async def _serving(
         _stop(server)
 
 
+def _system_cpu(per_hold: dict[str, float]) -> float:
+    """CPU milliseconds per hold in the service's own processes (API and worker). PostgreSQL
+    and Kafka are left out of the comparison: on a shared stack their CPU is everyone's."""
+    return per_hold.get("service", 0.0)
+
+
 async def _warm_up(client: httpx.AsyncClient, holds: list[str]) -> None:
     """A few holds, each on a new connection so that every API process gets some: a
     production process is warm (its pool open, the edition's catalogue folded and cached)."""
@@ -185,6 +191,7 @@ async def _measure(
     await _record_visibility(database)
 
     best: dict[int, int] = {}
+    costs: dict[tuple[int, int], float] = {}
     next_booth = 0
     for count in processes:
         async with _serving(client, [*serve, str(count)], env) as server_pid:
@@ -210,6 +217,7 @@ async def _measure(
                     )
                 after = cpu.snapshot(server_pid, worker_pid)
                 cpu_per_hold = cpu.per_request_ms(before, after, total)
+                costs[count, rate] = _system_cpu(cpu_per_hold)
                 summary = result.summary()
                 ok = result.statuses.get(200, 0)
                 if summary["p99_ms"] <= P99_BOUND_MS and ok == total:
@@ -246,7 +254,7 @@ async def _measure(
             if count == processes[-1]:
                 figures += await _contention(api, codes[next_booth:], exhibitors, token)
     if os.environ.get("BENCH_PEER", "1") != "0":  # BENCH_PEER=0: Fairline alone
-        figures += await _peer(settings, client, issuer, scale, processes, best)
+        figures += await _peer(settings, client, issuer, scale, processes, best, costs)
 
 
 async def _peer(
@@ -256,6 +264,7 @@ async def _peer(
     scale: float,
     processes: list[int],
     fairline_best: dict[int, int],
+    fairline_costs: dict[tuple[int, int], float],
 ) -> list[Figure]:
     """The plain FastAPI + asyncpg hold (`bench.plain`) under the same open-loop runs: the
     highest rate each holds at p99 <= 50 ms, side by side, with the ratio."""
@@ -275,6 +284,7 @@ async def _peer(
     async with peer_client:
         for count in processes:
             best = 0
+            cpu_ratios: dict[str, float] = {}
             command = [sys.executable, "-m", "bench.plain", "--port", str(PEER_PORT)]
             async with _serving(peer_client, [*command, "--workers", str(count)], env) as pid:
                 spare = [f"W{count}-{n}" for n in range(50)]
@@ -308,6 +318,10 @@ async def _peer(
                     ok = result.statuses.get(200, 0)
                     if summary["p99_ms"] <= P99_BOUND_MS and ok == total:
                         best = max(best, rate)
+                    plain_cpu = _system_cpu(summary["cpu_ms_per_hold"])
+                    if (count, rate) in fairline_costs and plain_cpu:
+                        ratio = fairline_costs[count, rate] / plain_cpu
+                        cpu_ratios[f"at {rate}/s"] = round(ratio, 2)
                     figures.append(
                         Figure(
                             "peer",
@@ -328,7 +342,12 @@ async def _peer(
                     best,
                     ">= 0.5 of the plain hold",
                     bool(best) and mine / best >= 0.5,
-                    notes={"rates_tried": rates},
+                    notes={
+                        "rates_tried": rates,
+                        # steadier than a p99 on a shared box: the service's CPU per hold,
+                        # Fairline's (API and worker) over the plain hold's, rate by rate
+                        "cpu_per_hold_fairline_over_plain": cpu_ratios,
+                    },
                 )
             )
     return figures
