@@ -211,12 +211,16 @@ async def _measure(
                 ]
                 say(f"commands: {total} holds at {rate}/s, {count} API process(es)…")
                 before = cpu.snapshot(server_pid, worker_pid)
+                api_before = cpu.snapshot(server_pid)["service"]
                 with _profiled(server_pid, f"holds-{rate}-api{count}", seconds):
                     result = await open_loop(
                         f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
                     )
                 after = cpu.snapshot(server_pid, worker_pid)
+                api_after = cpu.snapshot(server_pid)["service"]
                 cpu_per_hold = cpu.per_request_ms(before, after, total)
+                # the service's share split: its API processes apart from its worker
+                cpu_per_hold["of which API"] = round((api_after - api_before) * 1000 / total, 2)
                 costs[count, rate] = _system_cpu(cpu_per_hold)
                 summary = result.summary()
                 ok = result.statuses.get(200, 0)
