@@ -1,7 +1,10 @@
-"""Booth holds over HTTP at fixed arrival rates, command-to-read-model latency, contention.
+"""Booth holds over HTTP at fixed arrival rates, command-to-read-model latency, contention,
+and the same holds on a plain FastAPI + asyncpg peer (`bench.plain`), in the same run.
 
-The booths service runs in its own process, as in production; the load comes from this one.
+The booths service runs as in production: one `work` process (relay, projections, jobs)
+and `serve --workers N` HTTP processes, N from BENCH_API_PROCESSES (default 1 then 2).
 Exhibitors are approved the production way: the exhibitors service's events on its topic.
+BENCH_RATES (default 100,250,500,1000) are the offered rates; BENCH_PEER=0 skips the peer.
 """
 
 from __future__ import annotations
