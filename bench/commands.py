@@ -1,7 +1,10 @@
-"""Booth holds over HTTP at fixed arrival rates, command-to-read-model latency, contention.
+"""Booth holds over HTTP at fixed arrival rates, command-to-read-model latency, contention,
+and the same holds on a plain FastAPI + asyncpg peer (`bench.plain`), in the same run.
 
-The booths service runs in its own process, as in production; the load comes from this one.
+The booths service runs as in production: one `work` process (relay, projections, jobs)
+and `serve --workers N` HTTP processes, N from BENCH_API_PROCESSES (default 1 then 2).
 Exhibitors are approved the production way: the exhibitors service's events on its topic.
+BENCH_RATES (default 100,250,500,1000) are the offered rates; BENCH_PEER=0 skips the peer.
 """
 
 from __future__ import annotations
@@ -13,16 +16,15 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import asyncpg
 import httpx
 from fairline_events.auth import TokenIssuer
-from fairline_events.db import drop_database, with_database
+from fairline_events.db import drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 
@@ -41,10 +43,45 @@ from e2e.booths.harness import (
     admitted,
     open_edition,
 )
-from support.serving import ready, start_service
+from support.serving import ready
 from support.waiting import eventually
 
 PORT = 18602
+PEER_PORT = 18603
+P99_BOUND_MS = 50.0
+
+
+def _env(settings: ServiceSettings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
+        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
+        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _booths(settings: ServiceSettings, *args: str) -> subprocess.Popen[bytes]:
+    """`fairline-booths <args>` as a process tree of its own, as in production."""
+    command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
+    return subprocess.Popen([command, *args], env=_env(settings), stderr=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def _api_processes() -> list[int]:
+    """BENCH_API_PROCESSES (default "1,2"): the HTTP processes measured, one after another;
+    the relay, the projections and the jobs run in one `work` process beside them."""
+    return [int(n) for n in os.environ.get("BENCH_API_PROCESSES", "1,2").split(",")]
 
 
 async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
@@ -57,8 +94,9 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret=secrets.token_urlsafe(48),
     )
-    workers = int(os.environ.get("BENCH_WORKERS", "1"))
-    server = start_service("booths", settings, PORT, workers=workers, quiet=True)
+    command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
+    subprocess.run([command, "migrate"], env=_env(settings), check=True, capture_output=True)
+    worker = _booths(settings, "work")
     issuer = TokenIssuer(settings.fairline_auth_secret)
     # Enough connections that requests never queue inside the client.
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
@@ -66,95 +104,259 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{PORT}", timeout=30, limits=limits
         ) as client:
-            await eventually(lambda: ready(client), bool, within=60, what="the booths service")
             api = Api(client, SimpleNamespace(state=SimpleNamespace(token_issuer=issuer)))
-            return await _measure(api, client, settings, issuer, scale, server.pid)
+            figures: list[Figure] = []
+            try:
+                await _measure(figures, api, client, settings, issuer, scale, worker.pid)
+            except Exception as exc:  # keep what was measured before the failure
+                say(f"commands: failed: {exc!r}")
+                figures.append(
+                    Figure(
+                        "commands", "section failed", float("nan"), "", notes={"error": repr(exc)}
+                    )
+                )
+            return figures
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(worker)
         await drop_database(settings.service_database_url("booths"))
+        await drop_database(settings.service_database_url("plain"))
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    client: httpx.AsyncClient, command: list[str], env: dict[str, str]
+) -> AsyncIterator[int]:
+    """An HTTP server process on PORT or PEER_PORT until the block ends; yields its pid."""
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        await eventually(lambda: ready(client), bool, within=60, what=" ".join(command[-4:]))
+        yield server.pid
+    finally:
+        _stop(server)
+
+
+def _system_cpu(per_hold: dict[str, float]) -> float:
+    """CPU milliseconds per hold in the service's own processes (API and worker). PostgreSQL
+    and Kafka are left out of the comparison: on a shared stack their CPU is everyone's."""
+    return per_hold.get("service", 0.0)
+
+
+async def _warm_up(client: httpx.AsyncClient, holds: list[str]) -> None:
+    """A few holds, each on a new connection so that every API process gets some: a
+    production process is warm (its pool open, the edition's catalogue folded and cached)."""
+    for n, path in enumerate(holds):
+        await client.post(
+            path,
+            json={"exhibitor_id": f"bx-{n:05d}"},
+            headers={"Connection": "close"},
+        )
+
+
+def _rates() -> list[int]:
+    return [int(r) for r in os.environ.get("BENCH_RATES", "100,250,500,1000").split(",")]
 
 
 async def _measure(
+    figures: list[Figure],
     api: Api,
     client: httpx.AsyncClient,
     settings: ServiceSettings,
     issuer: TokenIssuer,
     scale: float,
-    server_pid: int,
-) -> list[Figure]:
+    worker_pid: int,
+) -> None:
     seconds = max(2.0, 10 * scale)
-    rates = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000").split(",")]
-    needed = int(sum(rates) * seconds) + 2000
+    rates = _rates()
+    processes = _api_processes()
+    needed = int(sum(rates) * seconds) * len(processes) + 2000
     exhibitors = [f"bx-{n:05d}" for n in range(max(200, needed // 8))]
-    say(f"commands: opening an edition with {needed} booths, {len(exhibitors)} exhibitors…")
-    await open_edition(api, max_concurrent_holds=10)
+    serve = [
+        os.path.join(os.path.dirname(sys.executable), "fairline-booths"),
+        "serve",
+        "--no-relay",
+        "--no-projections",
+        "--port",
+        str(PORT),
+        "--workers",
+    ]
+    env = _env(settings)
     codes = [f"E1-{n:06d}" for n in range(needed)]
-    for start in range(0, len(codes), 2000):
-        await add_booths(api, "E1", codes[start : start + 2000])
-    await ExhibitorFeed(settings).approve(*exhibitors)
-    await admitted(api, len(exhibitors), within=180)
+    async with _serving(client, [*serve, str(processes[0])], env):
+        say(f"commands: opening an edition with {needed} booths, {len(exhibitors)} exhibitors…")
+        await open_edition(api, max_concurrent_holds=10)
+        for start in range(0, len(codes), 2000):
+            await add_booths(api, "E1", codes[start : start + 2000])
+        await ExhibitorFeed(settings).approve(*exhibitors)
+        await admitted(api, len(exhibitors), within=180)
     token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
     client.headers["Authorization"] = token
     database = settings.service_database_url("booths")
     await _record_visibility(database)
 
+    best: dict[int, int] = {}
+    costs: dict[tuple[int, int], float] = {}
+    next_booth = 0
+    for count in processes:
+        async with _serving(client, [*serve, str(count)], env) as server_pid:
+            spare = codes[-50 * (processes.index(count) + 1) :][:50]
+            await _warm_up(client, [f"/editions/{EDITION}/booths/{c}/hold" for c in spare])
+            for rate in rates:
+                total = int(rate * seconds)
+                first = next_booth
+                next_booth += total
+                holds = [
+                    Request(
+                        "POST",
+                        f"/editions/{EDITION}/booths/{codes[first + i]}/hold",
+                        {"exhibitor_id": exhibitors[(first + i) % len(exhibitors)]},
+                    )
+                    for i in range(total)
+                ]
+                say(f"commands: {total} holds at {rate}/s, {count} API process(es)…")
+                before = cpu.snapshot(server_pid, worker_pid)
+                api_before = cpu.snapshot(server_pid)["service"]
+                with _profiled(server_pid, f"holds-{rate}-api{count}", seconds):
+                    result = await open_loop(
+                        f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
+                    )
+                after = cpu.snapshot(server_pid, worker_pid)
+                api_after = cpu.snapshot(server_pid)["service"]
+                cpu_per_hold = cpu.per_request_ms(before, after, total)
+                # the service's share split: its API processes apart from its worker
+                cpu_per_hold["of which API"] = round((api_after - api_before) * 1000 / total, 2)
+                costs[count, rate] = _system_cpu(cpu_per_hold)
+                summary = result.summary()
+                ok = result.statuses.get(200, 0)
+                if summary["p99_ms"] <= P99_BOUND_MS and ok == total:
+                    best[count] = max(best.get(count, 0), rate)
+                visible = await _visibility(database, codes[first : first + total])
+                headline = rate == 1000 and count == processes[0]
+                figures.append(
+                    Figure(
+                        "commands",
+                        f"holds at {rate}/s, {count} API process(es): p99 latency",
+                        summary["p99_ms"],
+                        "ms",
+                        target="p99 <= 50 ms at 1,000/s" if headline else None,
+                        met=(summary["p99_ms"] <= 50 and ok == total) if headline else None,
+                        notes={
+                            **summary,
+                            "command_to_read_model_p50_ms": visible["p50"],
+                            "command_to_read_model_p99_ms": visible["p99"],
+                            "cpu_ms_per_hold": cpu_per_hold,
+                        },
+                    )
+                )
+                if rate == 500 and count == processes[0]:
+                    figures.append(
+                        Figure(
+                            "commands",
+                            "command-to-read-model p99 at 500 holds/s",
+                            visible["p99"],
+                            "ms",
+                            target="<= 100 ms",
+                            met=visible["p99"] <= 100,
+                        )
+                    )
+            if count == processes[-1]:
+                figures += await _contention(api, codes[next_booth:], exhibitors, token)
+    if os.environ.get("BENCH_PEER", "1") != "0":  # BENCH_PEER=0: Fairline alone
+        figures += await _peer(settings, client, issuer, scale, processes, best, costs)
+
+
+async def _peer(
+    settings: ServiceSettings,
+    client: httpx.AsyncClient,
+    issuer: TokenIssuer,
+    scale: float,
+    processes: list[int],
+    fairline_best: dict[int, int],
+    fairline_costs: dict[tuple[int, int], float],
+) -> list[Figure]:
+    """The plain FastAPI + asyncpg hold (`bench.plain`) under the same open-loop runs: the
+    highest rate each holds at p99 <= 50 ms, side by side, with the ratio."""
+    from .plain import add_booths as add_plain_booths
+
+    seconds = max(2.0, 10 * scale)
+    rates = _rates()
+    url = settings.service_database_url("plain")
+    await ensure_database(url)
+    codes = [f"P-{n:06d}" for n in range(int(sum(rates) * seconds) * len(processes))]
+    await add_plain_booths(url, EDITION, codes)
+    env = {**_env(settings), "DATABASE_URL": url}
+    token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
+    peer_client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{PEER_PORT}", timeout=30)
     figures: list[Figure] = []
     next_booth = 0
-    for rate in rates:
-        total = int(rate * seconds)
-        first = next_booth
-
-        holds = [
-            Request(
-                "POST",
-                f"/editions/{EDITION}/booths/{codes[first + i]}/hold",
-                {"exhibitor_id": exhibitors[(first + i) % len(exhibitors)]},
-            )
-            for i in range(total)
-        ]
-        say(f"commands: {total} holds at {rate}/s (open loop, vegeta)…")
-        before = cpu.snapshot(server_pid)
-        with _profiled(server_pid, f"holds-{rate}", seconds):
-            result = await open_loop(
-                f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
-            )
-        cpu_per_hold = cpu.per_request_ms(before, cpu.snapshot(server_pid), total)
-        next_booth += total
-        summary = result.summary()
-        ok = result.statuses.get(200, 0)
-        visible = await _visibility(database, codes[first : first + total])
-        figures.append(
-            Figure(
-                "commands",
-                f"holds at {rate}/s: p99 latency",
-                summary["p99_ms"],
-                "ms",
-                target="p99 <= 50 ms at 1,000/s" if rate == 1000 else None,
-                met=(summary["p99_ms"] <= 50 and ok == total) if rate == 1000 else None,
-                notes={
-                    **summary,
-                    "command_to_read_model_p50_ms": visible["p50"],
-                    "command_to_read_model_p99_ms": visible["p99"],
-                    "cpu_ms_per_hold": cpu_per_hold,
-                },
-            )
-        )
-        if rate == 500 and 500 in rates:
+    async with peer_client:
+        for count in processes:
+            best = 0
+            cpu_ratios: dict[str, float] = {}
+            command = [sys.executable, "-m", "bench.plain", "--port", str(PEER_PORT)]
+            async with _serving(peer_client, [*command, "--workers", str(count)], env) as pid:
+                spare = [f"W{count}-{n}" for n in range(50)]
+                await add_plain_booths(url, EDITION, spare)
+                peer_client.headers["Authorization"] = token
+                await _warm_up(peer_client, [f"/editions/{EDITION}/booths/{c}/hold" for c in spare])
+                for rate in rates:
+                    total = int(rate * seconds)
+                    holds = [
+                        Request(
+                            "POST",
+                            f"/editions/{EDITION}/booths/{codes[next_booth + i]}/hold",
+                            {"exhibitor_id": f"bx-{i % 200:05d}"},
+                        )
+                        for i in range(total)
+                    ]
+                    next_booth += total
+                    say(f"peer: {total} plain holds at {rate}/s, {count} API process(es)…")
+                    before = cpu.snapshot(pid)
+                    result = await open_loop(
+                        f"http://127.0.0.1:{PEER_PORT}",
+                        {"Authorization": token},
+                        rate,
+                        seconds,
+                        holds,
+                    )
+                    summary = result.summary()
+                    summary["cpu_ms_per_hold"] = cpu.per_request_ms(
+                        before, cpu.snapshot(pid), total
+                    )
+                    ok = result.statuses.get(200, 0)
+                    if summary["p99_ms"] <= P99_BOUND_MS and ok == total:
+                        best = max(best, rate)
+                    plain_cpu = _system_cpu(summary["cpu_ms_per_hold"])
+                    if (count, rate) in fairline_costs and plain_cpu:
+                        ratio = fairline_costs[count, rate] / plain_cpu
+                        cpu_ratios[f"at {rate}/s"] = round(ratio, 2)
+                    figures.append(
+                        Figure(
+                            "peer",
+                            f"plain holds at {rate}/s, {count} API process(es): p99 latency",
+                            summary["p99_ms"],
+                            "ms",
+                            notes=summary,
+                        )
+                    )
+            mine = fairline_best.get(count, 0)
             figures.append(
                 Figure(
-                    "commands",
-                    "command-to-read-model p99 at 500 holds/s",
-                    visible["p99"],
-                    "ms",
-                    target="<= 100 ms",
-                    met=visible["p99"] <= 100,
+                    "peer",
+                    f"highest hold rate at p99 <= 50 ms, {count} API process(es)",
+                    mine,
+                    "holds/s",
+                    "plain FastAPI + asyncpg hold",
+                    best,
+                    ">= 0.5 of the plain hold",
+                    bool(best) and mine / best >= 0.5,
+                    notes={
+                        "rates_tried": rates,
+                        # steadier than a p99 on a shared box: the service's CPU per hold,
+                        # Fairline's (API and worker) over the plain hold's, rate by rate
+                        "cpu_per_hold_fairline_over_plain": cpu_ratios,
+                    },
                 )
             )
-    figures += await _contention(api, codes[next_booth:], exhibitors)
     return figures
 
 
@@ -170,7 +372,8 @@ def _profiled(pid: int, name: str, seconds: float) -> Iterator[None]:
     out = Path(folder) / f"{name}.folded"
     spy = Path(sys.executable).parent / "py-spy"
     duration = str(max(1, round(seconds)))
-    command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "-p", str(pid)]
+    command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "--subprocesses"]
+    command += ["-p", str(pid)]
     recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
     try:
         yield
@@ -229,38 +432,47 @@ async def _visibility(database: str, booths: list[str]) -> dict[str, float]:
     return {"p50": round(percentile(values, 50), 1), "p99": round(percentile(values, 99), 1)}
 
 
-async def _contention(api: Api, free: list[str], exhibitors: list[str]) -> list[Figure]:
-    """N buyers race for M booths: how long until settled, and how many were sold."""
-    buyers, booths = 1000, 100
+async def _contention(api: Api, free: list[str], exhibitors: list[str], token: str) -> list[Figure]:
+    """N buyers race for M booths: how long until settled, and how many were sold.
+
+    The buyers come from vegeta in one burst (all sent within 0.2 s). An httpx client with a
+    thousand requests queued spent its time in its own connection pool (its assignment of
+    queued requests to connections is quadratic): the 30 s this figure once showed was the
+    client's, while the server sat idle."""
+    buyers, booths, burst = 1000, 100, 0.2
     targets = free[:booths]
     say(f"contention: {buyers} buyers on {booths} booths…")
-    started = time.perf_counter()
-
-    async def attempt(i: int) -> int:
-        try:
-            response = await api.client.post(
-                f"/editions/{EDITION}/booths/{targets[i % booths]}/hold",
-                json={"exhibitor_id": exhibitors[-1 - i % len(exhibitors)]},
-            )
-        except httpx.HTTPError:
-            return 0  # counted under "other"
-        return response.status_code
-
-    statuses = await asyncio.gather(*(attempt(i) for i in range(buyers)))
-    settled = time.perf_counter() - started
-    sold = statuses.count(200)
+    attempts = [
+        Request(
+            "POST",
+            f"/editions/{EDITION}/booths/{targets[i % booths]}/hold",
+            {"exhibitor_id": exhibitors[-1 - i % len(exhibitors)]},
+        )
+        for i in range(buyers)
+    ]
+    result = await open_loop(
+        f"http://127.0.0.1:{PORT}",
+        {"Authorization": token},
+        int(buyers / burst),
+        burst,
+        attempts,
+        workers=buyers,
+    )
+    sold = result.statuses.get(200, 0)
+    conflicts = result.statuses.get(409, 0)
     return [
         Figure(
             "contention",
             f"{buyers} buyers on {booths} booths: time to settle",
-            settled,
+            result.last_answer_s,
             "s",
-            target=f"exactly {booths} sold",
-            met=sold == booths,
+            target=f"<= 2 s, exactly {booths} sold",
+            met=sold == booths and result.last_answer_s <= 2,
             notes={
                 "sold": sold,
-                "conflicts_409": statuses.count(409),
-                "other": buyers - sold - statuses.count(409),
+                "conflicts_409": conflicts,
+                "other": buyers - sold - conflicts,
+                **result.summary(),
             },
         )
     ]

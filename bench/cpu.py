@@ -33,10 +33,11 @@ def _processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def snapshot(service_pid: int) -> dict[str, float]:
-    """CPU seconds so far: the service's process tree, PostgreSQL, Kafka, vegeta, the bench."""
+def snapshot(service_pid: int, *others: int) -> dict[str, float]:
+    """CPU seconds so far: the service's process trees (its API processes and its worker),
+    PostgreSQL, Kafka, vegeta, the bench."""
     processes = _processes()
-    tree = {service_pid}
+    tree = {service_pid, *others}
     changed = True
     while changed:
         changed = False

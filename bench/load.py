@@ -46,6 +46,8 @@ class LoadResult:
     errors: Counter[str] = field(default_factory=Counter)
     lag_ms: list[float] = field(default_factory=list)
     """How late each request left against its schedule: the generator's own delay."""
+    last_answer_s: float = 0.0
+    """From the first request sent until the last answer came back."""
 
     def summary(self) -> dict[str, Any]:
         sent = sum(self.statuses.values())
@@ -86,8 +88,11 @@ async def open_loop(
     rate: int,
     seconds: float,
     requests: list[Request],
+    workers: int = 10,
 ) -> LoadResult:
-    """Send `requests` in order, `rate` per second; as many as `rate * seconds`."""
+    """Send `requests` in order, `rate` per second; as many as `rate * seconds`. `workers`:
+    the senders vegeta starts with (it adds more as answers lag; a burst needs them all at
+    once)."""
     vegeta = ensure_vegeta()
     total = int(rate * seconds)
     if len(requests) < total:
@@ -113,6 +118,7 @@ async def open_loop(
             f"-targets={targets}",
             f"-rate={rate}/1s",
             f"-duration={seconds}s",
+            f"-workers={workers}",
             "-timeout=60s",
             "-max-body=0",
             f"-output={results}",
@@ -141,6 +147,8 @@ def _result(rate: int, seconds: float, encoded: str) -> LoadResult:
             result.errors[_error_kind(hit.get("error") or "")] += 1
             continue
         result.statuses[hit["code"]] += 1
+        answered = _sent_at(hit) - start + hit["latency"] / 1e9
+        result.last_answer_s = max(result.last_answer_s, answered)
         # From the request's scheduled start: a late send counts against the result.
         result.latencies_ms.append(lag + hit["latency"] / 1e6)
     return result

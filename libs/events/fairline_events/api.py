@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import DomainError
 from .metrics import HttpMetrics, exposition
 from .outage import unavailable_dependency
+from .telemetry import ServerSpans
 
 log = structlog.get_logger(__name__)
 
@@ -220,6 +221,8 @@ def create_app(
         version=version,
         lifespan=_lifespan,
         responses=ERROR_RESPONSES,
+        # FastAPI's own OpenTelemetry would make a second server span per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.add_middleware(Admission, limit=max_in_flight)
@@ -247,10 +250,6 @@ def create_app(
             return error_response(503, "not_ready", "a dependency does not answer", failed)
         return JSONResponse({"status": "ready", "checks": sorted(checks)})
 
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-    # One server span per request; the per-message receive/send spans cost more than they tell.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
-    )
+    # One server span per request, the caller's trace continued (telemetry.ServerSpans).
+    app.add_middleware(ServerSpans, excluded=frozenset({"/healthz", "/readyz", "/metrics"}))
     return app

@@ -78,10 +78,10 @@ def main(
                     "fairline_events.cli:app_from_environment",
                     factory=True,
                     workers=args.workers,
-                    # uvicorn kills a worker that does not answer its ping within 5 s; a
-                    # worker still importing on a busy machine does not, and its
-                    # replacement fares no better.
-                    timeout_worker_healthcheck=30,
+                    # A worker starts its runtime (pool, migrations, topics) before it
+                    # answers uvicorn's health check; on a busy box that takes over the 5 s
+                    # default, and uvicorn killed every worker before it served.
+                    timeout_worker_healthcheck=120,
                     **served,
                 )
             finally:

@@ -212,20 +212,26 @@ class EventStore:
         self,
         wanted: Sequence[tuple[str, Callable[[Any, DomainEvent], Any], Any]],
         connection: asyncpg.Connection | None = None,
+        *,
+        locking: Sequence[int] = (),
     ) -> list[tuple[Any, int]]:
-        """Fold several streams (stream, evolve, initial state) with one query."""
+        """Fold several streams (stream, evolve, initial state) with one query.
+
+        `locking`: transaction-level advisory lock keys to take first, in that order, in the
+        same round trip (inside the caller's transaction); the streams are read after every
+        lock is held."""
         starts = [self._states.get((sid, evolve), (initial, 0)) for sid, evolve, initial in wanted]
         after: dict[str, int] = {}
         for (sid, _, _), (_, version) in zip(wanted, starts, strict=True):
             after[sid] = min(after.get(sid, version), version)
-        rows = await (connection or self.pool).fetch(
-            f"SELECT position, {_COLUMNS} FROM public.events"
-            " JOIN unnest($1::text[], $2::int[]) AS w(wanted, since)"
-            " ON stream_id = w.wanted AND stream_version > w.since"
-            " ORDER BY stream_id, stream_version",
-            list(after),
-            list(after.values()),
-        )
+        if locking:
+            if connection is None or not connection.is_in_transaction():
+                raise ValueError("locks are taken inside the caller's transaction")
+            rows = await connection.fetch(
+                _LOCK_AND_LOAD, list(locking), list(after), list(after.values())
+            )
+        else:
+            rows = await (connection or self.pool).fetch(_LOAD, list(after), list(after.values()))
         by_stream: dict[str, list[Envelope]] = {}
         for r in rows:
             by_stream.setdefault(r["stream_id"], []).append(_envelope(r))
@@ -242,6 +248,12 @@ class EventStore:
                 self.remember(sid, evolve, state, version)
             loaded.append((state, version))
         return loaded
+
+    def known(self, stream_id: str, evolve: Callable[[Any, DomainEvent], Any]) -> Any | None:
+        """The last committed state of a stream this process folded, if any: a hint, with no
+        query, that may be behind the database (never decide a write on it)."""
+        found = self._states.get((stream_id, evolve))
+        return found[0] if found is not None else None
 
     def remember(
         self, stream_id: str, evolve: Callable[[Any, DomainEvent], Any], state: Any, version: int
@@ -340,6 +352,18 @@ class EventStore:
             checkpoint.position,
         )
 
+
+_LOAD = (
+    f"SELECT position, {_COLUMNS} FROM public.events"
+    " JOIN unnest($1::text[], $2::int[]) AS w(wanted, since)"
+    " ON stream_id = w.wanted AND stream_version > w.since"
+    " ORDER BY stream_id, stream_version"
+)
+_LOCK_AND_LOAD = (
+    f"SELECT position, {_COLUMNS}"
+    " FROM public.fairline_lock_and_load($1::bigint[], $2::text[], $3::int[])"
+)
+"""Locks first, then the read, in one round trip (sql/004_lock_and_load.sql)."""
 
 _APPEND = f"""
 WITH wanted AS (

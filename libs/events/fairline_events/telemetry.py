@@ -19,6 +19,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _configured = False
 
@@ -80,3 +81,59 @@ def configure_logging(level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
+
+class ServerSpans:
+    """One server span per request, a child of the caller's `traceparent`, current while the
+    route runs (so the events a command appends carry its trace context).
+
+    What opentelemetry-instrumentation-fastapi's middleware does for us, without the work
+    it repeats on every request: it matches the route against every route of the app to
+    name the span, and collects a dozen attributes from the headers, about a tenth of a
+    hold's CPU in the bench's profile. The route template comes from Starlette's routing,
+    once it has run.
+    """
+
+    def __init__(self, app: ASGIApp, excluded: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.excluded = excluded
+        self.tracer = trace.get_tracer("fairline.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.excluded:
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _TRACE_HEADERS
+        }
+        parent = propagate.extract(carrier) if carrier else None
+        method = scope["method"]
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with self.tracer.start_as_current_span(
+            method,
+            context=parent,
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": scope["path"]},
+        ) as span:
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                template = getattr(scope.get("route"), "path", None)
+                if template is not None:
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(trace.StatusCode.ERROR)

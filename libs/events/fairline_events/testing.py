@@ -42,6 +42,15 @@ class _InMemory(Streams):
     async def peek_all(self, *wanted: tuple[Fold[Any], str]) -> list[Any]:
         return [fold.fold(s, self.world.events_of(s)) for fold, s in wanted]
 
+    def known(self, fold: Fold[S], stream_id: str) -> S | None:
+        return fold.fold(stream_id, self.world.events_of(stream_id))
+
+    async def all(
+        self, *wanted: tuple[Fold[Any], str], also: Sequence[tuple[Fold[Any], str]] = ()
+    ) -> list[Any]:
+        await self.lock(*(stream_id for _, stream_id in wanted))
+        return await self.peek_all(*wanted, *also)
+
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Drive a coroutine that never waits on anything (all its reads are in memory)."""

@@ -136,22 +136,25 @@ class Streams:
     async def lock(self, *stream_ids: str) -> None:
         """Lock streams for writing. One read before its lock is read again: if the stream
         moved meanwhile, whatever was planned from it is stale, a concurrent change."""
+        keys, seen = self._take(stream_ids)
+        await self._read([(loaded.fold, s) for s, loaded in seen.items()], keys)
+        self._check(seen)
+
+    def _take(self, stream_ids: Iterable[str]) -> tuple[list[int], dict[str, _Loaded]]:
+        """The lock keys still to take for `stream_ids`, in the global order, and the states
+        read before their lock (to read again once it is held)."""
         wanted = set(stream_ids) - self.locked
         keys = sorted({lock_key(s) for s in wanted} - self._keys)
         if self.ordered and keys and self._keys and keys[0] < max(self._keys):
             raise _Relock(frozenset(self.locked | wanted))
-        if keys:  # one round trip; the array's order is the order they are taken in
-            await self.connection.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", keys
-            )
-            self._keys.update(keys)
+        self._keys.update(keys)
         self.locked |= wanted
-        stale = sorted(wanted & self.loaded.keys())
-        seen = {stream_id: self.loaded.pop(stream_id) for stream_id in stale}
-        await self.peek_all(*((seen[s].fold, s) for s in stale))
-        for stream_id in stale:
-            if (now := self.loaded[stream_id].version) != seen[stream_id].version:
-                raise ConcurrencyConflict(stream_id, seen[stream_id].version, now)
+        return keys, {s: self.loaded.pop(s) for s in sorted(wanted & self.loaded.keys())}
+
+    def _check(self, seen: dict[str, _Loaded]) -> None:
+        for stream_id, before in seen.items():
+            if (now := self.loaded[stream_id].version) != before.version:
+                raise ConcurrencyConflict(stream_id, before.version, now)
 
     async def __call__(self, fold: Fold[S], stream_id: str) -> S:
         """The state of a stream this command writes: locked for it, then read."""
@@ -162,9 +165,19 @@ class Streams:
         self, *wanted: tuple[Fold[Any], str], also: Sequence[tuple[Fold[Any], str]] = ()
     ) -> list[Any]:
         """The states of streams this command writes, locked together, then read together
-        with the streams it only reads (`also`, not locked), in one query."""
-        await self.lock(*(stream_id for _, stream_id in wanted))
-        return await self.peek_all(*wanted, *also)
+        with the streams it only reads (`also`, not locked): one round trip for the locks
+        and the read."""
+        keys, seen = self._take(stream_id for _, stream_id in wanted)
+        again = [(loaded.fold, s) for s, loaded in seen.items()]
+        await self._read([*wanted, *also, *again], keys)
+        self._check(seen)
+        return [self.loaded[s].state for _, s in (*wanted, *also)]
+
+    def known(self, fold: Fold[S], stream_id: str) -> S | None:
+        """The stream's state as this process last saw it committed, without a query: a hint
+        (it may be behind), to skip a lock that would only lead to a refusal. Read the stream
+        (`peek`) before refusing on it."""
+        return cast(S | None, self.store.known(stream_id, fold.evolve))
 
     async def peek(self, fold: Fold[S], stream_id: str) -> S:
         """The state of a stream, not locked (for checks and reads, not for writes)."""
@@ -173,18 +186,27 @@ class Streams:
 
     async def peek_all(self, *wanted: tuple[Fold[Any], str]) -> list[Any]:
         """The states of several streams, not locked, read in one query."""
+        await self._read(wanted)
+        return [self.loaded[s].state for _, s in wanted]
+
+    async def _read(
+        self, wanted: Iterable[tuple[Fold[Any], str]], locking: Sequence[int] = ()
+    ) -> None:
+        """Read the streams not read yet, after taking `locking` (advisory lock keys, in
+        order), in one query."""
         missing: dict[str, Fold[Any]] = {}
         for fold, stream_id in wanted:
             if stream_id not in self.loaded:
                 missing.setdefault(stream_id, fold)
-        if missing:
-            loaded = await self.store.load_many(
-                [(s, fold.evolve, fold.initial(s)) for s, fold in missing.items()],
-                connection=self.connection,
-            )
-            for (s, fold), (state, version) in zip(missing.items(), loaded, strict=True):
-                self.loaded[s] = _Loaded(fold, state, version)
-        return [self.loaded[s].state for _, s in wanted]
+        if not missing and not locking:
+            return
+        loaded = await self.store.load_many(
+            [(s, fold.evolve, fold.initial(s)) for s, fold in missing.items()],
+            connection=self.connection,
+            locking=locking,
+        )
+        for (s, fold), (state, version) in zip(missing.items(), loaded, strict=True):
+            self.loaded[s] = _Loaded(fold, state, version)
 
 
 Decide = Callable[[Streams], Awaitable[Decision]]

@@ -117,11 +117,19 @@ async def confirm_booth(command: ConfirmBooth, streams: Streams) -> list[DomainE
 
 @command_handler
 async def hold_booth(command: HoldBooth, streams: Streams) -> list[DomainEvent]:
-    booth, account, *_ = await streams.all(
+    wanted = (
         (BOOTH, booth_stream(command.edition_code, command.booth_code)),
         (ACCOUNT, account_stream(command.exhibitor_id)),
-        also=market_streams(command.edition_code),
     )
+    seen = streams.known(BOOTH, wanted[0][1])
+    if seen is not None and not sales.may_hold(seen, command.exhibitor_id):
+        # A rush on a booth this process saw taken: read it all unlocked first, and when the
+        # rule refuses on that committed state, answer at once instead of queueing behind
+        # the lock's holders. When it does not, the locks below read it all again.
+        booth, account, *_ = await streams.peek_all(*wanted, *market_streams(command.edition_code))
+        market = await read_market(streams, command.edition_code)
+        sales.hold(command, booth=booth, account=account, market=market, now=streams.now)
+    booth, account, *_ = await streams.all(*wanted, also=market_streams(command.edition_code))
     market = await read_market(streams, command.edition_code)
     return sales.hold(command, booth=booth, account=account, market=market, now=streams.now)
 

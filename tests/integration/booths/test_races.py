@@ -38,7 +38,7 @@ from fairline_events.context import CommandContext
 from fairline_events.db import migrate
 from fairline_events.errors import ConcurrencyConflict, DomainError
 from fairline_events.store import EventStore, StreamAppend
-from fairline_events.transact import Outcome, by_stream
+from fairline_events.transact import Outcome, by_stream, lock_key
 from unit.booths.factories import EDITION, HOLD_TTL, OPENED, T0, added, admitted
 
 pytestmark = pytest.mark.infra
@@ -144,3 +144,29 @@ async def test_the_hold_expiry_job_and_a_reserve_get_only_the_rules_answers(
         booth = await booth_now(store, code)
         assert booth.status == ("reserved" if reserved == "ok" else "free")
     assert all("concurrent_change" not in pair for pair in seen)
+
+
+async def test_a_buyer_of_a_booth_seen_taken_is_refused_without_waiting_for_its_lock(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """A rush on one booth: once this process saw it held, a late buyer is answered from the
+    committed state at once, not after every buyer queued on the booth's lock (issue 12)."""
+    code = "R-0"
+    await hold_booth(
+        store, HoldBooth(edition_code=EDITION, booth_code=code, exhibitor_id="holder-0"), at(T0)
+    )
+    late = HoldBooth(edition_code=EDITION, booth_code=code, exhibitor_id="waiter-0")
+    async with pool.acquire() as other, other.transaction():
+        # another buyer's command holds the booth's lock and has not committed yet
+        await other.execute(
+            "SELECT pg_advisory_xact_lock($1)", lock_key(booth_stream(EDITION, code))
+        )
+        assert (
+            await asyncio.wait_for(answer(hold_booth(store, late, at(T0))), 5)
+            == "booth_unavailable"
+        )
+    # a booth that is free again is locked and held as before
+    release = ReleaseHold(edition_code=EDITION, booth_code=code, reason="changed plans")
+    await release_hold(store, release, at(T0))
+    assert await answer(hold_booth(store, late, at(T0))) == "ok"
+    assert (await booth_now(store, code)).holder == "waiter-0"

@@ -66,6 +66,11 @@ def _ids(booth: Booth) -> dict[str, str]:
     return {"edition_code": booth.edition_code, "booth_code": booth.booth_code}
 
 
+def may_hold(booth: Booth, exhibitor_id: str) -> bool:
+    """The booth is free, or offered to this exhibitor: `hold` does not refuse it as taken."""
+    return booth.status == "free" or (booth.status == "offered" and booth.holder == exhibitor_id)
+
+
 def unavailable(booth: Booth) -> Conflict:
     return Conflict(
         f"booth {booth.booth_code} is {booth.status}",
@@ -90,7 +95,7 @@ def hold(
             hall_code=hall.code,
         )
     claiming = booth.status == "offered" and booth.holder == command.exhibitor_id
-    if booth.status != "free" and not claiming:
+    if not may_hold(booth, command.exhibitor_id):
         raise unavailable(booth)
     if claiming and booth.offer_until is not None and now >= booth.offer_until:
         raise Conflict(f"the offer of booth {booth.booth_code} has lapsed", code="offer_lapsed")

@@ -1,0 +1,65 @@
+"""A flame summary of a BENCH_PROFILE recording: where the server's samples went.
+
+`python -m bench.flame <dir>/holds-500-api1.folded` prints the functions that take the most
+samples on their own (self) and with what they call (inclusive), as shares of all samples.
+Idle samples (the event loop waiting in epoll/select) are counted apart, so the shares are of
+the time the process was busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from pathlib import Path
+
+_IDLE = re.compile(r"\b(select|poll|epoll_wait|_run_once \(asyncio/base_events.py:\d+\)$)")
+
+
+def _frame(frame: str) -> str:
+    """`name (path/to/module.py:123)` without the line, and only the last two path parts."""
+    match = re.match(r"(.*) \((.*?):\d+\)$", frame)
+    if not match:
+        return frame
+    name, path = match.groups()
+    return f"{name} ({'/'.join(Path(path).parts[-2:])})"
+
+
+def summary(folded: Path, top: int = 15) -> str:
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    busy = idle = 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        n = int(count)
+        if frames and _IDLE.search(frames[-1]):
+            idle += n
+            continue
+        busy += n
+        names = [_frame(f) for f in frames]
+        if names:
+            own[names[-1]] += n
+        for name in set(names):
+            inclusive[name] += n
+    lines = [f"{folded.name}: {busy} busy samples, {idle} idle"]
+    for title, counts in (("self", own), ("inclusive", inclusive)):
+        lines.append(f"-- top by {title}")
+        for name, n in counts.most_common(top):
+            lines.append(f"{100 * n / max(busy, 1):5.1f}%  {name}")
+    return "\n".join(lines)
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.flame")
+    parser.add_argument("folded", nargs="+", type=Path)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    for path in args.folded:
+        print(summary(path, args.top))
+
+
+if __name__ == "__main__":
+    cli()
