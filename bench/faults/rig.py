@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from support.own_postgres import crash, free_port_in_range, restart
 
 SERVICE = "hotels"
+CLUSTER_ATTEMPTS = 4
 
 
 class Rig:
@@ -99,16 +100,19 @@ class Rig:
         say(f"faults: PostgreSQL on {self.postgres.port}, data in {self.work_dir}")
         await asyncio.to_thread(restart, self.postgres)
         say("faults: three Kafka brokers (replication 3, min.insync.replicas 2)…")
-        try:
-            await asyncio.to_thread(self.cluster.start)
-        except StackError as exc:
-            # Ports in 49100-49199 are also the kernel's ephemeral ports: one picked free may
-            # be some client's by the time a broker binds it. Once more on fresh ports.
-            say(f"faults: the cluster did not start ({str(exc)[:200]}…); retrying on other ports")
-            await asyncio.to_thread(self.cluster.kill)
-            shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
-            self.cluster = self._new_cluster()
-            await asyncio.to_thread(self.cluster.start)
+        for attempt in range(1, CLUSTER_ATTEMPTS + 1):
+            try:
+                await asyncio.to_thread(self.cluster.start)
+                break
+            except StackError as exc:
+                # Ports 49100-49199 lie in the kernel's ephemeral range: one picked free may
+                # be some client's local port by the time a slow JVM binds it.
+                if attempt == CLUSTER_ATTEMPTS:
+                    raise
+                say(f"faults: the cluster did not start ({str(exc)[:160]}…); other ports")
+                await asyncio.to_thread(self.cluster.kill)
+                shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
+                self.cluster = self._new_cluster()
         migrate = [self.command, "migrate"]
         await asyncio.to_thread(
             subprocess.run, migrate, env=self.env, check=True, stdout=self._log("migrate")

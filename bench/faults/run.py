@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from fairline_stack.config import StackError
 from hotels.service import definition
 
 from ..common import say
@@ -211,8 +212,16 @@ class FaultRun:
         async def heal() -> str:
             node = self.rig.cluster.node(victim[0])
             started = time.monotonic()
-            await asyncio.to_thread(node.start)
-            await node.wait_ready()
+            for attempt in range(1, 4):
+                try:
+                    await asyncio.to_thread(node.start)
+                    await node.wait_ready()
+                    break
+                except StackError:
+                    # Its port may be a client's ephemeral port for a moment (see rig.py).
+                    if attempt == 3:
+                        raise
+                    await asyncio.sleep(5)
             ready = time.monotonic() - started
             in_sync = await self._until_in_sync(topic, within=120)
             return (
