@@ -314,8 +314,8 @@ class FaultRun:
 
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
-        await self.rig.start()
         try:
+            await self.rig.start()  # inside: a half-started rig is stopped too
             self.load = Load(self.rig.base_url, self.rig.token("hotel_desk"), rate=self.plan.rate)
             await self.load.prepare(self.rig.token("ops"))
             for n in range(1, self.plan.postgres_kills + 1):
