@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from support.own_postgres import crash, free_port_in_range, restart
 
 SERVICE = "hotels"
+ATTEMPTS = 4
 
 
 class Rig:
@@ -97,39 +98,60 @@ class Rig:
 
     async def start(self) -> None:
         say(f"faults: PostgreSQL on {self.postgres.port}, data in {self.work_dir}")
-        await asyncio.to_thread(restart, self.postgres)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await asyncio.to_thread(restart, self.postgres)
+                break
+            except StackError:
+                if attempt == ATTEMPTS:  # its port taken since it was picked, as below
+                    raise
+                port = free_port_in_range(self.taken)
+                self.postgres = PostgresServer(self.work_dir / "pg", port)
         say("faults: three Kafka brokers (replication 3, min.insync.replicas 2)…")
-        try:
-            await asyncio.to_thread(self.cluster.start)
-        except StackError as exc:
-            # Ports in 49100-49199 are also the kernel's ephemeral ports: one picked free may
-            # be some client's by the time a broker binds it. Once more on fresh ports.
-            say(f"faults: the cluster did not start ({str(exc)[:200]}…); retrying on other ports")
-            await asyncio.to_thread(self.cluster.kill)
-            shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
-            self.cluster = self._new_cluster()
-            await asyncio.to_thread(self.cluster.start)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await asyncio.to_thread(self.cluster.start)
+                break
+            except StackError as exc:
+                # Ports 49100-49199 lie in the kernel's ephemeral range: one picked free may
+                # be some client's local port by the time a slow JVM binds it.
+                if attempt == ATTEMPTS:
+                    raise
+                say(f"faults: the cluster did not start ({str(exc)[:160]}…); other ports")
+                await asyncio.to_thread(self.cluster.kill)
+                shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
+                self.cluster = self._new_cluster()
         migrate = [self.command, "migrate"]
         await asyncio.to_thread(
             subprocess.run, migrate, env=self.env, check=True, stdout=self._log("migrate")
         )
+        self.start_worker()
+        for attempt in range(1, ATTEMPTS + 1):
+            if await self._serve():
+                break
+            if attempt == ATTEMPTS:
+                raise RuntimeError(f"hotels did not get ready; see {self.log_dir}/serve.log")
+            self.http_port = free_port_in_range(self.taken)  # its port was taken meanwhile
+        say(f"faults: hotels serving on {self.base_url}, one `work` process")
+
+    async def _serve(self) -> bool:
+        """Start the HTTP server; False when it exits before it is ready (port taken)."""
         serve = [self.command, "serve", "--port", str(self.http_port), "--workers", "2"]
         serve += ["--no-relay", "--no-projections"]
         log = self._log("serve")
         self.server = subprocess.Popen(serve, env=self.env, stdout=log, stderr=log)
-        self.start_worker()
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
-            deadline = time.monotonic() + 90
-            while True:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and self.server.poll() is None:
                 try:
                     if (await client.get("/readyz")).status_code == 200:
-                        break
+                        return True
                 except httpx.TransportError:
                     pass
-                if time.monotonic() > deadline or self.server.poll() is not None:
-                    raise RuntimeError(f"hotels did not get ready; see {self.log_dir}/serve.log")
                 await asyncio.sleep(0.3)
-        say(f"faults: hotels serving on {self.base_url}, one `work` process")
+        if self.server.poll() is None:
+            raise RuntimeError(f"hotels did not get ready; see {self.log_dir}/serve.log")
+        return False
 
     def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
         log = self._log(f"work-{len(self.workers) + 1}")

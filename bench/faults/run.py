@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from fairline_stack.config import StackError
 from hotels.service import definition
 
 from ..common import say
@@ -211,8 +212,16 @@ class FaultRun:
         async def heal() -> str:
             node = self.rig.cluster.node(victim[0])
             started = time.monotonic()
-            await asyncio.to_thread(node.start)
-            await node.wait_ready()
+            for attempt in range(1, 4):
+                try:
+                    await asyncio.to_thread(node.start)
+                    await node.wait_ready()
+                    break
+                except StackError:
+                    # Its port may be a client's ephemeral port for a moment (see rig.py).
+                    if attempt == 3:
+                        raise
+                    await asyncio.sleep(5)
             ready = time.monotonic() - started
             in_sync = await self._until_in_sync(topic, within=120)
             return (
@@ -305,8 +314,8 @@ class FaultRun:
 
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
-        await self.rig.start()
         try:
+            await self.rig.start()  # inside: a half-started rig is stopped too
             self.load = Load(self.rig.base_url, self.rig.token("hotel_desk"), rate=self.plan.rate)
             await self.load.prepare(self.rig.token("ops"))
             for n in range(1, self.plan.postgres_kills + 1):
