@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import stack
+from . import credentials, stack
 from .config import StackConfig
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
@@ -75,11 +75,12 @@ def auth_secret(cfg: StackConfig) -> str:
     return path.read_text().strip()
 
 
-def service_env(cfg: StackConfig, secret: str) -> dict[str, str]:
+def service_env(cfg: StackConfig, secret: str, service: str) -> dict[str, str]:
+    """Each service connects to Kafka as its own principal, with only its own rights."""
     return {
         **os.environ,
         "DATABASE_URL": cfg.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+        **credentials.access(cfg, service).env(),
         "FAIRLINE_AUTH_SECRET": secret,
     }
 
@@ -115,13 +116,13 @@ def run(smoke: bool) -> int:
     already_up = all(svc.running for svc in stack.status())
     cfg = stack.up(say=say)
     secret = auth_secret(cfg)
-    env = service_env(cfg, secret)
     services = installed_services()
     logs = cfg.local_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     processes: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for svc in services:
+            env = service_env(cfg, secret, svc.name)
             say(f"{svc.name}: migrating and loading the demo edition…")
             subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
             subprocess.run([svc.command, "load-demo"], env=env, check=True)

@@ -32,8 +32,9 @@ from opentelemetry import trace
 
 from .envelope import Envelope
 from .errors import ConcurrencyConflict, EventDecodingError
+from .kafka import KafkaAccess, topic_partitions
+from .kafka import consumer as make_consumer
 from .kafka import producer as make_producer
-from .kafka import topic_partitions
 from .registry import DomainEvent, EventRegistry
 from .telemetry import extract_context, tracer
 
@@ -200,13 +201,13 @@ class ProjectionRunner:
         self,
         projection: Projection,
         pool: asyncpg.Pool,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         topic_prefix: str,
         service: str | None = None,
     ) -> None:
         self.projection = projection
         self.pool = pool
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
         # Named after the service too, so two services' projections never share a group.
         owner = f"{service}." if service else ""
@@ -370,8 +371,8 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
         await self.create_schema(fresh)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+        consumer = make_consumer(
+            self.kafka,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=batch_size,
@@ -379,7 +380,7 @@ class ProjectionRunner:
         await consumer.start()
         total = 0
         try:
-            partitions = await topic_partitions(self.bootstrap_servers, self.topics)
+            partitions = await topic_partitions(self.kafka, self.topics)
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             total += await self._replay_to_end(consumer, partitions, fresh)
@@ -402,7 +403,7 @@ class ProjectionRunner:
     ) -> int:
         end = await consumer.end_offsets(partitions)
         applied = 0
-        producer = make_producer(self.bootstrap_servers)
+        producer = make_producer(self.kafka)
         await producer.start()
 
         async def publish_dead(dead: list[DeadLetter]) -> None:
@@ -502,7 +503,7 @@ class LiveProjection:
 
     async def start(self) -> None:
         await self.runner.create_schema()
-        self._producer = make_producer(self.runner.bootstrap_servers)
+        self._producer = make_producer(self.runner.kafka)
         await self._producer.start()
 
     async def stop(self) -> None:

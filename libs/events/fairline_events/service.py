@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Request
 
 from .api import create_app
@@ -26,7 +25,7 @@ from .asyncapi import asyncapi_document
 from .auth import TokenIssuer
 from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
-from .kafka import ensure_topics
+from .kafka import KafkaAccessDenied, admin_client, ensure_topics
 from .projection import LiveProjection, Projection, ProjectionRunner
 from .registry import EventRegistry
 from .relay import Relay
@@ -47,6 +46,8 @@ class ServiceDefinition:
     projections: Sequence[Projection] = ()
     migrations: Sequence[Path | Traversable] = ()
     jobs: Sequence[Job] = ()
+    publishes_prefixes: Sequence[str] = ()
+    """Topic prefixes it writes besides `<name>.` (hotels: the partner feeds `partner.`)."""
     version: str = "0.1.0"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -76,7 +77,7 @@ class Runtime:
         return ProjectionRunner(
             projection,
             self.pool,
-            self.settings.kafka_bootstrap_servers,
+            self.settings.kafka,
             self.settings.fairline_topic_prefix,
             service=self.definition.name,
         )
@@ -87,17 +88,23 @@ class Runtime:
         self.pool = await create_pool(self.database_url)
         await migrate(self.pool, *self.definition.migrations)
         self.store = EventStore(self.pool, self.definition.registry)
-        topics = {self.topic}
+        owned = {self.topic}
+        consumed: set[str] = set()
         for p in self.definition.projections:
             runner = self.runner(p)
-            topics.update(runner.topics)
-            topics.add(runner.dead_letter_topic)
+            consumed.update(runner.topics)
+            owned.add(runner.dead_letter_topic)
             await runner.create_schema()
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
-            sorted(topics),
-            replication=self.settings.fairline_topic_replication,
-        )
+        replication = self.settings.fairline_topic_replication
+        await ensure_topics(self.settings.kafka, sorted(owned), replication=replication)
+        # Another service's topic is its owner's to create; a broker without ACLs lets us
+        # create it now, so the subscription never waits on a topic that does not exist.
+        try:
+            await ensure_topics(
+                self.settings.kafka, sorted(consumed - owned), replication=replication
+            )
+        except KafkaAccessDenied as exc:
+            log.warning("consumed topic not created yet; its owner creates it", error=str(exc))
 
     async def start(
         self, *, relay: bool = True, projections: bool = True, jobs: bool = True
@@ -105,7 +112,7 @@ class Runtime:
         await self.prepare()
         assert self.store is not None
         if relay:
-            self.relay = Relay(self.store, self.settings.kafka_bootstrap_servers, self.topic)
+            self.relay = Relay(self.store, self.settings.kafka, self.topic)
             self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
         for job in self.definition.jobs if jobs else ():
             self._tasks.append(asyncio.create_task(run_job(job, self, self._stopping)))
@@ -113,7 +120,8 @@ class Runtime:
             from faststream.kafka import KafkaBroker
 
             self._broker = KafkaBroker(
-                self.settings.kafka_bootstrap_servers,
+                self.settings.kafka.bootstrap_servers,
+                security=self.settings.kafka.faststream_security(),
                 acks="all",
                 enable_idempotence=True,
                 logger=None,
@@ -145,9 +153,7 @@ class Runtime:
         await self.pool.fetchval("SELECT 1")
 
     async def check_kafka(self) -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=3000
-        )
+        admin = admin_client(self.settings.kafka, request_timeout_ms=3000)
         await asyncio.wait_for(admin.start(), 5)
         try:
             await asyncio.wait_for(admin.describe_cluster(), 5)

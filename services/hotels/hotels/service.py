@@ -26,4 +26,5 @@ definition = ServiceDefinition(
     projections=[rooming, occupancy, partner_feed],
     migrations=[resources.files("hotels") / "migrations"],
     jobs=[cut_off_job, partner_feed_job],
+    publishes_prefixes=["partner."],
 )

@@ -20,10 +20,7 @@ OTHER = "Li Na-Keeps"
 
 async def feed(settings: ServiceSettings, hotel: str = "cncc-grand") -> list[dict[str, object]]:
     topic = settings.topic(f"partner.{hotel}.bookings")
-    return [
-        json.loads(r.value or b"")
-        for r in await read_topic(settings.kafka_bootstrap_servers, topic)
-    ]
+    return [json.loads(r.value or b"") for r in await read_topic(settings.kafka, topic)]
 
 
 async def test_after_erasure_no_readable_personal_data_remains_anywhere(
@@ -125,7 +122,7 @@ async def test_after_erasure_no_readable_personal_data_remains_anywhere(
     # every topic of this run (the events, the partner feeds, the dead-letter topics).
     pool = api.runtime.pool
     rows = await database_rows(pool)
-    records = await topic_records(settings.kafka_bootstrap_servers, settings.fairline_topic_prefix)
+    records = await topic_records(settings.kafka, settings.fairline_topic_prefix)
     assert len(records) > 30 and len(rows) > 30
     for secret in (NAME, PHONE, PASSPORT, "Zhang Wei"):
         assert not [r for r in rows if secret in r], f"{secret!r} in the database"

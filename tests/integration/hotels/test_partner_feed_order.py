@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from aiokafka.structs import ConsumerRecord
 from fairline_events.envelope import Envelope
+from fairline_events.kafka import KafkaAccess
 from fairline_events.projection import ProjectionRunner
 from fairline_events.registry import DomainEvent
 from fairline_events.shredding import new_key, seal
@@ -82,7 +83,7 @@ async def outbox(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 async def test_the_hotel_is_told_to_erase_whichever_arrives_first(
     pool: asyncpg.Pool, erasure_first: bool
 ) -> None:
-    runner = ProjectionRunner(partner_feed, pool, "127.0.0.1:1", "t.")
+    runner = ProjectionRunner(partner_feed, pool, KafkaAccess.plain("127.0.0.1:1"), "t.")
     await runner.create_schema()
     made_a = record(booking("b-a", "cncc-grand"), 1, 0, 0)
     made_b = record(booking("b-b", "continental"), 1, 1, 0)
