@@ -87,7 +87,7 @@ class Runtime:
         await ensure_database(self.database_url)
         self.pool = await create_pool(self.database_url)
         await migrate(self.pool, *self.definition.migrations)
-        self.store = EventStore(self.pool, self.definition.registry)
+        self.store = EventStore(self.pool, self.definition.registry, service=self.definition.name)
         owned = {self.topic}
         consumed: set[str] = set()
         for p in self.definition.projections:

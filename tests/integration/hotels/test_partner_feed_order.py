@@ -16,7 +16,7 @@ from fairline_events.kafka import KafkaAccess
 from fairline_events.projection import ProjectionRunner
 from fairline_events.registry import DomainEvent
 from fairline_events.shredding import new_key, seal
-from hotels.domain.events import BookingMade, GuestErased, registry, stream_of
+from hotels.domain.events import BookingMade, GuestErased, GuestRecorded, registry, stream_of
 from hotels.projections import partner_feed
 
 pytestmark = pytest.mark.infra
@@ -87,8 +87,12 @@ async def test_the_hotel_is_told_to_erase_whichever_arrives_first(
     await runner.create_schema()
     made_a = record(booking("b-a", "cncc-grand"), 1, 0, 0)
     made_b = record(booking("b-b", "continental"), 1, 1, 0)
-    erased = record(GuestErased(guest_id="g1", key_id="k1"), 2, 2, 0)
-    for batch in ([erased], [made_a, made_b]) if erasure_first else ([made_a, made_b], [erased]):
+    # The guest's stream, as the store writes it: recorded (version 1), then erased.
+    name = seal(KEY, "k1", "name", "Zhang Wei")
+    recorded = record(GuestRecorded(guest_id="g1", key_id="k1", name=name), 1, 2, 0)
+    erased = record(GuestErased(guest_id="g1", key_id="k1"), 2, 2, 1)
+    guest = [recorded, erased]
+    for batch in (guest, [made_a, made_b]) if erasure_first else ([made_a, made_b], guest):
         await runner.apply(batch)
     await runner.apply([erased, made_a])  # redelivered: changes nothing
 

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from fairline_events.auth import Principal
 from fairline_events.errors import Forbidden, NotFound
 from fastapi import APIRouter, Response
-from pydantic import AwareDatetime, BaseModel, PositiveInt
+from pydantic import AwareDatetime, BaseModel
 
 from ..domain.blocks import Block
 from ..domain.commands import CreateBlock, ReleaseBlock
 from ..domain.events import block_stream
-from ..domain.values import GroupKind, HotelCode, Identifier, Name, RoomType
+from ..domain.values import GroupKind, HotelCode, Identifier, Name, PositiveRoomCount, RoomType
 from ..handlers import clock, create_block, load, release_block
 from .common import Body, Correlation, Desk, DeskOrPlanner, Ops, Store, build, context, planner_of
 
@@ -26,7 +26,7 @@ class BlockIn(Body):
     planner: Identifier | None = None
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveInt]
+    rooms: dict[RoomType, PositiveRoomCount]
     """Rooms held per room type, on every night from the first to the last."""
     cut_off_at: AwareDatetime
     """When unbooked rooms go back on their own, e.g. 2021-08-18T23:59:59+08:00."""
@@ -37,7 +37,7 @@ class SubBlockIn(Body):
     planner: Identifier
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveInt]
+    rooms: dict[RoomType, PositiveRoomCount]
     cut_off_at: AwareDatetime
 
 

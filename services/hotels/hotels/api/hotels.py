@@ -7,12 +7,12 @@ from datetime import date
 
 from fairline_events.errors import NotFound
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, NonNegativeInt, PositiveInt
+from pydantic import BaseModel
 
 from ..domain.commands import RegisterHotel, SetAllotment
 from ..domain.events import AllotmentSet, hotel_stream
 from ..domain.hotel import Hotel
-from ..domain.values import HotelCode, Name, RoomType
+from ..domain.values import HotelCode, Name, PositiveRoomCount, Rate, RoomCount, RoomType
 from ..handlers import clock, load, register_hotel, set_allotment
 from ..projections import rooming
 from .common import Anyone, Body, Correlation, Desk, Ops, Pool, Store, build, context
@@ -24,7 +24,7 @@ class HotelIn(Body):
     hotel_code: HotelCode
     name_zh: Name
     name_en: Name
-    room_types: dict[RoomType, PositiveInt]
+    room_types: dict[RoomType, PositiveRoomCount]
 
 
 class HotelView(BaseModel):
@@ -38,8 +38,8 @@ class AllotmentIn(Body):
     room_type: RoomType
     first_night: date
     last_night: date
-    rooms: NonNegativeInt
-    rate: NonNegativeInt
+    rooms: RoomCount
+    rate: Rate
     """CNY per room and night."""
 
 
