@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 from fairline_events.kafka import KafkaAccess
+from fairline_stack.kcat import kcat_binary, kcat_env, sasl_args
 
 
 def kafka_settings(kafka: KafkaAccess) -> dict[str, Any]:
@@ -17,3 +19,9 @@ def kafka_settings(kafka: KafkaAccess) -> dict[str, Any]:
         "kafka_sasl_password": kafka.password,
         "kafka_ssl_cafile": kafka.ssl_cafile,
     }
+
+
+def run_kcat(kafka: KafkaAccess, *args: str) -> subprocess.CompletedProcess[str]:
+    """kcat as `kafka`'s principal (installed by `make test-tools`), metadata wait 10 s."""
+    command = [kcat_binary(), "-b", kafka.bootstrap_servers, *sasl_args(kafka), "-m", "10", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=kcat_env())

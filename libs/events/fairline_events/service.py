@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
@@ -48,6 +48,9 @@ class ServiceDefinition:
     jobs: Sequence[Job] = ()
     publishes_prefixes: Sequence[str] = ()
     """Topic prefixes it writes besides `<name>.` (hotels: the partner feeds `partner.`)."""
+    more_asyncapi: Callable[[], dict[str, Any]] | None = None
+    """AsyncAPI channels, operations and components of what else it publishes (those
+    topics), merged into its `/asyncapi.json`."""
     version: str = "0.1.0"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -6,10 +6,7 @@ derives from the service definitions (`fairline_events.access`) for the test's t
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
 
 import pytest
 from aiokafka.errors import (
@@ -18,67 +15,16 @@ from aiokafka.errors import (
     KafkaError,
     TopicAuthorizationFailedError,
 )
-from booths.service import definition as booths
-from exhibitors.service import definition as exhibitors
-from fairline_events.access import (
-    create_acls,
-    new_password,
-    reader_grants,
-    service_grants,
-    upsert_scram_users,
-)
 from fairline_events.kafka import KafkaAccess, KafkaAccessDenied, ensure_topics, producer
 from fairline_events.settings import ServiceSettings
-from fairline_stack.kcat import kcat_env, sasl_args
-from fairline_stack.resolve import Infra
-from hotels.partner.contract import partner_topic
-from hotels.service import definition as hotels
 from pydantic import SecretStr
+from support.kafka_access import run_kcat
 from support.kafka_read import read_topic
 from support.waiting import eventually
 
-from .conftest import running
-from .test_partner_feed import kcat
+from .conftest import Principals, running
 
 pytestmark = pytest.mark.infra
-
-
-@dataclass
-class Principals:
-    prefix: str
-    admin: KafkaAccess
-    services: dict[str, KafkaAccess]
-    partners: dict[str, KafkaAccess]
-
-    def topic(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def feed(self, hotel: str) -> str:
-        return self.topic(partner_topic(hotel))
-
-
-@pytest.fixture
-async def principals(infra: Infra, settings: ServiceSettings) -> Principals:
-    if not infra.authenticated:
-        pytest.skip("the broker in use runs without authentication (no ACLs to test)")
-    prefix = settings.fairline_topic_prefix
-    tag = uuid.uuid4().hex[:8]
-    users = {name: f"{tag}.{name}" for name in ("exhibitors", "booths", "hotels")}
-    partner_users = {hotel: f"{tag}.hotel.{hotel}" for hotel in ("cncc-grand", "continental")}
-    passwords = {u: new_password() for u in [*users.values(), *partner_users.values()]}
-    await upsert_scram_users(infra.kafka, passwords)
-    grants = []
-    for definition in (exhibitors, booths, hotels):
-        grants += service_grants(definition, prefix, users[definition.name])
-    for hotel, user in partner_users.items():
-        grants += reader_grants(user, [f"{prefix}{partner_topic(hotel)}"], f"{prefix}{user}.")
-    await create_acls(infra.kafka, grants)
-    return Principals(
-        prefix,
-        infra.kafka,
-        {name: infra.kafka.as_user(u, passwords[u]) for name, u in users.items()},
-        {hotel: infra.kafka.as_user(u, passwords[u]) for hotel, u in partner_users.items()},
-    )
 
 
 async def refused(attempt: Awaitable[object]) -> BaseException:
@@ -97,11 +43,6 @@ async def send(kafka: KafkaAccess, topic: str, value: bytes = b"{}") -> None:
         await client.send_and_wait(topic, value, key=b"k")
     finally:
         await client.stop()
-
-
-def run_kcat(kafka: KafkaAccess, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [kcat(), "-b", kafka.bootstrap_servers, *sasl_args(kafka), "-m", "10", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=kcat_env())
 
 
 async def test_each_partner_hotel_reads_only_its_own_feed_from_the_service_run_as_its_principal(
