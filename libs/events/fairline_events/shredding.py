@@ -163,6 +163,26 @@ class KeyStore:
         )
         return status is not None
 
+    async def purge(self, pool: asyncpg.Pool) -> bool:
+        """After keys were destroyed (and committed): rewrite the key table without the old
+        row versions that still hold them, and checkpoint so the WAL segments that carry them
+        can be recycled.
+
+        The UPDATE that destroys a key leaves the old row version, key included, in the
+        table's page; plain VACUUM prunes it but may leave its bytes in the page's free
+        space, so the table (one small row per subject) is rewritten into new files
+        (VACUUM FULL: an exclusive lock for as long as the copy takes, rare as erasures
+        are). CHECKPOINT needs the `pg_checkpoint` role (or a superuser); without it the next
+        scheduled checkpoint (`checkpoint_timeout`) does the same, so False means "later".
+        """
+        async with pool.acquire() as conn:
+            await conn.execute(f"VACUUM FULL {self.table}")
+            try:
+                await conn.execute("CHECKPOINT")
+            except asyncpg.InsufficientPrivilegeError:
+                return False
+        return True
+
     async def erased(
         self, conn: asyncpg.Connection | asyncpg.Pool, key_ids: Iterable[str]
     ) -> set[str]:

@@ -143,3 +143,34 @@ async def test_after_erasure_no_readable_personal_data_remains_anywhere(
     out, err = capfd.readouterr()
     for secret in (NAME, PHONE, PASSPORT, OTHER):
         assert secret not in out + err
+
+
+async def test_an_erased_key_leaves_no_bytes_in_the_key_tables_pages(api: Api) -> None:
+    """The UPDATE that destroys a key leaves the old row version, key and all, in the page
+    until VACUUM prunes it; the erasure prunes it at once (and checkpoints), so the bytes
+    are not there for whoever reads the data files or a later backup of them."""
+    pool = api.runtime.pool
+    if not await pool.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+        pytest.skip("reading raw pages (pageinspect) needs a superuser, as on the local stack")
+    await pool.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+    await api.hotel()
+    await api.allot(10)
+    made = await api.book(1, 2, guest={"name": NAME})
+    guest_id = made.json()["guest"]["guest_id"]
+    [row] = await pool.fetch("SELECT key_id, key FROM guest_keys")
+    key = bytes(row["key"])
+
+    async def pages_hold_key() -> bool:
+        pages = await pool.fetchval("SELECT pg_relation_size('guest_keys') / 8192")
+        for page in range(pages):
+            raw = await pool.fetchval("SELECT get_raw_page('guest_keys', $1)", page)
+            if key in bytes(raw):
+                return True
+        return False
+
+    assert await pages_hold_key(), "the key is in the table's pages while it lives"
+    await api.ok("POST", f"/guests/{guest_id}/erasure", "ops")
+    assert not await pages_hold_key(), "the destroyed key's bytes are gone from the pages"
+    assert (
+        await pool.fetchval("SELECT key FROM guest_keys WHERE key_id = $1", row["key_id"]) is None
+    )

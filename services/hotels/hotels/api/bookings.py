@@ -235,4 +235,6 @@ async def erase(
     events = await erase_guest(
         store, EraseGuest(guest_id=guest_id), context(who, correlation, "erasure request")
     )
+    if events:  # keep the destroyed key's bytes from lingering in pages and WAL
+        await guest_keys.purge(store.pool)
     return ErasureView(guest_id=guest_id, erased=True, already_erased=not events)
