@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import credentials, stack
+from ._proc import run_sync
 from .config import StackConfig
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
@@ -115,6 +116,10 @@ def tokens(secret: str) -> dict[str, str]:
 def run(smoke: bool) -> int:
     already_up = all(svc.running for svc in stack.status())
     cfg = stack.up(say=say)
+    # `up` grants the services their rights on the default prefix; another one needs its own.
+    prefix = os.environ.get("FAIRLINE_TOPIC_PREFIX", credentials.DEFAULT_TOPIC_PREFIX)
+    if prefix != credentials.DEFAULT_TOPIC_PREFIX:
+        run_sync(lambda: credentials.provision(cfg, say, prefix))
     secret = auth_secret(cfg)
     services = installed_services()
     logs = cfg.local_dir / "logs"

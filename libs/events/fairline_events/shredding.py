@@ -15,9 +15,11 @@ only the edges of a service (the API, a consumer holding a key) open it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
@@ -89,6 +91,20 @@ def unseal(key: bytes, sealed: Sealed, field: str) -> str:
     except InvalidTag:
         raise ValueError(f"{field} does not open with key {sealed.key_id}") from None
     return plain.decode()
+
+
+async def _older_snapshots_gone(conn: asyncpg.Connection, wait: float) -> None:
+    """Wait until every transaction of this database that holds a snapshot now has ended."""
+    query = """
+        SELECT pid, xact_start FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND backend_xmin IS NOT NULL
+    """
+    older = {(r["pid"], r["xact_start"]) for r in await conn.fetch(query)}
+    deadline = time.monotonic() + wait
+    while older and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        older &= {(r["pid"], r["xact_start"]) for r in await conn.fetch(query)}
 
 
 def unseal_with(keys: Mapping[str, bytes], sealed: Sealed | None, field: str) -> str | None:
@@ -163,7 +179,7 @@ class KeyStore:
         )
         return status is not None
 
-    async def purge(self, pool: asyncpg.Pool) -> bool:
+    async def purge(self, pool: asyncpg.Pool, *, wait: float = 10.0) -> bool:
         """After keys were destroyed (and committed): rewrite the key table without the old
         row versions that still hold them, and checkpoint so the WAL segments that carry them
         can be recycled.
@@ -172,10 +188,14 @@ class KeyStore:
         table's page; plain VACUUM prunes it but may leave its bytes in the page's free
         space, so the table (one small row per subject) is rewritten into new files
         (VACUUM FULL: an exclusive lock for as long as the copy takes, rare as erasures
-        are). CHECKPOINT needs the `pg_checkpoint` role (or a superuser); without it the next
-        scheduled checkpoint (`checkpoint_timeout`) does the same, so False means "later".
+        are). A transaction that began before the erasure may still see the old version, and
+        the rewrite keeps what someone may still see, so it first waits (up to `wait`
+        seconds) for those transactions to end. CHECKPOINT needs the `pg_checkpoint` role (or
+        a superuser); without it the next scheduled checkpoint (`checkpoint_timeout`) does the
+        same, so False means "later".
         """
         async with pool.acquire() as conn:
+            await _older_snapshots_gone(conn, wait)
             await conn.execute(f"VACUUM FULL {self.table}")
             try:
                 await conn.execute("CHECKPOINT")
