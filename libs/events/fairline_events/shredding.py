@@ -21,7 +21,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ALGORITHM: Literal["A256GCM"] = "A256GCM"
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
 
 
 class Sealed(BaseModel):
@@ -189,14 +190,33 @@ class KeyStore:
         space, so the table (one small row per subject) is rewritten into new files
         (VACUUM FULL: an exclusive lock for as long as the copy takes, rare as erasures
         are). A transaction that began before the erasure may still see the old version, and
-        the rewrite keeps what someone may still see, so it first waits (up to `wait`
-        seconds) for those transactions to end. CHECKPOINT needs the `pg_checkpoint` role (or
-        a superuser); without it the next scheduled checkpoint (`checkpoint_timeout`) does the
+        the rewrite keeps what someone may still see (its VERBOSE report counts them), so it
+        first waits for those transactions to end, then rewrites again while versions were
+        kept, for up to `wait` seconds. CHECKPOINT needs the `pg_checkpoint` role (or a
+        superuser); without it the next scheduled checkpoint (`checkpoint_timeout`) does the
         same, so False means "later".
         """
+        kept: list[int] = []
+
+        def count_kept(_: object, message: Any) -> None:
+            text = f"{getattr(message, 'message', '')} {getattr(message, 'detail', '') or ''}"
+            found = _KEPT.search(text)
+            if found:
+                kept.append(int(found.group(1)))
+
+        deadline = time.monotonic() + wait
         async with pool.acquire() as conn:
             await _older_snapshots_gone(conn, wait)
-            await conn.execute(f"VACUUM FULL {self.table}")
+            conn.add_log_listener(count_kept)
+            try:
+                while True:
+                    kept.clear()
+                    await conn.execute(f"VACUUM (FULL, VERBOSE) {self.table}")
+                    if not any(kept) or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+            finally:
+                conn.remove_log_listener(count_kept)
             try:
                 await conn.execute("CHECKPOINT")
             except asyncpg.InsufficientPrivilegeError:
