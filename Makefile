@@ -42,9 +42,11 @@ lint: install ## ruff and mypy, as CI runs them
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-test-tools: ## kcat, the independent Kafka client the partner-feed test reads with
+test-tools: install ## kcat, the independent Kafka client the partner-feed test reads with
 	@command -v kcat >/dev/null || { echo "setup: installing kcat from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat >/dev/null; }
+	@# Debian 12's librdkafka (2.0.2) fails SCRAM against Kafka 4: a current one goes to .tools/
+	@$(VENV)/bin/python -m fairline_stack.kcat
 
 test: lint stack test-tools ## lint, then the whole suite against the real broker and database
 	@$(VENV)/bin/pytest

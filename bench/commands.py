@@ -27,6 +27,7 @@ from fairline_events.auth import TokenIssuer
 from fairline_events.db import drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
+from pydantic import SecretStr
 
 from . import cpu
 from .common import Figure, percentile, say
@@ -89,7 +90,9 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     unique = f"bench{uuid.uuid4().hex[:6]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.bootstrap_servers,
+        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
+        kafka_sasl_username=infra.kafka.username,
+        kafka_sasl_password=SecretStr(infra.kafka.password),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret=secrets.token_urlsafe(48),

@@ -10,9 +10,8 @@ import uuid
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 from fairline_events.context import CommandContext
-from fairline_events.kafka import ensure_topics, producer, topic_partitions
+from fairline_events.kafka import KafkaAccess, consumer, ensure_topics, producer, topic_partitions
 from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore, StreamAppend
@@ -223,7 +222,7 @@ async def fill_store(store: EventStore, events: int) -> None:
     )
 
 
-async def bench_relay_and_projection(server: str, kafka: str, events: int) -> list[Figure]:
+async def bench_relay_and_projection(server: str, kafka: KafkaAccess, events: int) -> list[Figure]:
     figures = []
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     topic = f"{prefix}bench.events"
@@ -261,7 +260,9 @@ async def bench_relay_and_projection(server: str, kafka: str, events: int) -> li
         say("projection: applying the relayed events…")
         runner = ProjectionRunner(floor, pool, kafka, prefix)
         live = LiveProjection(runner, max_records=2000)
-        broker = KafkaBroker(kafka, logger=None)
+        broker = KafkaBroker(
+            kafka.bootstrap_servers, security=kafka.faststream_security(), logger=None
+        )
         await live.start()
         live.subscribe(broker)
         with Timer() as t:
@@ -287,7 +288,7 @@ async def bench_relay_and_projection(server: str, kafka: str, events: int) -> li
     return figures
 
 
-async def raw_producer(kafka: str, topic: str, events: int) -> float:
+async def raw_producer(kafka: KafkaAccess, topic: str, events: int) -> float:
     say("relay: raw aiokafka producer baseline…")
     messages = [envelope_bytes(i) for i in range(events)]
     send = producer(kafka)
@@ -301,7 +302,20 @@ async def raw_producer(kafka: str, topic: str, events: int) -> float:
     return events / t.seconds
 
 
-def producer_performance(kafka: str, topic: str, events: int) -> float:
+def java_client_props(kafka: KafkaAccess) -> list[str]:
+    """The same identity for a Java client (`--producer-props`)."""
+    if not kafka.security_protocol.startswith("SASL"):
+        return [f"security.protocol={kafka.security_protocol}"]
+    module = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    jaas = f'{module} required username="{kafka.username}" password="{kafka.password}";'
+    return [
+        f"security.protocol={kafka.security_protocol}",
+        f"sasl.mechanism={kafka.sasl_mechanism}",
+        f"sasl.jaas.config={jaas}",
+    ]
+
+
+def producer_performance(kafka: KafkaAccess, topic: str, events: int) -> float:
     say("relay: Kafka's ProducerPerformance baseline…")
     from fairline_stack.kafka import tool_command
 
@@ -318,7 +332,8 @@ def producer_performance(kafka: str, topic: str, events: int) -> float:
             "--throughput",
             "-1",
             "--producer-props",
-            f"bootstrap.servers={kafka}",
+            f"bootstrap.servers={kafka.bootstrap_servers}",
+            *java_client_props(kafka),
             "acks=all",
             "enable.idempotence=true",
             "linger.ms=5",
@@ -331,27 +346,25 @@ def producer_performance(kafka: str, topic: str, events: int) -> float:
     return float(matches[-1]) if matches else float("nan")
 
 
-async def raw_consumer(kafka: str, topic: str, events: int) -> float:
+async def raw_consumer(kafka: KafkaAccess, topic: str, events: int) -> float:
     say("projection: raw aiokafka consumer baseline…")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka, enable_auto_commit=False, max_poll_records=2000
-    )
-    await consumer.start()
+    reader = consumer(kafka, enable_auto_commit=False, max_poll_records=2000)
+    await reader.start()
     try:
         partitions = await topic_partitions(kafka, [topic])
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
         seen = 0
         with Timer() as t:
             while seen < events:
-                batch = await consumer.getmany(timeout_ms=500, max_records=2000)
+                batch = await reader.getmany(timeout_ms=500, max_records=2000)
                 seen += sum(len(records) for records in batch.values())
     finally:
-        await consumer.stop()
+        await reader.stop()
     return events / t.seconds
 
 
-async def bench_rebuild(server: str, kafka: str, events: int) -> list[Figure]:
+async def bench_rebuild(server: str, kafka: KafkaAccess, events: int) -> list[Figure]:
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     topic = f"{prefix}bench.events"
     await ensure_topics(kafka, [topic])

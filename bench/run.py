@@ -87,11 +87,11 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         "relay": lambda: median_of(
             3,
             lambda: core.bench_relay_and_projection(
-                infra.database_url, infra.bootstrap_servers, int(100_000 * scale)
+                infra.database_url, infra.kafka, int(100_000 * scale)
             ),
         ),
         "rebuild": lambda: core.bench_rebuild(
-            infra.database_url, infra.bootstrap_servers, int(1_000_000 * scale)
+            infra.database_url, infra.kafka, int(1_000_000 * scale)
         ),
     }
     try:

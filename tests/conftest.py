@@ -15,6 +15,7 @@ import pytest
 from fairline_events.db import create_pool, drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
+from support.kafka_access import kafka_settings
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -51,7 +52,7 @@ async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
     """Settings for a service under test: its own databases and topics, dropped afterwards."""
     yield ServiceSettings(
         database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.bootstrap_servers,
+        **kafka_settings(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,

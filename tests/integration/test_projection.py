@@ -13,7 +13,7 @@ import pytest
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
 from fairline_events.envelope import Envelope
-from fairline_events.kafka import ensure_topics, producer, topic_partitions
+from fairline_events.kafka import KafkaAccess, ensure_topics, producer, topic_partitions
 from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore
@@ -33,7 +33,7 @@ ctx = CommandContext(actor="user:sales-1")
 class Pipeline:
     store: EventStore
     runner: ProjectionRunner
-    bootstrap: str
+    kafka: KafkaAccess
     topic: str
 
     async def board(self) -> list[tuple[object, ...]]:
@@ -44,8 +44,8 @@ class Pipeline:
 
     async def consumed_everything(self) -> bool:
         """The projection's own offsets reached the end of every partition."""
-        partitions = await topic_partitions(self.bootstrap, [self.topic])
-        records = await read_topic(self.bootstrap, self.topic)
+        partitions = await topic_partitions(self.kafka, [self.topic])
+        records = await read_topic(self.kafka, self.topic)
         ends: dict[int, int] = {}
         for r in records:
             ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
@@ -64,16 +64,18 @@ async def pipeline(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterat
     store = EventStore(pool, registry)
     prefix = f"{unique}."
     topic = f"{prefix}booths.events"
-    runner = ProjectionRunner(booth_board, pool, infra.bootstrap_servers, prefix)
-    await ensure_topics(infra.bootstrap_servers, [topic, runner.dead_letter_topic])
+    runner = ProjectionRunner(booth_board, pool, infra.kafka, prefix)
+    await ensure_topics(infra.kafka, [topic, runner.dead_letter_topic])
     stopping = asyncio.Event()
-    relay = asyncio.create_task(Relay(store, infra.bootstrap_servers, topic).run(stopping))
-    broker = KafkaBroker(infra.bootstrap_servers, logger=None)
+    relay = asyncio.create_task(Relay(store, infra.kafka, topic).run(stopping))
+    broker = KafkaBroker(
+        infra.bootstrap_servers, security=infra.kafka.faststream_security(), logger=None
+    )
     live = LiveProjection(runner)
     await live.start()
     live.subscribe(broker)
     await broker.start()
-    yield Pipeline(store, runner, infra.bootstrap_servers, topic)
+    yield Pipeline(store, runner, infra.kafka, topic)
     stopping.set()
     await broker.stop()
     await live.stop()
@@ -97,8 +99,8 @@ async def test_redelivered_messages_leave_the_read_model_unchanged(pipeline: Pip
         what="the board showing 12 booths, 4 released",
     )
     # Kafka hands every record over once more, as after a crash before the offset commit.
-    records = await read_topic(pipeline.bootstrap, pipeline.topic)
-    again = producer(pipeline.bootstrap)
+    records = await read_topic(pipeline.kafka, pipeline.topic)
+    again = producer(pipeline.kafka)
     await again.start()
     try:
         for r in records:
@@ -133,7 +135,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_later_events_still_apply
             "booth-P2", "test.BoothHeld", {"booth": "P2", "exhibitor": "poison", "hall": "E1"}
         ),
     ]
-    send = producer(pipeline.bootstrap)
+    send = producer(pipeline.kafka)
     await send.start()
     try:
         for value in poison:
@@ -148,7 +150,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_later_events_still_apply
     )
     assert [r[0] for r in rows] == ["OK"]
     dead = await eventually(
-        lambda: read_topic(pipeline.bootstrap, pipeline.runner.dead_letter_topic),
+        lambda: read_topic(pipeline.kafka, pipeline.runner.dead_letter_topic),
         lambda records: len(records) == 3,
         what="three dead letters",
     )
@@ -164,7 +166,7 @@ async def test_a_rebuild_equals_live_processing(pipeline: Pipeline) -> None:
     # Every event in the topic first: "consumed everything" alone may hold while the relay
     # has yet to publish the last releases, and the rebuild, later, would see more.
     await eventually(
-        lambda: read_topic(pipeline.bootstrap, pipeline.topic),
+        lambda: read_topic(pipeline.kafka, pipeline.topic),
         lambda records: len({Envelope.from_json(r.value).event_id for r in records}) == 40,
         what="all 40 events relayed",
     )

@@ -55,8 +55,8 @@ async def test_every_committed_event_reaches_kafka_across_a_broker_crash(
     await migrate(pool)
     store = EventStore(pool, registry)
     topic = f"{unique}.booths.events"
-    await ensure_topics(private_broker.bootstrap_servers, [topic])
-    relay = Relay(store, private_broker.bootstrap_servers, topic, batch_size=50)
+    await ensure_topics(private_broker.access, [topic])
+    relay = Relay(store, private_broker.access, topic, batch_size=50)
     stopping = asyncio.Event()
     relay_task = asyncio.create_task(relay.run(stopping))
 
@@ -91,7 +91,7 @@ async def test_every_committed_event_reaches_kafka_across_a_broker_crash(
     stopping.set()
     await relay_task
 
-    records = await read_topic(private_broker.bootstrap_servers, topic)
+    records = await read_topic(private_broker.access, topic)
     received = [Envelope.from_json(r.value) for r in records]
     assert {e.event_id for e in received} >= {e.event_id for e in committed}, "an event was lost"
     first_seen: dict[str, list[int]] = defaultdict(list)
@@ -114,7 +114,7 @@ async def test_a_relay_killed_mid_batch_resumes_without_skipping(
     await migrate(pool)
     store = EventStore(pool, registry)
     topic = f"{unique}.booths.events"
-    await ensure_topics(infra.bootstrap_servers, [topic])
+    await ensure_topics(infra.kafka, [topic])
     committed: list[Envelope] = []
 
     async def append_all() -> None:
@@ -126,13 +126,13 @@ async def test_a_relay_killed_mid_batch_resumes_without_skipping(
 
     def start() -> subprocess.Popen[bytes]:
         script = Path(__file__).parents[1] / "support" / "relay_process.py"
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        env = {**os.environ, **infra.kafka.env(), "PYTHONPATH": str(Path(__file__).parents[1])}
         return subprocess.Popen(
             [sys.executable, str(script), database_url, infra.bootstrap_servers, topic], env=env
         )
 
     async def progress() -> int:
-        return len(await read_topic(infra.bootstrap_servers, topic))
+        return len(await read_topic(infra.kafka, topic))
 
     appending = asyncio.create_task(append_all())
     first = start()
@@ -144,7 +144,7 @@ async def test_a_relay_killed_mid_batch_resumes_without_skipping(
     await appending
     try:
         records = await eventually(
-            lambda: read_topic(infra.bootstrap_servers, topic),
+            lambda: read_topic(infra.kafka, topic),
             lambda rs: (
                 {Envelope.from_json(r.value).event_id for r in rs}
                 >= {e.event_id for e in committed}
@@ -165,8 +165,8 @@ async def test_a_relay_whose_database_connection_is_cut_leads_again_and_skips_no
     await migrate(pool)
     store = EventStore(pool, registry)
     topic = f"{unique}.booths.events"
-    await ensure_topics(infra.bootstrap_servers, [topic])
-    relay = Relay(store, infra.bootstrap_servers, topic, batch_size=20)
+    await ensure_topics(infra.kafka, [topic])
+    relay = Relay(store, infra.kafka, topic, batch_size=20)
     stopping = asyncio.Event()
     relay_task = asyncio.create_task(relay.run(stopping))
     committed: list[Envelope] = []
@@ -190,7 +190,7 @@ async def test_a_relay_whose_database_connection_is_cut_leads_again_and_skips_no
         committed.extend(await store.append(f"booth-C{s}", [event], 0, ctx))
     try:
         records = await eventually(
-            lambda: read_topic(infra.bootstrap_servers, topic),
+            lambda: read_topic(infra.kafka, topic),
             lambda rs: (
                 {Envelope.from_json(r.value).event_id for r in rs}
                 >= {e.event_id for e in committed}

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from fairline_events.kafka import topic_partitions
+from aiokafka import ConsumerRecord
+from fairline_events.kafka import KafkaAccess, consumer, topic_partitions
 
 
-async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
+async def read_topic(kafka: KafkaAccess, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    reader = consumer(kafka, enable_auto_commit=False, auto_offset_reset="earliest")
+    await reader.start()
     try:
-        partitions = await topic_partitions(bootstrap_servers, [topic])
+        partitions = await topic_partitions(kafka, [topic])
         if not partitions:
             return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        end = await reader.end_offsets(partitions)
         records: list[ConsumerRecord[bytes, bytes]] = []
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            batch = await consumer.getmany(timeout_ms=1000)
+        while [tp for tp in partitions if await reader.position(tp) < end[tp]]:
+            batch = await reader.getmany(timeout_ms=1000)
             for tp_records in batch.values():
                 records.extend(tp_records)
         return records
     finally:
-        await consumer.stop()
+        await reader.stop()

@@ -1,6 +1,6 @@
 """One relay in a process of its own, for a test to SIGKILL.
 
-Usage: python relay_process.py DSN KAFKA_BOOTSTRAP TOPIC
+Usage: python relay_process.py DSN KAFKA_BOOTSTRAP TOPIC (credentials: KAFKA_SASL_* env)
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import sys
 
 from fairline_events.db import create_pool
 from fairline_events.relay import Relay
+from fairline_events.settings import ServiceSettings
 from fairline_events.store import EventStore
 
 from support.sample_events import registry
@@ -17,7 +18,8 @@ from support.sample_events import registry
 
 async def main(dsn: str, bootstrap: str, topic: str) -> None:
     pool = await create_pool(dsn)
-    relay = Relay(EventStore(pool, registry), bootstrap, topic, batch_size=20)
+    kafka = ServiceSettings(kafka_bootstrap_servers=bootstrap).kafka
+    relay = Relay(EventStore(pool, registry), kafka, topic, batch_size=20)
     await relay.run(asyncio.Event())
 
 

@@ -9,7 +9,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from . import stack
+from . import credentials, stack
 from ._proc import run_sync, tail
 from .config import StackConfig, StackError
 from .kafka import probe_kafka
@@ -52,7 +52,7 @@ def _cmd_status(cfg: StackConfig, args: argparse.Namespace) -> int:
 def _answers(cfg: StackConfig, name: str) -> bool:
     if name == "kafka":
         try:
-            run_sync(lambda: probe_kafka(cfg.bootstrap_servers, max_wait=3))
+            run_sync(lambda: probe_kafka(credentials.access(cfg), max_wait=3))
         except Exception:
             return False
         return True
@@ -63,9 +63,12 @@ def _answers(cfg: StackConfig, name: str) -> bool:
     return True
 
 
-def _cmd_env(cfg: StackConfig, _: argparse.Namespace) -> int:
-    print(f"export KAFKA_BOOTSTRAP_SERVERS={shlex.quote(cfg.bootstrap_servers)}")
-    print(f"export DATABASE_URL={shlex.quote(cfg.database_url)}")
+def _cmd_env(cfg: StackConfig, args: argparse.Namespace) -> int:
+    """What tests and tools need: the broker, who to be on it (admin unless --user), the
+    database. The password comes from .local/, generated per stack."""
+    lines = {**credentials.access(cfg, args.user).env(), "DATABASE_URL": cfg.database_url}
+    for name, value in lines.items():
+        print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
@@ -100,7 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop both cleanly (data is kept)")
     st = sub.add_parser("status", help="show what runs; exit 0 only when both answer")
     st.add_argument("--quick", action="store_true", help="check processes only, no requests")
-    sub.add_parser("env", help='print export lines: eval "$(fairline-stack env)"')
+    env = sub.add_parser("env", help='print export lines: eval "$(fairline-stack env)"')
+    env.add_argument(
+        "--user",
+        default=credentials.ADMIN_USER,
+        help="the Kafka principal (admin, a service's name, or hotel.<code>); default admin",
+    )
     lg = sub.add_parser("logs", help="show the end of the logs")
     lg.add_argument("service", nargs="?", choices=["kafka", "postgres"])
     lg.add_argument("-n", "--lines", type=int, default=40)

@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from fairline_events.kafka import KafkaAccess, admin_client
+
 from ._proc import (
     file_lock,
     pid_alive,
@@ -135,16 +137,20 @@ def new_cluster_id() -> str:
             return cid
 
 
-async def probe_kafka(bootstrap_servers: str, max_wait: float = 5.0) -> int:
+def _access(kafka: str | KafkaAccess) -> KafkaAccess:
+    return KafkaAccess.plain(kafka) if isinstance(kafka, str) else kafka
+
+
+async def probe_kafka(kafka: str | KafkaAccess, max_wait: float = 5.0) -> int:
     """Send a real Metadata request; returns the live broker count or raises.
 
     A TCP connect is not enough: KRaft brokers accept connections before they
     are unfenced and able to serve produce requests.
     """
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers,
+    access = _access(kafka)
+    bootstrap_servers = access.bootstrap_servers
+    admin = admin_client(
+        access,
         request_timeout_ms=max(1000, int(max_wait * 1000)),
         client_id="fairline-stack-probe",
     )
@@ -174,25 +180,26 @@ class _ProbeNoise(logging.Filter):
 
 
 async def wait_for_kafka(
-    bootstrap_servers: str,
+    kafka: str | KafkaAccess,
     max_wait: float = 90.0,
     alive: Callable[[], bool] | None = None,
 ) -> None:
     """Poll probe_kafka until it answers; `alive` lets a dead process fail fast."""
-    noise = _ProbeNoise(bootstrap_servers)
+    access = _access(kafka)
+    noise = _ProbeNoise(access.bootstrap_servers)
     # aiokafka.client logs as "aiokafka" today; cover the module name too.
     loggers = [logging.getLogger(name) for name in ("aiokafka", "aiokafka.client")]
     for logger in loggers:
         logger.addFilter(noise)
     try:
-        await _poll_kafka(bootstrap_servers, max_wait, alive)
+        await _poll_kafka(access, max_wait, alive)
     finally:
         for logger in loggers:
             logger.removeFilter(noise)
 
 
 async def _poll_kafka(
-    bootstrap_servers: str, max_wait: float, alive: Callable[[], bool] | None
+    access: KafkaAccess, max_wait: float, alive: Callable[[], bool] | None
 ) -> None:
     deadline = time.monotonic() + max_wait
     last: BaseException | None = None
@@ -200,12 +207,12 @@ async def _poll_kafka(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(
-                f"Kafka at {bootstrap_servers} did not answer in {max_wait:.0f}s: {last}"
+                f"Kafka at {access.bootstrap_servers} did not answer in {max_wait:.0f}s: {last}"
             )
         if alive is not None and not alive():
             raise ProcessLookupError("broker process exited")
         try:
-            await probe_kafka(bootstrap_servers, max_wait=min(5.0, max(remaining, 0.5)))
+            await probe_kafka(access, max_wait=min(5.0, max(remaining, 0.5)))
             return
         except Exception as exc:  # any client error just means "not yet"
             last = exc
@@ -245,9 +252,12 @@ class KafkaBroker:
         *,
         libs_dir: Path | None = None,
         log4j_config: Path | None = None,
+        admin_credentials: tuple[str, str] | None = None,
         say: Say = _quiet,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        # With credentials: SASL/SCRAM, ACLs, and that user as the one super user.
+        self.admin_credentials = admin_credentials
         self.port = port
         self.controller_port = controller_port
         self.node_id = node_id
@@ -259,6 +269,21 @@ class KafkaBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def access(self) -> KafkaAccess:
+        """How the broker's admin connects (PLAINTEXT when it runs without SASL)."""
+        if self.admin_credentials is None:
+            return KafkaAccess.plain(self.bootstrap_servers)
+        user, password = self.admin_credentials
+        return KafkaAccess(
+            self.bootstrap_servers, "SASL_PLAINTEXT", "SCRAM-SHA-256", user, password
+        )
+
+    @property
+    def sasl_marker(self) -> Path:
+        """Written when the storage was formatted with the admin's SCRAM credential."""
+        return self.log_dir / "fairline-sasl"
 
     @property
     def properties_path(self) -> Path:
@@ -298,15 +323,53 @@ class KafkaBroker:
             raise StackError(f"no Kafka jars in {libs}: run `fairline-stack up` once to fetch them")
         return libs, log4j
 
-    def _properties(self) -> str:
+    def _listener_settings(self) -> dict[str, str]:
         p, c = self.port, self.controller_port
+        if self.admin_credentials is None:
+            return {
+                "listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{c}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p}",
+                "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "auto.create.topics.enable": "true",
+            }
+        user, password = self.admin_credentials
+        # Clients and the broker itself use SCRAM (credentials in the metadata log, the
+        # admin's written at format time); the controller listener cannot use SCRAM in
+        # KRaft (the credentials live in the log it serves), so it takes PLAIN with the
+        # admin alone: no anonymous connection is a super user anywhere.
+        plain = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required"
+            f' username="{user}" password="{password}" user_{user}="{password}";'
+        )
+        scram = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required"
+            f' username="{user}" password="{password}";'
+        )
+        return {
+            "listeners": f"SASL://127.0.0.1:{p},CONTROLLER://127.0.0.1:{c}",
+            "advertised.listeners": f"SASL://127.0.0.1:{p}",
+            "listener.security.protocol.map": "SASL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "inter.broker.listener.name": "SASL",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-256",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-256",
+            "listener.name.sasl.scram-sha-256.sasl.jaas.config": scram,
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": plain,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": f"User:{user}",
+            "allow.everyone.if.no.acl.found": "false",
+            # Topics are created by their owners, explicitly: a typo is an error, not a topic.
+            "auto.create.topics.enable": "false",
+        }
+
+    def _properties(self) -> str:
+        c = self.controller_port
         settings = {
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
-            "listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{c}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name": "PLAINTEXT",
+            **self._listener_settings(),
             "controller.listener.names": "CONTROLLER",
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{c}",
             "log.dirs": str(self.log_dir),
@@ -323,7 +386,6 @@ class KafkaBroker:
             # registration's session expires (default 9 s): keep that wait short.
             "broker.session.timeout.ms": "4000",
             "broker.heartbeat.interval.ms": "500",
-            "auto.create.topics.enable": "true",
             "num.partitions": "3",
             "num.network.threads": "2",
             "num.io.threads": "4",
@@ -354,6 +416,10 @@ class KafkaBroker:
             "-c",
             str(self.properties_path),
         ]
+        if self.admin_credentials is not None:
+            user, password = self.admin_credentials
+            # KIP-900: the first SCRAM user goes into the metadata log with the format.
+            cmd += ["--add-scram", f"SCRAM-SHA-256=[name={user},password={password}]"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
         if proc.returncode != 0 or not self.is_formatted():
             raise StackError(
@@ -361,6 +427,8 @@ class KafkaBroker:
                 f"{without_stack_frames(proc.stdout + proc.stderr).strip()[-3000:]}\n"
                 f"if {self.log_dir} holds a half-written earlier attempt, delete it and rerun"
             )
+        if self.admin_credentials is not None:
+            self.sasl_marker.write_text("formatted with the admin's SCRAM credential\n")
 
     def start(self) -> None:
         """Format once, then launch the broker detached; a no-op when it already runs."""
@@ -377,6 +445,15 @@ class KafkaBroker:
                 )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.app_log_dir.mkdir(exist_ok=True)
+        formatted = self.is_formatted()
+        if self.admin_credentials is not None and formatted and not self.sasl_marker.exists():
+            raise StackError(
+                f"the Kafka storage in {self.log_dir} was formatted before the stack used"
+                " SASL, so it has no admin user: stop the stack and delete that folder"
+                " (or `make clean`), then start again"
+            )
+        self.properties_path.touch(mode=0o600)
+        self.properties_path.chmod(0o600)  # it holds the admin's password
         self.properties_path.write_text(self._properties())
         if not self.is_formatted():
             self._format(java, libs, log4j)
@@ -428,7 +505,7 @@ class KafkaBroker:
     async def wait_ready_async(self, max_wait: float = 90.0) -> None:
         """Wait until a Metadata request succeeds; explains what to do when it doesn't."""
         try:
-            await wait_for_kafka(self.bootstrap_servers, max_wait, alive=self.is_running)
+            await wait_for_kafka(self.access, max_wait, alive=self.is_running)
         except (TimeoutError, ProcessLookupError) as exc:
             what = (
                 "exited during startup"

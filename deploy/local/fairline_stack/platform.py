@@ -20,7 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import stack
+from . import credentials, stack
+from ._proc import run_sync
 from .config import StackConfig
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
@@ -90,11 +91,12 @@ def auth_secret(cfg: StackConfig) -> str:
     return path.read_text().strip()
 
 
-def service_env(cfg: StackConfig, secret: str) -> dict[str, str]:
+def service_env(cfg: StackConfig, secret: str, service: str) -> dict[str, str]:
+    """Each service connects to Kafka as its own principal, with only its own rights."""
     return {
         **os.environ,
         "DATABASE_URL": cfg.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+        **credentials.access(cfg, service).env(),
         "FAIRLINE_AUTH_SECRET": secret,
     }
 
@@ -130,8 +132,11 @@ def run(smoke: bool) -> int:
     # Ctrl-C stops what this run started and leaves up what was running before it.
     before = {part.name for part in stack.status() if part.running}
     cfg = stack.up(say=say)
+    # `up` grants the services their rights on the default prefix; another one needs its own.
+    prefix = os.environ.get("FAIRLINE_TOPIC_PREFIX", credentials.DEFAULT_TOPIC_PREFIX)
+    if prefix != credentials.DEFAULT_TOPIC_PREFIX:
+        run_sync(lambda: credentials.provision(cfg, say, prefix))
     secret = auth_secret(cfg)
-    env = service_env(cfg, secret)
     services = installed_services()
     logs = cfg.local_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -139,6 +144,7 @@ def run(smoke: bool) -> int:
     workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for svc in services:
+            env = service_env(cfg, secret, svc.name)
             say(f"{svc.name}: migrating and loading the demo edition…")
             subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
             subprocess.run([svc.command, "load-demo"], env=env, check=True)

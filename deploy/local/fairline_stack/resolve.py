@@ -10,7 +10,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from . import stack
+from fairline_events.kafka import KafkaAccess
+from fairline_events.settings import ServiceSettings
+
+from . import credentials, stack
 from .kafka import wait_for_kafka
 
 log = logging.getLogger(__name__)
@@ -21,11 +24,23 @@ POSTGRES_IMAGE = "postgres:15"
 
 @dataclass(frozen=True)
 class Infra:
-    """Connection strings for the tests; `source` is "env", "testcontainers" or "local"."""
+    """Connection strings for the tests; `source` is "env", "testcontainers" or "local".
 
-    bootstrap_servers: str
+    `kafka` connects as the broker's admin (a super user), which provisions what tests need;
+    a broker without authentication (testcontainers, someone else's) gives PLAINTEXT.
+    """
+
+    kafka: KafkaAccess
     database_url: str
     source: str
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka.bootstrap_servers
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kafka.security_protocol.startswith("SASL")
 
 
 _cached: Infra | None = None
@@ -49,11 +64,12 @@ def _resolve() -> Infra:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     database_url = os.environ.get("DATABASE_URL")
     if bootstrap and database_url:
-        return Infra(bootstrap, database_url, "env")
+        # KAFKA_SECURITY_PROTOCOL / KAFKA_SASL_* as `fairline-stack env` prints them
+        return Infra(ServiceSettings().kafka, database_url, "env")
     if _docker_answers():
         return _start_containers()
     cfg = stack.up(say=log.info)  # idempotent: only waits when the stack is already up
-    return Infra(cfg.bootstrap_servers, cfg.database_url, "local")
+    return Infra(credentials.access(cfg), cfg.database_url, "local")
 
 
 def _docker_answers() -> bool:
@@ -126,4 +142,4 @@ def _start_containers() -> Infra:
     atexit.register(lambda: [c.stop() for c in reversed(containers)])
     bootstrap = f"{host}:{port}"
     asyncio.run(wait_for_kafka(bootstrap, max_wait=60))
-    return Infra(bootstrap, postgres.get_connection_url(), "testcontainers")
+    return Infra(KafkaAccess.plain(bootstrap), postgres.get_connection_url(), "testcontainers")

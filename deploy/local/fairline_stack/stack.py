@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._proc import file_lock
+from . import credentials
+from ._proc import file_lock, run_sync
 from .config import StackConfig, StackError
 from .kafka import KafkaBroker, ensure_kafka_jars, find_java, jars_fetched
 from .postgres import PostgresServer, ensure_postgres_installed
@@ -27,6 +28,7 @@ def broker_for(cfg: StackConfig, say: Say = _quiet) -> KafkaBroker:
         cfg.kafka_controller_port,
         libs_dir=cfg.kafka_libs,
         log4j_config=cfg.log4j_config,
+        admin_credentials=credentials.admin_credentials(cfg),
         say=say,
     )
 
@@ -111,7 +113,8 @@ def up(cfg: StackConfig | None = None, say: Say = _quiet, timeout: float = 120.0
         pg.wait_ready(timeout=60)
         say(f"postgres: ready at {cfg.database_url}")
         kafka.wait_ready(timeout=timeout)
-        say(f"kafka: ready at {cfg.bootstrap_servers}")
+        say(f"kafka: ready at {cfg.bootstrap_servers} (SASL/SCRAM, ACLs)")
+        run_sync(lambda: credentials.provision(cfg, say))
     say(f"stack: up in {time.monotonic() - started:.1f}s")
     return cfg
 

@@ -62,4 +62,11 @@ def asyncapi_document(definition: ServiceDefinition, settings: ServiceSettings) 
         version=definition.version,
         description=definition.description,
     )
-    return spec.to_specification().to_jsonable()
+    document: dict[str, Any] = spec.to_specification().to_jsonable()
+    if definition.more_asyncapi is not None:
+        more = definition.more_asyncapi()
+        for section in ("channels", "operations"):
+            document.setdefault(section, {}).update(more.get(section, {}))
+        for kind, items in more.get("components", {}).items():
+            document.setdefault("components", {}).setdefault(kind, {}).update(items)
+    return document

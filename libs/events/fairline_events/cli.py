@@ -44,6 +44,25 @@ def main(
     sub.add_parser("migrate", help="create the database, apply migrations, create topics")
     rebuild = sub.add_parser("rebuild", help="replay a projection into a fresh schema and swap")
     rebuild.add_argument("projection", choices=[p.name for p in definition.projections])
+    grant = sub.add_parser(
+        "grant-kafka",
+        help="as the Kafka admin: create the service's SCRAM user and its ACLs (or, with"
+        " --reader, a principal that only reads the given topics)",
+    )
+    grant.add_argument("--user", help="the principal (default: the service's name)")
+    grant.add_argument(
+        "--reader",
+        metavar="TOPIC",
+        action="append",
+        default=[],
+        help="make --user a reader of TOPIC (without the prefix) only; repeatable",
+    )
+    grant.add_argument(
+        "--password-env",
+        default="KAFKA_GRANTED_PASSWORD",
+        help="the variable holding the new principal's password (never on the command line)",
+    )
+    grant.add_argument("--print", action="store_true", help="only print the ACLs, change nothing")
     sub.add_parser("openapi", help="print the OpenAPI document")
     sub.add_parser("asyncapi", help="print the AsyncAPI document of the events published")
     if demo is not None:
@@ -104,7 +123,38 @@ def main(
     if args.command == "asyncapi":
         json.dump(asyncapi_document(definition, settings), sys.stdout, ensure_ascii=False, indent=2)
         return 0
+    if args.command == "grant-kafka":
+        return asyncio.run(_grant_kafka(definition, settings, args))
     return asyncio.run(_offline(definition, settings, args, demo))
+
+
+async def _grant_kafka(
+    definition: ServiceDefinition, settings: ServiceSettings, args: argparse.Namespace
+) -> int:
+    from .access import create_acls, reader_grants, service_grants, upsert_scram_users
+
+    prefix = settings.fairline_topic_prefix
+    user = args.user or definition.name
+    if args.reader:
+        if not args.user:
+            print("--reader needs --user", file=sys.stderr)
+            return 2
+        topics = [f"{prefix}{t}" for t in args.reader]
+        grants = reader_grants(user, topics, f"{prefix}{user}.")
+    else:
+        grants = service_grants(definition, prefix, user)
+    if args.print:
+        for g in grants:
+            print(f"{g.principal} {g.operation.name} {g.resource.name} {g.pattern.name} {g.name}")
+        return 0
+    password = os.environ.get(args.password_env, "")
+    if not password:
+        print(f"set {args.password_env} to the password of {user}", file=sys.stderr)
+        return 2
+    await upsert_scram_users(settings.kafka, {user: password})
+    await create_acls(settings.kafka, grants)
+    print(f"kafka: {user} may now do what {len(grants)} ACLs allow on {prefix}*")
+    return 0
 
 
 def definition_module(definition: ServiceDefinition) -> str:

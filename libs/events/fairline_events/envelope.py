@@ -26,6 +26,11 @@ class Envelope(BaseModel):
     schema_version: int = Field(ge=1)
     stream_id: str
     stream_version: int = Field(ge=1, description="1 for a stream's first event")
+    service: str | None = Field(
+        default=None,
+        description="the service whose event store wrote it; a consumer refuses it on another"
+        " service's topic (events relayed before the field existed have none)",
+    )
     position: int | None = Field(
         default=None, description="global position in the service's event table"
     )

@@ -79,3 +79,21 @@ class MalformedEvent(EventDecodingError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"malformed event: {reason}")
         self.reason = reason
+
+
+class RefusedEvent(Exception):
+    """A well-formed event a consumer must not apply: it contradicts what it already holds
+    or where it came from. It goes to the dead-letter topic; the projection goes on."""
+
+
+class VersionGap(RefusedEvent):
+    """Version n+1 of a stream is applied only after n: an event from further ahead."""
+
+
+class ConflictingEvent(RefusedEvent):
+    """A version already applied as another event (a relay re-send has the same event id)."""
+
+
+class WrongOrigin(RefusedEvent):
+    """The event says it comes from another service than the one owning the topic, or is not
+    in the owning service's event store."""

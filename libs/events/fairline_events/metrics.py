@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .kafka import consumer as kafka_consumer
 from .kafka import topic_partitions
 from .lag import consumed_offsets, projection_lag, relay_lag
 
@@ -111,9 +112,7 @@ async def sample_lag(
     """Refresh the lag and job gauges until `stopping`; a failed sample is tried again."""
     service = runtime.definition.name
     settings = runtime.settings
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
+    consumer = kafka_consumer(settings.kafka, enable_auto_commit=False)
     started = False
     while not stopping.is_set():
         try:
@@ -127,7 +126,7 @@ async def sample_lag(
                 RELAY_LAG_SECONDS.labels(service).set(relay.seconds)
                 for projection in runtime.definition.projections:
                     topics = [settings.topic(t) for t in projection.topics]
-                    partitions = await topic_partitions(settings.kafka_bootstrap_servers, topics)
+                    partitions = await topic_partitions(settings.kafka, topics)
                     consumed: dict[TopicPartition, int] = dict.fromkeys(partitions, 0)
                     consumed |= await consumed_offsets(conn, projection.schema)
                     lag = await projection_lag(projection.name, consumed, consumer)

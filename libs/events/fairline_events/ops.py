@@ -25,6 +25,7 @@ import asyncpg
 import click
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from .kafka import consumer as kafka_consumer
 from .kafka import topic_partitions
 from .lag import Lag, consumed_offsets, projection_lag, relay_lag
 from .projection import ProjectionRunner
@@ -123,9 +124,7 @@ async def _lags(
     settings: ServiceSettings, service: str, definition: ServiceDefinition
 ) -> list[Lag]:
     conn = await _connect(settings, service)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
+    consumer = kafka_consumer(settings.kafka, enable_auto_commit=False)
     await consumer.start()
     try:
         relay = await relay_lag(conn)
@@ -133,7 +132,7 @@ async def _lags(
         for projection in definition.projections:
             topics = [settings.topic(t) for t in projection.topics]
             consumed: dict[TopicPartition, int] = {
-                tp: 0 for tp in await topic_partitions(settings.kafka_bootstrap_servers, topics)
+                tp: 0 for tp in await topic_partitions(settings.kafka, topics)
             }
             consumed |= await consumed_offsets(conn, projection.schema)
             lags.append(await projection_lag(f"projection:{projection.name}", consumed, consumer))
@@ -175,12 +174,10 @@ def dead_letters() -> None:
 
 
 async def _read_dead(settings: ServiceSettings, topic: str) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
+    consumer = kafka_consumer(settings.kafka, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await topic_partitions(settings.kafka_bootstrap_servers, [topic])
+        partitions = await topic_partitions(settings.kafka, [topic])
         if not partitions:
             return []
         consumer.assign(partitions)
@@ -205,7 +202,7 @@ def _dead_topic(settings: ServiceSettings, service: str, projection: str) -> str
     runner = ProjectionRunner(
         _runner(settings, definition, projection),
         None,
-        settings.kafka_bootstrap_servers,
+        settings.kafka,
         settings.fairline_topic_prefix,
         service=service,
     )

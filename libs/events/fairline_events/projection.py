@@ -1,11 +1,16 @@
 """Projections: read models built from events, exactly once in effect.
 
 A projection owns one PostgreSQL schema (`proj_<name>`) holding its tables and the last
-version it applied of each stream. One batch from Kafka is applied in one transaction that
-also moves those versions on, and the Kafka offsets are committed only after it: a
-redelivered or re-sent event finds its version already applied and changes nothing. An
-event that cannot be decoded or applied goes to the projection's dead-letter topic, with the
-error in its headers, and the batch goes on. Handlers use unqualified table names; the
+version (and event id) it applied of each stream. One batch from Kafka is applied in one
+transaction that also moves those versions on, and the Kafka offsets are committed only
+after it: a redelivered or re-sent event finds its version already applied and changes
+nothing. The broker is not trusted blindly: version n+1 of a stream is applied only after n;
+an event from further ahead (a gap), one that claims an applied version under another event
+id, one that says it comes from another service than the topic's owner, or, on the
+service's own topic, one its event store never wrote, is refused. A refused event, and one
+that cannot be decoded or applied (in either mode, even when the database itself refuses
+its row), goes to the projection's dead-letter topic with the reason in its headers, and
+the batch goes on. Handlers use unqualified table names; the
 runner points `search_path` at the schema, which is what lets `rebuild` replay into a fresh
 schema and swap it in.
 """
@@ -17,6 +22,7 @@ import contextlib
 import hashlib
 import time
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,9 +37,17 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 
 from .envelope import Envelope
-from .errors import ConcurrencyConflict, EventDecodingError
+from .errors import (
+    ConcurrencyConflict,
+    ConflictingEvent,
+    EventDecodingError,
+    RefusedEvent,
+    VersionGap,
+    WrongOrigin,
+)
+from .kafka import KafkaAccess, topic_partitions
+from .kafka import consumer as make_consumer
 from .kafka import producer as make_producer
-from .kafka import topic_partitions
 from .metrics import DEAD_LETTERS, REBALANCES
 from .outage import outage_cause, unavailable_dependency
 from .registry import DomainEvent, EventRegistry
@@ -62,6 +76,8 @@ CREATE TABLE IF NOT EXISTS applied_versions (
     stream_id text PRIMARY KEY,
     version   integer NOT NULL
 );
+-- the event applied as that version: a same-version event with another id is no re-send
+ALTER TABLE applied_versions ADD COLUMN IF NOT EXISTS event_id uuid;
 CREATE TABLE IF NOT EXISTS consumed_offsets (
     topic       text    NOT NULL,
     partition   integer NOT NULL,
@@ -111,12 +127,15 @@ class _Pipeline:
             self._rows.append(statement.args)
 
     async def flush(self) -> None:
-        if self._query is not None and self._rows:
-            if len(self._rows) == 1:
-                await self._conn.execute(self._query, *self._rows[0])
-            else:
-                await self._conn.executemany(self._query, self._rows)
+        # The queue is emptied before it is sent: rows the database refuses must not stay
+        # queued, or every later flush would send (and fail on) them again.
+        query, rows = self._query, self._rows
         self._query, self._rows = None, []
+        if query is not None and rows:
+            if len(rows) == 1:
+                await self._conn.execute(query, *rows[0])
+            else:
+                await self._conn.executemany(query, rows)
 
     async def execute(self, query: str, *args: Any) -> str:
         await self.flush()
@@ -212,19 +231,27 @@ class ProjectionRunner:
         self,
         projection: Projection,
         pool: asyncpg.Pool,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         topic_prefix: str,
         service: str | None = None,
     ) -> None:
         self.projection = projection
         self.pool = pool
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
         # Named after the service too, so two services' projections never share a group.
         owner = f"{service}." if service else ""
         self.service = service or ""
         self.dead_letter_topic = f"{topic_prefix}{owner}{projection.name}.dlq"
         self.group_id = f"{topic_prefix}{owner}projection.{projection.name}"
+        # `<prefix><service>.events` is written by <service> alone.
+        self.topic_owners = {
+            f"{topic_prefix}{t}": t.removesuffix(".events")
+            for t in projection.topics
+            if t.endswith(".events")
+        }
+        # On the service's own topic every event must be one its event store wrote.
+        self.own_topics = {t for t, o in self.topic_owners.items() if service and o == service}
 
     async def create_schema(self, schema: str | None = None) -> None:
         schema = schema or self.projection.schema
@@ -274,16 +301,31 @@ class ProjectionRunner:
             decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
             for record in records:
                 try:
-                    decoded.append((record, Envelope.from_json(record.value or b"")))
-                except EventDecodingError as exc:
+                    env = Envelope.from_json(record.value or b"")
+                    self._check_origin(record.topic, env)
+                    decoded.append((record, env))
+                except (EventDecodingError, RefusedEvent) as exc:
                     result.dead.append(DeadLetter(record, exc))
+            decoded = await self._in_store(raw, decoded, result)
             versions = await self._versions(raw, {env.stream_id for _, env in decoded})
             conn = _Pipeline(raw)
             for record, env in decoded:
-                if versions.get(env.stream_id, 0) >= env.stream_version:
-                    result.duplicates += 1
+                applied, applied_id = versions.get(env.stream_id, (0, None))
+                if env.stream_version <= applied:
+                    if env.stream_version == applied and applied_id not in (None, env.event_id):
+                        result.dead.append(DeadLetter(record, _conflict(env, applied_id)))
+                    else:  # a redelivery or re-send: already applied
+                        result.duplicates += 1
                     continue
-                versions[env.stream_id] = env.stream_version
+                if env.stream_version != applied + 1:
+                    gap = VersionGap(
+                        f"{env.stream_id}: version {env.stream_version} arrived while"
+                        f" {applied} is the last applied; only {applied + 1} may come next"
+                    )
+                    result.dead.append(DeadLetter(record, gap))
+                    continue
+                # Taken even if the handler fails below: a dead-lettered event is consumed.
+                versions[env.stream_id] = (env.stream_version, env.event_id)
                 handler = self.projection.handlers.get(env.event_type)
                 if handler is None:
                     result.ignored += 1
@@ -292,9 +334,9 @@ class ProjectionRunner:
                     if not careful:
                         try:
                             await conn.run(handler, env.event(self.projection.registry), env)
-                        except RETRYABLE:
-                            raise
                         except Exception as exc:
+                            if _retryable(exc):
+                                raise
                             raise _PoisonInBatch from exc
                         result.applied += 1
                         continue
@@ -303,15 +345,15 @@ class ProjectionRunner:
                             await conn.run(handler, env.event(self.projection.registry), env)
                             await conn.flush()
                         result.applied += 1
-                    except RETRYABLE:
-                        raise
                     except Exception as exc:
+                        if _retryable(exc):
+                            raise
                         result.dead.append(DeadLetter(record, exc))
             try:
                 await conn.flush()
-            except RETRYABLE:
-                raise
             except Exception as exc:
+                if _retryable(exc) or careful:
+                    raise
                 raise _PoisonInBatch from exc
             await self._save(raw, versions, records)
             if result.dead:
@@ -328,31 +370,75 @@ class ProjectionRunner:
                     await publish_dead(result.dead)
         return result
 
-    @staticmethod
-    async def _versions(conn: asyncpg.Connection, stream_ids: Iterable[str]) -> dict[str, int]:
+    def _check_origin(self, topic: str, env: Envelope) -> None:
+        """`<service>.events` carries only the events <service> says it wrote."""
+        owner = self.topic_owners.get(topic)
+        if owner is not None and env.service is not None and env.service != owner:
+            raise WrongOrigin(
+                f"{env.event_type} from service {env.service!r} on {topic}, which only"
+                f" {owner!r} writes"
+            )
+
+    async def _in_store(
+        self,
+        conn: asyncpg.Connection,
+        decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
+        result: BatchResult,
+    ) -> list[tuple[ConsumerRecord[bytes, bytes], Envelope]]:
+        """On the service's own topic, keep only events its event store holds as they say."""
+        own = [env for record, env in decoded if record.topic in self.own_topics]
+        if not own:
+            return decoded
         rows = await conn.fetch(
-            "SELECT stream_id, version FROM applied_versions WHERE stream_id = ANY($1::text[])"
-            " FOR UPDATE",
+            "SELECT event_id, stream_id, stream_version FROM events WHERE event_id = ANY($1)",
+            [env.event_id for env in own],
+        )
+        stored = {r["event_id"]: (r["stream_id"], r["stream_version"]) for r in rows}
+        kept = []
+        for record, env in decoded:
+            if record.topic in self.own_topics and stored.get(env.event_id) != (
+                env.stream_id,
+                env.stream_version,
+            ):
+                refused = WrongOrigin(
+                    f"{env.event_type} {env.event_id} (version {env.stream_version} of"
+                    f" {env.stream_id}) is not in the event store of the service owning"
+                    f" {record.topic}"
+                )
+                result.dead.append(DeadLetter(record, refused))
+            else:
+                kept.append((record, env))
+        return kept
+
+    @staticmethod
+    async def _versions(
+        conn: asyncpg.Connection, stream_ids: Iterable[str]
+    ) -> dict[str, tuple[int, uuid.UUID | None]]:
+        rows = await conn.fetch(
+            "SELECT stream_id, version, event_id FROM applied_versions"
+            " WHERE stream_id = ANY($1::text[]) FOR UPDATE",
             list(stream_ids),
         )
-        return {r["stream_id"]: r["version"] for r in rows}
+        return {r["stream_id"]: (r["version"], r["event_id"]) for r in rows}
 
     @staticmethod
     async def _save(
         conn: asyncpg.Connection,
-        versions: dict[str, int],
+        versions: dict[str, tuple[int, uuid.UUID | None]],
         records: Sequence[ConsumerRecord[bytes, bytes]],
     ) -> None:
         if versions:
             await conn.execute(
                 """
-                INSERT INTO applied_versions (stream_id, version)
-                SELECT * FROM unnest($1::text[], $2::int[])
-                ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version
+                INSERT INTO applied_versions (stream_id, version, event_id)
+                SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[])
+                ON CONFLICT (stream_id) DO UPDATE
+                SET version = excluded.version, event_id = excluded.event_id
                 WHERE applied_versions.version < excluded.version
                 """,
                 list(versions),
-                list(versions.values()),
+                [v for v, _ in versions.values()],
+                [e for _, e in versions.values()],
             )
         offsets: dict[tuple[str, int], int] = {}
         for r in records:
@@ -383,8 +469,8 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
         await self.create_schema(fresh)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+        consumer = make_consumer(
+            self.kafka,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=batch_size,
@@ -392,7 +478,7 @@ class ProjectionRunner:
         await consumer.start()
         total = 0
         try:
-            partitions = await topic_partitions(self.bootstrap_servers, self.topics)
+            partitions = await topic_partitions(self.kafka, self.topics)
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             total += await self._replay_to_end(consumer, partitions, fresh)
@@ -415,7 +501,7 @@ class ProjectionRunner:
     ) -> int:
         end = await consumer.end_offsets(partitions)
         applied = 0
-        producer = make_producer(self.bootstrap_servers)
+        producer = make_producer(self.kafka)
         await producer.start()
 
         async def publish_dead(dead: list[DeadLetter]) -> None:
@@ -433,6 +519,22 @@ class ProjectionRunner:
         return applied
 
 
+def _retryable(exc: BaseException) -> bool:
+    """Infrastructure trouble (the batch is tried again), not an event the database or the
+    handler refuses. asyncpg reports an argument it cannot encode (an integer beyond bigint)
+    as an InterfaceError that is also a ValueError: that is the event's fault."""
+    if isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError):
+        return False
+    return isinstance(exc, RETRYABLE)
+
+
+def _conflict(env: Envelope, applied_id: uuid.UUID | None) -> ConflictingEvent:
+    return ConflictingEvent(
+        f"{env.stream_id}: version {env.stream_version} was applied as event {applied_id};"
+        f" {env.event_type} {env.event_id} claims it too"
+    )
+
+
 def _record_context(record: ConsumerRecord[bytes, bytes]) -> Any:
     headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
     return extract_context(headers)
@@ -444,6 +546,7 @@ async def _publish_dead_letters(producer: Any, topic: str, dead: list[DeadLetter
         headers = [
             *(d.record.headers or ()),
             ("dlq.error", repr(d.error)[:2000].encode()),
+            ("dlq.reason", str(d.error)[:2000].encode()),
             ("dlq.error_type", type(d.error).__name__.encode()),
             ("dlq.traceback", "".join(traceback.format_exception(d.error))[-4000:].encode()),
             ("dlq.source", f"{d.record.topic}/{d.record.partition}/{d.record.offset}".encode()),
@@ -519,7 +622,7 @@ class LiveProjection:
 
     async def start(self) -> None:
         await self.runner.create_schema()
-        self._producer = make_producer(self.runner.bootstrap_servers)
+        self._producer = make_producer(self.runner.kafka)
         await self._producer.start()
 
     async def stop(self) -> None:

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
 
+from .kafka import KafkaAccess
 from .kafka import producer as make_producer
 from .store import NOTIFY_CHANNEL, Checkpoint, EncodedEvent, EventStore
 from .telemetry import extract_context, tracer
@@ -42,7 +43,7 @@ class Relay:
     def __init__(
         self,
         store: EventStore,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         topic: str,
         *,
         name: str = "relay",
@@ -50,7 +51,7 @@ class Relay:
         idle_poll_seconds: float = 0.5,
     ) -> None:
         self.store = store
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.topic = topic
         self.name = name
         self.batch_size = batch_size
@@ -109,7 +110,7 @@ class Relay:
             while not stopping.is_set():
                 try:
                     if producer is None:
-                        producer = make_producer(self.bootstrap_servers)
+                        producer = make_producer(self.kafka)
                         await producer.start()
                     if reading is None:
                         cursor = in_flight[-1].checkpoint if in_flight else checkpoint

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
@@ -19,7 +19,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from .api import create_app
@@ -28,7 +27,7 @@ from .auth import TokenIssuer
 from .consistency import Receipts, read_your_writes
 from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
-from .kafka import ensure_topics
+from .kafka import KafkaAccessDenied, admin_client, ensure_topics
 from .metrics import sample_lag
 from .outage import outage_cause, unavailable_dependency
 from .projection import LiveProjection, Projection, ProjectionRunner
@@ -51,6 +50,11 @@ class ServiceDefinition:
     projections: Sequence[Projection] = ()
     migrations: Sequence[Path | Traversable] = ()
     jobs: Sequence[Job] = ()
+    publishes_prefixes: Sequence[str] = ()
+    """Topic prefixes it writes besides `<name>.` (hotels: the partner feeds `partner.`)."""
+    more_asyncapi: Callable[[], dict[str, Any]] | None = None
+    """AsyncAPI channels, operations and components of what else it publishes (those
+    topics), merged into its `/asyncapi.json`."""
     version: str = "0.1.0"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,7 +84,7 @@ class Runtime:
         return ProjectionRunner(
             projection,
             self.pool,
-            self.settings.kafka_bootstrap_servers,
+            self.settings.kafka,
             self.settings.fairline_topic_prefix,
             service=self.definition.name,
         )
@@ -91,18 +95,24 @@ class Runtime:
         if self.pool is None:
             self.pool = await create_pool(self.database_url)
         await migrate(self.pool, *self.definition.migrations)
-        self.store = EventStore(self.pool, self.definition.registry)
-        topics = {self.topic}
+        self.store = EventStore(self.pool, self.definition.registry, service=self.definition.name)
+        owned = {self.topic}
+        consumed: set[str] = set()
         for p in self.definition.projections:
             runner = self.runner(p)
-            topics.update(runner.topics)
-            topics.add(runner.dead_letter_topic)
+            consumed.update(runner.topics)
+            owned.add(runner.dead_letter_topic)
             await runner.create_schema()
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
-            sorted(topics),
-            replication=self.settings.fairline_topic_replication,
-        )
+        replication = self.settings.fairline_topic_replication
+        await ensure_topics(self.settings.kafka, sorted(owned), replication=replication)
+        # Another service's topic is its owner's to create; a broker without ACLs lets us
+        # create it now, so the subscription never waits on a topic that does not exist.
+        try:
+            await ensure_topics(
+                self.settings.kafka, sorted(consumed - owned), replication=replication
+            )
+        except KafkaAccessDenied as exc:
+            log.warning("consumed topic not created yet; its owner creates it", error=str(exc))
 
     async def prepare_when_available(self, report_every_s: float = 10.0) -> None:
         """`prepare`, waiting for PostgreSQL and Kafka while they are down.
@@ -140,7 +150,7 @@ class Runtime:
         await self.prepare_when_available()
         assert self.store is not None
         if relay:
-            self.relay = Relay(self.store, self.settings.kafka_bootstrap_servers, self.topic)
+            self.relay = Relay(self.store, self.settings.kafka, self.topic)
             self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
         for job in self.definition.jobs if jobs else ():
             self._tasks.append(asyncio.create_task(run_job(job, self, self._stopping)))
@@ -152,7 +162,8 @@ class Runtime:
 
             self._broker = KafkaBroker(
                 # FastStream passes a string on as one address: "a:1,b:2" must be a list.
-                [s.strip() for s in self.settings.kafka_bootstrap_servers.split(",")],
+                [s.strip() for s in self.settings.kafka.bootstrap_servers.split(",")],
+                security=self.settings.kafka.faststream_security(),
                 acks="all",
                 enable_idempotence=True,
                 logger=None,
@@ -184,9 +195,7 @@ class Runtime:
         await self.pool.fetchval("SELECT 1")
 
     async def check_kafka(self) -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=3000
-        )
+        admin = admin_client(self.settings.kafka, request_timeout_ms=3000)
         await asyncio.wait_for(admin.start(), 5)
         try:
             await asyncio.wait_for(admin.describe_cluster(), 5)

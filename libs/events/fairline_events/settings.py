@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import TYPE_CHECKING
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from .kafka import KafkaAccess
 
 
 class ServiceSettings(BaseSettings):
@@ -14,6 +19,17 @@ class ServiceSettings(BaseSettings):
         description="server and credentials; each service uses its own database on it",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_security_protocol: str = Field(
+        default="",
+        description="PLAINTEXT, SASL_PLAINTEXT, SASL_SSL or SSL; unset: SASL_PLAINTEXT when a"
+        " username is set, else PLAINTEXT (a broker without authentication)",
+    )
+    kafka_sasl_mechanism: str = "SCRAM-SHA-256"
+    kafka_sasl_username: str = Field(default="", description="the service's Kafka principal")
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = Field(
+        default="", description="CA bundle that signed the brokers' certificates (TLS only)"
+    )
     fairline_topic_prefix: str = Field(
         default="fairline.", description="prefix of every topic; tests use a unique one per run"
     )
@@ -57,6 +73,23 @@ class ServiceSettings(BaseSettings):
         " before it answers 503 not_yet_consistent",
     )
     log_level: str = "INFO"
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """Where Kafka is and who this process is to it."""
+        from .kafka import KafkaAccess
+
+        protocol = self.kafka_security_protocol or (
+            "SASL_PLAINTEXT" if self.kafka_sasl_username else "PLAINTEXT"
+        )
+        return KafkaAccess(
+            self.kafka_bootstrap_servers,
+            protocol.upper(),
+            self.kafka_sasl_mechanism,
+            self.kafka_sasl_username,
+            self.kafka_sasl_password.get_secret_value(),
+            self.kafka_ssl_cafile,
+        )
 
     def service_database_url(self, service: str) -> str:
         from .db import with_database

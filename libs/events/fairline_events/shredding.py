@@ -15,11 +15,13 @@ only the edges of a service (the API, a consumer holding a key) open it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ALGORITHM: Literal["A256GCM"] = "A256GCM"
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
 
 
 class Sealed(BaseModel):
@@ -89,6 +92,20 @@ def unseal(key: bytes, sealed: Sealed, field: str) -> str:
     except InvalidTag:
         raise ValueError(f"{field} does not open with key {sealed.key_id}") from None
     return plain.decode()
+
+
+async def _older_snapshots_gone(conn: asyncpg.Connection, wait: float) -> None:
+    """Wait until every transaction of this database that holds a snapshot now has ended."""
+    query = """
+        SELECT pid, xact_start FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND backend_xmin IS NOT NULL
+    """
+    older = {(r["pid"], r["xact_start"]) for r in await conn.fetch(query)}
+    deadline = time.monotonic() + wait
+    while older and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        older &= {(r["pid"], r["xact_start"]) for r in await conn.fetch(query)}
 
 
 def unseal_with(keys: Mapping[str, bytes], sealed: Sealed | None, field: str) -> str | None:
@@ -162,6 +179,49 @@ class KeyStore:
             key_id,
         )
         return status is not None
+
+    async def purge(self, pool: asyncpg.Pool, *, wait: float = 10.0) -> bool:
+        """After keys were destroyed (and committed): rewrite the key table without the old
+        row versions that still hold them, and checkpoint so the WAL segments that carry them
+        can be recycled.
+
+        The UPDATE that destroys a key leaves the old row version, key included, in the
+        table's page; plain VACUUM prunes it but may leave its bytes in the page's free
+        space, so the table (one small row per subject) is rewritten into new files
+        (VACUUM FULL: an exclusive lock for as long as the copy takes, rare as erasures
+        are). A transaction that began before the erasure may still see the old version, and
+        the rewrite keeps what someone may still see (its VERBOSE report counts them), so it
+        first waits for those transactions to end, then rewrites again while versions were
+        kept, for up to `wait` seconds. CHECKPOINT needs the `pg_checkpoint` role (or a
+        superuser); without it the next scheduled checkpoint (`checkpoint_timeout`) does the
+        same, so False means "later".
+        """
+        kept: list[int] = []
+
+        def count_kept(_: object, message: Any) -> None:
+            text = f"{getattr(message, 'message', '')} {getattr(message, 'detail', '') or ''}"
+            found = _KEPT.search(text)
+            if found:
+                kept.append(int(found.group(1)))
+
+        deadline = time.monotonic() + wait
+        async with pool.acquire() as conn:
+            await _older_snapshots_gone(conn, wait)
+            conn.add_log_listener(count_kept)
+            try:
+                while True:
+                    kept.clear()
+                    await conn.execute(f"VACUUM (FULL, VERBOSE) {self.table}")
+                    if not any(kept) or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+            finally:
+                conn.remove_log_listener(count_kept)
+            try:
+                await conn.execute("CHECKPOINT")
+            except asyncpg.InsufficientPrivilegeError:
+                return False
+        return True
 
     async def erased(
         self, conn: asyncpg.Connection | asyncpg.Pool, key_ids: Iterable[str]

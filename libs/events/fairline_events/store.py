@@ -80,8 +80,15 @@ class StreamAppend:
 
 class EventStore:
     def __init__(
-        self, pool: asyncpg.Pool, registry: EventRegistry, *, cached_states: int = 20_000
+        self,
+        pool: asyncpg.Pool,
+        registry: EventRegistry,
+        *,
+        cached_states: int = 20_000,
+        service: str | None = None,
     ) -> None:
+        self.service = service
+        """Stamped on every envelope read or relayed: the consumers' check of its origin."""
         self.pool = pool
         self.registry = registry
         # Folded states by (stream, evolve): a load reads only the events after the cached
@@ -132,6 +139,7 @@ class EventStore:
                     schema_version=schema_version,
                     stream_id=append.stream_id,
                     stream_version=append.expected_version + offset,
+                    service=self.service,
                     occurred_at=now,
                     actor=context.actor,
                     reason=context.reason,
@@ -195,7 +203,7 @@ class EventStore:
             stream_id,
             after_version,
         )
-        return [_envelope(r) for r in rows]
+        return [_envelope(r, self.service) for r in rows]
 
     async def load(
         self,
@@ -234,7 +242,7 @@ class EventStore:
             rows = await (connection or self.pool).fetch(_LOAD, list(after), list(after.values()))
         by_stream: dict[str, list[Envelope]] = {}
         for r in rows:
-            by_stream.setdefault(r["stream_id"], []).append(_envelope(r))
+            by_stream.setdefault(r["stream_id"], []).append(_envelope(r, self.service))
         # Only committed states are cached: what a transaction read of its own writes may
         # still roll back.
         committed = connection is None or not connection.is_in_transaction()
@@ -287,7 +295,10 @@ class EventStore:
             after.position,
             limit,
         )
-        return [StoredEvent(_envelope(r), Checkpoint(r["tx"], r["position"])) for r in rows]
+        return [
+            StoredEvent(_envelope(r, self.service), Checkpoint(r["tx"], r["position"]))
+            for r in rows
+        ]
 
     async def read_all_encoded(
         self, after: Checkpoint, limit: int = 1000, connection: asyncpg.Connection | None = None
@@ -303,7 +314,8 @@ class EventStore:
                    json_build_object(
                      'event_id', event_id, 'event_type', event_type,
                      'schema_version', schema_version, 'stream_id', stream_id,
-                     'stream_version', stream_version, 'position', position,
+                     'stream_version', stream_version, 'service', $4::text,
+                     'position', position,
                      'occurred_at', occurred_at, 'actor', actor, 'reason', reason,
                      'command', command, 'correlation_id', correlation_id,
                      'causation_id', causation_id, 'trace_context', trace_context, 'data', data
@@ -317,6 +329,7 @@ class EventStore:
             str(after.tx_id),
             after.position,
             limit,
+            self.service,
         )
         return [
             EncodedEvent(
@@ -415,13 +428,14 @@ def _row(e: Envelope) -> tuple[Any, ...]:
     )
 
 
-def _envelope(r: asyncpg.Record) -> Envelope:
+def _envelope(r: asyncpg.Record, service: str | None) -> Envelope:
     return Envelope(
         event_id=r["event_id"],
         event_type=r["event_type"],
         schema_version=r["schema_version"],
         stream_id=r["stream_id"],
         stream_version=r["stream_version"],
+        service=service,
         position=r["position"],
         occurred_at=r["occurred_at"],
         actor=r["actor"],

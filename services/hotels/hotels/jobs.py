@@ -62,13 +62,13 @@ async def publish_partner_feeds(runtime: Runtime, batch: int = 500) -> int:
     )
     if not rows:
         return 0
-    servers = runtime.settings.kafka_bootstrap_servers
+    kafka = runtime.settings.kafka
     topics = {r["hotel_code"]: runtime.settings.topic(partner_topic(r["hotel_code"])) for r in rows}
     missing = sorted(set(topics.values()) - _known_topics)
     if missing:
-        await ensure_topics(servers, missing)
+        await ensure_topics(kafka, missing)
         _known_topics.update(missing)
-    producer = make_producer(servers)
+    producer = make_producer(kafka)
     await producer.start()
     try:
         sends = [

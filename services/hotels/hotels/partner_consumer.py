@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from fairline_events.kafka import topic_partitions
+from fairline_events.kafka import KafkaAccess, topic_partitions
+from fairline_events.kafka import consumer as make_consumer
+from fairline_events.settings import ServiceSettings
 from fairline_events.shredding import Sealed, decode_key, unseal
 
 from .partner import contract
@@ -256,7 +258,7 @@ class LocalStore:
 
 async def consume(
     store: LocalStore,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
     topic: str,
     *,
     until_idle: bool,
@@ -264,9 +266,9 @@ async def consume(
     crash_after: int | None = None,
 ) -> Counts:
     counts = Counts()
-    partitions = await topic_partitions(bootstrap_servers, [topic])
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+    partitions = await topic_partitions(kafka, [topic])
+    consumer = make_consumer(
+        kafka,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=200,
@@ -334,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("FAIRLINE_PARTNER_TOKEN", ""),
         help="a partner_hotel bearer token for this hotel (or FAIRLINE_PARTNER_TOKEN)",
     )
+    # The feed's Kafka principal comes from the environment only (a password in argv shows
+    # in `ps`): KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SECURITY_PROTOCOL.
     parser.add_argument("--resync", action="store_true", help="empty the store, read from start")
     parser.add_argument("--until-idle", action="store_true", help="stop once caught up")
     parser.add_argument("--max-messages", type=int, help="stop after this many messages")
@@ -354,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = asyncio.run(
             consume(
                 store,
-                args.bootstrap_servers,
+                ServiceSettings(kafka_bootstrap_servers=args.bootstrap_servers).kafka,
                 topic,
                 until_idle=args.until_idle,
                 max_messages=args.max_messages,

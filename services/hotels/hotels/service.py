@@ -9,6 +9,7 @@ from fairline_events.service import ServiceDefinition
 from .api import blocks_router, bookings_router, hotels_router, partner_router, read_models_router
 from .domain.events import registry
 from .jobs import cut_off_job, partner_feed_job
+from .partner.contract import published_feeds
 from .projections import occupancy, partner_feed, rooming
 
 definition = ServiceDefinition(
@@ -26,4 +27,6 @@ definition = ServiceDefinition(
     projections=[rooming, occupancy, partner_feed],
     migrations=[resources.files("hotels") / "migrations"],
     jobs=[cut_off_job, partner_feed_job],
+    publishes_prefixes=["partner."],
+    more_asyncapi=published_feeds,
 )

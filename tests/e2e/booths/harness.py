@@ -76,7 +76,7 @@ class ExhibitorFeed:
         self.versions: dict[str, int] = {}
 
     async def publish(self, events: list[DomainEvent]) -> None:
-        send = producer(self.settings.kafka_bootstrap_servers)
+        send = producer(self.settings.kafka)
         await send.start()
         try:
             futures = []

@@ -21,6 +21,7 @@ from fairline_events.db import drop_database, with_database
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from fastapi import FastAPI
+from support.kafka_access import kafka_settings
 from support.serving import serving
 
 RUN = uuid.uuid4().hex[:6]
@@ -98,7 +99,7 @@ async def service(infra, tmp_path_factory) -> AsyncIterator[Service]:  # type: i
     unique = f"x{RUN}{uuid.uuid4().hex[:6]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.bootstrap_servers,
+        **kafka_settings(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,

@@ -152,7 +152,7 @@ async def test_withdrawal_reaches_other_services_through_the_topic(service: Serv
     topic = service.settings.topic("exhibitors.events")
 
     async def events_of_app() -> list[dict[str, Any]]:
-        records = await read_topic(service.settings.kafka_bootstrap_servers, topic)
+        records = await read_topic(service.settings.kafka, topic)
         found = [json.loads(r.value or b"{}") for r in records]
         return [e for e in found if e["stream_id"] == f"application-{app_id}"]
 

@@ -3,15 +3,29 @@ broker and database; tokens for every role that uses it."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from booths.service import definition as booths
+from exhibitors.service import definition as exhibitors
+from fairline_events.access import (
+    create_acls,
+    new_password,
+    reader_grants,
+    service_grants,
+    upsert_scram_users,
+)
+from fairline_events.kafka import KafkaAccess
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
+from fairline_stack.resolve import Infra
+from hotels.partner.contract import partner_topic
 from hotels.service import definition
 from support.serving import serving
 
@@ -117,3 +131,44 @@ async def running(settings: ServiceSettings) -> AsyncIterator[Api]:
 async def api(settings: ServiceSettings) -> AsyncIterator[Api]:
     async with running(settings) as api:
         yield api
+
+
+@dataclass
+class Principals:
+    """Kafka principals of one test's own (tagged names), with the platform's grants for the
+    test's topic prefix: the three services, and partner hotels cncc-grand and continental."""
+
+    prefix: str
+    admin: KafkaAccess
+    services: dict[str, KafkaAccess]
+    partners: dict[str, KafkaAccess]
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def feed(self, hotel: str) -> str:
+        return self.topic(partner_topic(hotel))
+
+
+@pytest.fixture
+async def principals(infra: Infra, settings: ServiceSettings) -> Principals:
+    if not infra.authenticated:
+        pytest.skip("the broker in use runs without authentication (no ACLs to test)")
+    prefix = settings.fairline_topic_prefix
+    tag = uuid.uuid4().hex[:8]
+    users = {name: f"{tag}.{name}" for name in ("exhibitors", "booths", "hotels")}
+    partner_users = {hotel: f"{tag}.hotel.{hotel}" for hotel in ("cncc-grand", "continental")}
+    passwords = {u: new_password() for u in [*users.values(), *partner_users.values()]}
+    await upsert_scram_users(infra.kafka, passwords)
+    grants = []
+    for service in (exhibitors, booths, definition):
+        grants += service_grants(service, prefix, users[service.name])
+    for hotel, user in partner_users.items():
+        grants += reader_grants(user, [f"{prefix}{partner_topic(hotel)}"], f"{prefix}{user}.")
+    await create_acls(infra.kafka, grants)
+    return Principals(
+        prefix,
+        infra.kafka,
+        {name: infra.kafka.as_user(u, passwords[u]) for name, u in users.items()},
+        {hotel: infra.kafka.as_user(u, passwords[u]) for hotel, u in partner_users.items()},
+    )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
+from fairline_events.kafka import KafkaAccess, admin_client
 from fairline_events.shredding import Sealed, unseal
 from support.kafka_read import read_topic
 
@@ -42,9 +42,9 @@ async def database_rows(pool: asyncpg.Pool) -> list[str]:
     return rows
 
 
-async def topic_records(bootstrap_servers: str, prefix: str) -> list[str]:
+async def topic_records(kafka: KafkaAccess, prefix: str) -> list[str]:
     """Every record (key, value, headers) of every topic with the run's prefix, as text."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = admin_client(kafka)
     await admin.start()
     try:
         topics = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
@@ -52,7 +52,7 @@ async def topic_records(bootstrap_servers: str, prefix: str) -> list[str]:
         await admin.close()
     texts: list[str] = []
     for topic in topics:
-        for r in await read_topic(bootstrap_servers, topic):
+        for r in await read_topic(kafka, topic):
             headers = " ".join(f"{k}={v.decode(errors='replace')}" for k, v in r.headers or ())
             texts.append(
                 f"{topic} {(r.key or b'').decode(errors='replace')} {headers} "

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fairline_events.kafka import KafkaAccess
 from fairline_events.kafka import producer as make_producer
 from fairline_events.settings import ServiceSettings
+from fairline_stack.kcat import kcat_env, sasl_args
 from hotels.partner import contract
 from hotels.projections import partner_feed
 from support.kafka_read import read_topic
@@ -96,7 +98,7 @@ async def scenario(api: Api, settings: ServiceSettings) -> dict[str, Any]:
     topic = settings.topic("partner.cncc-grand.bookings")
 
     async def types() -> dict[str, int]:
-        records = await read_topic(settings.kafka_bootstrap_servers, topic)
+        records = await read_topic(settings.kafka, topic)
         counts: dict[str, int] = {}
         for r in records:
             kind = json.loads(r.value or b"")["message_type"]
@@ -126,7 +128,8 @@ def feed_consumer(
         api.tokens["partner_cncc"],
         *extra,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    env = {**os.environ, **settings.kafka.env()}  # the feed's Kafka identity: env only
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
 
 
 def local_state(db: Path) -> dict[str, Any]:
@@ -164,9 +167,9 @@ async def test_the_reference_consumer_applies_each_message_once_across_a_crash_a
     assert "applied 7," in resumed.stdout, resumed.stdout
 
     # A message the platform sends again (a publish retried after a crash) is skipped.
-    records = await read_topic(settings.kafka_bootstrap_servers, ids["topic"])
+    records = await read_topic(settings.kafka, ids["topic"])
     first = records[0]
-    producer = make_producer(settings.kafka_bootstrap_servers)
+    producer = make_producer(settings.kafka)
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -218,29 +221,20 @@ def kcat() -> str:
     return found
 
 
+def run_kcat(kafka: KafkaAccess, *args: str) -> subprocess.CompletedProcess[str]:
+    """kcat as `kafka`'s principal (SASL/SCRAM options when the broker wants them)."""
+    binary = kcat()
+    command = [binary, "-b", kafka.bootstrap_servers, *sasl_args(kafka), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=kcat_env())
+
+
 async def test_an_independent_client_reads_and_decodes_the_feed_with_kcat(
     api: Api, settings: ServiceSettings
 ) -> None:
-    binary = await asyncio.to_thread(kcat)
+    await asyncio.to_thread(kcat)
     ids = await scenario(api, settings)
     done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            binary,
-            "-b",
-            settings.kafka_bootstrap_servers,
-            "-C",
-            "-t",
-            ids["topic"],
-            "-o",
-            "beginning",
-            "-e",
-            "-J",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        run_kcat, settings.kafka, "-C", "-t", ids["topic"], "-o", "beginning", "-e", "-J", "-q"
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

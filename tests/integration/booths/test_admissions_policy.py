@@ -17,6 +17,7 @@ from exhibitors.domain.events import registry as exhibitors_registry
 from exhibitors.domain.values import CompanyProfile, ContactPerson
 from fairline_events.db import migrate
 from fairline_events.envelope import Envelope
+from fairline_events.kafka import KafkaAccess
 from fairline_events.projection import ProjectionRunner
 from fairline_events.registry import DomainEvent
 from fairline_events.store import EventStore
@@ -72,7 +73,7 @@ async def test_an_approval_admits_once_even_when_redelivered_or_replayed(
 ) -> None:
     await migrate(pool)
     store = EventStore(pool, registry)
-    runner = ProjectionRunner(admissions, pool, "unused:9092", "x.")
+    runner = ProjectionRunner(admissions, pool, KafkaAccess.plain("unused:9092"), "x.")
     await runner.create_schema()
 
     first = await runner.apply(RECORDS)

@@ -9,6 +9,7 @@ from exhibitors.api.statistics import edition_statistics
 from exhibitors.demo import load_demo
 from exhibitors.projections import agendas, directory, leads, results, showcase
 from exhibitors.service import definition
+from fairline_events.kafka import KafkaAccess
 from fairline_events.projection import ProjectionRunner
 from fairline_events.service import Runtime
 from fairline_events.settings import ServiceSettings
@@ -36,7 +37,8 @@ async def test_the_demo_is_populated_and_idempotent(
         pool = runtime.pool
         for projection in (directory, showcase, leads, agendas, results):
             await project_everything(
-                runtime.store, ProjectionRunner(projection, pool, "unused:9092", "t.")
+                runtime.store,
+                ProjectionRunner(projection, pool, KafkaAccess.plain("unused:9092"), "t."),
             )
         listed = await pool.fetchval(
             f"SELECT count(*) FROM {directory.schema}.exhibitors"

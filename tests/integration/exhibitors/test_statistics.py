@@ -29,6 +29,7 @@ from exhibitors.projections import directory
 from exhibitors.service import definition
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
+from fairline_events.kafka import KafkaAccess
 from fairline_events.projection import ProjectionRunner
 from fairline_events.store import Checkpoint, EventStore
 from fairline_events.transact import Streams, command_handler
@@ -140,7 +141,7 @@ async def projected(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
     store = EventStore(pool, definition.registry)
     for row in FIXTURE:
         await _register(store, *row)
-    runner = ProjectionRunner(directory, pool, "unused:9092", "t.")
+    runner = ProjectionRunner(directory, pool, KafkaAccess.plain("unused:9092"), "t.")
     await runner.create_schema()
     await project_everything(store, runner)
     yield pool
@@ -200,5 +201,7 @@ async def test_an_edition_without_a_previous_one_has_no_growth(projected: asyncp
 async def test_replaying_the_events_again_changes_nothing(projected: asyncpg.Pool) -> None:
     before = await edition_statistics(projected, "ciftis-2021")
     store = EventStore(projected, definition.registry)
-    await project_everything(store, ProjectionRunner(directory, projected, "unused:9092", "t."))
+    await project_everything(
+        store, ProjectionRunner(directory, projected, KafkaAccess.plain("unused:9092"), "t.")
+    )
     assert await edition_statistics(projected, "ciftis-2021") == before

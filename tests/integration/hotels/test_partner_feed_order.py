@@ -12,9 +12,10 @@ import asyncpg
 import pytest
 from aiokafka.structs import ConsumerRecord
 from fairline_events.envelope import Envelope
+from fairline_events.kafka import KafkaAccess
 from fairline_events.projection import ProjectionRunner
 from fairline_events.shredding import new_key, seal
-from hotels.domain.events import BookingMade, GuestErased, HotelsEvent, registry
+from hotels.domain.events import BookingMade, GuestErased, GuestRecorded, HotelsEvent, registry
 from hotels.projections import partner_feed
 
 pytestmark = pytest.mark.infra
@@ -81,12 +82,16 @@ async def outbox(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 async def test_the_hotel_is_told_to_erase_whichever_arrives_first(
     pool: asyncpg.Pool, erasure_first: bool
 ) -> None:
-    runner = ProjectionRunner(partner_feed, pool, "127.0.0.1:1", "t.")
+    runner = ProjectionRunner(partner_feed, pool, KafkaAccess.plain("127.0.0.1:1"), "t.")
     await runner.create_schema()
     made_a = record(booking("b-a", "cncc-grand"), 1, 0, 0)
     made_b = record(booking("b-b", "continental"), 1, 1, 0)
-    erased = record(GuestErased(guest_id="g1", key_id="k1"), 2, 2, 0)
-    for batch in ([erased], [made_a, made_b]) if erasure_first else ([made_a, made_b], [erased]):
+    # The guest's stream, as the store writes it: recorded (version 1), then erased.
+    name = seal(KEY, "k1", "name", "Zhang Wei")
+    recorded = record(GuestRecorded(guest_id="g1", key_id="k1", name=name), 1, 2, 0)
+    erased = record(GuestErased(guest_id="g1", key_id="k1"), 2, 2, 1)
+    guest = [recorded, erased]
+    for batch in (guest, [made_a, made_b]) if erasure_first else ([made_a, made_b], guest):
         await runner.apply(batch)
     await runner.apply([erased, made_a])  # redelivered: changes nothing
 

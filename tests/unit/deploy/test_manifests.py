@@ -449,6 +449,36 @@ def test_compose_kafka_is_a_single_kraft_node() -> None:
     assert kafka["healthcheck"]["test"]
 
 
+def test_compose_kafka_authenticates_and_authorizes_every_client() -> None:
+    services = compose_services()
+    env = environment(services["kafka"])
+    protocols = {
+        item.partition(":")[2] for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    }
+    assert protocols <= {"SASL_PLAINTEXT", "SASL_SSL"}, "no listener without authentication"
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-256"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith(".StandardAuthorizer")
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "--add-scram" in " ".join(services["kafka-format"]["command"])
+    assert services["kafka"]["depends_on"]["kafka-format"]["condition"] == (
+        "service_completed_successfully"
+    )
+    for name in SERVICES:
+        grant = services[f"{name}-kafka-access"]
+        assert grant["command"] == [name, "grant-kafka"]
+        assert environment(grant)["KAFKA_SASL_USERNAME"] == "admin"
+        assert services[f"{name}-migrate"]["depends_on"][f"{name}-kafka-access"]["condition"] == (
+            "service_completed_successfully"
+        )
+        for each in (services[name], services[f"{name}-migrate"]):
+            own = environment(each)
+            assert own["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+            assert own["KAFKA_SASL_USERNAME"] == name, "each service connects as itself"
+            assert f"KAFKA_{name.upper()}_PASSWORD" in own["KAFKA_SASL_PASSWORD"]
+
+
 def test_compose_postgres() -> None:
     postgres = compose_services()["postgres"]
     assert postgres["image"] == "postgres:15"
@@ -644,6 +674,25 @@ def test_k8s_sets_every_required_setting() -> None:
             assert refs == ["fairline-config"], refs
 
 
+def test_k8s_services_reach_kafka_over_tls_each_as_its_own_principal() -> None:
+    literals = config_literals()
+    assert literals["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", "the pods' traffic leaves the node"
+    assert literals["KAFKA_SASL_MECHANISM"].startswith("SCRAM-SHA-")
+    cafile = literals["KAFKA_SSL_CAFILE"]
+    for deployment in of_kind("Deployment", base_resources()):
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        for container in pod_containers(pod):
+            env = {v["name"]: v for v in container.get("env", [])}
+            assert env["KAFKA_SASL_USERNAME"]["value"] == name
+            password = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert password["name"] == f"fairline-kafka-{name}"
+            mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+            assert cafile.startswith(mounts["kafka-ca"] + "/")
+            assert secrets["kafka-ca"] == "fairline-kafka-ca"
+
+
 # --- the real tools, when their dev packages are installed ------------------------------
 
 
@@ -705,6 +754,17 @@ def compose_binary() -> Path:
     return binary
 
 
+# What the caller must export (the top of deploy/compose.yaml): compose refuses without.
+COMPOSE_SECRETS = (
+    "POSTGRES_PASSWORD",
+    "FAIRLINE_AUTH_SECRET",
+    "KAFKA_ADMIN_PASSWORD",
+    "KAFKA_EXHIBITORS_PASSWORD",
+    "KAFKA_BOOTHS_PASSWORD",
+    "KAFKA_HOTELS_PASSWORD",
+)
+
+
 def run_compose(
     tmp_path: Path, *args: str, secrets: bool = True
 ) -> subprocess.CompletedProcess[str]:
@@ -713,11 +773,10 @@ def run_compose(
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("COMPOSE_", "DOCKER_"))
-        and k not in {"POSTGRES_PASSWORD", "FAIRLINE_AUTH_SECRET"}
+        if not k.startswith(("COMPOSE_", "DOCKER_")) and k not in COMPOSE_SECRETS
     }
     if secrets:
-        env |= {"POSTGRES_PASSWORD": "compose-check", "FAIRLINE_AUTH_SECRET": "compose-check"}
+        env |= dict.fromkeys(COMPOSE_SECRETS, "compose-check")
     # an empty env file: a developer's deploy/.env must not change the outcome
     command = [str(compose_binary()), "--env-file", str(empty), "-f", str(COMPOSE), *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
@@ -743,7 +802,7 @@ def test_compose_config_is_valid(tmp_path: Path) -> None:
 def test_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
     refused = run_compose(tmp_path, "config", "-q", secrets=False)
     assert refused.returncode != 0
-    assert "POSTGRES_PASSWORD" in refused.stderr or "FAIRLINE_AUTH_SECRET" in refused.stderr
+    assert any(name in refused.stderr for name in COMPOSE_SECRETS)
 
 
 def tool_or_skip(name: str, package: str) -> str:

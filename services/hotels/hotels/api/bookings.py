@@ -229,4 +229,6 @@ async def no_show(booking_id: str, who: Desk, store: Store, context: Context) ->
 async def erase(guest_id: str, who: Ops, store: Store, context: Context) -> ErasureView:
     command = EraseGuest(guest_id=guest_id)
     outcome = await erase_guest(store, command, context.because("erasure request"))
+    if outcome.events:  # keep the destroyed key's bytes from lingering in pages and WAL
+        await guest_keys.purge(store.pool)
     return ErasureView(guest_id=guest_id, erased=True, already_erased=not outcome.events)

@@ -6,13 +6,22 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 """The hotels' local time (China keeps UTC+8 all year): nights and arrivals are local dates."""
 
 MAX_STAY_NIGHTS = 31
 MAX_RANGE_NIGHTS = 62
+MAX_RATE = 1_000_000
+"""CNY per room and night: a stay's total (at most MAX_STAY_NIGHTS nights) still fits the
+read models' integer columns, so no accepted request can give a projection a row it refuses."""
+MAX_ROOMS = 100_000
+"""Rooms of one type in one hotel (or block); far beyond any real hotel, within integer."""
+
+Rate = Annotated[int, Field(ge=0, le=MAX_RATE)]
+RoomCount = Annotated[int, Field(ge=0, le=MAX_ROOMS)]
+PositiveRoomCount = Annotated[int, Field(ge=1, le=MAX_ROOMS)]
 
 GroupKind = Literal["staff", "delegation", "media", "exhibitor", "sponsor"]
 """Who a block houses: 工作人员, 代表团, 媒体记者, exhibitors, sponsors."""

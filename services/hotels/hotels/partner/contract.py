@@ -13,10 +13,37 @@ messages may come again (at least once), never out of order for one subject.
 
 Versioning: `contract_version` changes only for a breaking change; fields may be added
 within a version, so consumers ignore fields they do not know.
+
+Connecting: SASL/SCRAM-SHA-256 (over TLS where the broker is reached across a network) as
+the hotel's own principal `hotel.<hotel_code>`, which may read only this hotel's topic (and
+use consumer groups named `<prefix>hotel.<hotel_code>.*`); it cannot write anywhere.
+
+Opening a sealed field (`x-sealed-fields` says the same, for programs): a `Sealed` value is
+AES-256-GCM (`alg` "A256GCM"). `nonce` is the 12-byte nonce and `ciphertext` the ciphertext
+followed by the 16-byte tag, both base64url without padding. The key is
+`GET /partner/hotels/{hotel_code}/guest-keys/{key_id}` on the hotels API (bearer token of
+subject `hotel:<hotel_code>`, role `partner_hotel`): JSON `{"key_id", "alg", "key"}`, `key`
+being 32 bytes, base64url without padding; 410 means the guest was erased (delete what you
+hold of them), 404 an unknown key. The associated data is the UTF-8 encoding of
+`key_id + "\\x1f" + field`, where `field` is the sealed value's own field name (`name` for
+`booking.guest.name`): a sealed value opens only as the field it was sealed for. In Python,
+with the `cryptography` package:
+
+    from base64 import urlsafe_b64decode as b64
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    def unb64(text): return b64(text + "=" * (-len(text) % 4))
+    def open_field(key_b64, sealed, field):
+        aad = (sealed["key_id"] + "\\x1f" + field).encode()
+        return AESGCM(unb64(key_b64)).decrypt(
+            unb64(sealed["nonce"]), unb64(sealed["ciphertext"]), aad).decode()
+
+A key may be kept only while it is needed to take the booking in; never store it beside
+the ciphertext.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -266,6 +293,7 @@ def asyncapi_document() -> dict[str, Any]:
                 for i, payload in enumerate(examples.get(kind.__name__, []), start=1)
             ],
         }
+    schemas["Sealed"]["description"] = SEALED_DESCRIPTION
     refs = {name: {"$ref": f"#/components/messages/{name}"} for name in messages}
     return {
         "asyncapi": "3.0.0",
@@ -275,18 +303,17 @@ def asyncapi_document() -> dict[str, Any]:
             "description": (__doc__ or "").strip(),
         },
         "defaultContentType": "application/json",
-        "channels": {
-            "partnerBookings": {
-                "address": "{prefix}partner.{hotel_code}.bookings",
-                "title": "one hotel's blocks and bookings",
-                "description": "Keyed by subject_id; one topic (and ACL) per partner hotel.",
-                "parameters": {
-                    "prefix": {"description": "the platform's topic prefix, e.g. `fairline.`"},
-                    "hotel_code": {"description": "the hotel, e.g. `cncc-grand`"},
-                },
-                "messages": refs,
+        "servers": {
+            "kafka": {
+                "host": "{bootstrap}",
+                "protocol": "kafka-secure",
+                "description": "the platform's Kafka; the operator gives each hotel its address,"
+                " principal and password",
+                "variables": {"bootstrap": {"description": "host:port of the brokers"}},
+                "security": [{"$ref": "#/components/securitySchemes/partnerPrincipal"}],
             }
         },
+        "channels": {"partnerBookings": feed_channel(refs)},
         "operations": {
             "receiveBookings": {
                 "action": "receive",
@@ -297,5 +324,107 @@ def asyncapi_document() -> dict[str, Any]:
                 ],
             }
         },
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+            "securitySchemes": {
+                "partnerPrincipal": {
+                    "type": "scramSha256",
+                    "description": "SASL/SCRAM-SHA-256 as `hotel.<hotel_code>`: reads this"
+                    " hotel's topic only",
+                }
+            },
+        },
+        "x-sealed-fields": SEALED_FIELDS,
     }
+
+
+def published_feeds() -> dict[str, Any]:
+    """The feeds as the hotels service's own AsyncAPI lists them: it sends, hotels receive.
+    Names get a `Partner` prefix, as the service's events have schemas of the same names."""
+    text = json.dumps(asyncapi_document())
+    for section in ("schemas", "messages"):
+        text = text.replace(f'"#/components/{section}/', f'"#/components/{section}/Partner')
+    text = text.replace(
+        '"#/channels/partnerBookings/messages/', '"#/channels/partnerBookings/messages/Partner'
+    )
+    feed = json.loads(text)
+    for section in ("schemas", "messages"):
+        items = feed["components"][section]
+        feed["components"][section] = {f"Partner{k}": v for k, v in items.items()}
+    channel = feed["channels"]["partnerBookings"]
+    channel["messages"] = {f"Partner{k}": v for k, v in channel["messages"].items()}
+    names = list(feed["components"]["messages"])
+    return {
+        "channels": {"partnerBookings": feed["channels"]["partnerBookings"]},
+        "operations": {
+            "sendPartnerBookings": {
+                "action": "send",
+                "title": "each partner hotel's feed (contract: /partner/asyncapi.json)",
+                "channel": {"$ref": "#/channels/partnerBookings"},
+                "messages": [
+                    {"$ref": f"#/channels/partnerBookings/messages/{name}"} for name in names
+                ],
+            }
+        },
+        "components": {
+            "messages": feed["components"]["messages"],
+            "schemas": feed["components"]["schemas"],
+        },
+    }
+
+
+def feed_channel(messages: dict[str, Any]) -> dict[str, Any]:
+    """The channel of every hotel's feed (also listed in the hotels service's AsyncAPI)."""
+    return {
+        "address": "{prefix}partner.{hotel_code}.bookings",
+        "title": "one hotel's blocks and bookings",
+        "description": "Keyed by subject_id; one topic (and ACL) per partner hotel.",
+        "parameters": {
+            "prefix": {"description": "the platform's topic prefix, e.g. `fairline.`"},
+            "hotel_code": {"description": "the hotel, e.g. `cncc-grand`"},
+        },
+        "messages": messages,
+    }
+
+
+SEALED_DESCRIPTION = (
+    "A personal value under the guest's key: AES-256-GCM, 12-byte nonce, 16-byte tag after"
+    " the ciphertext, both base64url without padding; associated data is the UTF-8 of"
+    " key_id + \"\\x1f\" + the field's own name (`name` for a guest's name). The key comes"
+    " from GET /partner/hotels/{hotel_code}/guest-keys/{key_id} (410: erased). See"
+    " `x-sealed-fields`."
+)
+
+# Everything a program needs to open a sealed field, without reading our code.
+SEALED_FIELDS: dict[str, Any] = {
+    "algorithm": "AES-256-GCM",
+    "alg": "A256GCM",
+    "encoding": "base64url without padding (RFC 4648 section 5) for nonce, ciphertext and key",
+    "nonce_bytes": 12,
+    "tag_bytes": 16,
+    "tag": "the last 16 bytes of the decoded ciphertext",
+    "associated_data": {
+        "template": "{key_id}\u001f{field}",
+        "encoding": "utf-8",
+        "description": "the sealed value's key_id, the unit separator U+001F, then the field"
+        " name listed under `fields`",
+    },
+    "key_endpoint": {
+        "method": "GET",
+        "path": "/partner/hotels/{hotel_code}/guest-keys/{key_id}",
+        "server": "the hotels API (the operator gives its address)",
+        "authorization": "Bearer token of subject `hotel:<hotel_code>` with role `partner_hotel`",
+        "response": {"key_id": "the id asked for", "alg": "A256GCM", "key": "32 bytes, base64url"},
+        "gone": "410: the guest was erased; delete the field's plaintext you hold",
+        "not_found": "404: no such key for this hotel",
+    },
+    "fields": [
+        {
+            "messages": ["BookingConfirmed"],
+            "location": "booking.guest.name",
+            "field": "name",
+            "null": "no name was given, or the guest was erased before the message was built",
+        }
+    ],
+}
