@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from fairline_events.kafka import topic_partitions
+from fairline_events.kafka import KafkaAccess, topic_partitions
 from hotels.service import definition
 
 from .load import Outcome
@@ -97,7 +97,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
     )
     await consumer.start()
     try:
-        partitions = await topic_partitions(bootstrap, [topic])
+        partitions = await topic_partitions(KafkaAccess.plain(bootstrap), [topic])
         if not partitions:
             return []
         consumer.assign(partitions)
@@ -116,7 +116,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await topic_partitions(bootstrap, [topic])
+        partitions = await topic_partitions(KafkaAccess.plain(bootstrap), [topic])
         return {tp.partition: o for tp, o in (await consumer.end_offsets(partitions)).items()}
     finally:
         await consumer.stop()

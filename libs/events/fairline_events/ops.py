@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import click
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from .kafka import consumer as kafka_consumer
 from .kafka import topic_partitions

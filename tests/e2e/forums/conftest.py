@@ -153,7 +153,7 @@ class ExhibitorFeed:
         self.versions: dict[str, int] = {}
 
     async def publish(self, application_id: str, events: list[DomainEvent]) -> None:
-        send = producer(self.settings.kafka_bootstrap_servers)
+        send = producer(self.settings.kafka)
         await send.start()
         try:
             stream = f"application-{application_id}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from fairline_events.kafka import KafkaAccess, admin_client
 from fairline_events.settings import ServiceSettings
 from fairline_events.shredding import Sealed, unseal
 from support.kafka_read import read_topic
@@ -130,8 +130,8 @@ async def database_rows(pool: asyncpg.Pool) -> list[str]:
     return rows
 
 
-async def topic_records(bootstrap_servers: str, prefix: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+async def topic_records(kafka: KafkaAccess, prefix: str) -> list[str]:
+    admin = admin_client(kafka)
     await admin.start()
     try:
         topics = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
@@ -139,7 +139,7 @@ async def topic_records(bootstrap_servers: str, prefix: str) -> list[str]:
         await admin.close()
     texts: list[str] = []
     for topic in topics:
-        for r in await read_topic(bootstrap_servers, topic):
+        for r in await read_topic(kafka, topic):
             headers = " ".join(f"{k}={v.decode(errors='replace')}" for k, v in r.headers or ())
             key, value = (
                 (r.key or b"").decode(errors="replace"),
@@ -198,7 +198,7 @@ async def test_after_erasure_no_readable_personal_data_remains_anywhere(
 
     pool = api.runtime.pool
     rows = await database_rows(pool)
-    records = await topic_records(settings.kafka_bootstrap_servers, settings.fairline_topic_prefix)
+    records = await topic_records(settings.kafka, settings.fairline_topic_prefix)
     assert len(records) > 10 and len(rows) > 10
     for secret in (NAME, DOCUMENT, PHONE, ORGANISATION, "Zhao Min"):
         assert not [r for r in rows if secret in r], f"{secret!r} in the database"

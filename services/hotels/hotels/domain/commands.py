@@ -106,7 +106,7 @@ class CarveSubBlock(Command):
     planner: Identifier
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveInt]
+    rooms: dict[RoomType, PositiveRoomCount]
     cut_off_at: AwareDatetime
 
 
