@@ -56,7 +56,7 @@ def _env(settings: ServiceSettings) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **settings.kafka.env(),
         "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
         "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
         "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,

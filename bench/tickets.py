@@ -25,6 +25,7 @@ from fairline_events.db import create_pool, drop_database
 from fairline_events.settings import ServiceSettings
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
+from pydantic import SecretStr
 
 from . import cpu
 from .common import Figure, say
@@ -46,7 +47,10 @@ async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
     unique = f"bencht{uuid.uuid4().hex[:6]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.bootstrap_servers,
+        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
+        kafka_security_protocol=infra.kafka.security_protocol,
+        kafka_sasl_username=infra.kafka.username,
+        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret=secrets.token_urlsafe(48),

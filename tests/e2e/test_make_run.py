@@ -95,7 +95,7 @@ def test_ctrl_c_on_make_run_in_a_fresh_clone_stops_the_stack_it_started(infra: I
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("FAIRLINE_", "VIRTUAL_ENV", "UV_"))
+        if not k.startswith(("FAIRLINE_", "VIRTUAL_ENV", "UV_", "KAFKA_"))
         and k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
     }
     env |= {

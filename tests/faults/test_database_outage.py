@@ -20,6 +20,7 @@ from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 from hotels.service import definition
+from support.kafka_access import kafka_settings
 from support.own_postgres import crash, own_postgres, restart
 from support.serving import serving
 
@@ -88,7 +89,7 @@ async def test_a_database_crash_under_load_answers_503_with_retry_after_and_keep
     with own_postgres() as server:
         settings = ServiceSettings(
             database_url=server.dsn,
-            kafka_bootstrap_servers=infra.bootstrap_servers,
+            **kafka_settings(infra.kafka),
             fairline_topic_prefix=f"{unique}.",
             fairline_database_prefix=f"{unique}_",
             fairline_auth_secret="test-secret-" + "x" * 40,

@@ -26,7 +26,7 @@ async def fairctl(settings: ServiceSettings, *args: str) -> Done:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **settings.kafka.env(),
         "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
         "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
     }

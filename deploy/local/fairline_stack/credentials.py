@@ -28,7 +28,8 @@ from ._proc import file_lock
 from .config import StackConfig, StackError
 
 ADMIN_USER = "admin"
-SERVICES = ("exhibitors", "booths", "hotels")
+SERVICES = ("exhibitors", "booths", "forums", "sponsorship", "hotels", "tickets")
+"""Every service of the platform; those not installed get no ACLs (see `provision`)."""
 DEFAULT_TOPIC_PREFIX = "fairline."
 # The demo edition's partner hotel, so `make run` shows a partner reading its own feed.
 DEMO_PARTNER_HOTELS = ("cncc-grand",)
