@@ -191,6 +191,48 @@ async def test_staff_act_for_the_company_and_outsiders_do_not(service: Service) 
     assert error(await visitor.get(f"/companies/{cid}")) == (403, "missing_role")
 
 
+async def test_a_removed_staff_member_loses_the_applications_they_filed(
+    service: Service,
+) -> None:
+    owner, leaver = service.user("exhibitor"), service.user("exhibitor")
+    company = ok(
+        await owner.post(
+            "/companies", {"identity": {"credit_code": credit_code()}, "details": details()}
+        ),
+        201,
+    )
+    cid = company["company_id"]
+    ok(await owner.post(f"/companies/{cid}/staff", {"person": leaver.subject}))
+    app = ok(
+        await leaver.post(
+            f"/companies/{cid}/participations",
+            {"edition_code": "ciftis-2021", "participation_mode": "offline", "contact": CONTACT},
+        ),
+        201,
+    )
+    application = f"/applications/{app['application_id']}"
+    assert ok(await leaver.get(application))["applicant"] == leaver.subject
+    ok(await owner.delete(f"/companies/{cid}/staff/{leaver.subject}"))
+
+    assert error(await leaver.get(application)) == (403, "not_the_applicant")
+    assert error(await leaver.get(f"{application}/participation-history")) == (
+        403,
+        "not_the_applicant",
+    )
+    assert error(await leaver.patch(application, {"name_en": "Mine now"})) == (
+        403,
+        "not_the_applicant",
+    )
+    assert error(await leaver.post(f"{application}/submit")) == (403, "not_the_applicant")
+    assert error(await leaver.post(f"{application}/withdraw", {"reason": "leaving"})) == (
+        403,
+        "not_the_applicant",
+    )
+    still = ok(await owner.get(application))
+    assert still["status"] == "draft" and still["company"]["name_en"] != "Mine now"
+    ok(await owner.post(f"{application}/submit"))
+
+
 async def test_ids_and_fields_the_domain_refuses_are_422_never_500(service: Service) -> None:
     recruiter = service.user("recruitment")
     long_id = "x" * 80
