@@ -59,7 +59,7 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     )
     workers = int(os.environ.get("BENCH_WORKERS", "1"))
     server = start_service("booths", settings, PORT, workers=workers, quiet=True)
-    issuer = TokenIssuer(settings.fairline_auth_secret)
+    issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-booths")
     # Enough connections that requests never queue inside the client.
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
     try:

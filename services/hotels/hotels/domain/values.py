@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
+from fairline_events.names import Readable
 from pydantic import AfterValidator, StringConstraints
 
 HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -34,7 +35,10 @@ RequestCode = Literal[
 ]
 """Requests as codes a hotel system understands; free text could carry personal data."""
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Readable
+]
+"""A name shown to people: never empty on screen, never reordering the text around it."""
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
