@@ -253,3 +253,21 @@ async def test_ids_and_fields_the_domain_refuses_are_422_never_500(service: Serv
         "/companies", {"identity": {"credit_code": credit_code()}, "details": details()}
     )
     assert error(response) == (422, "invalid_request")
+
+
+async def test_what_the_database_cannot_hold_is_a_422_never_a_500(service: Service) -> None:
+    recruiter, owner = service.user("recruitment"), service.user("exhibitor")
+    for hours in ("1e300", "inf", "nan", "-1"):
+        assert error(await recruiter.get(f"/review-queue?waiting_longer_than_hours={hours}")) == (
+            422,
+            "invalid_request",
+        ), hours
+    assert ok(await recruiter.get("/review-queue?waiting_longer_than_hours=48")) is not None
+    assert error(await owner.get("/applications/app%00x")) == (422, "invalid_request")
+    assert error(await recruiter.get("/review-queue?sector=a%00b")) == (422, "invalid_request")
+    for name in ("Hua\u0000wei", "\u200b\u200b", "\ufeffHuawei", "Huawei\u202eexe.gpj"):
+        refused = await owner.post(
+            "/companies",
+            {"identity": {"credit_code": credit_code()}, "details": details(name=name)},
+        )
+        assert error(refused) == (422, "invalid_request"), name

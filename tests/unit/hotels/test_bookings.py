@@ -290,3 +290,15 @@ def test_no_night_is_ever_booked_beyond_its_allotment(
                 if day(n) in b.held_nights()
             ]
             assert len(held) == night.booked, "bookings and nights agree"
+
+
+@pytest.mark.parametrize("field", ["rooms", "rate"])
+def test_allotment_numbers_are_bounded_to_what_the_read_models_hold(field: str) -> None:
+    from hotels.api.hotels import AllotmentIn
+
+    good = {"room_type": "standard", "first_night": day(1), "last_night": day(2)}
+    good |= {"rooms": 10, "rate": 800}
+    AllotmentIn.model_validate(good)
+    for beyond in (2**31, 2**63):
+        with pytest.raises(ValidationError):
+            AllotmentIn.model_validate(good | {field: beyond})

@@ -8,12 +8,12 @@ from datetime import date
 from fairline_events.dependencies import Body, Context, Pool, Store
 from fairline_events.errors import NotFound
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, NonNegativeInt, PositiveInt
+from pydantic import BaseModel
 
 from ..domain.commands import RegisterHotel, SetAllotment
 from ..domain.events import AllotmentSet
 from ..domain.hotel import HOTEL, Hotel, hotel_stream
-from ..domain.values import HotelCode, Name, RoomType
+from ..domain.values import HotelCode, Name, Rate, Rooms, RoomType, SomeRooms
 from ..handlers import register_hotel, set_allotment
 from ..projections import rooming
 from .common import Anyone, Desk, Ops, current
@@ -25,7 +25,7 @@ class HotelIn(Body):
     hotel_code: HotelCode
     name_zh: Name
     name_en: Name
-    room_types: dict[RoomType, PositiveInt]
+    room_types: dict[RoomType, SomeRooms]
 
 
 class HotelView(BaseModel):
@@ -39,8 +39,8 @@ class AllotmentIn(Body):
     room_type: RoomType
     first_night: date
     last_night: date
-    rooms: NonNegativeInt
-    rate: NonNegativeInt
+    rooms: Rooms
+    rate: Rate
     """CNY per room and night."""
 
 

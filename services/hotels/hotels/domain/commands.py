@@ -10,8 +10,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveInt,
     model_validator,
 )
 
@@ -23,8 +21,11 @@ from .values import (
     HotelCode,
     Identifier,
     Name,
+    Rate,
     RequestCode,
+    Rooms,
     RoomType,
+    SomeRooms,
     nights,
     stay_nights,
 )
@@ -45,7 +46,7 @@ class RegisterHotel(Command):
     hotel_code: HotelCode
     name_zh: Name
     name_en: Name
-    room_types: dict[RoomType, PositiveInt]
+    room_types: dict[RoomType, SomeRooms]
     """Physical rooms of each type: no night's allotment may exceed them."""
 
 
@@ -56,8 +57,8 @@ class SetAllotment(Command):
     room_type: RoomType
     first_night: date
     last_night: date
-    rooms: NonNegativeInt
-    rate: NonNegativeInt
+    rooms: Rooms
+    rate: Rate
 
     def night_keys(self) -> list[tuple[str, date]]:
         return [(self.room_type, night) for night in nights(self.first_night, self.last_night)]
@@ -79,7 +80,7 @@ class CreateBlock(Command):
     planner: Identifier | None = None
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveInt]
+    rooms: dict[RoomType, SomeRooms]
     cut_off_at: AwareDatetime
 
     def night_keys(self) -> list[tuple[str, date]]:
@@ -105,7 +106,7 @@ class CarveSubBlock(Command):
     planner: Identifier
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveInt]
+    rooms: dict[RoomType, SomeRooms]
     cut_off_at: AwareDatetime
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from fairline_events.names import Readable
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 """The hotels' local time (China keeps UTC+8 all year): nights and arrivals are local dates."""
@@ -71,3 +71,14 @@ def nights(first: date, last: date) -> list[date]:
 def stay_nights(arrival: date, departure: date) -> list[date]:
     """The nights of a stay: arrival included, departure not."""
     return nights(arrival, departure - timedelta(days=1))
+
+
+MOST_ROOMS = 100_000
+"""More rooms of one type than any hotel has: a larger count is a typo, refused with a 422."""
+HIGHEST_RATE = 1_000_000
+"""CNY per room and night. Bounded so that a stay's total fits the read models' integer
+columns (a rate past them once halted the occupancy projection: issue 11, finding 4)."""
+
+Rooms = Annotated[int, Field(ge=0, le=MOST_ROOMS)]
+SomeRooms = Annotated[int, Field(ge=1, le=MOST_ROOMS)]
+Rate = Annotated[int, Field(ge=0, le=HIGHEST_RATE)]
