@@ -39,9 +39,9 @@ from support.serving import free_port, start_service
 pytestmark = pytest.mark.infra
 
 SERVICES = ("booths", "exhibitors", "hotels")
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "6"))
 """Examples per operation and generation mode (positive, then negative)."""
-BUDGET = float(os.environ.get("SCHEMATHESIS_SECONDS_PER_SERVICE", "50"))
+BUDGET = float(os.environ.get("SCHEMATHESIS_SECONDS_PER_SERVICE", "60"))
 """Seconds of fuzzing per service; operations past it are listed as not reached."""
 CHECKS = [not_a_server_error, response_schema_conformance]
 
