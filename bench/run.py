@@ -100,6 +100,11 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         sections["commands"] = lambda: bench_commands(infra, scale)
     except ImportError as exc:
         say(f"commands: skipped ({exc}); needs the booths service")
+    try:
+        bench_tickets: Any = importlib.import_module("bench.tickets").bench_tickets
+        sections["tickets"] = lambda: bench_tickets(infra, scale)
+    except ImportError as exc:
+        say(f"tickets: skipped ({exc}); needs the tickets service")
     for name, run in sections.items():
         if only and name not in only:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -28,7 +29,14 @@ if TYPE_CHECKING:
     from fairline_events.auth import TokenIssuer
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
-PORTS = {"exhibitors": 8001, "booths": 8002, "forums": 8003, "sponsorship": 8004, "hotels": 8005}
+PORTS = {
+    "exhibitors": 8001,
+    "booths": 8002,
+    "forums": 8003,
+    "sponsorship": 8004,
+    "hotels": 8005,
+    "tickets": 8006,
+}
 JWKS_PORT = 8009
 """The dev identity provider's key set (shifted with FAIRLINE_PORT_BASE like the APIs)."""
 JWKS_PATH = "/.well-known/jwks.json"
@@ -43,6 +51,9 @@ ROLES = {
     "hotel_desk": "demo-hotel-desk",
     "partner_hotel": "hotel:cncc-grand",
     "delegation_planner": "demo-planner-sg",
+    "box_office": "demo-box-office",
+    "press_centre": "demo-press-centre",
+    "gate": "demo-gate-cncc-east-1",
     "admin": "demo-admin",
 }
 
@@ -122,8 +133,20 @@ def service_env(cfg: StackConfig) -> dict[str, str]:
         "DATABASE_URL": cfg.database_url,
         "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
         "FAIRLINE_AUTH_JWKS_URL": f"http://127.0.0.1:{jwks_port()}{JWKS_PATH}",
-        "FAIRLINE_AUTH_SECRET": "",  # HS256 only where configured: not here
+        # Tokens verify by the JWKS URL alone (it wins over the secret); the secret stays
+        # for what else signs with it locally (tickets' dev payment provider).
+        "FAIRLINE_AUTH_SECRET": auth_secret(cfg),
     }
+
+
+def auth_secret(cfg: StackConfig) -> str:
+    """One dev signing key per checkout, kept in .local/ (git-ignored), never in the repo."""
+    path = cfg.local_dir / "auth-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def wait_ready(service: Service, process: subprocess.Popen[bytes], within: float = 90) -> None:

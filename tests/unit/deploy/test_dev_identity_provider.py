@@ -21,7 +21,7 @@ def test_tokens_printed_by_make_run_verify_on_every_service_by_jwks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAIRLINE_PORT_BASE", "28001")  # its JWKS on 28009, away from make run
-    cfg: Any = SimpleNamespace(local_dir=tmp_path)
+    cfg: Any = SimpleNamespace(local_dir=tmp_path, database_url="x", bootstrap_servers="y")
     issuer = platform.dev_issuer(cfg)
     key_file = tmp_path / "auth-dev-key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -29,7 +29,7 @@ def test_tokens_printed_by_make_run_verify_on_every_service_by_jwks(
 
     server = platform.serve_jwks(issuer, platform.jwks_port())
     try:
-        env = platform.service_env(SimpleNamespace(database_url="x", bootstrap_servers="y"))  # type: ignore[arg-type]
+        env = platform.service_env(cfg)
         url = env["FAIRLINE_AUTH_JWKS_URL"]
         published = httpx.get(url).json()
         assert published == issuer.jwks() and all("d" not in k for k in published["keys"])
