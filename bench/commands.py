@@ -100,7 +100,7 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
     subprocess.run([command, "migrate"], env=_env(settings), check=True, capture_output=True)
     worker = _booths(settings, "work")
-    issuer = TokenIssuer(settings.fairline_auth_secret)
+    issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-booths")
     # Enough connections that requests never queue inside the client.
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
     try:

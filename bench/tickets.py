@@ -56,7 +56,7 @@ async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
         fairline_auth_secret=secrets.token_urlsafe(48),
     )
     server = start_service("tickets", settings, PORT, quiet=True)
-    issuer = TokenIssuer(settings.fairline_auth_secret)
+    issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-tickets")
     tokens = {
         role: f"Bearer {issuer.issue(f'bench-{role}', [role])}"
         for role in ("visitor", "box_office", "gate")

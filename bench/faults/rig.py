@@ -46,7 +46,7 @@ class Rig:
         self.cluster = self._new_cluster()
         self.http_port = free_port_in_range(self.taken)
         self.secret = secrets.token_urlsafe(48)
-        self.issuer = TokenIssuer(self.secret)
+        self.issuer = TokenIssuer(self.secret, audience=f"fairline-{SERVICE}")
         self.command = str(Path(sys.executable).parent / f"fairline-{SERVICE}")
         self.server: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []

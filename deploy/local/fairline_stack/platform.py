@@ -18,11 +18,16 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import credentials, stack
 from ._proc import run_sync
 from .config import StackConfig
+
+if TYPE_CHECKING:
+    from fairline_events.auth import TokenIssuer
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
 PORTS = {
@@ -33,6 +38,9 @@ PORTS = {
     "hotels": 8005,
     "tickets": 8006,
 }
+JWKS_PORT = 8009
+"""The dev identity provider's key set (shifted with FAIRLINE_PORT_BASE like the APIs)."""
+JWKS_PATH = "/.well-known/jwks.json"
 METRICS_SHIFT = 1100
 """A worker's Prometheus endpoint: its API's port + 1100 (exhibitors' worker on 9101)."""
 ROLES = {
@@ -81,6 +89,67 @@ def installed_services() -> list[Service]:
     return found
 
 
+def dev_issuer(cfg: StackConfig) -> TokenIssuer:
+    """The dev identity provider: one ES256 key pair per checkout, kept in .local/
+    (git-ignored), never in the repo. The services know only its JWKS URL, as they would
+    know the operator's identity provider's."""
+    from fairline_events.auth import TokenIssuer, private_key_pem
+
+    path = cfg.local_dir / "auth-dev-key.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(private_key_pem())
+        path.chmod(0o600)
+    return TokenIssuer(private_key_pem=path.read_bytes())
+
+
+def serve_jwks(issuer: TokenIssuer, port: int) -> ThreadingHTTPServer:
+    """Publish the dev issuer's public keys at /.well-known/jwks.json, in a thread."""
+    import json
+    import threading
+
+    body = json.dumps(issuer.jwks()).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == JWKS_PATH
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "max-age=300")
+            self.end_headers()
+            self.wfile.write(body if found else b"{}")
+
+        def log_message(self, *_: Any) -> None:  # quiet: the banner says where it is
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="jwks").start()
+    return server
+
+
+def jwks_port() -> int:
+    return JWKS_PORT + int(os.environ.get("FAIRLINE_PORT_BASE", "8001")) - 8001
+
+
+def service_env(cfg: StackConfig, service: str | None = None) -> dict[str, str]:
+    """Each service connects to Kafka as its own principal, with only its own rights, and
+    verifies tokens by the dev identity provider's JWKS."""
+    kafka = (
+        credentials.access(cfg, service).env()
+        if service is not None
+        else {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers}
+    )
+    return {
+        **os.environ,
+        "DATABASE_URL": cfg.database_url,
+        **kafka,
+        "FAIRLINE_AUTH_JWKS_URL": f"http://127.0.0.1:{jwks_port()}{JWKS_PATH}",
+        # Tokens verify by the JWKS URL alone (it wins over the secret); the secret stays
+        # for what else signs with it locally (tickets' dev payment provider).
+        "FAIRLINE_AUTH_SECRET": auth_secret(cfg),
+    }
+
+
 def auth_secret(cfg: StackConfig) -> str:
     """One dev signing key per checkout, kept in .local/ (git-ignored), never in the repo."""
     path = cfg.local_dir / "auth-secret"
@@ -89,16 +158,6 @@ def auth_secret(cfg: StackConfig) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def service_env(cfg: StackConfig, secret: str, service: str) -> dict[str, str]:
-    """Each service connects to Kafka as its own principal, with only its own rights."""
-    return {
-        **os.environ,
-        "DATABASE_URL": cfg.database_url,
-        **credentials.access(cfg, service).env(),
-        "FAIRLINE_AUTH_SECRET": secret,
-    }
 
 
 def wait_ready(service: Service, process: subprocess.Popen[bytes], within: float = 90) -> None:
@@ -121,11 +180,13 @@ def wait_ready(service: Service, process: subprocess.Popen[bytes], within: float
     )
 
 
-def tokens(secret: str) -> dict[str, str]:
-    from fairline_events.auth import TokenIssuer
-
-    issuer = TokenIssuer(secret)
-    return {role: issuer.issue(user, [role], name=user) for role, user in ROLES.items()}
+def tokens(issuer: TokenIssuer, services: list[Service]) -> dict[str, str]:
+    """One token per role, for every service's audience (each checks that it is named)."""
+    audience = [f"fairline-{svc.name}" for svc in services]
+    return {
+        role: issuer.issue(user, [role], name=user, audience=audience)
+        for role, user in ROLES.items()
+    }
 
 
 def run(smoke: bool) -> int:
@@ -136,7 +197,8 @@ def run(smoke: bool) -> int:
     prefix = os.environ.get("FAIRLINE_TOPIC_PREFIX", credentials.DEFAULT_TOPIC_PREFIX)
     if prefix != credentials.DEFAULT_TOPIC_PREFIX:
         run_sync(lambda: credentials.provision(cfg, say, prefix))
-    secret = auth_secret(cfg)
+    issuer = dev_issuer(cfg)
+    jwks = serve_jwks(issuer, jwks_port())
     services = installed_services()
     logs = cfg.local_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -144,7 +206,7 @@ def run(smoke: bool) -> int:
     workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for svc in services:
-            env = service_env(cfg, secret, svc.name)
+            env = service_env(cfg, svc.name)
             say(f"{svc.name}: migrating and loading the demo edition…")
             subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
             subprocess.run([svc.command, "load-demo"], env=env, check=True)
@@ -170,8 +232,8 @@ def run(smoke: bool) -> int:
             wait_ready(svc, process)
             say(f"{svc.name}: ready")
         if smoke:
-            print_banner(services, secret)
-            return smoke_check(services, secret)
+            print_banner(services, issuer)
+            return smoke_check(services, issuer)
         stop = {"now": False}
 
         def request_stop(*_: object) -> None:
@@ -180,7 +242,7 @@ def run(smoke: bool) -> int:
         # Before the banner: it says Ctrl-C stops everything, and a reader may act at once.
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        print_banner(services, secret)
+        print_banner(services, issuer)
         while not stop["now"]:
             for svc, process in [*processes, *workers]:
                 if process.poll() is not None:
@@ -202,10 +264,11 @@ def run(smoke: bool) -> int:
             say(f"{name} was running before; it stays up (`make down` stops it)")
         if started := frozenset({"kafka", "postgres"} - before):
             stack.down(cfg, say=say, only=started)
+        jwks.shutdown()
         say("stopped; the data stays in .local/ for the next `make run`")
 
 
-def smoke_check(services: list[Service], secret: str) -> int:
+def smoke_check(services: list[Service], issuer: TokenIssuer) -> int:
     """The demo edition is visible through the exhibitors API: the directory lists it."""
     import json
 
@@ -215,7 +278,7 @@ def smoke_check(services: list[Service], secret: str) -> int:
         return 1
     request = urllib.request.Request(
         f"{exhibitors.url}/directory?edition_code=ciftis-2021",
-        headers={"Authorization": f"Bearer {tokens(secret)['visitor']}"},
+        headers={"Authorization": f"Bearer {tokens(issuer, services)['visitor']}"},
     )
     deadline = time.monotonic() + 60
     listed: list[object] = []
@@ -230,7 +293,7 @@ def smoke_check(services: list[Service], secret: str) -> int:
     return 1
 
 
-def print_banner(services: list[Service], secret: str) -> None:
+def print_banner(services: list[Service], issuer: TokenIssuer) -> None:
     say("")
     say("Fairline is running with the demo edition ciftis-2021:")
     for svc in services:
@@ -243,8 +306,11 @@ def print_banner(services: list[Service], secret: str) -> None:
             f"http://127.0.0.1:{svc.port + METRICS_SHIFT}/metrics (worker: lag, dead letters)"
         )
     say("")
-    say("Bearer tokens (12 h), one per role:")
-    for role, token in tokens(secret).items():
+    say(
+        f"Bearer tokens (12 h, ES256; the keys: http://127.0.0.1:{jwks_port()}{JWKS_PATH}),"
+        " one per role:"
+    )
+    for role, token in tokens(issuer, services).items():
         say(f"  {role:<12} {token}")
     say("")
     say(

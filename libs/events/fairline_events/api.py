@@ -17,9 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import DomainError
+from .guards import SecurityHeaders, Unstorable, install_docs
 from .metrics import HttpMetrics, exposition
 from .outage import unavailable_dependency
 from .telemetry import ServerSpans
@@ -76,6 +78,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         response = error_response(exc.status, exc.code, exc.message, exc.details)
         response.headers.update(exc.headers)
+        retry_after = exc.details.get("retry_after_seconds")
+        if exc.status in (429, 503) and isinstance(retry_after, int):
+            response.headers.setdefault("Retry-After", str(retry_after))
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -100,9 +105,13 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        response = error_response(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
 
 UNAVAILABLE_RETRY_AFTER_SECONDS = 1
@@ -155,6 +164,17 @@ class Failures:
             if started:
                 raise  # half a response is out: only closing the connection can tell
             await failure_response(exc)(scope, receive, send)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette names only the first route's)."""
+    scope = {**request.scope, "method": "\x00"}  # no route answers it: only paths match
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 Check = Callable[[], Awaitable[None]]
@@ -223,11 +243,16 @@ def create_app(
         responses=ERROR_RESPONSES,
         # FastAPI's own OpenTelemetry would make a second server span per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # served from the installed package below, not a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
+    app.add_middleware(Unstorable)  # innermost: only requests that are let in are read
     app.add_middleware(Admission, limit=max_in_flight)
     app.add_middleware(Failures)  # outside the routes and Admission: it sees every failure
-    app.add_middleware(HttpMetrics)  # outermost: it times and counts every answer, 503s too
+    app.add_middleware(HttpMetrics)  # it times and counts every answer, 503s too
+    app.add_middleware(SecurityHeaders)  # outermost: every answer carries them, 500s too
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics of this process")
     async def metrics() -> Response:

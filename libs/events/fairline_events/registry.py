@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import MalformedEvent, UnknownEventType
+from .names import RECORDED
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -88,7 +89,8 @@ class EventRegistry:
             data = step(dict(data))
             version += 1
         try:
-            return cls.model_validate(data)
+            # as recorded: rules added since (e.g. on names) do not refuse what was accepted
+            return cls.model_validate(data, context=RECORDED)
         except ValidationError as exc:
             raise MalformedEvent(f"{name} v{version}: {exc.errors(include_url=False)}") from exc
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from .api import create_app
 from .asyncapi import asyncapi_document
-from .auth import TokenIssuer
+from .auth import Jwks, TokenIssuer, TokenVerifier
 from .consistency import Receipts, read_your_writes
 from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
@@ -203,11 +203,31 @@ class Runtime:
             await admin.close()
 
 
-def token_issuer(settings: ServiceSettings) -> TokenIssuer:
-    secret = settings.fairline_auth_secret or secrets.token_urlsafe(48)
+def token_verification(
+    settings: ServiceSettings, service: str
+) -> tuple[TokenIssuer, TokenVerifier]:
+    """The dev issuer (tests issue with it) and what this service verifies tokens with: the
+    identity provider's JWKS where configured, else the dev issuer's own key."""
+    audience = settings.fairline_auth_audience or f"fairline-{service}"
+    max_lifetime = timedelta(seconds=settings.fairline_auth_max_token_seconds)
+    issuer = TokenIssuer(
+        settings.fairline_auth_secret or None,
+        settings.fairline_auth_issuer,
+        audience=audience,
+        max_lifetime=max_lifetime,
+    )
+    if settings.fairline_auth_jwks_url:
+        keys = Jwks(settings.fairline_auth_jwks_url)
+        verifier = TokenVerifier(
+            keys, issuer=settings.fairline_auth_issuer, audience=audience, max_lifetime=max_lifetime
+        )
+        return issuer, verifier
     if not settings.fairline_auth_secret:
-        log.warning("FAIRLINE_AUTH_SECRET is not set: tokens signed by others will not verify")
-    return TokenIssuer(secret, settings.fairline_auth_issuer)
+        log.warning(
+            "neither FAIRLINE_AUTH_JWKS_URL nor FAIRLINE_AUTH_SECRET is set: only tokens of"
+            " this process's own dev key verify"
+        )
+    return issuer, issuer.verifier
 
 
 def build_app(
@@ -238,7 +258,7 @@ def build_app(
         max_in_flight=settings.http_max_in_flight,
     )
     app.state.runtime = runtime
-    app.state.token_issuer = token_issuer(settings)
+    app.state.token_issuer, app.state.token_verifier = token_verification(settings, definition.name)
     app.add_middleware(Receipts, service=definition.name)
     # Every read (GET) may send a command's consistency token back (fairline_events.consistency).
     app.router.dependencies.append(Depends(read_your_writes))

@@ -42,7 +42,25 @@ class ServiceSettings(BaseSettings):
     fairline_auth_secret: str = Field(
         default="", description="HMAC key of the local dev token issuer; required outside dev"
     )
-    fairline_auth_issuer: str = "fairline-dev"
+    fairline_auth_issuer: str = Field(
+        default="fairline-dev", description="the `iss` every token must carry"
+    )
+    fairline_auth_jwks_url: str = Field(
+        default="",
+        description="the identity provider's JWKS endpoint: tokens are then RS256 or ES256,"
+        " verified by `kid` (HS256 and FAIRLINE_AUTH_SECRET are not used)",
+    )
+    fairline_auth_audience: str = Field(
+        default="",
+        description="the `aud` a token must name to be accepted here; fairline-<service>"
+        " when empty, so a token for one service does not open another",
+    )
+    fairline_auth_max_token_seconds: int = Field(
+        default=12 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="the longest lifetime (exp - iat) of a token this service accepts",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     http_keep_alive_seconds: int = Field(

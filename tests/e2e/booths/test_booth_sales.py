@@ -188,3 +188,24 @@ async def test_a_withdrawal_releases_holds_and_flags_contracts(
         "POST", f"{E}/booths/E1-101/hold", "sales", json={"exhibitor_id": "huawei"}
     )
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "exhibitor_withdrawn"
+
+
+async def test_a_booths_holder_and_money_are_seen_by_its_holder_sales_and_ops_only(
+    api: Api, settings: ServiceSettings
+) -> None:
+    await open_edition(api)
+    await add_booths(api, "E1", ["E1-101"])
+    await ExhibitorFeed(settings).approve("huawei", "jd")
+    await admitted(api, 2)
+    await api.ok("POST", f"{E}/booths/E1-101/hold", "sales", json={"exhibitor_id": "huawei"})
+    await api.ok("POST", f"{E}/booths/E1-101/reserve", "sales", json={"contract_id": "c-hw-1"})
+
+    for who in ("sales", "ops", "user:huawei-staff"):
+        full = await api.ok("GET", f"{E}/booths/E1-101", who)
+        assert full["holder"] == "huawei" and full["contract"]["price_fen"] == 1_350_000, who
+    for who in ("visitor", "user:jd-staff", "recruitment"):
+        seen = await api.ok("GET", f"{E}/booths/E1-101", who)
+        assert seen["status"] == "reserved" and seen["spec"], who
+        hidden = ("holder", "contract", "hold_quote", "hold_expires_at", "offer_until")
+        assert all(seen[field] is None for field in hidden), (who, seen)
+        assert "huawei" not in str(seen) and "1350000" not in str(seen), who

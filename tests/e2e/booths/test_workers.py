@@ -45,7 +45,7 @@ async def test_two_http_workers_and_one_background_process_serve_holds_and_stop_
 ) -> None:
     port = free_port()
     server = start_service("booths", settings, port, workers=2)
-    issuer = TokenIssuer(settings.fairline_auth_secret)
+    issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-booths")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             await eventually(lambda: ready(client), bool, within=90, what="the workers ready")

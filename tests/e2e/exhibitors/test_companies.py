@@ -191,6 +191,48 @@ async def test_staff_act_for_the_company_and_outsiders_do_not(service: Service) 
     assert error(await visitor.get(f"/companies/{cid}")) == (403, "missing_role")
 
 
+async def test_a_removed_staff_member_loses_the_applications_they_filed(
+    service: Service,
+) -> None:
+    owner, leaver = service.user("exhibitor"), service.user("exhibitor")
+    company = ok(
+        await owner.post(
+            "/companies", {"identity": {"credit_code": credit_code()}, "details": details()}
+        ),
+        201,
+    )
+    cid = company["company_id"]
+    ok(await owner.post(f"/companies/{cid}/staff", {"person": leaver.subject}))
+    app = ok(
+        await leaver.post(
+            f"/companies/{cid}/participations",
+            {"edition_code": "ciftis-2021", "participation_mode": "offline", "contact": CONTACT},
+        ),
+        201,
+    )
+    application = f"/applications/{app['application_id']}"
+    assert ok(await leaver.get(application))["applicant"] == leaver.subject
+    ok(await owner.delete(f"/companies/{cid}/staff/{leaver.subject}"))
+
+    assert error(await leaver.get(application)) == (403, "not_the_applicant")
+    assert error(await leaver.get(f"{application}/participation-history")) == (
+        403,
+        "not_the_applicant",
+    )
+    assert error(await leaver.patch(application, {"name_en": "Mine now"})) == (
+        403,
+        "not_the_applicant",
+    )
+    assert error(await leaver.post(f"{application}/submit")) == (403, "not_the_applicant")
+    assert error(await leaver.post(f"{application}/withdraw", {"reason": "leaving"})) == (
+        403,
+        "not_the_applicant",
+    )
+    still = ok(await owner.get(application))
+    assert still["status"] == "draft" and still["company"]["name_en"] != "Mine now"
+    ok(await owner.post(f"{application}/submit"))
+
+
 async def test_ids_and_fields_the_domain_refuses_are_422_never_500(service: Service) -> None:
     recruiter = service.user("recruitment")
     long_id = "x" * 80
@@ -211,3 +253,21 @@ async def test_ids_and_fields_the_domain_refuses_are_422_never_500(service: Serv
         "/companies", {"identity": {"credit_code": credit_code()}, "details": details()}
     )
     assert error(response) == (422, "invalid_request")
+
+
+async def test_what_the_database_cannot_hold_is_a_422_never_a_500(service: Service) -> None:
+    recruiter, owner = service.user("recruitment"), service.user("exhibitor")
+    for hours in ("1e300", "inf", "nan", "-1"):
+        assert error(await recruiter.get(f"/review-queue?waiting_longer_than_hours={hours}")) == (
+            422,
+            "invalid_request",
+        ), hours
+    assert ok(await recruiter.get("/review-queue?waiting_longer_than_hours=48")) is not None
+    assert error(await owner.get("/applications/app%00x")) == (422, "invalid_request")
+    assert error(await recruiter.get("/review-queue?sector=a%00b")) == (422, "invalid_request")
+    for name in ("Hua\u0000wei", "\u200b\u200b", "\ufeffHuawei", "Huawei\u202eexe.gpj"):
+        refused = await owner.post(
+            "/companies",
+            {"identity": {"credit_code": credit_code()}, "details": details(name=name)},
+        )
+        assert error(refused) == (422, "invalid_request"), name

@@ -158,6 +158,60 @@ async def test_planners_desk_ops_and_partners_each_get_what_their_role_allows(ap
     assert await error(await api.call("GET", "/occupancy", None)) == (401, "unauthenticated")
 
 
+async def test_a_planner_cannot_book_or_read_another_planners_or_the_desks_guest(
+    api: Api,
+) -> None:
+    await api.hotel()
+    await api.allot(20, 1, 5)
+    blocks = {}
+    for planner in ("sg", "gb"):
+        blocks[planner] = await api.ok(
+            "POST",
+            "/hotels/cncc-grand/blocks",
+            "desk",
+            json={
+                "group": "delegation",
+                "name": f"Delegation {planner}",
+                "planner": f"planner-{planner}",
+                "first_night": night(1),
+                "last_night": night(5),
+                "rooms": {"standard": 5},
+                "cut_off_at": "2099-01-01T00:00:00+08:00",
+            },
+        )
+    theirs = await api.book(
+        1,
+        2,
+        "planner_sg",
+        block_id=blocks["sg"]["block_id"],
+        guest={"name": "Tan Wei Ming", "phone": "+65 6123 4567"},
+    )
+    assert theirs.status_code == 201, theirs.text
+    desks = await api.book(1, 2, guest={"name": "Li Na", "phone": "+86 10 1234 5678"})
+    assert desks.status_code == 201, desks.text
+
+    for guest in (theirs.json()["guest"], desks.json()["guest"]):
+        stolen = await api.book(
+            2, 3, "planner_gb", block_id=blocks["gb"]["block_id"], **{"guest_id": guest["guest_id"]}
+        )
+        assert await error(stolen) == (404, "guest_not_found"), "no one else's guest"
+        assert guest["name"] not in stolen.text and guest["phone"] not in stolen.text
+    # Nothing was booked into the other planner's rooms.
+    rooming = await api.ok("GET", f"/blocks/{blocks['gb']['block_id']}/rooming-list", "desk")
+    assert "Tan Wei Ming" not in str(rooming) and "Li Na" not in str(rooming)
+
+    again = await api.book(
+        2,
+        3,
+        "planner_sg",
+        block_id=blocks["sg"]["block_id"],
+        guest_id=theirs.json()["guest"]["guest_id"],
+    )
+    assert again.status_code == 201 and again.json()["guest"]["name"] == "Tan Wei Ming"
+    by_desk = await api.book(3, 4, guest_id=theirs.json()["guest"]["guest_id"])
+    assert by_desk.status_code == 201, "the desk books any guest"
+
+
 async def test_bad_requests_get_clear_errors_and_change_nothing(api: Api) -> None:
     await api.hotel()
     await api.allot(5, 1, 3)

@@ -146,6 +146,36 @@ def test_a_returning_guest_books_again_under_the_same_key_but_not_once_erased() 
         given(*history).when(erase_guest, EraseGuest(guest_id="nobody"), at=NOW)
 
 
+def test_a_planner_books_again_only_the_guests_of_their_own_blocks() -> None:
+    history = hotel() + allotment(10)
+    history += block("dlg-sg", 3, planner="planner-sg") + block("dlg-gb", 3, planner="planner-gb")
+    history += given(*history).when(
+        make_booking, book("b1", 1, 2, block_id="dlg-sg", planner="planner-sg"), at=NOW
+    )
+    history += given(*history).when(make_booking, book("desk", 1, 2), at=NOW)
+    recorded = [e for e in history if isinstance(e, GuestRecorded)]
+    assert [g.planner for g in recorded] == ["planner-sg", None]
+
+    def returning(booking_id: str, guest_id: str, block_id: str, planner: str) -> MakeBooking:
+        return book(
+            booking_id, 3, 4, guest_id=guest_id, new_guest=None, block_id=block_id, planner=planner
+        )
+
+    # Another planner's guest, and the desk's, are as unknown as a guest never recorded.
+    for guest_id in ("g-b1", "g-desk"):
+        with pytest.raises(NotFound) as refused:
+            given(*history).when(
+                make_booking, returning("b2", guest_id, "dlg-gb", "planner-gb"), at=NOW
+            )
+        assert refused.value.code == "guest_not_found"
+    assert given(*history).when(
+        make_booking, returning("b3", "g-b1", "dlg-sg", "planner-sg"), at=NOW
+    )
+    assert given(*history).when(  # the desk books anyone
+        make_booking, book("b4", 3, 4, guest_id="g-b1", new_guest=None), at=NOW
+    )
+
+
 def test_modifying_frees_the_nights_left_and_takes_only_the_new_ones() -> None:
     history = hotel() + allotment(1, rate=800) + allotment(1, room_type="deluxe", rate=1500)
     history += given(*history).when(make_booking, book("b1", 1, 4), at=NOW)
@@ -260,3 +290,15 @@ def test_no_night_is_ever_booked_beyond_its_allotment(
                 if day(n) in b.held_nights()
             ]
             assert len(held) == night.booked, "bookings and nights agree"
+
+
+@pytest.mark.parametrize("field", ["rooms", "rate"])
+def test_allotment_numbers_are_bounded_to_what_the_read_models_hold(field: str) -> None:
+    from hotels.api.hotels import AllotmentIn
+
+    good = {"room_type": "standard", "first_night": day(1), "last_night": day(2)}
+    good |= {"rooms": 10, "rate": 800}
+    AllotmentIn.model_validate(good)
+    for beyond in (2**31, 2**63):
+        with pytest.raises(ValidationError):
+            AllotmentIn.model_validate(good | {field: beyond})

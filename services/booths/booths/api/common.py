@@ -105,5 +105,21 @@ def booth_view(booth: Booth) -> BoothView:
     )
 
 
+def public_booth_view(booth: Booth) -> BoothView:
+    """What anyone signed in may see of a booth: where it is, what it is and its status; who
+    holds it and on what money stays with the holder, the sales desk and operations."""
+    return BoothView(
+        edition_code=booth.edition_code,
+        booth_code=booth.booth_code,
+        spec=booth.listed(),
+        status=booth.status,
+        holder=None,
+        hold_expires_at=None,
+        hold_quote=None,
+        offer_until=None,
+        contract=None,
+    )
+
+
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")

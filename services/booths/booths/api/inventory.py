@@ -13,6 +13,7 @@ from fastapi import Body as Payload
 from pydantic import BaseModel, Field
 
 from ..domain import catalogue, floor_import
+from ..domain.account import ACCOUNT, account_stream
 from ..domain.booth import BOOTH, Booth, booth_stream
 from ..domain.catalogue import CATALOGUE, Catalogue, edition_stream
 from ..domain.commands import (
@@ -39,7 +40,16 @@ from ..domain.values import (
 )
 from ..handlers import add_booth as add_booth_handler
 from ..handlers import change_catalogue
-from .common import Anyone, BoothView, Ops, Sales, booth_view, current
+from .common import (
+    Anyone,
+    BoothView,
+    Ops,
+    Sales,
+    acting_as,
+    booth_view,
+    current,
+    public_booth_view,
+)
 
 router = APIRouter(tags=["inventory"])
 
@@ -321,4 +331,10 @@ async def get_booth(
     state = await current(store, BOOTH, booth_stream(edition_code, booth_code))
     if state.spec is None:
         raise NotFound(f"booth {booth_code} not found", code="booth_not_found")
-    return booth_view(state)
+    if who.has_any(("sales", "ops")):
+        return booth_view(state)
+    if state.holder is not None:
+        account = await current(store, ACCOUNT, account_stream(state.holder))
+        if acting_as(who) == account.applicant:
+            return booth_view(state)
+    return public_booth_view(state)

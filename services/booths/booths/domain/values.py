@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
 
+from fairline_events.names import Readable
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 BoothType = Literal["shell_scheme", "raw_space", "outdoor"]
@@ -26,7 +27,10 @@ VenueKind = Literal["convention_center", "park", "online"]
 HallStructure = Literal["permanent", "temporary_steel", "tensile_membrane", "online"]
 ZoneKind = Literal["exhibition", "themed", "digital", "festival", "online"]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Readable
+]
+"""A name shown to people: never empty on screen, never reordering the text around it."""
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -14,6 +14,9 @@ from ..domain.values import Slug, Theme, Venue
 from ..projections import directory, review_audit, review_queue
 from .common import Anyone, Recruiter
 
+HOURS_OF_TEN_YEARS = 10 * 366 * 24
+"""The longest wait the review queue filters on: beyond it, a 422, not an overflow."""
+
 router = APIRouter(tags=["read models"])
 
 
@@ -83,7 +86,7 @@ async def queue(
     sector: str | None = None,
     reviewer: str | None = None,
     overdue: bool | None = None,
-    waiting_longer_than_hours: Annotated[float | None, Query(ge=0)] = None,
+    waiting_longer_than_hours: Annotated[float | None, Query(ge=0, le=HOURS_OF_TEN_YEARS)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QueueEntry]:
     now = datetime.now(UTC)

@@ -319,15 +319,18 @@ def change_by_applicant(
 
 
 def may_change(application: Application, company: Company | None, by: Actor | None) -> bool:
-    """Whether `by` acts for the application's company (an unknown one is refused later)."""
+    """Whether `by` acts for the application's company (an unknown one is refused later).
+
+    Rights follow the company's staff list as it stands: a person removed from it loses the
+    applications they filed. Only an application of the first API version, which names no
+    company, is still its applicant's alone."""
     if by is None:
         return False
-    return (
-        by.recruiter
-        or application.applicant is None
-        or application.applicant == by.person
-        or (company is not None and company.is_staff(by.person))
-    )
+    if by.recruiter:
+        return True
+    if application.company_id is None:
+        return application.applicant is None or application.applicant == by.person
+    return company is not None and company.is_staff(by.person)
 
 
 def fold(events: Iterable[DomainEvent], state: Application | None = None) -> Application:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
+from fairline_events.names import Readable
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,7 +18,10 @@ from pydantic import (
 ParticipationMode = Literal["offline", "online", "both"]
 """How a company takes part: at the venues (线下), in the online showcase (线上), or both."""
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Readable
+]
+"""A name shown to people: never empty on screen, never reordering the text around it."""
 """A person's or company's name: trimmed, never blank."""
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

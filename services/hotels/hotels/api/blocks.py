@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from ..domain.blocks import BLOCK, Block, block_stream
 from ..domain.commands import CarveSubBlock, CreateBlock, ReleaseBlock
-from ..domain.values import GroupKind, HotelCode, Identifier, Name, PositiveRoomCount, RoomType
+from ..domain.values import GroupKind, HotelCode, Identifier, Name, RoomType, SomeRooms
 from ..handlers import carve_sub_block, create_block, release_block
 from .common import Desk, DeskOrPlanner, Ops, current, planner_of
 
@@ -27,7 +27,7 @@ class BlockIn(Body):
     planner: Identifier | None = None
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveRoomCount]
+    rooms: dict[RoomType, SomeRooms]
     """Rooms held per room type, on every night from the first to the last."""
     cut_off_at: AwareDatetime
     """When unbooked rooms go back on their own, e.g. 2021-08-18T23:59:59+08:00."""
@@ -38,7 +38,7 @@ class SubBlockIn(Body):
     planner: Identifier
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveRoomCount]
+    rooms: dict[RoomType, SomeRooms]
     cut_off_at: AwareDatetime
 
 

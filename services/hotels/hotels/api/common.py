@@ -11,6 +11,7 @@ from fairline_events.auth import Principal, require
 from fairline_events.decider import Fold
 from fairline_events.dependencies import Body
 from fairline_events.errors import Forbidden
+from fairline_events.names import Readable
 from fairline_events.shredding import Sealed, new_key, seal, unseal_with
 from fairline_events.store import EventStore
 from fastapi import Depends
@@ -70,7 +71,9 @@ def _document(value: str) -> str:
     return value
 
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Readable
+]
 Phone = Annotated[str, AfterValidator(_phone)]
 Document = Annotated[str, AfterValidator(_document)]
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from ..domain.commands import RegisterHotel, SetAllotment
 from ..domain.events import AllotmentSet
 from ..domain.hotel import HOTEL, Hotel, hotel_stream
-from ..domain.values import HotelCode, Name, PositiveRoomCount, Rate, RoomCount, RoomType
+from ..domain.values import HotelCode, Name, Rate, Rooms, RoomType, SomeRooms
 from ..handlers import register_hotel, set_allotment
 from ..projections import rooming
 from .common import Anyone, Desk, Ops, current
@@ -25,7 +25,7 @@ class HotelIn(Body):
     hotel_code: HotelCode
     name_zh: Name
     name_en: Name
-    room_types: dict[RoomType, PositiveRoomCount]
+    room_types: dict[RoomType, SomeRooms]
 
 
 class HotelView(BaseModel):
@@ -39,7 +39,7 @@ class AllotmentIn(Body):
     room_type: RoomType
     first_night: date
     last_night: date
-    rooms: RoomCount
+    rooms: Rooms
     rate: Rate
     """CNY per room and night."""
 

@@ -100,6 +100,9 @@ def make(
         raise Conflict(f"booking {command.booking_id} already exists", code="booking_exists")
     stay = stay_nights(command.arrival, command.departure)
     _not_in_past(stay, now)
+    block = _block_for(block, command.block_id, command.hotel_code, command.planner)
+    if block is not None:
+        block.covers(command.room_type, stay)
     events: list[DomainEvent] = []
     if command.new_guest is not None:
         if guest.status != "new":
@@ -112,16 +115,14 @@ def make(
                 name=new.name,
                 phone=new.phone,
                 id_document=new.id_document,
+                planner=block.planner if block is not None else None,
             )
         )
         guest_name = new.name
     else:
-        recorded = bookable(guest).name
+        recorded = bookable(guest, planner=command.planner).name
         assert recorded is not None
         guest_name = recorded
-    block = _block_for(block, command.block_id, command.hotel_code, command.planner)
-    if block is not None:
-        block.covers(command.room_type, stay)
     taken = _take(
         nights, command.hotel_code, command.room_type, command.block_id, stay, command.booking_id
     )

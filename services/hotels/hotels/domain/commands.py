@@ -21,11 +21,11 @@ from .values import (
     HotelCode,
     Identifier,
     Name,
-    PositiveRoomCount,
     Rate,
     RequestCode,
-    RoomCount,
+    Rooms,
     RoomType,
+    SomeRooms,
     nights,
     stay_nights,
 )
@@ -46,7 +46,7 @@ class RegisterHotel(Command):
     hotel_code: HotelCode
     name_zh: Name
     name_en: Name
-    room_types: dict[RoomType, PositiveRoomCount]
+    room_types: dict[RoomType, SomeRooms]
     """Physical rooms of each type: no night's allotment may exceed them."""
 
 
@@ -57,7 +57,7 @@ class SetAllotment(Command):
     room_type: RoomType
     first_night: date
     last_night: date
-    rooms: RoomCount
+    rooms: Rooms
     rate: Rate
 
     def night_keys(self) -> list[tuple[str, date]]:
@@ -80,7 +80,7 @@ class CreateBlock(Command):
     planner: Identifier | None = None
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveRoomCount]
+    rooms: dict[RoomType, SomeRooms]
     cut_off_at: AwareDatetime
 
     def night_keys(self) -> list[tuple[str, date]]:
@@ -106,7 +106,7 @@ class CarveSubBlock(Command):
     planner: Identifier
     first_night: date
     last_night: date
-    rooms: dict[RoomType, PositiveRoomCount]
+    rooms: dict[RoomType, SomeRooms]
     cut_off_at: AwareDatetime
 
 

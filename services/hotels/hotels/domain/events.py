@@ -181,6 +181,9 @@ class GuestRecorded(GuestEvent):
     name: Sealed
     phone: Sealed | None = None
     id_document: Sealed | None = None
+    planner: str | None = None
+    """The planner of the block the guest was first booked into, who alone may book them
+    again; None: a guest of the desk (earlier events carry none, and stay the desk's)."""
 
 
 @registry.event("hotels.GuestErased")

@@ -29,6 +29,8 @@ class Guest:
     status: GuestStatus = "new"
     key_id: str = ""
     name: Sealed | None = None
+    planner: str | None = None
+    """Whose guest: the planner of the block of their first booking; None for the desk's."""
 
 
 def guest_stream(guest_id: str) -> str:
@@ -39,9 +41,11 @@ def initial_guest(stream_id: str) -> Guest:
     return Guest(stream_id.removeprefix("guest-"))
 
 
-def bookable(guest: Guest) -> Guest:
-    """A guest recorded before, and not erased: a returning guest."""
-    if guest.status == "new":
+def bookable(guest: Guest, *, planner: str | None) -> Guest:
+    """A guest recorded before, and not erased: a returning guest. A planner books only the
+    guests of their own blocks; another's guest is as unknown to them as one never recorded,
+    so a guest id tells a planner nothing (the desk books anyone)."""
+    if guest.status == "new" or (planner is not None and guest.planner != planner):
         raise NotFound(f"guest {guest.guest_id} not found", code="guest_not_found")
     if guest.status == "erased":
         raise Conflict(f"guest {guest.guest_id} was erased", code="guest_erased")
@@ -59,7 +63,13 @@ def erase(command: EraseGuest, *, guest: Guest) -> list[DomainEvent]:
 def evolve(guest: Guest, event: DomainEvent) -> Guest:
     match event:
         case GuestRecorded():
-            return replace(guest, status="recorded", key_id=event.key_id, name=event.name)
+            return replace(
+                guest,
+                status="recorded",
+                key_id=event.key_id,
+                name=event.name,
+                planner=event.planner,
+            )
         case GuestErased():
             return replace(guest, status="erased")
         case _:

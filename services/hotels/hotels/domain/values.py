@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
+from fairline_events.names import Readable
 from pydantic import AfterValidator, Field, StringConstraints
 
 HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -13,15 +14,6 @@ HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 MAX_STAY_NIGHTS = 31
 MAX_RANGE_NIGHTS = 62
-MAX_RATE = 1_000_000
-"""CNY per room and night: a stay's total (at most MAX_STAY_NIGHTS nights) still fits the
-read models' integer columns, so no accepted request can give a projection a row it refuses."""
-MAX_ROOMS = 100_000
-"""Rooms of one type in one hotel (or block); far beyond any real hotel, within integer."""
-
-Rate = Annotated[int, Field(ge=0, le=MAX_RATE)]
-RoomCount = Annotated[int, Field(ge=0, le=MAX_ROOMS)]
-PositiveRoomCount = Annotated[int, Field(ge=1, le=MAX_ROOMS)]
 
 GroupKind = Literal["staff", "delegation", "media", "exhibitor", "sponsor"]
 """Who a block houses: 工作人员, 代表团, 媒体记者, exhibitors, sponsors."""
@@ -43,7 +35,10 @@ RequestCode = Literal[
 ]
 """Requests as codes a hotel system understands; free text could carry personal data."""
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Readable
+]
+"""A name shown to people: never empty on screen, never reordering the text around it."""
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -76,3 +71,14 @@ def nights(first: date, last: date) -> list[date]:
 def stay_nights(arrival: date, departure: date) -> list[date]:
     """The nights of a stay: arrival included, departure not."""
     return nights(arrival, departure - timedelta(days=1))
+
+
+MOST_ROOMS = 100_000
+"""More rooms of one type than any hotel has: a larger count is a typo, refused with a 422."""
+HIGHEST_RATE = 1_000_000
+"""CNY per room and night. Bounded so that a stay's total fits the read models' integer
+columns (a rate past them once halted the occupancy projection: issue 11, finding 4)."""
+
+Rooms = Annotated[int, Field(ge=0, le=MOST_ROOMS)]
+SomeRooms = Annotated[int, Field(ge=1, le=MOST_ROOMS)]
+Rate = Annotated[int, Field(ge=0, le=HIGHEST_RATE)]
