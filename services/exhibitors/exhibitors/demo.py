@@ -39,6 +39,7 @@ from .domain.application import APPLICATION
 from .domain.booth import (
     ITEM,
     ActivityContent,
+    ApproveItem,
     DocumentContent,
     DraftItem,
     ImageContent,
@@ -46,6 +47,7 @@ from .domain.booth import (
     PosterContent,
     ProfileContent,
     PublishItem,
+    ServiceContent,
     profile_item_id,
 )
 from .domain.cards import (
@@ -352,6 +354,16 @@ async def _showcase(demo: Loader, name: str) -> None:
             f"demo-poster-{_slug(name)}",
             PosterContent(title="数字开启未来，服务促进发展", file=logo),
         ),
+        (
+            f"demo-service-{_slug(name)}",
+            ServiceContent(
+                title=f"{name} 云服务",
+                title_en=f"{name} cloud services",
+                sector="telecom-it",
+                description="面向企业的数字化服务。",
+                description_en="Digital services for enterprises, all year.",
+            ),
+        ),
     ]
     for item_id, content in contents:
         if await demo.exists(ITEM.stream(item_id)):
@@ -361,6 +373,9 @@ async def _showcase(demo: Loader, name: str) -> None:
         )
         await demo.run(handlers.draft_item, draft)
         await demo.run(handlers.change_item, PublishItem(item_id=item_id, asked_by=ORGANISER))
+        # the organiser's moderators review what goes public (在线布展审核)
+        approval = ApproveItem(item_id=item_id, revision=1, asked_by=ORGANISER)
+        await demo.run(handlers.review_item, approval)
 
 
 async def _cards_and_lead(demo: Loader) -> None:

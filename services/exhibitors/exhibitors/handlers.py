@@ -147,6 +147,13 @@ async def change_item(
 
 
 @command_handler
+async def review_item(command: booth.ModerationCommand, streams: Streams) -> Decision:
+    """The organiser's moderation: approve or return a revision, take an item down."""
+    stream = ITEM.stream(command.item_id)
+    return {stream: booth.review(command, item=await streams(ITEM, stream))}
+
+
+@command_handler
 async def save_profile(command: SaveProfile, streams: Streams) -> Decision:
     stream = ITEM.stream(booth.profile_item_id(command.company_id))
     item, owner = await streams.all(

@@ -34,6 +34,7 @@ from .. import handlers
 from ..domain.booth import (
     ITEM,
     UPLOADS,
+    ApproveItem,
     BoothContent,
     BoothItem,
     DraftItem,
@@ -41,16 +42,19 @@ from ..domain.booth import (
     LongText,
     PublishItem,
     RecordDownload,
+    ReturnItem,
+    Review,
     ReviseItem,
     SaveProfile,
+    TakeDownItem,
     UnpublishItem,
     Url,
     profile_item_id,
 )
 from ..domain.company import COMPANY
-from ..domain.values import Name, Note
+from ..domain.values import Name, Note, Sector, Text
 from ..projections import showcase
-from .common import Anyone, Exhibitor, actor, known, read
+from .common import Anyone, Exhibitor, Recruiter, actor, known, read
 
 router = APIRouter(tags=["booth page"])
 
@@ -81,6 +85,7 @@ Blobs = Annotated[BlobStore, Depends(blobs_of)]
 class ProfileIn(Body):
     kind: Literal["profile"] = "profile"
     introduction: LongText
+    introduction_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)] = ""
     website: Url | None = None
     logo: Sha256 | None = None
 
@@ -121,8 +126,18 @@ class PosterIn(Body):
     file: Sha256
 
 
+class ServiceIn(Body):
+    kind: Literal["service"]
+    title: Name
+    title_en: Note = ""
+    sector: Sector
+    description: Note = ""
+    description_en: Note = ""
+    image: Sha256 | None = None
+
+
 ContentIn = Annotated[
-    NewsIn | ImageIn | DocumentIn | ActivityIn | PosterIn | ProfileIn,
+    NewsIn | ImageIn | DocumentIn | ActivityIn | PosterIn | ProfileIn | ServiceIn,
     Field(discriminator="kind"),
 ]
 
@@ -132,11 +147,20 @@ class NewItem(Body):
 
 
 class ItemView(BaseModel):
+    """An item as its company's staff and the organiser see it; a visitor sees only the
+    approved revision (`content` is then that revision, the review fields empty)."""
+
     item_id: str
     company_id: str | None
     status: str
     content: BoothContent | None
     version: int
+    revision: int = 0
+    review: Review = "none"
+    approved_revision: int | None = None
+    public: bool = False
+    returned_reason: str | None = None
+    taken_down_reason: str | None = None
 
 
 class PageItem(BaseModel):
@@ -159,12 +183,42 @@ class BoothPage(BaseModel):
 
 class StaffItem(PageItem):
     status: str
+    revision: int
+    review: str
+    public: bool
+    moderated_by: str | None
+    moderation_reason: str | None
+    """Why the organiser returned the revision or took the item down."""
+
+
+class ReviewEntry(BaseModel):
+    item_id: str
+    company_id: str
+    kind: str
+    revision: int
+    content: dict[str, Any]
+    public_content: dict[str, Any] | None
+    """What the public sees now (an edit under review leaves it in place)."""
+    submitted_at: datetime | None
+
+
+class Approval(Body):
+    revision: int = Field(ge=1, le=2**31 - 1, description="the revision the moderator saw")
+
+
+class Return(Body):
+    revision: int = Field(ge=1, le=2**31 - 1)
+    reason: Text
+
+
+class TakeDown(Body):
+    reason: Text
 
 
 async def _resolve(blobs: BlobStore, content: Any) -> BoothContent:
     """The domain's content: each file hash replaced by the stored file's description."""
     data = content.model_dump()
-    for field in ("file", "logo"):
+    for field in ("file", "logo", "image"):
         sha = data.get(field)
         if sha is not None:
             ref = await blobs.stat(sha)
@@ -187,6 +241,24 @@ def item_view(state: BoothItem, version: int) -> ItemView:
         status=state.status,
         content=state.content,
         version=version,
+        revision=state.revision,
+        review=state.review,
+        approved_revision=state.approved_revision or None,
+        public=state.public is not None,
+        returned_reason=state.returned_reason,
+        taken_down_reason=state.taken_down_reason,
+    )
+
+
+def public_view(state: BoothItem, version: int) -> ItemView:
+    """What a visitor may see of an item: its approved revision, nothing of its review."""
+    return ItemView(
+        item_id=state.item_id,
+        company_id=state.company_id,
+        status=state.status,
+        content=state.public,
+        version=version,
+        public=True,
     )
 
 
@@ -307,18 +379,27 @@ async def unpublish_item(item_id: str, who: Exhibitor, store: Store, context: Co
     )
 
 
-async def _visible_item(store: EventStore, item_id: str, who: Principal) -> tuple[BoothItem, int]:
+async def _visible_item(
+    store: EventStore, item_id: str, who: Principal
+) -> tuple[BoothItem, int, bool]:
+    """The item, its version and whether the caller sees it whole (its staff, the organiser);
+    anyone else sees only an approved, published revision."""
     state, version = await read(store, ITEM, item_id)
-    if state.company_id is None or (
-        state.status != "published" and not await _is_staff(store, state.company_id, who)
-    ):
+    if state.company_id is None:
         raise NotFound(f"booth item {item_id} not found", code="item_not_found")
-    return state, version
+    whole = await _is_staff(store, state.company_id, who)
+    if not whole and state.public is None:
+        raise NotFound(f"booth item {item_id} not found", code="item_not_found")
+    return state, version, whole
 
 
-@router.get("/booth-items/{item_id}", summary="an item: published ones for all, drafts for staff")
+@router.get(
+    "/booth-items/{item_id}",
+    summary="an item: its approved revision for all, the working copy for staff and organiser",
+)
 async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
-    return item_view(*await _visible_item(store, item_id, who))
+    state, version, whole = await _visible_item(store, item_id, who)
+    return item_view(state, version) if whole else public_view(state, version)
 
 
 @router.get(
@@ -329,8 +410,8 @@ async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
 async def download(
     item_id: str, who: Anyone, store: Store, blobs: Blobs, context: Context
 ) -> Response:
-    state, _ = await _visible_item(store, item_id, who)
-    content = state.content
+    state, _, whole = await _visible_item(store, item_id, who)
+    content = state.content if whole else state.public
     ref = getattr(content, "file", None) or getattr(content, "logo", None)
     if content is None or not isinstance(ref, BlobRef) or state.company_id is None:
         raise NotFound(f"booth item {item_id} has no file", code="file_not_found")
@@ -379,12 +460,16 @@ def _page_item(r: Any) -> PageItem:
     )
 
 
-@router.get("/companies/{company_id}/booth", summary="the booth page: what is published")
+@router.get(
+    "/companies/{company_id}/booth",
+    summary="the booth page: what is published and approved by the organiser",
+)
 async def booth_page(company_id: str, who: Anyone, pool: Pool) -> BoothPage:
     rows = await pool.fetch(
-        f"""SELECT item_id, kind, content::text AS content, published_at, updated_at
+        f"""SELECT item_id, kind, public_content::text AS content, published_at,
+                   approved_at AS updated_at
             FROM {showcase.schema}.items
-            WHERE company_id = $1 AND status = 'published'
+            WHERE company_id = $1 AND status = 'published' AND public_content IS NOT NULL
             ORDER BY starts_at NULLS LAST, published_at DESC""",
         company_id,
     )
@@ -418,7 +503,9 @@ async def staff_items(
     if not await _is_staff(store, company_id, who):
         raise Forbidden(f"only the staff of {company_id} see its drafts", code="not_company_staff")
     rows = await pool.fetch(
-        f"""SELECT item_id, kind, status, content::text AS content, published_at, updated_at
+        f"""SELECT item_id, kind, status, content::text AS content, published_at, updated_at,
+                   revision, review, public_content IS NOT NULL AND status = 'published'
+                   AS public, moderated_by, moderation_reason
             FROM {showcase.schema}.items
             WHERE company_id = $1 AND ($2::text IS NULL OR status = $2)
               AND ($3::text IS NULL OR kind = $3)
@@ -432,6 +519,96 @@ async def staff_items(
         StaffItem(
             **_page_item({**dict(r), "content": json.loads(r["content"])}).model_dump(),
             status=r["status"],
+            revision=r["revision"],
+            review=r["review"],
+            public=r["public"],
+            moderated_by=r["moderated_by"],
+            moderation_reason=r["moderation_reason"],
         )
         for r in rows
     ]
+
+
+# --- moderation (在线布展审核) ----------------------------------------------------------------
+
+
+@router.get(
+    "/moderation/booth-items",
+    tags=["moderation"],
+    summary="revisions awaiting the organiser's review, oldest first",
+)
+async def review_queue(
+    who: Recruiter,
+    pool: Pool,
+    company_id: str | None = None,
+    kind: ItemKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReviewEntry]:
+    rows = await pool.fetch(
+        f"""SELECT item_id, company_id, kind, revision, content::text AS content,
+                   public_content::text AS public_content, submitted_at
+            FROM {showcase.schema}.items
+            WHERE review = 'pending' AND ($1::text IS NULL OR company_id = $1)
+              AND ($2::text IS NULL OR kind = $2)
+            ORDER BY submitted_at LIMIT $3""",
+        company_id,
+        kind,
+        limit,
+    )
+    return [
+        ReviewEntry(
+            **{
+                **dict(r),
+                "content": json.loads(r["content"]),
+                "public_content": (
+                    json.loads(r["public_content"]) if r["public_content"] is not None else None
+                ),
+            }
+        )
+        for r in rows
+    ]
+
+
+async def _moderate(
+    store: EventStore, command: ApproveItem | ReturnItem | TakeDownItem, context: Context
+) -> ItemView:
+    outcome = await handlers.review_item(store, command, context)
+    return changed_item(outcome, command.item_id)
+
+
+@router.post(
+    "/booth-items/{item_id}/approve",
+    tags=["moderation"],
+    summary="approve the revision reviewed: it goes public (409 if revised since)",
+)
+async def approve_item(
+    item_id: str, body: Approval, who: Recruiter, store: Store, context: Context
+) -> ItemView:
+    command = ApproveItem(item_id=_item(item_id), revision=body.revision, asked_by=actor(who))
+    return await _moderate(store, command, context)
+
+
+@router.post(
+    "/booth-items/{item_id}/return",
+    tags=["moderation"],
+    summary="return the revision to the company with a reason; the public version stays",
+)
+async def return_item(
+    item_id: str, body: Return, who: Recruiter, store: Store, context: Context
+) -> ItemView:
+    command = ReturnItem(
+        item_id=_item(item_id), revision=body.revision, reason=body.reason, asked_by=actor(who)
+    )
+    return await _moderate(store, command, context.because(body.reason))
+
+
+@router.post(
+    "/booth-items/{item_id}/take-down",
+    tags=["moderation"],
+    summary="hide a public item at once, recording who and why",
+)
+async def take_down_item(
+    item_id: str, body: TakeDown, who: Recruiter, store: Store, context: Context
+) -> ItemView:
+    command = TakeDownItem(item_id=_item(item_id), reason=body.reason, asked_by=actor(who))
+    return await _moderate(store, command, context.because(body.reason))
