@@ -47,6 +47,7 @@ from .domain.booth import (
     PosterContent,
     ProfileContent,
     PublishItem,
+    RecordUpload,
     ServiceContent,
     profile_item_id,
 )
@@ -316,6 +317,11 @@ async def _showcase(demo: Loader, name: str) -> None:
     logo = await demo.blobs.put(tiny_png((200, 16, 46)), "image/png")
     photo = await demo.blobs.put(tiny_png((30, 90, 160)), "image/png")
     brochure = await demo.blobs.put(tiny_pdf(f"{name} brochure"), "application/pdf")
+    for file in (logo, photo, brochure):  # the company's own files, usable in its items
+        await demo.run(
+            handlers.record_upload,
+            RecordUpload(company_id=company_id, file=file, asked_by=ORGANISER),
+        )
     start = (demo.now + timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
     contents: list[tuple[str, Any]] = [
         (

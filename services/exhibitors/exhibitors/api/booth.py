@@ -32,6 +32,7 @@ from pydantic import (
 
 from .. import handlers
 from ..domain.booth import (
+    FILES,
     ITEM,
     UPLOADS,
     ApproveItem,
@@ -42,6 +43,7 @@ from ..domain.booth import (
     LongText,
     PublishItem,
     RecordDownload,
+    RecordUpload,
     ReturnItem,
     Review,
     ReviseItem,
@@ -49,6 +51,7 @@ from ..domain.booth import (
     TakeDownItem,
     UnpublishItem,
     Url,
+    download_id,
     profile_item_id,
 )
 from ..domain.company import COMPANY
@@ -215,13 +218,15 @@ class TakeDown(Body):
     reason: Text
 
 
-async def _resolve(blobs: BlobStore, content: Any) -> BoothContent:
-    """The domain's content: each file hash replaced by the stored file's description."""
+async def _resolve(store: EventStore, company_id: str, content: Any) -> BoothContent:
+    """The domain's content: each file hash replaced by the description of the file the
+    company uploaded. Another company's file is not found, like a hash nobody uploaded."""
     data = content.model_dump()
+    files, _ = await read(store, FILES, company_id)
     for field in ("file", "logo", "image"):
         sha = data.get(field)
         if sha is not None:
-            ref = await blobs.stat(sha)
+            ref = files.files.get(sha)
             if ref is None:
                 raise NotFound(f"file {sha} not found; upload it first", code="file_not_found")
             data[field] = ref
@@ -304,15 +309,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     },
 )
 async def upload(
-    company_id: str, request: Request, who: Exhibitor, store: Store, blobs: Blobs
+    company_id: str,
+    request: Request,
+    who: Exhibitor,
+    store: Store,
+    blobs: Blobs,
+    context: Context,
 ) -> BlobRef:
+    company_id = known(company_id, "company", "company_not_found")
     if not await _is_staff(store, company_id, who):
         raise Forbidden(
             f"only the staff of {company_id} upload its files", code="not_company_staff"
         )
     data = await _read_body(request, UPLOADS.max_bytes)
     content_type = UPLOADS.accept(data, request.headers.get("content-type"))
-    return await blobs.put(data, content_type)
+    ref = await blobs.put(data, content_type)
+    # the company may now name the file in its items (and only it: see booth.require_own_files)
+    command = RecordUpload(company_id=company_id, file=ref, asked_by=actor(who))
+    await handlers.record_upload(store, command, context)
+    return ref
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -329,12 +344,11 @@ async def draft_item(
     body: NewItem,
     who: Exhibitor,
     store: Store,
-    blobs: Blobs,
     context: Context,
     response: Response,
 ) -> ItemView:
-    content = await _resolve(blobs, body.content)
     company_id = known(company_id, "company", "company_not_found")
+    content = await _resolve(store, company_id, body.content)
     item_id = profile_item_id(company_id) if content.kind == "profile" else new_id("item")
     command = DraftItem(
         item_id=item_id, company_id=company_id, content=content, asked_by=actor(who)
@@ -360,10 +374,13 @@ async def _on_item(
     responses=FILE_ERRORS,
 )
 async def revise_item(
-    item_id: str, body: NewItem, who: Exhibitor, store: Store, blobs: Blobs, context: Context
+    item_id: str, body: NewItem, who: Exhibitor, store: Store, context: Context
 ) -> ItemView:
-    content = await _resolve(blobs, body.content)
-    command = ReviseItem(item_id=_item(item_id), content=content, asked_by=actor(who))
+    state, _ = await read(store, ITEM, _item(item_id))
+    if state.company_id is None:
+        raise NotFound(f"booth item {item_id} not found", code="item_not_found")
+    content = await _resolve(store, state.company_id, body.content)
+    command = ReviseItem(item_id=item_id, content=content, asked_by=actor(who))
     return await _on_item(store, command, context)
 
 
@@ -420,13 +437,14 @@ async def download(
     if content.kind == "document":
         headers["Content-Disposition"] = f'attachment; filename="{item_id}"'
         record = RecordDownload(
-            download_id=new_id("dl"),
+            download_id=download_id(item_id, who.subject),
             company_id=state.company_id,
             item_id=item_id,
             person=who.subject,
             asked_by=actor(who),
         )
-        # recorded only when someone outside the company downloads (see booth.record_download)
+        # counted and recorded only for someone outside the company (booth.record_download);
+        # the record is the visitor's one per document, whatever the repeat
         if (await handlers.record_download(store, record, context)).events:
             headers["X-Download-Id"] = record.download_id
     return Response(data, media_type=ref.content_type, headers=headers)
@@ -438,10 +456,10 @@ async def download(
     responses=FILE_ERRORS,
 )
 async def save_profile(
-    company_id: str, body: ProfileIn, who: Exhibitor, store: Store, blobs: Blobs, context: Context
+    company_id: str, body: ProfileIn, who: Exhibitor, store: Store, context: Context
 ) -> ItemView:
-    content = await _resolve(blobs, body)
     company_id = known(company_id, "company", "company_not_found")
+    content = await _resolve(store, company_id, body)
     command = SaveProfile(company_id=company_id, content=content, asked_by=actor(who))
     outcome = await handlers.save_profile(store, command, context)
     return changed_item(outcome, profile_item_id(company_id))

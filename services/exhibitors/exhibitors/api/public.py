@@ -121,7 +121,13 @@ class _Encoded:
             self.entries.popitem(last=False)
 
 
-_encoded = _Encoded()
+def _encoded_of(request: Request) -> _Encoded:
+    """The app's own cache (two apps in one process, as in tests, never share one)."""
+    state = request.app.state
+    cache: _Encoded | None = getattr(state, "public_encoded", None)
+    if cache is None:
+        cache = state.public_encoded = _Encoded()
+    return cache
 
 
 def _not_modified(request: Request, stamp: Stamp, etag: str) -> bool:
@@ -163,11 +169,12 @@ async def cached(
     }
     if _not_modified(request, stamp, etag):
         return Response(status_code=304, headers=headers)
-    body = _encoded.get(etag)
+    encoded = _encoded_of(request)
+    body = encoded.get(etag)
     if body is None:
         model: BaseModel = await build()
         body = model.model_dump_json().encode()
-        _encoded.put(etag, body)
+        encoded.put(etag, body)
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -16,21 +16,31 @@ meanwhile. A takedown hides the item at once (it becomes unpublished and its app
 withdrawn), recording who and why; it goes public again only through a new review. An
 approval names the revision the moderator saw: a revision made in between is a 409.
 
-A download of a published document by someone outside the company is recorded
-(`download-<id>`, one stream each): it may become a lead.
+A file is usable only by the company that uploaded it: each upload is recorded on the
+company's `company-files-<company>` stream, and an item may name only the company's own
+files. A hash the company never uploaded is "not found", whether or not another company
+has it, so the answer tells nothing about other companies' files.
+
+A download of a published document by someone outside the company is recorded once per
+visitor and document (`download-<id>`, the id derived from both: it may become a lead) and
+counted in the visitor's own window (`downloads-<person>`), which limits how many documents
+a visitor downloads per hour (429).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Annotated, Literal, assert_never
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Annotated, ClassVar, Literal, assert_never
 
 from fairline_events.blobs import BlobPolicy, BlobRef
 from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from .aggregate import Aggregate
+from .aggregate import Aggregate, Decision
 from .company import Company, require_staff
 from .events import registry
 from .values import Asked, Identifier, Name, Note, Sector, Text
@@ -149,6 +159,14 @@ BoothContent = Annotated[
 ]
 
 
+def files_of(content: BoothContent) -> Iterator[BlobRef]:
+    """The files an item's content names."""
+    for name in ("file", "logo", "image"):
+        ref = getattr(content, name, None)
+        if isinstance(ref, BlobRef):
+            yield ref
+
+
 def profile_item_id(company_id: str) -> str:
     return f"profile-{company_id}"
 
@@ -224,6 +242,13 @@ class SaveProfile(Asked):
     content: BoothContent
 
 
+class RecordUpload(Asked):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    company_id: Identifier
+    file: BlobRef
+
+
 class RecordDownload(Asked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -289,6 +314,23 @@ class BoothItemReturned(ItemEvent):
 class BoothItemTakenDown(ItemEvent):
     moderator: Identifier
     reason: Text
+
+
+@registry.event("exhibitors.FileUploaded", version=1)
+class FileUploaded(DomainEvent):
+    """A company uploaded a file: from now on its items may name it."""
+
+    company_id: Identifier
+    file: BlobRef
+
+
+@registry.event("exhibitors.DownloadCounted", version=1)
+class DownloadCounted(DomainEvent):
+    """A visitor downloaded a document, counted in the visitor's hourly window."""
+
+    person: Identifier
+    item_id: Identifier
+    at: AwareDatetime
 
 
 @registry.event("exhibitors.DocumentDownloaded", version=1)
@@ -449,9 +491,13 @@ ITEM: Aggregate[BoothItem] = Aggregate("booth-item-", initial_item, evolve)
 EDITS = "edit its booth"
 
 
-def draft(command: DraftItem, *, item: BoothItem, company: Company) -> list[DomainEvent]:
-    """Only the company's staff (or the recruitment team) draft its booth's items."""
+def draft(
+    command: DraftItem, *, item: BoothItem, company: Company, files: CompanyFiles
+) -> list[DomainEvent]:
+    """Only the company's staff (or the recruitment team) draft its booth's items, with the
+    company's own files."""
     require_staff(company, command.asked_by, EDITS)
+    require_own_files(command.content, files)
     return decide(command, item)
 
 
@@ -460,11 +506,14 @@ def change(
     *,
     item: BoothItem,
     company: Company | None,
+    files: CompanyFiles | None = None,
 ) -> list[DomainEvent]:
     """Revise, publish or unpublish an item of a company whose staff asks."""
     if item.company_id is None or company is None:
         raise NotFound(f"booth item {item.item_id} not found", code="item_not_found")
     require_staff(company, command.asked_by, EDITS)
+    if isinstance(command, ReviseItem):
+        require_own_files(command.content, files or CompanyFiles(item.company_id))
     return decide(command, item)
 
 
@@ -477,8 +526,11 @@ def review(command: ModerationCommand, *, item: BoothItem) -> list[DomainEvent]:
     return decide(command, item)
 
 
-def save_profile(command: SaveProfile, *, item: BoothItem, company: Company) -> list[DomainEvent]:
+def save_profile(
+    command: SaveProfile, *, item: BoothItem, company: Company, files: CompanyFiles
+) -> list[DomainEvent]:
     require_staff(company, command.asked_by, EDITS)
+    require_own_files(command.content, files)
     if item.status == "new":
         return decide(
             DraftItem(item_id=item.item_id, company_id=command.company_id, content=command.content),
@@ -496,7 +548,62 @@ def _require(state: BoothItem, allowed: tuple[ItemStatus, ...], action: str) -> 
         )
 
 
+# --- a company's files -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyFiles:
+    company_id: str
+    files: Mapping[str, BlobRef] = field(default_factory=dict)
+    """By content hash: what the company uploaded."""
+
+
+def initial_files(company_id: str) -> CompanyFiles:
+    return CompanyFiles(company_id=company_id)
+
+
+def evolve_files(state: CompanyFiles, event: DomainEvent) -> CompanyFiles:
+    if isinstance(event, FileUploaded):
+        return replace(state, files={**state.files, event.file.sha256: event.file})
+    return state
+
+
+FILES: Aggregate[CompanyFiles] = Aggregate("company-files-", initial_files, evolve_files)
+
+
+def record_upload(
+    command: RecordUpload, *, files: CompanyFiles, company: Company
+) -> list[DomainEvent]:
+    """The company's staff uploaded a file; uploading the same bytes again changes nothing."""
+    require_staff(company, command.asked_by, "upload its files")
+    if command.file.sha256 in files.files:
+        return []
+    return [FileUploaded(company_id=command.company_id, file=command.file)]
+
+
+def require_own_files(content: BoothContent, files: CompanyFiles) -> None:
+    """Every file the content names was uploaded by the company itself; any other hash is
+    not found, exactly as a hash nobody uploaded (nothing leaks about other companies)."""
+    for ref in files_of(content):
+        if files.files.get(ref.sha256) != ref:
+            raise NotFound(f"file {ref.sha256} not found; upload it first", code="file_not_found")
+
+
 # --- a download ----------------------------------------------------------------------------
+
+DOWNLOADS_PER_HOUR = 30
+"""Documents a visitor may download in any hour (a repeat counts too)."""
+
+
+class DownloadsLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    headers: ClassVar[Mapping[str, str]] = {"Retry-After": "60"}
+
+
+def download_id(item_id: str, person: str) -> str:
+    """One download record per visitor and document, however often they download it."""
+    return "dl-" + hashlib.sha256(f"{item_id}\x1f{person}".encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -528,12 +635,51 @@ def evolve_download(state: Download, event: DomainEvent) -> Download:
 DOWNLOAD: Aggregate[Download] = Aggregate("download-", initial_download, evolve_download)
 
 
+@dataclass(frozen=True)
+class DownloadWindow:
+    person: str
+    recent: tuple[datetime, ...] = ()
+    """The latest downloads' times, oldest first (as many as the limit needs)."""
+
+
+def initial_window(person: str) -> DownloadWindow:
+    return DownloadWindow(person=person)
+
+
+def evolve_window(state: DownloadWindow, event: DomainEvent) -> DownloadWindow:
+    if isinstance(event, DownloadCounted):
+        return replace(state, recent=(*state.recent, event.at)[-DOWNLOADS_PER_HOUR:])
+    return state
+
+
+WINDOW: Aggregate[DownloadWindow] = Aggregate("downloads-", initial_window, evolve_window)
+
+
 def record_download(
-    command: RecordDownload, *, download: Download, company: Company
-) -> list[DomainEvent]:
-    """A document downloaded by someone outside the company (a lead source); the company's
-    own staff and the recruitment team download without a trace."""
+    command: RecordDownload,
+    *,
+    download: Download,
+    window: DownloadWindow,
+    company: Company,
+    now: datetime,
+) -> Decision:
+    """A document downloaded by someone outside the company: counted in the visitor's window
+    (at most DOWNLOADS_PER_HOUR an hour, else 429), recorded once per visitor and document
+    (a lead source). The company's own staff and the recruitment team download untraced."""
     by = command.asked_by
     if by is not None and (company.is_staff(by.person) or by.recruiter):
-        return []
-    return decide_download(command, download)
+        return {}
+    in_window = [t for t in window.recent if t > now - timedelta(hours=1)]
+    if len(in_window) >= DOWNLOADS_PER_HOUR:
+        raise DownloadsLimited(
+            f"at most {DOWNLOADS_PER_HOUR} downloads an hour; try again later",
+            limit=DOWNLOADS_PER_HOUR,
+        )
+    counted = DownloadCounted(person=command.person, item_id=command.item_id, at=now)
+    first: list[DomainEvent] = (
+        [] if download.person is not None else decide_download(command, download)
+    )
+    return {
+        WINDOW.stream(command.person): [counted],
+        DOWNLOAD.stream(command.download_id): first,
+    }
