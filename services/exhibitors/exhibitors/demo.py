@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fairline_events.blobs import BlobStore, LocalDiskBlobStore
+from fairline_events.blobs import BlobStore, blob_store
 from fairline_events.context import CommandContext
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
@@ -168,7 +168,7 @@ class Loader:
 
 async def load_demo(runtime: Runtime) -> int:
     assert runtime.store is not None
-    blobs = LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+    blobs = blob_store(runtime.pool)
     demo = Loader(runtime.store, blobs)
     data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
     edition = data["edition"]["code"]

@@ -7,14 +7,12 @@ agree) and named by their SHA-256; items then refer to them by that hash.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fairline_events.api import ErrorBody
 from fairline_events.auth import Principal
-from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, LocalDiskBlobStore
+from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, blob_store
 from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
@@ -70,11 +68,12 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 async def blobs_of(request: Request) -> BlobStore:
-    """The service's blob store: `app.state.blobs`, else a directory (FAIRLINE_BLOB_DIR)."""
+    """The service's blob store: `app.state.blobs`, else the configured one (by default in
+    the service's PostgreSQL, shared by every replica: fairline_events.blobs.blob_store)."""
     state = request.app.state
     store: BlobStore | None = getattr(state, "blobs", None)
     if store is None:
-        store = LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+        store = blob_store(state.runtime.pool)
         state.blobs = store
     return store
 
