@@ -100,6 +100,8 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         sections["commands"] = lambda: bench_commands(infra, scale)
     except ImportError as exc:
         say(f"commands: skipped ({exc}); needs the booths service")
+    online: Any = importlib.import_module("bench.online").bench_online
+    sections["online"] = lambda: online(infra, scale)
     for name, run in sections.items():
         if only and name not in only:
             continue

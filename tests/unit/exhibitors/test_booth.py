@@ -244,3 +244,71 @@ async def test_the_local_store_keeps_one_copy_per_content(tmp_path: Path) -> Non
     with pytest.raises(NotFound):
         await store.read("0" * 64)
     assert files_under(tmp_path) == 2  # the bytes and their type
+
+
+def test_an_item_names_only_files_its_company_uploaded() -> None:
+    from exhibitors.domain.booth import CompanyFiles, require_own_files
+
+    mine = BlobRef(sha256="b" * 64, size=10, content_type="image/png")
+    theirs = BlobRef(sha256="c" * 64, size=10, content_type="image/png")
+    files = CompanyFiles("co-1", {mine.sha256: mine})
+    require_own_files(ImageContent(title="ours", file=mine), files)
+    require_own_files(NEWS, files)
+    for ref_ in (theirs, mine.model_copy(update={"size": 11})):
+        with pytest.raises(NotFound) as exc:
+            require_own_files(ImageContent(title="x", file=ref_), files)
+        assert exc.value.code == "file_not_found"
+
+
+def test_downloads_are_recorded_once_per_visitor_and_limited_per_hour() -> None:
+    from exhibitors.domain.booth import (
+        DOWNLOAD,
+        DOWNLOADS_PER_HOUR,
+        WINDOW,
+        DownloadsLimited,
+        RecordDownload,
+        download_id,
+        initial_download,
+        record_download,
+    )
+    from exhibitors.domain.company import Company
+
+    company = Company(company_id="co-1", registered=True, staff=frozenset({"staff-1"}))
+    did = download_id("i1", "visitor-1")
+    assert did == download_id("i1", "visitor-1") != download_id("i2", "visitor-1")
+    command = RecordDownload(
+        download_id=did,
+        company_id="co-1",
+        item_id="i1",
+        person="visitor-1",
+        asked_by=Actor(person="visitor-1"),
+    )
+    now = datetime(2031, 9, 3, 10, tzinfo=UTC)
+    first = record_download(
+        command,
+        download=initial_download(did),
+        window=WINDOW.initial(WINDOW.stream("visitor-1")),
+        company=company,
+        now=now,
+    )
+    assert [type(e).__name__ for e in first[DOWNLOAD.stream(did)]] == ["DocumentDownloaded"]
+    download = DOWNLOAD.after(initial_download(did), first[DOWNLOAD.stream(did)])
+    window = WINDOW.after(
+        WINDOW.initial(WINDOW.stream("visitor-1")), first[WINDOW.stream("visitor-1")]
+    )
+    for n in range(1, DOWNLOADS_PER_HOUR):
+        again = record_download(
+            command,
+            download=download,
+            window=window,
+            company=company,
+            now=now + timedelta(seconds=n),
+        )
+        assert again[DOWNLOAD.stream(did)] == []  # no second record, no new stream
+        window = WINDOW.after(window, again[WINDOW.stream("visitor-1")])
+    with pytest.raises(DownloadsLimited):
+        record_download(command, download=download, window=window, company=company, now=now)
+    later = now + timedelta(hours=1, seconds=1)
+    assert record_download(command, download=download, window=window, company=company, now=later)
+    staff = command.model_copy(update={"asked_by": Actor(person="staff-1")})
+    assert record_download(staff, download=download, window=window, company=company, now=now) == {}

@@ -8,9 +8,10 @@ contact: the directory holds none, and booth items are the company's public face
 Visitors' own actions (card exchange, meetings, downloads of documents) stay behind a login.
 
 Caching: every answer carries an ETag and Last-Modified from the read models' `stamps`
-(moved on by each change a visitor could see), read in one indexed query before anything
-else; a revalidation that matches answers 304 without reading or encoding the page, and a
-full answer already encoded for the same stamp is served from a small in-process cache.
+(moved on by each change a visitor could see). A process reads a stamp once and keeps it
+until the read models notify that it moved (LISTEN/NOTIFY at their commit), so a
+revalidation that matches answers 304 without touching the database, and a full answer
+already encoded for the same stamp is served from a small in-process cache.
 `Cache-Control` follows the resource: pages and items `no-cache` (revalidated each time, so
 a takedown hides at once, while a 304 costs one lookup), listings and searches 30 s, the
 edition's halls 5 min, files a year (named by their content hash).
@@ -18,8 +19,10 @@ edition's halls 5 min, files a year (named by their content hash).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import asyncpg
+import structlog
 from fairline_events.blobs import BlobRef
 from fairline_events.dependencies import Pool
 from fairline_events.errors import NotFound
@@ -37,9 +41,11 @@ from pydantic import BaseModel, StringConstraints
 from ..domain.fair import EXHIBITIONS, FESTIVAL, FESTIVAL_ZONES, SECTORS, THEMES
 from ..domain.values import EditionCode, Sector, Theme
 from ..projections import booth_sales, directory, showcase
+from ..projections.stamps import PUBLIC_CHANNEL
 from .booth import Blobs
 
 router = APIRouter(prefix="/public", tags=["public online fair"])
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -93,13 +99,79 @@ _STAMP_COMPANY = f"""
     ) s"""
 
 
-async def stamp_of(pool: asyncpg.Pool, company_id: str | None = None) -> Stamp:
-    if company_id is None:
-        row = await pool.fetchrow(_STAMP_ALL)
-    else:
-        row = await pool.fetchrow(_STAMP_COMPANY, company_id)
-    assert row is not None
-    return Stamp(int(row["version"]), row["changed_at"])
+class _Stamps:
+    """The stamps this process has read, kept until a notification says one moved.
+
+    A dedicated connection LISTENs on the read models' channel (see projections.stamps);
+    each notification names the stamp that moved (an exhibitor's booth moves every company
+    page, as its company is not in the payload). While the listener is down nothing is
+    kept, so a missed notification can never serve a stale page; `SAFETY_SECONDS` bounds
+    how long a kept stamp lives regardless.
+    """
+
+    SAFETY_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self.kept: dict[str, tuple[Stamp, float]] = {}
+        self.moves = 0
+        """Notifications seen: a stamp read while one arrived is not kept (it may predate it)."""
+        self.listening: asyncpg.Connection | None = None
+        self._starting: asyncio.Task[None] | None = None
+
+    def _moved(self, _conn: object, _pid: int, _channel: str, key: str) -> None:
+        self.moves += 1
+        if key.startswith("exhibitor:"):
+            for kept in [k for k in self.kept if k.startswith("company:")]:
+                self.kept.pop(kept, None)
+        self.kept.pop(key, None)
+
+    def _lost(self, _conn: object) -> None:
+        self.listening = None
+        self.moves += 1
+        self.kept.clear()
+
+    async def _listen(self, dsn: str) -> None:
+        try:
+            conn = await asyncpg.connect(dsn)
+            await conn.add_listener(PUBLIC_CHANNEL, self._moved)
+            conn.add_termination_listener(self._lost)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("public stamps: not listening, reading every stamp", error=repr(exc))
+            return
+        self.kept.clear()  # anything read before listening may have missed a change
+        self.moves += 1
+        self.listening = conn
+
+    def ensure_listening(self, dsn: str) -> None:
+        if self.listening is None and (self._starting is None or self._starting.done()):
+            self._starting = asyncio.create_task(self._listen(dsn))
+
+    async def get(self, pool: asyncpg.Pool, company_id: str | None) -> Stamp:
+        key = "all" if company_id is None else f"company:{company_id}"
+        kept = self.kept.get(key)
+        now = time.monotonic()
+        if kept is not None and self.listening is not None and now - kept[1] < self.SAFETY_SECONDS:
+            return kept[0]
+        listening, moves = self.listening, self.moves
+        if company_id is None:
+            row = await pool.fetchrow(_STAMP_ALL)
+        else:
+            row = await pool.fetchrow(_STAMP_COMPANY, company_id)
+        assert row is not None
+        stamp = Stamp(int(row["version"]), row["changed_at"])
+        if listening is not None and self.listening is listening and self.moves == moves:
+            self.kept[key] = (stamp, now)
+        return stamp
+
+
+async def stamp_of(request: Request, pool: asyncpg.Pool, company_id: str | None = None) -> Stamp:
+    """The stamp behind an answer: read once, then kept until the read models say it moved."""
+    state = request.app.state
+    stamps: _Stamps | None = getattr(state, "public_stamps", None)
+    if stamps is None:
+        stamps = state.public_stamps = _Stamps()
+    stamps.ensure_listening(state.runtime.database_url)
+    return await stamps.get(pool, company_id)
 
 
 class _Encoded:
@@ -443,7 +515,7 @@ async def edition(edition_code: EditionCode, request: Request, pool: Pool) -> Re
             sectors=[NamedOut(**vars(s)) for s in SECTORS.values()],
         )
 
-    return await cached(request, await stamp_of(pool), HALLS_CACHE, build)
+    return await cached(request, await stamp_of(request, pool), HALLS_CACHE, build)
 
 
 @router.get(
@@ -517,7 +589,7 @@ async def exhibitors(
             items=[_exhibitor(r) for r in rows], page=page, page_size=page_size, total=total
         )
 
-    return await cached(request, await stamp_of(pool), LISTING_CACHE, build)
+    return await cached(request, await stamp_of(request, pool), LISTING_CACHE, build)
 
 
 @router.get(
@@ -576,7 +648,7 @@ async def services(
         total = rows[0]["total"] if rows else 0
         return Page[ServiceOut](items=out, page=page, page_size=page_size, total=total)
 
-    return await cached(request, await stamp_of(pool), LISTING_CACHE, build)
+    return await cached(request, await stamp_of(request, pool), LISTING_CACHE, build)
 
 
 def _file_of(item_id: str, kind: str, content: dict[str, Any]) -> FileOut | None:
@@ -654,7 +726,7 @@ async def company_page(
             services=of("service"),
         )
 
-    return await cached(request, await stamp_of(pool, company_id), PAGE_CACHE, build)
+    return await cached(request, await stamp_of(request, pool, company_id), PAGE_CACHE, build)
 
 
 async def _public_item(pool: asyncpg.Pool, item_id: str) -> asyncpg.Record:
@@ -685,7 +757,9 @@ async def public_item(item_id: Code, request: Request, pool: Pool) -> Response:
     async def build() -> ItemOut:
         return _item_out(row)
 
-    return await cached(request, await stamp_of(pool, row["company_id"]), PAGE_CACHE, build)
+    return await cached(
+        request, await stamp_of(request, pool, row["company_id"]), PAGE_CACHE, build
+    )
 
 
 @router.get(

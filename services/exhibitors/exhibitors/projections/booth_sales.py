@@ -22,6 +22,8 @@ from fairline_events.projection import Projection, ReadModel, Sql, Statements, s
 from fairline_events.registry import DomainEvent, EventRegistry
 from pydantic import BaseModel, ConfigDict
 
+from .stamps import STAMPS_SQL, bump
+
 consumed = EventRegistry()
 
 
@@ -160,24 +162,18 @@ booth_sales = Projection(
         ordered_at   timestamptz NOT NULL
     );
     CREATE INDEX IF NOT EXISTS online_orders_of_exhibitor ON online_orders (exhibitor_id);
-    CREATE TABLE IF NOT EXISTS stamps (
-        key        text PRIMARY KEY,
-        version    bigint NOT NULL,
-        changed_at timestamptz NOT NULL
-    );
-    """,
+    """
+    + STAMPS_SQL,
 )
 
-STAMP = """INSERT INTO stamps AS s (key, version, changed_at)
-           SELECT k, 1, $2 FROM unnest(ARRAY['all', 'exhibitor:' || $1]) AS k
-           ON CONFLICT (key) DO UPDATE SET version = s.version + 1,
-             changed_at = greatest(s.changed_at, excluded.changed_at)"""
-STAMP_OF_CONTRACT = """INSERT INTO stamps AS s (key, version, changed_at)
-           SELECT k, 1, $2 FROM contracts c,
-                  unnest(ARRAY['all', 'exhibitor:' || c.exhibitor_id]) AS k
-           WHERE c.contract_id = $1
-           ON CONFLICT (key) DO UPDATE SET version = s.version + 1,
-             changed_at = greatest(s.changed_at, excluded.changed_at)"""
+STAMP = bump(
+    """SELECT k, 1, $2::timestamptz FROM unnest(ARRAY['all', 'exhibitor:' || $1::text]) AS k"""
+)
+STAMP_OF_CONTRACT = bump(
+    """SELECT k, 1, $2::timestamptz FROM contracts c,
+              unnest(ARRAY['all', 'exhibitor:' || c.exhibitor_id]) AS k
+       WHERE c.contract_id = $1"""
+)
 
 
 def _stamp_all(env: Envelope) -> Sql:

@@ -19,6 +19,7 @@ from ..domain.events import (
     ParticipationChanged,
     registry,
 )
+from .stamps import STAMPS_SQL, bump
 
 directory = Projection(
     name="directory",
@@ -52,20 +53,15 @@ directory = Projection(
     CREATE INDEX IF NOT EXISTS exhibitors_of_zone ON exhibitors (edition_code, zone, name_en)
         WHERE listed;
     CREATE INDEX IF NOT EXISTS exhibitors_of_company ON exhibitors (company_id);
-    CREATE TABLE IF NOT EXISTS stamps (
-        key        text PRIMARY KEY,
-        version    bigint NOT NULL,
-        changed_at timestamptz NOT NULL
-    );
-    """,
+    """
+    + STAMPS_SQL,
 )
 
-STAMP = """INSERT INTO stamps AS s (key, version, changed_at)
-           SELECT k, 1, $2 FROM exhibitors x,
-                  unnest(ARRAY['all', 'company:' || coalesce(x.company_id, '')]) AS k
-           WHERE x.application_id = $1
-           ON CONFLICT (key) DO UPDATE SET version = s.version + 1,
-             changed_at = greatest(s.changed_at, excluded.changed_at)"""
+STAMP = bump(
+    """SELECT k, 1, $2::timestamptz FROM exhibitors x,
+              unnest(ARRAY['all', 'company:' || coalesce(x.company_id, '')]) AS k
+       WHERE x.application_id = $1"""
+)
 
 
 def search_text(name_zh: str, name_en: str) -> str:

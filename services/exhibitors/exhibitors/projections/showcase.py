@@ -26,6 +26,7 @@ from ..domain.booth import (
     ServiceContent,
 )
 from ..domain.events import registry
+from .stamps import STAMPS_SQL, bump
 
 showcase = Projection(
     name="showcase",
@@ -58,24 +59,15 @@ showcase = Projection(
         WHERE review = 'pending';
     CREATE INDEX IF NOT EXISTS items_public_services ON items (sector, company_id)
         WHERE kind = 'service' AND status = 'published' AND public_content IS NOT NULL;
-    CREATE TABLE IF NOT EXISTS stamps (
-        key        text PRIMARY KEY,
-        version    bigint NOT NULL,
-        changed_at timestamptz NOT NULL
-    );
-    """,
+    """
+    + STAMPS_SQL,
 )
 
-STAMP = """INSERT INTO stamps AS s (key, version, changed_at)
-           SELECT k, 1, $2 FROM unnest(ARRAY['all', 'company:' || $1]) AS k
-           ON CONFLICT (key) DO UPDATE SET version = s.version + 1,
-             changed_at = greatest(s.changed_at, excluded.changed_at)"""
-STAMP_OF_ITEM = """INSERT INTO stamps AS s (key, version, changed_at)
-           SELECT k, 1, $2 FROM items i,
-                  unnest(ARRAY['all', 'company:' || i.company_id]) AS k
-           WHERE i.item_id = $1
-           ON CONFLICT (key) DO UPDATE SET version = s.version + 1,
-             changed_at = greatest(s.changed_at, excluded.changed_at)"""
+STAMP_OF_ITEM = bump(
+    """SELECT k, 1, $2::timestamptz FROM items i,
+              unnest(ARRAY['all', 'company:' || i.company_id]) AS k
+       WHERE i.item_id = $1"""
+)
 
 
 def _starts(content: BoothContent) -> object:
