@@ -50,7 +50,7 @@ from exhibitors.domain.events import (
 )
 from exhibitors.domain.fair import SECTORS
 from exhibitors.domain.values import CompanyProfile, ContactPerson
-from exhibitors.projections import directory
+from exhibitors.projections import directory, showcase
 from exhibitors.service import definition
 from support.serving import ready, start_service
 from support.waiting import eventually
@@ -245,6 +245,22 @@ async def bench_online(infra: Infra, scale: float) -> list[Figure]:
 
                 await eventually(
                     listed, lambda n: n >= exhibitors, within=600, what="the edition projected"
+                )
+
+                async def pages_public() -> int:
+                    return int(
+                        await pool.fetchval(
+                            f"""SELECT count(*) FROM {showcase.schema}.items
+                                WHERE public_content IS NOT NULL"""
+                        )
+                    )
+
+                # every read model caught up: nothing moves while the load runs
+                await eventually(
+                    pages_public,
+                    lambda n: n >= 2 * len(with_pages),
+                    within=600,
+                    what="the booth pages projected",
                 )
                 say(f"online: projected in {time.perf_counter() - started:.1f}s")
                 figures = await _measure(client, pool, with_pages, seconds)

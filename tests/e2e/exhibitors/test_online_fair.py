@@ -3,6 +3,7 @@ cacheable answers, search, booths learnt from booth sales through Kafka, no pers
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime
@@ -630,3 +631,69 @@ async def test_no_personal_data_in_any_public_response(service: Service) -> None
     ):
         refused = await service.client.request(method, path, json={})
         assert refused.status_code == 401, (method, path, refused.status_code)
+
+
+async def test_racing_moderation_and_edits_never_publish_an_unreviewed_revision(
+    service: Service,
+) -> None:
+    ed = edition()
+    company_id, _, staff = await exhibit(service, ed, name_zh="网易", name_en="NetEase")
+    await public_page(service, staff, company_id)
+    news = ok(
+        await staff.post(
+            f"/companies/{company_id}/booth/items",
+            {"content": {"kind": "news", "title": "v1", "body": "first"}},
+        ),
+        201,
+    )
+    item_id = news["item_id"]
+    ok(await staff.post(f"/booth-items/{item_id}/publish"))
+    first, second = service.user("recruitment"), service.user("recruitment")
+    # Two moderators decide revision 1 at once while the company edits it.
+    approve, give_back, edit = await asyncio.gather(
+        first.post(f"/booth-items/{item_id}/approve", {"revision": 1}),
+        second.post(f"/booth-items/{item_id}/return", {"revision": 1, "reason": "typo"}),
+        staff.put(
+            f"/booth-items/{item_id}",
+            {"content": {"kind": "news", "title": "v2", "body": "unreviewed"}},
+        ),
+    )
+    assert edit.status_code == 200
+    decided = [r for r in (approve, give_back) if r.status_code == 200]
+    refused = {error(r)[1] for r in (approve, give_back) if r.status_code != 200}
+    # at most one moderator decides revision 1; a loser hears why, never a 500
+    assert len(decided) <= 1 and refused <= {"not_awaiting_review", "revised_since_review"}
+    final = ok(await staff.get(f"/booth-items/{item_id}"))
+    assert final["revision"] == 2 and final["review"] == "pending"
+    if approve.status_code == 200:  # the approved v1 goes public, v2 waits
+        public = await eventually(
+            lambda: anonymous(service, f"/public/booth-items/{item_id}"),
+            lambda r: r.status_code == 200,
+            what="the approved revision public",
+        )
+        assert public.json()["content"]["title"] == "v1"
+    else:
+        public = await anonymous(service, f"/public/booth-items/{item_id}")
+        assert public.status_code == 404
+    # whatever the order, the unreviewed v2 is nowhere on the public side
+    page = await anonymous(service, f"/public/companies/{company_id}")
+    assert "unreviewed" not in page.text and "unreviewed" not in public.text
+
+
+async def test_bad_public_queries_are_422_never_500(service: Service) -> None:
+    for path in (
+        "/public/editions/NOT AN EDITION",
+        "/public/editions/ciftis-2021/exhibitors?page=0",
+        "/public/editions/ciftis-2021/exhibitors?page_size=101",
+        "/public/editions/ciftis-2021/exhibitors?sector=mining",
+        "/public/editions/ciftis-2021/exhibitors?theme=space",
+        "/public/editions/ciftis-2021/exhibitors?country_or_region=CHN",
+        f"/public/editions/ciftis-2021/exhibitors?q={'x' * 101}",
+        "/public/editions/ciftis-2021/exhibitors?exhibition=%00",
+        "/public/services?page=99999999999999999999",
+    ):
+        got = await anonymous(service, path)
+        assert got.status_code == 422, (path, got.status_code, got.text)
+    for path in ("/public/companies/%00", "/public/booth-items/nope", "/public/companies/x" * 20):
+        got = await anonymous(service, path)
+        assert got.status_code in (404, 422), (path, got.status_code)
