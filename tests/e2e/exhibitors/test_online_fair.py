@@ -533,6 +533,33 @@ async def test_a_booth_bought_in_booth_sales_shows_on_the_public_page_and_moves(
     )
     await eventually(booth, lambda b: b is None, what="the booth gone after cancellation")
 
+    # An online package bought in booth sales shows too, and makes the exhibitor online.
+    await feed.publish(
+        booths.OnlinePackageDefined(
+            edition_code=ed, tier="A", name_zh="云展位A", name_en="Online booth A"
+        ),
+        booths.OnlineBoothOrdered(
+            edition_code=ed,
+            order_id=f"order-{uuid.uuid4().hex[:8]}",
+            exhibitor_id=application_id,
+            tier="A",
+            price_fen=3_000_000,
+            rule_version=1,
+        ),
+    )
+    current = await eventually(
+        lambda: anonymous(service, page),
+        lambda r: r.json()["current"]["online_package"] is not None,
+        what="the online package on the page",
+    )
+    assert current.json()["current"]["online_package"] == {
+        "tier": "A",
+        "name_zh": "云展位A",
+        "name_en": "Online booth A",
+    }
+    online = await anonymous(service, f"/public/editions/{ed}/exhibitors?mode=online")
+    assert [e["company_id"] for e in online.json()["items"]] == [company_id]
+
 
 # --- personal data ----------------------------------------------------------------------------
 

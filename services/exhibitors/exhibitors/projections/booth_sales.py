@@ -176,8 +176,19 @@ STAMP_OF_CONTRACT = bump(
 )
 
 
-def _stamp_all(env: Envelope) -> Sql:
-    return sql(STAMP, "", env.occurred_at)
+STAMP_OF_EDITION = bump(
+    """SELECT k, 1, $2::timestamptz FROM (
+           SELECT 'all'
+           UNION SELECT 'exhibitor:' || exhibitor_id FROM contracts WHERE edition_code = $1
+           UNION SELECT 'exhibitor:' || exhibitor_id FROM online_orders WHERE edition_code = $1
+       ) AS t(k)"""
+)
+
+
+def _stamp_edition(edition_code: str, env: Envelope) -> Sql:
+    """A venue's, hall's or package's names show on the pages of the edition's exhibitors
+    (they may arrive after the contracts: another stream, another partition)."""
+    return sql(STAMP_OF_EDITION, edition_code, env.occurred_at)
 
 
 ContractStatus = Literal["reserved", "confirmed", "cancelled"]
@@ -194,7 +205,7 @@ async def venue(e: VenueAdded, env: Envelope, tx: ReadModel) -> Statements:
             e.name_zh,
             e.name_en,
         ),
-        _stamp_all(env),
+        _stamp_edition(e.edition_code, env),
     ]
 
 
@@ -210,7 +221,7 @@ async def hall(e: HallAdded, env: Envelope, tx: ReadModel) -> Statements:
             e.name_zh,
             e.name_en,
         ),
-        _stamp_all(env),
+        _stamp_edition(e.edition_code, env),
     ]
 
 
@@ -301,7 +312,7 @@ async def package(e: OnlinePackageDefined, env: Envelope, tx: ReadModel) -> Stat
             e.name_zh,
             e.name_en,
         ),
-        _stamp_all(env),
+        _stamp_edition(e.edition_code, env),
     ]
 
 
