@@ -46,7 +46,10 @@ definition = ServiceDefinition(
         "Every change is an event on the `exhibitors.events` topic."
     ),
     registry=registry,
+    # The public online fair first: routes are matched in order, and its reads are the
+    # hottest path of the service (anonymous visitors of the website and mini-program).
     routers=[
+        public_router,
         applications_router,
         companies_router,
         cards_router,
@@ -58,7 +61,6 @@ definition = ServiceDefinition(
         agreements_router,
         read_models_router,
         statistics_router,
-        public_router,
     ],
     projections=[
         review_queue,
