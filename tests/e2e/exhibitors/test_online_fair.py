@@ -724,3 +724,44 @@ async def test_bad_public_queries_are_422_never_500(service: Service) -> None:
     for path in ("/public/companies/%00", "/public/booth-items/nope", "/public/companies/x" * 20):
         got = await anonymous(service, path)
         assert got.status_code in (404, 422), (path, got.status_code)
+
+
+async def test_a_company_page_outlives_an_edition_with_its_participations(
+    service: Service,
+) -> None:
+    fair = f"fair{uuid.uuid4().hex[:6]}"
+    before, now = f"{fair}-2021", f"{fair}-2022"
+    company_id, _, staff = await exhibit(
+        service, before, name_zh="特斯拉", name_en="Tesla", country="US", zone="country-exhibitions"
+    )
+    await public_page(service, staff, company_id)
+    # The next edition: the same company takes part again, with the same page and catalogue.
+    contact = {"name": "Li Na", "email": f"{fresh('li')}@example.com", "phone": "+1 650 555 0100"}
+    again = ok(
+        await staff.post(
+            f"/companies/{company_id}/participations",
+            {"edition_code": now, "participation_mode": "online", "contact": contact},
+        ),
+        201,
+    )
+    application_id = again["application_id"]
+    ok(await staff.post(f"/applications/{application_id}/submit"))
+    recruiter = service.user("recruitment")
+    ok(await recruiter.post(f"/applications/{application_id}/review"))
+    ok(await recruiter.post(f"/applications/{application_id}/approve", {}))
+    page = f"/public/companies/{company_id}"
+    shown = await eventually(
+        lambda: anonymous(service, page),
+        lambda r: r.status_code == 200 and len(r.json()["participations"]) == 2,
+        what="both participations on the page",
+    )
+    body = shown.json()
+    assert [p["edition_code"] for p in body["participations"]] == [now, before]
+    assert body["current"]["edition_code"] == now and body["current"]["online"] is True
+    assert body["profile"] is not None  # the page carried over: approved once
+    earlier = (await anonymous(service, f"{page}?edition_code={before}")).json()
+    assert earlier["current"]["exhibition"] == "country-exhibitions"
+    # each edition's hall lists it
+    for edition_code in (before, now):
+        listed = await anonymous(service, f"/public/editions/{edition_code}/exhibitors?q=tesla")
+        assert [e["company_id"] for e in listed.json()["items"]] == [company_id]
