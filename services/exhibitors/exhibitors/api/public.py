@@ -24,7 +24,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -38,7 +38,7 @@ from fairline_events.errors import NotFound
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, StringConstraints
 
-from ..domain.fair import EXHIBITIONS, FESTIVAL, FESTIVAL_ZONES, SECTORS, THEMES
+from ..domain.fair import EXHIBITIONS, FESTIVAL, FESTIVAL_ZONES, SECTORS, THEMES, exhibition_of
 from ..domain.values import EditionCode, Sector, Theme
 from ..projections import booth_sales, directory, showcase
 from ..projections.stamps import PUBLIC_CHANNEL
@@ -229,7 +229,7 @@ async def cached(
     request: Request,
     stamp: Stamp,
     cache_control: str,
-    build: Any,
+    build: Callable[[], Awaitable[BaseModel]],
 ) -> Response:
     """A conditional answer: 304 when the client's copy is current, else the JSON `build()`
     makes (an awaitable returning a pydantic model), encoded once per stamp."""
@@ -244,7 +244,7 @@ async def cached(
     encoded = _encoded_of(request)
     body = encoded.get(etag)
     if body is None:
-        model: BaseModel = await build()
+        model = await build()
         body = model.model_dump_json().encode()
         encoded.put(etag, body)
     return Response(body, media_type="application/json", headers=headers)
@@ -402,8 +402,7 @@ _EXHIBITORS = f"""
 
 
 def _exhibitor(r: asyncpg.Record) -> ExhibitorOut:
-    zone = r["zone"]
-    exhibition = FESTIVAL if any(zone == z.code for z in FESTIVAL_ZONES) else zone
+    exhibition = exhibition_of(r["zone"])
     booth = None
     if r["booth_code"] is not None and r["hall_code"] is not None:
         booth = BoothOut(
