@@ -175,10 +175,12 @@ async def stamp_of(request: Request, pool: asyncpg.Pool, company_id: str | None 
 
 
 class _Encoded:
-    """Answers already encoded, by ETag: the same stamp and request give the same bytes."""
+    """Answers already encoded, by ETag: the same stamp and request give the same bytes.
+    Bounded in bytes (least recently used first out), so a crawler cannot grow it."""
 
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
         self.entries: OrderedDict[str, bytes] = OrderedDict()
 
     def get(self, etag: str) -> bytes | None:
@@ -188,9 +190,14 @@ class _Encoded:
         return body
 
     def put(self, etag: str, body: bytes) -> None:
+        if len(body) > self.max_bytes // 16:
+            return  # a very large answer is rebuilt each time rather than crowd the rest out
+        old = self.entries.pop(etag, None)
+        self.size += len(body) - (len(old) if old is not None else 0)
         self.entries[etag] = body
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        while self.size > self.max_bytes:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped)
 
 
 def _encoded_of(request: Request) -> _Encoded:
