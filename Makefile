@@ -58,3 +58,8 @@ bench: stack ## benchmarks beside their raw baselines; writes bench/results/late
 	@$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
 .PHONY: bench
+
+faults: stack ## kill PostgreSQL, workers and a broker under load; writes bench/results/faults-latest.{json,md}
+	@$(VENV)/bin/python -m bench.faults $(FAULTS_ARGS)
+
+.PHONY: faults

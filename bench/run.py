@@ -100,6 +100,16 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         sections["commands"] = lambda: bench_commands(infra, scale)
     except ImportError as exc:
         say(f"commands: skipped ({exc}); needs the booths service")
+    try:
+        bench_tickets: Any = importlib.import_module("bench.tickets").bench_tickets
+        sections["tickets"] = lambda: bench_tickets(infra, scale)
+    except ImportError as exc:
+        say(f"tickets: skipped ({exc}); needs the tickets service")
+    try:
+        forums: Any = importlib.import_module("bench.forums").bench_forums
+        sections["forums"] = lambda: forums(infra, scale)
+    except ImportError as exc:
+        say(f"forums: skipped ({exc}); needs the forums service")
     online: Any = importlib.import_module("bench.online").bench_online
     sections["online"] = lambda: online(infra, scale)
     for name, run in sections.items():

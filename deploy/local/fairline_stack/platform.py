@@ -24,7 +24,14 @@ from . import stack
 from .config import StackConfig
 
 # Fixed ports, so bookmarks and partner configs survive restarts.
-PORTS = {"exhibitors": 8001, "booths": 8002, "forums": 8003, "sponsorship": 8004, "hotels": 8005}
+PORTS = {
+    "exhibitors": 8001,
+    "booths": 8002,
+    "forums": 8003,
+    "sponsorship": 8004,
+    "hotels": 8005,
+    "tickets": 8006,
+}
 METRICS_SHIFT = 1100
 """A worker's Prometheus endpoint: its API's port + 1100 (exhibitors' worker on 9101)."""
 ROLES = {
@@ -36,6 +43,12 @@ ROLES = {
     "hotel_desk": "demo-hotel-desk",
     "partner_hotel": "hotel:cncc-grand",
     "delegation_planner": "demo-planner-sg",
+    "box_office": "demo-box-office",
+    "press_centre": "demo-press-centre",
+    "gate": "demo-gate-cncc-east-1",
+    "forums_team": "demo-forums-team",
+    "organising_committee": "demo-organising-committee",
+    "organiser": "demo-organiser",
     "admin": "demo-admin",
 }
 

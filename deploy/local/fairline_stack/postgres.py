@@ -305,8 +305,31 @@ class PostgresServer:
 
     # -- lifecycle --------------------------------------------------------------
 
+    def served_port(self) -> int | None:
+        """The port the running server of this data directory listens on (postmaster.pid's
+        fourth line), or None when it does not run."""
+        if not self.is_running():
+            return None
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def refuse_other_port(self) -> None:
+        """Refuse to treat a server of this data directory on another port as ours: its
+        clients would be sent to a port nothing listens on (or another checkout's server)."""
+        served = self.served_port()
+        if served is not None and served != self.port:
+            raise StackError(
+                f"the PostgreSQL data directory {self.pgdata} is already served on port "
+                f"{served} (pid {self.pid()}), not on {self.port}: set FAIRLINE_PG_PORT={served}"
+                f" to use that server, or stop it first (FAIRLINE_PG_PORT={served} fairline-stack"
+                " down) and start it again on the port you want"
+            )
+
     def start(self) -> None:
         """initdb once, (re)write config, start with pg_ctl, ensure the `fairline` role."""
+        self.refuse_other_port()
         if not self.is_running():
             self._prepare_dirs()
             if not self.is_initialized():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ._proc import file_lock
-from .config import StackConfig
+from .config import StackConfig, StackError
 from .kafka import KafkaBroker, ensure_kafka_jars, find_java, jars_fetched
 from .postgres import PostgresServer, ensure_postgres_installed
 
@@ -44,12 +45,48 @@ class ServiceStatus:
     address: str
 
 
+def kafka_served_ports(broker: KafkaBroker) -> set[int]:
+    """The ports of the running broker of this data dir, from the properties it was started
+    with (they are rewritten only when it starts); empty when it does not run."""
+    if not broker.is_running():
+        return set()
+    try:
+        text = broker.properties_path.read_text()
+    except OSError:
+        return set()
+    listeners = re.search(r"^listeners=(.*)$", text, re.MULTILINE)
+    return (
+        {int(port) for port in re.findall(r":(\d+)(?:,|$)", listeners[1])} if listeners else set()
+    )
+
+
+def refuse_other_ports(cfg: StackConfig) -> None:
+    """A data directory is served on one port at a time: say so, and what to do, when the
+    one asked for is not the one it runs on."""
+    postgres_for(cfg).refuse_other_port()
+    kafka = broker_for(cfg)
+    served = kafka_served_ports(kafka)
+    wanted = {cfg.kafka_port, cfg.kafka_controller_port}
+    if served and not wanted <= served:
+        ports = ", ".join(map(str, sorted(served)))
+        raise StackError(
+            f"the Kafka data directory {kafka.data_dir} is already served on ports {ports} "
+            f"(pid {kafka.pid()}), not on {cfg.kafka_port}/{cfg.kafka_controller_port}: set "
+            "FAIRLINE_KAFKA_PORT and FAIRLINE_KAFKA_CONTROLLER_PORT to the ports it runs on, "
+            "or stop it first (`fairline-stack down` with those ports) and start it again on "
+            "the ports you want"
+        )
+
+
 def up(cfg: StackConfig | None = None, say: Say = _quiet, timeout: float = 120.0) -> StackConfig:
     """Idempotently start whatever is not running and wait until both answer."""
     cfg = cfg or StackConfig.from_env()
     started = time.monotonic()
     cfg.local_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(cfg.local_dir / ".stack.lock"):
+        # Before anything starts: a server of these data dirs already up on other ports
+        # would be reported "already running" and then not be found where clients look.
+        refuse_other_ports(cfg)
         find_java()
         kafka = broker_for(cfg, say)
         if jars_fetched(cfg.pom, cfg.kafka_libs):

@@ -17,10 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import DomainError
 from .metrics import HttpMetrics, exposition
+from .outage import unavailable_dependency
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +44,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "unknown id",
         409: "conflicts with the current state, or a concurrent change",
         422: "malformed input or a rule refuses the command",
-        503: "the service is at its limit of requests in flight; retry after Retry-After",
+        503: "retry after Retry-After: the service is at its limit of requests in flight"
+        " (`overloaded`), or a dependency it needs does not answer (`unavailable`;"
+        " details.dependency is `postgresql` or `kafka`)",
     }.items()
 }
 
@@ -100,10 +103,57 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", error=repr(exc))
+
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+
+
+def failure_response(exc: Exception) -> JSONResponse:
+    """503 `unavailable` when a dependency is down, else 500 `internal_error`."""
+    dependency = unavailable_dependency(exc)
+    if dependency is None:
+        log.exception("unhandled error", error=repr(exc), exc_info=exc)
         return error_response(500, "internal_error", "an unexpected error; it has been logged")
+    # Expected while PostgreSQL or Kafka is down: one line, no stack trace per request.
+    log.warning("dependency unavailable", dependency=dependency, error=repr(exc))
+    response = error_response(
+        503,
+        "unavailable",
+        f"{dependency} does not answer; retry after Retry-After",
+        {"dependency": dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER_SECONDS},
+    )
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
+
+
+class Failures:
+    """Answer any exception a route lets out with the error body, and keep the connection.
+
+    Starlette's ServerErrorMiddleware re-raises after it sends its 500, and uvicorn then
+    closes the keep-alive connection: a request the client already sent on it gets no answer
+    at all, and the client cannot tell whether its command went through. This middleware
+    sits inside it and does not re-raise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:
+                raise  # half a response is out: only closing the connection can tell
+            await failure_response(exc)(scope, receive, send)
 
 
 Check = Callable[[], Awaitable[None]]
@@ -173,6 +223,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(Admission, limit=max_in_flight)
+    app.add_middleware(Failures)  # outside the routes and Admission: it sees every failure
     app.add_middleware(HttpMetrics)  # outermost: it times and counts every answer, 503s too
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics of this process")

@@ -78,6 +78,10 @@ def main(
                     "fairline_events.cli:app_from_environment",
                     factory=True,
                     workers=args.workers,
+                    # uvicorn kills a worker that does not answer its ping within 5 s; a
+                    # worker still importing on a busy machine does not, and its
+                    # replacement fares no better.
+                    timeout_worker_healthcheck=30,
                     **served,
                 )
             finally:

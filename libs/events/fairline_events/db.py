@@ -6,15 +6,21 @@ an advisory lock so that two replicas starting together do not race.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
 
+from .outage import OutageWithoutTraceback
+
 log = structlog.get_logger(__name__)
+logging.getLogger("asyncpg.pool").addFilter(OutageWithoutTraceback())
 
 CORE_MIGRATIONS = resources.files("fairline_events") / "sql"
 _MIGRATION_LOCK = 0x6661_6972  # "fair"
@@ -66,9 +72,73 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_keep_session)
-    assert pool is not None
+CONNECT_TIMEOUT_SECONDS = 1.0
+STALL_TIMEOUT_SECONDS = 1.0
+
+
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+    """A pool whose `acquire` gives up once the database has made no progress for a while.
+
+    asyncpg waits for a free connection for ever by default: with every connection stuck in
+    a query to a server that hangs, a request would hang too instead of answering 503
+    `unavailable` within a second. A fixed acquire timeout is no answer either: under a
+    burst (a hundred bookings at once on twenty connections) requests rightly queue for
+    longer than a second while the database works through them. So a request waits as long
+    as connections keep coming back, and gives up after `stall_timeout` without any.
+    """
+
+    __slots__ = ("_last_release", "_stall_timeout")
+
+    def __init__(self, *args: Any, stall_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stall_timeout = stall_timeout
+        self._last_release = time.monotonic()
+
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's)
+        if timeout is not None:  # the caller's own bound
+            return await super()._acquire(timeout)
+        while True:
+            try:
+                return await super()._acquire(self._stall_timeout)
+            except TimeoutError:
+                if time.monotonic() - self._last_release >= self._stall_timeout:
+                    raise
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        # Only a connection that still works says the database is making progress; one
+        # that broke comes back too, and often, while the server is down.
+        con = getattr(connection, "_con", None)
+        if con is not None and not con.is_closed():
+            self._last_release = time.monotonic()
+        await super().release(connection, timeout=timeout)
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    stall_timeout: float = STALL_TIMEOUT_SECONDS,
+) -> asyncpg.Pool:
+    """A pool that fails fast when the database is down: connecting (asyncpg's default is 60 s)
+    and waiting on a database that returns no connection both give up after a second."""
+    pool = BoundedPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        setup=None,
+        init=None,
+        reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        timeout=connect_timeout,
+        stall_timeout=stall_timeout,
+    )
+    await pool
     return pool
 
 

@@ -35,6 +35,7 @@ from .errors import ConcurrencyConflict, EventDecodingError
 from .kafka import producer as make_producer
 from .kafka import topic_partitions
 from .metrics import DEAD_LETTERS, REBALANCES
+from .outage import outage_cause, unavailable_dependency
 from .registry import DomainEvent, EventRegistry
 from .telemetry import extract_context, tracer
 
@@ -539,7 +540,10 @@ class LiveProjection:
             log.warning(
                 "projection batch will be retried",
                 projection=self.runner.projection.name,
-                error=repr(exc),
+                # The lost connection, not the "underlying connection is closed" that
+                # leaving its transaction raised afterwards.
+                error=repr(outage_cause(exc)),
+                dependency=unavailable_dependency(exc),
             )
             await msg.nack()
             await asyncio.sleep(1.0)

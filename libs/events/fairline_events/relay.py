@@ -68,7 +68,9 @@ class Relay:
                     except Exception:
                         # A leader connection that broke (terminated, or left mid-query by
                         # a read cut short) is closed, not pooled again; the lock goes with it.
-                        leader.terminate()
+                        # One the server dropped is already back in the pool, closed.
+                        with contextlib.suppress(asyncpg.InterfaceError):
+                            leader.terminate()
                         raise
             except Exception as exc:
                 log.warning(

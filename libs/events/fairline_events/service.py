@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .db import create_pool, ensure_database, migrate
 from .jobs import Job, run_job
 from .kafka import ensure_topics
 from .metrics import sample_lag
+from .outage import outage_cause, unavailable_dependency
 from .projection import LiveProjection, Projection, ProjectionRunner
 from .registry import EventRegistry
 from .relay import Relay
@@ -86,7 +88,8 @@ class Runtime:
     async def prepare(self) -> None:
         """Database, migrations, topics and projection schemas: safe to run many times."""
         await ensure_database(self.database_url)
-        self.pool = await create_pool(self.database_url)
+        if self.pool is None:
+            self.pool = await create_pool(self.database_url)
         await migrate(self.pool, *self.definition.migrations)
         self.store = EventStore(self.pool, self.definition.registry)
         topics = {self.topic}
@@ -101,10 +104,40 @@ class Runtime:
             replication=self.settings.fairline_topic_replication,
         )
 
+    async def prepare_when_available(self, report_every_s: float = 10.0) -> None:
+        """`prepare`, waiting for PostgreSQL and Kafka while they are down.
+
+        A process (re)started during an outage, say an HTTP worker that uvicorn replaces or
+        a `work` process an orchestrator restarts, would otherwise fail its startup; with
+        several workers, uvicorn then stops the whole server. It waits, and serves as soon
+        as the dependency is back, without a hand on it.
+        """
+        waiting_since = time.monotonic()
+        next_report = 0.0
+        while True:
+            try:
+                await self.prepare()
+                return
+            except Exception as exc:
+                dependency = unavailable_dependency(exc)
+                if dependency is None:
+                    raise
+                waited = time.monotonic() - waiting_since
+                if waited >= next_report:
+                    next_report = waited + report_every_s
+                    log.warning(
+                        "waiting for a dependency to start",
+                        service=self.definition.name,
+                        dependency=dependency,
+                        waited_s=round(waited, 1),
+                        error=repr(outage_cause(exc)),
+                    )
+                await asyncio.sleep(1.0)
+
     async def start(
         self, *, relay: bool = True, projections: bool = True, jobs: bool = True
     ) -> None:
-        await self.prepare()
+        await self.prepare_when_available()
         assert self.store is not None
         if relay:
             self.relay = Relay(self.store, self.settings.kafka_bootstrap_servers, self.topic)
@@ -118,7 +151,8 @@ class Runtime:
             from faststream.kafka import KafkaBroker
 
             self._broker = KafkaBroker(
-                self.settings.kafka_bootstrap_servers,
+                # FastStream passes a string on as one address: "a:1,b:2" must be a list.
+                [s.strip() for s in self.settings.kafka_bootstrap_servers.split(",")],
                 acks="all",
                 enable_idempotence=True,
                 logger=None,

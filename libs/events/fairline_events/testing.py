@@ -72,7 +72,8 @@ class Scenario:
     def when(
         self, handler: CommandHandler[C], command: C, *, at: datetime | None = None
     ) -> list[DomainEvent]:
-        """Decide `command` with the handler's own plan; append and return its events."""
+        """Decide `command` with the handler's own plan; append and return its events (in the
+        order decided, for a plan that returns a list)."""
         streams = _InMemory(self, at or datetime.now(UTC))
         decision = _run(handler.plan(command, streams))
         grouped = decision if not isinstance(decision, Sequence) else by_stream(decision)
@@ -83,7 +84,9 @@ class Scenario:
         for stream_id, new in grouped.items():
             self.streams[stream_id].extend(new)
             events.extend(new)
-        return events
+        # a plan that returned a list is answered in its own order (a release's events, then
+        # the waitlist's offer), not regrouped by stream
+        return events if not isinstance(decision, Sequence) else list(decision)
 
     def events_of(self, stream_id: str) -> list[DomainEvent]:
         return list(self.streams.get(stream_id, ()))

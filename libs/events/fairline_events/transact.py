@@ -1,9 +1,9 @@
 """Commands over several streams: lock, load, decide, append, all in one transaction.
 
-`decider.handle` covers a command on one stream. Some rules span streams: a booth and the
-exhibitor's hold cap, every night of a hotel stay, a meeting and each party's agenda. Such a
-command loads them all, decides, and appends to all of them or to none; `transact` is that
-plumbing, once, for every service.
+Every command of every service is a `@command_handler` plan: it reads the streams its rule
+needs (a booth and the exhibitor's hold cap, every night of a hotel stay, a meeting and each
+party's agenda), calls the pure rule, and appends to all of them or to none; `transact` is
+that plumbing, once, for every service.
 
 Round trips. Locks are taken in one statement, the streams a step needs (written and only
 read) are loaded in one query, and the append is one statement: BEGIN, lock, load, append,
@@ -50,7 +50,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import asyncpg
 
 from .context import CommandContext, utc_now
-from .decider import Decider, Fold
+from .decider import Fold
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
 from .registry import DomainEvent
@@ -341,38 +341,3 @@ class CommandHandler(Generic[C]):
 def command_handler(plan: Plan[C]) -> CommandHandler[C]:
     """Make a command handler of a plan (see `CommandHandler`)."""
     return CommandHandler(plan)
-
-
-@dataclass(frozen=True)
-class Step(Generic[S]):
-    """One stream's part of a command: how its state folds, and the decision on it."""
-
-    stream_id: str
-    fold: Fold[S]
-    decide: Callable[[S], Sequence[DomainEvent]]
-
-
-def step(decider: Decider[C, S], stream_id: str, *commands: C) -> Step[S]:
-    """A step that runs `commands` in turn on one stream, each seeing the previous' events."""
-    return Step(stream_id, decider, lambda state: decider.run(state, *commands)[1])
-
-
-StepPlan = Callable[[Streams], Awaitable[Sequence[Step[Any]]]]
-"""Reads what a command needs to choose its steps (the plan runs again on a retry)."""
-
-
-def stepwise(plan: StepPlan | Sequence[Step[Any]]) -> Decide:
-    """A command decided stream by stream: each step on its own stream's state.
-
-    The plan may read streams first (who is on the staff, which slot a meeting holds); the
-    steps' streams are then locked together, in order, and each decided on its state.
-    """
-
-    async def decide(load: Streams) -> Decision:
-        chosen = plan if isinstance(plan, Sequence) else await plan(load)
-        if len({s.stream_id for s in chosen}) != len(chosen):
-            raise ValueError("two steps on one stream: make them one step")
-        states = await load.all(*((s.fold, s.stream_id) for s in chosen))
-        return {s.stream_id: s.decide(state) for s, state in zip(chosen, states, strict=True)}
-
-    return decide

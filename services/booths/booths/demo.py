@@ -16,12 +16,11 @@ from typing import Any
 
 import yaml
 from fairline_events.context import CommandContext
-from fairline_events.decider import handle
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
 
-from .domain import streams
-from .domain.catalogue import Catalogue
+from .domain.booth import booth_stream
+from .domain.catalogue import CATALOGUE, Catalogue, edition_stream
 from .domain.commands import (
     AddBooth,
     AddHall,
@@ -32,6 +31,7 @@ from .domain.commands import (
     OpenEdition,
     PublishPriceList,
 )
+from .domain.pricing import prices_stream
 from .domain.values import (
     BoothSpec,
     BoothType,
@@ -41,7 +41,7 @@ from .domain.values import (
     Rate,
     Surcharges,
 )
-from .handling import CATALOGUE, booths, catalogues, load, price_lists
+from .handlers import add_booth, change_catalogue, publish_price_list
 
 DIGITAL_THEMES = ["governance", "experience", "transformation", "trust"]
 
@@ -288,19 +288,14 @@ async def load_demo(runtime: Runtime) -> int:
     edition = data["edition"]["code"]
     loader = CommandContext.system("demo-loader", reason="demo edition")
     written = 0
-    stream = streams.edition_stream(edition)
+    stream = edition_stream(edition)
     for command in catalogue_commands(data):
-        state: Catalogue = await load(store, CATALOGUE, stream)
+        state, _ = await store.load(stream, CATALOGUE.evolve, CATALOGUE.initial(stream))
         if not _present(state, command):
-            _, envelopes = await handle(store, catalogues, stream, command, loader)
-            written += len(envelopes)
-    if not await store.stream_version(streams.prices_stream(edition)):
-        prices = streams.prices_stream(edition)
-        _, envelopes = await handle(store, price_lists, prices, price_list(edition), loader)
-        written += len(envelopes)
+            written += len((await change_catalogue(store, command, loader)).envelopes)
+    if not await store.stream_version(prices_stream(edition)):
+        written += len((await publish_price_list(store, price_list(edition), loader)).envelopes)
     for add in demo_booths(edition):
-        booth_stream = streams.booth_stream(edition, add.booth_code)
-        if not await store.stream_version(booth_stream):
-            _, envelopes = await handle(store, booths, booth_stream, add, loader)
-            written += len(envelopes)
+        if not await store.stream_version(booth_stream(edition, add.booth_code)):
+            written += len((await add_booth(store, add, loader)).envelopes)
     return written

@@ -13,7 +13,8 @@ from .api import (
 )
 from .domain.events import registry
 from .jobs import hold_expiry, offer_lapse
-from .projections import admissions, designs, floor_plan, ledger
+from .policies import admissions
+from .projections import designs, floor_plan, ledger
 
 definition = ServiceDefinition(
     name="booths",

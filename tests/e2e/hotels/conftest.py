@@ -32,6 +32,7 @@ class Api:
 
     async def call(self, method: str, path: str, role: str | None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        headers |= kw.pop("headers", {})
         return await self.client.request(method, path, headers=headers, **kw)
 
     async def ok(self, method: str, path: str, role: str, **kw: Any) -> Any:

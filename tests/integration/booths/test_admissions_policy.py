@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
+from booths.domain.account import account_stream
 from booths.domain.events import ExhibitorAdmitted, registry
-from booths.domain.streams import account_stream
-from booths.projections import admissions
+from booths.policies import admissions
 from exhibitors.domain.events import ApplicationApproved, ExhibitorRegistered
 from exhibitors.domain.events import registry as exhibitors_registry
 from exhibitors.domain.values import CompanyProfile, ContactPerson

@@ -3,7 +3,6 @@ that must (and must not) be counted, applied through the real directory projecti
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from fairline_events.db import migrate
 from fairline_events.projection import ProjectionRunner
 from fairline_events.store import Checkpoint, EventStore
 from fairline_events.transact import Streams, command_handler
+from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -104,16 +104,16 @@ async def _register(store: EventStore, edition: str, country: str, mode: str, fa
 
 
 async def project_everything(store: EventStore, runner: ProjectionRunner) -> None:
-    """Feed every stored event to the projection, as the relay and Kafka would.
-
-    The store hands out events only below every open transaction of the cluster (the relay's
-    rule); on a PostgreSQL shared with other work, wait until that horizon passes ours."""
+    """Feed every stored event to the projection, as the relay and Kafka would."""
+    # Readers see only transactions older than every one still running, in any database of
+    # the server: wait until every committed event is past that horizon.
     total = await store.pool.fetchval("SELECT count(*) FROM events")
-    deadline = asyncio.get_running_loop().time() + 30
-    stored = await store.read_all(Checkpoint.start(), limit=100_000)
-    while len(stored) < total and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.2)
-        stored = await store.read_all(Checkpoint.start(), limit=100_000)
+    stored = await eventually(
+        lambda: store.read_all(Checkpoint.start(), limit=100_000),
+        lambda found: len(found) == total,
+        within=30,
+        what="every committed event readable",
+    )
     records = [
         ConsumerRecord(
             topic="exhibitors.events",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from booths.domain import construction, online, sales
+from booths.domain.account import ACCOUNT, account_stream
 from booths.domain.commands import (
     ApproveDesign,
     HoldBooth,
@@ -15,7 +15,7 @@ from booths.domain.commands import (
     ReturnDesign,
     SubmitDesign,
 )
-from booths.domain.construction import Design
+from booths.domain.construction import DESIGN, Design, design_stream
 from booths.domain.events import (
     DesignApproved,
     DesignReturned,
@@ -24,28 +24,35 @@ from booths.domain.events import (
     OnlineBoothOrdered,
     OnlinePackageDefined,
 )
-from booths.domain.streams import design_stream, online_stream
+from booths.domain.online import ONLINE, online_stream
 from booths.domain.values import Contractor, Drawing, Material
+from booths.handlers import (
+    hold_booth,
+    order_online_booth,
+    record_online_payment,
+    reserve_booth,
+    review_design,
+)
 from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
-from unit.booths.world import EDITION, T0, World, added, admitted, fold, spec
+from fairline_events.testing import Scenario, given
+from unit.booths.factories import EDITION, OPENED, T0, added, admitted, spec
 
 HUAWEI = "app-huawei"
 
 
-def contracted_raw_space() -> World:
-    world = World(
+def contracted_raw_space() -> Scenario:
+    world = given(
+        *OPENED,
         added("E1-102", spec(booth_type="raw_space", area="36")),
         added("E1-101"),
         admitted(HUAWEI),
         admitted("app-jd"),
     )
     hold = HoldBooth(edition_code=EDITION, booth_code="E1-102", exhibitor_id=HUAWEI)
-    world.apply(sales.hold(hold, world.booth("E1-102"), world.account(HUAWEI), world.market(), T0))
+    world.when(hold_booth, hold, at=T0)
     reserve = ReserveBooth(edition_code=EDITION, booth_code="E1-102", contract_id="c-1")
-    world.apply(
-        sales.reserve(reserve, world.booth("E1-102"), world.account(HUAWEI), world.market(), T0)
-    )
+    world.when(reserve_booth, reserve, at=T0)
     return world
 
 
@@ -64,26 +71,18 @@ def submission(booth: str = "E1-102", exhibitor: str = HUAWEI) -> SubmitDesign:
     )
 
 
-def design(world: World, booth: str = "E1-102") -> Design:
-    stream = design_stream(EDITION, booth)
-    result: Design = fold(
-        construction.evolve, construction.initial(stream), world.events_of(stream)
-    )
-    return result
+def design(world: Scenario, booth: str = "E1-102") -> Design:
+    return world.state(DESIGN, design_stream(EDITION, booth))
 
 
 def review(
-    world: World,
+    world: Scenario,
     command: SubmitDesign | ApproveDesign | ReturnDesign,
     now: datetime = T0,
     booth: str = "E1-102",
 ) -> list[DomainEvent]:
-    b = world.booth(booth)
-    account = world.account(b.holder or "-")
-    events = construction.decide(
-        command, design(world, booth), b, account, world.market().catalogue, now
-    )
-    return world.apply(events)
+    assert command.booth_code == booth
+    return world.when(review_design, command, at=now)
 
 
 def test_designs_are_versioned_and_reviewed() -> None:
@@ -129,41 +128,31 @@ def test_only_the_contracted_exhibitor_submits_before_the_deadline_for_raw_space
 
 
 def test_online_packages_are_unbounded_and_priced_by_tier() -> None:
-    world = World(
+    world = given(
+        *OPENED,
         admitted(HUAWEI),
         OnlinePackageDefined(edition_code=EDITION, tier="A", name_zh="A类", name_en="Tier A"),
     )
     orders = []
     for n in range(3):
-        stream = online_stream(EDITION, f"o-{n}")
-        state = online.initial(stream)
         command = OrderOnlineBooth(
             edition_code=EDITION, order_id=f"o-{n}", exhibitor_id=HUAWEI, tier="A"
         )
-        events = world.apply(
-            online.order(command, state, world.account(HUAWEI), world.market(), T0)
-        )
+        events = world.when(order_online_booth, command, at=T0)
         orders.append(events)
     [ordered, opened] = orders[0]
     assert isinstance(ordered, OnlineBoothOrdered) and ordered.price_fen == 3_000_000
     assert ordered.rule_version == 1
     assert isinstance(opened, ExhibitorContractOpened) and opened.booth_code is None
-    assert len(world.account(HUAWEI).contracts) == 3
+    assert len(world.state(ACCOUNT, account_stream(HUAWEI)).contracts) == 3
+    assert world.state(ONLINE, online_stream(EDITION, "o-0")).paid_fen == 0
 
-    stream = online_stream(EDITION, "o-0")
-    state = fold(online.evolve, online.initial(stream), world.events_of(stream))
     pay = RecordOnlinePayment(
         edition_code=EDITION, order_id="o-0", amount_fen=3_000_001, reference="r"
     )
     with pytest.raises(DomainError) as exc:
-        online.pay(pay, state)
+        world.when(record_online_payment, pay)
     assert exc.value.code == "payment_exceeds_balance"
     unknown = OrderOnlineBooth(edition_code=EDITION, order_id="o-9", exhibitor_id=HUAWEI, tier="Z")
     with pytest.raises(NotFound):
-        online.order(
-            unknown,
-            online.initial(online_stream(EDITION, "o-9")),
-            world.account(HUAWEI),
-            world.market(),
-            T0,
-        )
+        world.when(order_online_booth, unknown, at=T0)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 from booths.domain import catalogue, floor_import
+from booths.domain.catalogue import CATALOGUE, edition_stream
 from booths.domain.commands import AddHall, AddZone, CertifyHall, OpenEdition
 from booths.domain.events import HallAdded, HallCertified
 from fairline_events.errors import Conflict, DomainError, NotFound
-from unit.booths.world import EDITION, OPENS_ON, World
+from fairline_events.testing import given
+from unit.booths.factories import EDITION, OPENED, OPENS_ON
 
 
 def test_the_parks_temporary_halls_need_a_certificate_and_permanent_ones_do_not() -> None:
-    cat = World().market().catalogue
+    cat = given(*OPENED).state(CATALOGUE, edition_stream(EDITION))
     add = AddHall(
         edition_code=EDITION,
         venue_code="shougang",
@@ -33,7 +35,7 @@ def test_the_parks_temporary_halls_need_a_certificate_and_permanent_ones_do_not(
 
 
 def test_catalogue_entries_are_unique_and_need_their_venue() -> None:
-    cat = World().market().catalogue
+    cat = given(*OPENED).state(CATALOGUE, edition_stream(EDITION))
     with pytest.raises(Conflict) as exc:
         catalogue.decide(
             OpenEdition(
@@ -71,7 +73,7 @@ HEADER = "code,zone,type,area_m2,open_sides,x,y,width,depth\n"
 def parse(
     text: str, existing: frozenset[str] = frozenset()
 ) -> tuple[list[str], list[tuple[int, str | None]]]:
-    cat = World().market().catalogue
+    cat = given(*OPENED).state(CATALOGUE, edition_stream(EDITION))
     booths, problems = floor_import.parse(text, cat.hall("E1"), cat, set(existing))
     return [b.code for b in booths], [(p.row, p.column) for p in problems]
 

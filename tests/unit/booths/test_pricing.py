@@ -10,9 +10,12 @@ import pytest
 from booths.domain import pricing
 from booths.domain.commands import PublishPriceList
 from booths.domain.events import BoothsEvent, PriceListPublished, registry
+from booths.domain.pricing import prices_stream
 from booths.domain.values import BoothSpec, CancellationTier, ContractTerms, Rate
+from booths.handlers import publish_price_list
 from fairline_events.errors import DomainError, NotFound
-from unit.booths.world import EDITION, PRICES, T0, World, spec
+from fairline_events.testing import given
+from unit.booths.factories import EDITION, OPENED, PRICES, T0, spec
 
 DEADLINE = datetime(2021, 6, 30, 16, 0, tzinfo=UTC)
 
@@ -62,17 +65,15 @@ def test_a_booth_type_without_a_rate_cannot_be_quoted() -> None:
 
 
 def test_each_publication_is_a_new_version_and_old_ones_stay() -> None:
-    world = World()
-    state = world.market().prices
+    world = given(*OPENED)
     command = PublishPriceList(
         edition_code=EDITION,
         note="mid-year revision",
         rates=(Rate(booth_type="shell_scheme", fen_per_m2=160_000),),
     )
-    [v2] = pricing.decide(command, state)
+    [v2] = world.when(publish_price_list, command)
     assert isinstance(v2, PriceListPublished) and v2.version == 2
-    world.apply([v2])
-    prices = world.market().prices
+    prices = world.state(pricing.PRICES, prices_stream(EDITION))
     assert prices.current.version == 2
     assert prices.version(1) == PRICES
     with pytest.raises(NotFound) as exc:
@@ -90,7 +91,7 @@ def test_a_price_list_with_two_rates_for_the_same_booth_is_refused() -> None:
         ),
     )
     with pytest.raises(DomainError) as exc:
-        pricing.decide(command, World().market().prices)
+        given(*OPENED).when(publish_price_list, command)
     assert exc.value.code == "duplicate_rate"
 
 
@@ -102,7 +103,7 @@ def test_an_early_bird_discount_needs_a_deadline() -> None:
         early_bird_discount_bp=500,
     )
     with pytest.raises(DomainError) as exc:
-        pricing.decide(command, World().market().prices)
+        given(*OPENED).when(publish_price_list, command)
     assert exc.value.code == "early_bird_deadline"
 
 

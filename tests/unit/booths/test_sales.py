@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
-from booths.domain import booth as booth_rules
-from booths.domain import sales
+from booths.domain.account import ACCOUNT, Account, account_stream
+from booths.domain.booth import BOOTH, Booth, booth_stream
 from booths.domain.commands import (
     CancelContract,
     ClaimOffer,
@@ -45,14 +46,31 @@ from booths.domain.events import (
     WaitlistJoined,
     WaitlistOfferMade,
 )
+from booths.domain.waitlist import WAITLIST, Waitlist, waitlist_stream
+from booths.handlers import (
+    cancel_contract,
+    claim_offer,
+    confirm_booth,
+    decline_offer,
+    expire_hold,
+    hold_booth,
+    lapse_offer,
+    move_contract,
+    record_payment,
+    release_hold,
+    reserve_booth,
+    withdraw_exhibitor,
+)
 from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
-from unit.booths.world import (
+from fairline_events.testing import Scenario, given
+from fairline_events.transact import CommandHandler
+from unit.booths.factories import (
     CLAIM_WINDOW,
     EDITION,
     HOLD_TTL,
+    OPENED,
     T0,
-    World,
     added,
     admitted,
     spec,
@@ -61,9 +79,10 @@ from unit.booths.world import (
 HUAWEI, JD, BAIDU = "app-huawei", "app-jd", "app-baidu"
 
 
-def floor(*events: DomainEvent) -> World:
+def floor(*events: DomainEvent) -> Scenario:
     """Hall E1 with three shell-scheme booths, SG1 (uncertified) with one raw space."""
-    return World(
+    return given(
+        *OPENED,
         added("E1-101"),
         added("E1-102", spec(booth_type="raw_space", area="36", sides="corner")),
         added("E1-103"),
@@ -74,50 +93,56 @@ def floor(*events: DomainEvent) -> World:
     )
 
 
+def booth(world: Scenario, code: str) -> Booth:
+    return world.state(BOOTH, booth_stream(EDITION, code))
+
+
+def account(world: Scenario, exhibitor: str) -> Account:
+    return world.state(ACCOUNT, account_stream(exhibitor))
+
+
+def waitlist(world: Scenario, zone: str = "digital-trust") -> Waitlist:
+    return world.state(WAITLIST, waitlist_stream(EDITION, zone))
+
+
 def hold(
-    world: World, code: str, exhibitor: str = HUAWEI, now: datetime = T0, by: str | None = None
+    world: Scenario, code: str, exhibitor: str = HUAWEI, now: datetime = T0, by: str | None = None
 ) -> list[DomainEvent]:
     command = HoldBooth(edition_code=EDITION, booth_code=code, exhibitor_id=exhibitor, by=by)
-    return world.apply(
-        sales.hold(command, world.booth(code), world.account(exhibitor), world.market(), now)
-    )
+    return world.when(hold_booth, command, at=now)
 
 
 def reserve(
-    world: World, code: str, contract: str = "c-1", now: datetime = T0
+    world: Scenario, code: str, contract: str = "c-1", now: datetime = T0
 ) -> list[DomainEvent]:
-    b = world.booth(code)
-    assert b.holder is not None
+    assert booth(world, code).holder is not None
     command = ReserveBooth(edition_code=EDITION, booth_code=code, contract_id=contract)
-    return world.apply(sales.reserve(command, b, world.account(b.holder), world.market(), now))
+    return world.when(reserve_booth, command, at=now)
 
 
-def pay(world: World, code: str, amount: int, reference: str = "bank-1") -> list[DomainEvent]:
+def pay(world: Scenario, code: str, amount: int, reference: str = "bank-1") -> list[DomainEvent]:
     command = RecordPayment(
         edition_code=EDITION, booth_code=code, amount_fen=amount, reference=reference
     )
-    return world.apply(booth_rules.decide(command, world.booth(code)))
+    return world.when(record_payment, command)
 
 
 Freeing = ReleaseHold | ExpireHold | CancelContract | DeclineOffer
+FREEING: dict[type[Any], CommandHandler[Any]] = {
+    ReleaseHold: release_hold,
+    ExpireHold: expire_hold,
+    CancelContract: cancel_contract,
+    DeclineOffer: decline_offer,
+}
 
 
 def release_like(
-    world: World, code: str, command: Freeing, now: datetime = T0
+    world: Scenario, code: str, command: Freeing, now: datetime = T0
 ) -> list[DomainEvent]:
     """Commands that may free the booth: they need the holder's account and the waitlist."""
-    b = world.booth(code)
+    b = booth(world, code)
     assert b.holder is not None and b.spec is not None
-    state = (b, world.account(b.holder), world.waitlist(b.spec.zone_code), world.market(), now)
-    match command:
-        case ReleaseHold():
-            return world.apply(sales.release(command, *state))
-        case ExpireHold():
-            return world.apply(sales.expire(command, *state))
-        case CancelContract():
-            return world.apply(sales.cancel(command, *state))
-        case DeclineOffer():
-            return world.apply(sales.decline(command, *state))
+    return world.when(FREEING[type(command)], command, at=now)
 
 
 # --- holding ------------------------------------------------------------------------------
@@ -133,8 +158,8 @@ def test_holding_a_free_booth_prices_it_and_counts_against_the_exhibitor() -> No
     assert held.quote.total_fen == 1_215_000  # 9 m² × 1 500 CNY, early bird −10 %
     assert held.quote.rule_version == 1
     assert opened.booth_code == "E1-101"
-    assert world.booth("E1-101").status == "held"
-    assert world.account(HUAWEI).holds == {"E1-101"}
+    assert booth(world, "E1-101").status == "held"
+    assert account(world, HUAWEI).holds == {"E1-101"}
 
 
 def test_a_held_booth_cannot_be_held_by_anyone_else() -> None:
@@ -154,7 +179,7 @@ def test_only_exhibitors_approved_for_the_edition_can_hold() -> None:
         with pytest.raises(Forbidden) as exc:
             hold(world, "E1-101", exhibitor)
         assert exc.value.code == "exhibitor_not_approved"
-    assert world.booth("E1-101").status == "free"
+    assert booth(world, "E1-101").status == "free"
 
 
 def test_a_company_user_holds_only_for_its_own_exhibitor() -> None:
@@ -184,7 +209,7 @@ def test_the_parks_temporary_halls_sell_only_once_certified() -> None:
     with pytest.raises(DomainError) as exc:
         hold(world, "SG1-001")
     assert exc.value.code == "hall_not_certified"
-    world.apply([HallCertified(edition_code=EDITION, hall_code="SG1", certificate_no="BJ-2021-7")])
+    world.given(HallCertified(edition_code=EDITION, hall_code="SG1", certificate_no="BJ-2021-7"))
     [held, _] = hold(world, "SG1-001")
     assert isinstance(held, BoothHeld)
     assert held.quote.total_fen == 5_832_000  # 54 m² × 1 200 CNY, early bird −10 %
@@ -210,8 +235,8 @@ def test_the_holder_releases_a_hold() -> None:
         ),
         ExhibitorHoldClosed(exhibitor_id=HUAWEI, booth_code="E1-101", outcome="released"),
     ]
-    assert world.booth("E1-101").status == "free"
-    assert world.account(HUAWEI).holds == frozenset()
+    assert booth(world, "E1-101").status == "free"
+    assert account(world, HUAWEI).holds == frozenset()
 
 
 def test_another_company_cannot_release_my_hold() -> None:
@@ -229,11 +254,8 @@ def test_a_hold_expires_only_once_due_and_only_once() -> None:
     assert release_like(world, "E1-101", expire, now=T0 + HOLD_TTL - timedelta(seconds=1)) == []
     events = release_like(world, "E1-101", expire, now=T0 + HOLD_TTL)
     assert [type(e) for e in events] == [HoldExpired, ExhibitorHoldClosed]
-    assert world.booth("E1-101").status == "free"
-    b = world.booth("E1-101")
-    assert (
-        sales.expire(expire, b, world.account(HUAWEI), world.waitlist(), world.market(), T0) == []
-    )
+    assert booth(world, "E1-101").status == "free"
+    assert world.when(expire_hold, expire, at=T0) == []
 
 
 # --- contracts and payments ---------------------------------------------------------------
@@ -255,8 +277,8 @@ def test_reserving_turns_the_hold_into_a_contract_at_the_held_price() -> None:
     assert opened == ExhibitorContractOpened(
         exhibitor_id=HUAWEI, contract_id="c-1", booth_code="E1-101"
     )
-    assert world.account(HUAWEI).holds == frozenset()
-    assert world.account(HUAWEI).contracts == {"c-1": "E1-101"}
+    assert account(world, HUAWEI).holds == frozenset()
+    assert account(world, HUAWEI).contracts == {"c-1": "E1-101"}
     assert reserve(world, "E1-101") == []  # the same contract again changes nothing
 
 
@@ -275,7 +297,7 @@ def test_payments_move_the_contract_to_deposit_paid_then_paid_in_full() -> None:
     [received, deposit] = pay(world, "E1-101", 400_000, "bank-1")
     assert isinstance(received, PaymentReceived) and received.paid_total_fen == 400_000
     assert isinstance(deposit, DepositPaid)
-    assert world.booth("E1-101").status == "deposit_paid"
+    assert booth(world, "E1-101").status == "deposit_paid"
     assert pay(world, "E1-101", 400_000, "bank-1") == []  # the same bank reference again
     with pytest.raises(DomainError) as exc:
         pay(world, "E1-101", 815_001, "bank-2")
@@ -283,7 +305,7 @@ def test_payments_move_the_contract_to_deposit_paid_then_paid_in_full() -> None:
     assert exc.value.details["outstanding_fen"] == 815_000
     [_, full] = pay(world, "E1-101", 815_000, "bank-2")
     assert isinstance(full, PaidInFull)
-    assert world.booth("E1-101").status == "paid_in_full"
+    assert booth(world, "E1-101").status == "paid_in_full"
 
 
 def test_one_payment_of_everything_records_both_milestones() -> None:
@@ -300,12 +322,12 @@ def test_confirmation_needs_full_payment() -> None:
     reserve(world, "E1-101")
     confirm = ConfirmBooth(edition_code=EDITION, booth_code="E1-101")
     with pytest.raises(DomainError) as exc:
-        booth_rules.decide(confirm, world.booth("E1-101"))
+        world.when(confirm_booth, confirm)
     assert exc.value.code == "not_paid_in_full"
     pay(world, "E1-101", 1_215_000)
-    world.apply(booth_rules.decide(confirm, world.booth("E1-101")))
-    assert world.booth("E1-101").status == "confirmed"
-    assert booth_rules.decide(confirm, world.booth("E1-101")) == []
+    world.when(confirm_booth, confirm)
+    assert booth(world, "E1-101").status == "confirmed"
+    assert world.when(confirm_booth, confirm) == []
 
 
 def test_payments_need_a_contract() -> None:
@@ -346,8 +368,8 @@ def test_the_cancellation_fee_follows_the_contract_terms(cancelled_on: date, fee
     assert closed == ExhibitorContractClosed(
         exhibitor_id=HUAWEI, contract_id="c-1", outcome="cancelled"
     )
-    assert world.booth("E1-101").status == "free"
-    assert world.account(HUAWEI).contracts == {}
+    assert booth(world, "E1-101").status == "free"
+    assert account(world, HUAWEI).contracts == {}
 
 
 # --- moving -------------------------------------------------------------------------------
@@ -361,13 +383,8 @@ def test_moving_re_prices_the_contract_and_carries_the_payments() -> None:
     command = MoveContract(
         edition_code=EDITION, booth_code="E1-101", to_booth_code="E1-102", reason="bigger stand"
     )
-    source, target = world.booth("E1-101"), world.booth("E1-102")
     later = T0 + timedelta(days=60)  # past the early-bird deadline: the original day counts
-    events = world.apply(
-        sales.move(
-            command, source, target, world.account(HUAWEI), world.waitlist(), world.market(), later
-        )
-    )
+    events = world.when(move_contract, command, at=later)
     [out, into, moved] = events
     assert isinstance(out, ContractMovedOut) and out.to_booth_code == "E1-102"
     assert isinstance(into, ContractMovedIn)
@@ -379,9 +396,9 @@ def test_moving_re_prices_the_contract_and_carries_the_payments() -> None:
     assert moved == ExhibitorContractMoved(
         exhibitor_id=HUAWEI, contract_id="c-1", from_booth_code="E1-101", to_booth_code="E1-102"
     )
-    assert world.booth("E1-101").status == "free"
-    assert world.booth("E1-102").status == "reserved"
-    assert world.account(HUAWEI).contracts == {"c-1": "E1-102"}
+    assert booth(world, "E1-101").status == "free"
+    assert booth(world, "E1-102").status == "reserved"
+    assert account(world, HUAWEI).contracts == {"c-1": "E1-102"}
 
 
 def test_a_contract_moves_only_to_a_free_booth() -> None:
@@ -393,15 +410,7 @@ def test_a_contract_moves_only_to_a_free_booth() -> None:
         edition_code=EDITION, booth_code="E1-101", to_booth_code="E1-103", reason="x"
     )
     with pytest.raises(Conflict) as exc:
-        sales.move(
-            command,
-            world.booth("E1-101"),
-            world.booth("E1-103"),
-            world.account(HUAWEI),
-            world.waitlist(),
-            world.market(),
-            T0,
-        )
+        world.when(move_contract, command, at=T0)
     assert exc.value.code == "booth_unavailable"
 
 
@@ -435,8 +444,8 @@ def test_a_released_booth_is_offered_to_the_next_in_line_with_a_claim_window() -
             claim_until=T0 + CLAIM_WINDOW,
         ),
     ]
-    assert world.booth("E1-101").status == "offered"
-    assert world.waitlist().line == (BAIDU,)
+    assert booth(world, "E1-101").status == "offered"
+    assert waitlist(world).line == (BAIDU,)
     with pytest.raises(Conflict):
         hold(world, "E1-101", BAIDU)  # not offered to Baidu yet
 
@@ -449,11 +458,9 @@ def test_the_offered_exhibitor_claims_within_the_window() -> None:
     )
     claim = ClaimOffer(edition_code=EDITION, booth_code="E1-101")
     later = T0 + CLAIM_WINDOW - timedelta(minutes=1)
-    events = world.apply(
-        sales.claim(claim, world.booth("E1-101"), world.account(JD), world.market(), later)
-    )
+    events = world.when(claim_offer, claim, at=later)
     assert [type(e) for e in events] == [BoothHeld, ExhibitorHoldOpened]
-    assert world.booth("E1-101").holder == JD
+    assert booth(world, "E1-101").holder == JD
 
 
 def test_an_unclaimed_offer_lapses_to_the_next_in_line_then_frees_the_booth() -> None:
@@ -465,21 +472,19 @@ def test_an_unclaimed_offer_lapses_to_the_next_in_line_then_frees_the_booth() ->
     lapse = LapseOffer(edition_code=EDITION, booth_code="E1-101")
 
     def run(now: datetime) -> list[DomainEvent]:
-        return world.apply(
-            sales.lapse(lapse, world.booth("E1-101"), world.waitlist(), world.market(), now)
-        )
+        return world.when(lapse_offer, lapse, at=now)
 
     assert run(T0 + CLAIM_WINDOW - timedelta(seconds=1)) == []
     first = run(T0 + CLAIM_WINDOW)
     assert first[0] == OfferLapsed(
         edition_code=EDITION, booth_code="E1-101", exhibitor_id=JD, outcome="lapsed"
     )
-    assert world.booth("E1-101").holder == BAIDU
+    assert booth(world, "E1-101").holder == BAIDU
     run(T0 + 2 * CLAIM_WINDOW)
-    assert world.booth("E1-101").status == "free"
+    assert booth(world, "E1-101").status == "free"
     late = ClaimOffer(edition_code=EDITION, booth_code="E1-101")
     with pytest.raises(Conflict) as exc:
-        sales.claim(late, world.booth("E1-101"), world.account(JD), world.market(), T0)
+        world.when(claim_offer, late, at=T0)
     assert exc.value.code == "no_offer"
 
 
@@ -494,7 +499,7 @@ def test_declining_passes_the_offer_on() -> None:
     assert events[0] == OfferLapsed(
         edition_code=EDITION, booth_code="E1-101", exhibitor_id=JD, outcome="declined"
     )
-    assert world.booth("E1-101").holder == BAIDU
+    assert booth(world, "E1-101").holder == BAIDU
 
 
 # --- withdrawal ---------------------------------------------------------------------------
@@ -506,25 +511,19 @@ def test_a_withdrawal_releases_holds_flags_contracts_and_serves_the_waitlist() -
     hold(world, "E1-103")
     reserve(world, "E1-103", "c-9")
     hold(world, "E1-102")
-    account = world.account(HUAWEI)
-    booths = {code: world.booth(code) for code in ["E1-101", "E1-102", "E1-103"]}
     command = WithdrawExhibitor(exhibitor_id=HUAWEI, reason="budget cut")
-    events = world.apply(
-        sales.withdraw(
-            command, account, booths, {"digital-trust": world.waitlist()}, world.market(), T0
-        )
-    )
+    events = world.when(withdraw_exhibitor, command, at=T0)
     assert events[0] == ExhibitorWithdrawn(exhibitor_id=HUAWEI, reason="budget cut")
     released = [e.booth_code for e in events if isinstance(e, HoldReleased)]
     assert released == ["E1-101", "E1-102"]
     [flagged] = [e for e in events if isinstance(e, ContractFlagged)]
     assert flagged.contract_id == "c-9" and "budget cut" in flagged.reason
-    assert world.booth("E1-101").holder == BAIDU and world.booth("E1-101").status == "offered"
-    assert world.booth("E1-102").status == "free"  # the line was empty by then
-    contract = world.booth("E1-103").contract
+    assert booth(world, "E1-101").holder == BAIDU and booth(world, "E1-101").status == "offered"
+    assert booth(world, "E1-102").status == "free"  # the line was empty by then
+    contract = booth(world, "E1-103").contract
     assert contract is not None and contract.flag is not None
     with pytest.raises(Forbidden) as exc:
         hold(world, "E1-102")
     assert exc.value.code == "exhibitor_withdrawn"
-    again = sales.withdraw(command, world.account(HUAWEI), {}, {}, world.market(), T0)
+    again = world.when(withdraw_exhibitor, command, at=T0)
     assert again == []

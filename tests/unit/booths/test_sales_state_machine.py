@@ -9,12 +9,13 @@ agree with the booths, the hold cap holds, and no fen is lost or made up.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import hypothesis.strategies as st
 from booths.domain import booth as booth_rules
-from booths.domain import sales, waitlist
-from booths.domain.account import Account
-from booths.domain.booth import CONTRACTED, Booth, stage
+from booths.domain.account import ACCOUNT, Account, account_stream
+from booths.domain.booth import BOOTH, CONTRACTED, Booth, booth_stream, stage
+from booths.domain.catalogue import CATALOGUE, Catalogue, edition_stream
 from booths.domain.commands import (
     CancelContract,
     ClaimOffer,
@@ -48,13 +49,29 @@ from booths.domain.events import (
     PaidInFull,
     PaymentReceived,
 )
-from booths.domain.streams import booth_stream
-from booths.domain.waitlist import Waitlist
+from booths.domain.waitlist import WAITLIST, Waitlist, waitlist_stream
+from booths.handlers import (
+    cancel_contract,
+    change_waitlist,
+    claim_offer,
+    confirm_booth,
+    decline_offer,
+    expire_hold,
+    hold_booth,
+    lapse_offer,
+    move_contract,
+    record_payment,
+    release_hold,
+    reserve_booth,
+    withdraw_exhibitor,
+)
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
+from fairline_events.testing import given
+from fairline_events.transact import CommandHandler
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from unit.booths.world import EDITION, T0, World, added, admitted, spec
+from unit.booths.factories import EDITION, OPENED, T0, added, admitted, spec
 
 BOOTHS = ["E1-101", "E1-102", "E1-103", "E1-104", "SG1-001"]
 EXHIBITORS = ["ex-a", "ex-b", "ex-c", "ex-late"]
@@ -88,7 +105,8 @@ exhibitors = st.sampled_from(EXHIBITORS)
 class SalesFloor(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.world = World(
+        self.world = given(
+            *OPENED,
             added("E1-101"),
             added("E1-102", spec(booth_type="raw_space", area="36", sides="corner")),
             added("E1-103", spec(area="12.5", sides="island")),
@@ -102,20 +120,30 @@ class SalesFloor(RuleBasedStateMachine):
 
     # --- helpers --------------------------------------------------------------------------
 
-    def attempt(self, decide: object) -> list[DomainEvent]:
-        assert callable(decide)
+    def attempt(self, handler: CommandHandler[Any], command: object) -> list[DomainEvent]:
         try:
-            events: list[DomainEvent] = decide()
+            return self.world.when(handler, command, at=self.now)
         except DomainError as exc:
             self.refused[exc.code] = self.refused.get(exc.code, 0) + 1
             return []
-        return self.world.apply(events)
+
+    def booth(self, code: str) -> Booth:
+        return self.world.state(BOOTH, booth_stream(EDITION, code))
+
+    def account(self, exhibitor: str) -> Account:
+        return self.world.state(ACCOUNT, account_stream(exhibitor))
+
+    def waitlist(self, zone: str) -> Waitlist:
+        return self.world.state(WAITLIST, waitlist_stream(EDITION, zone))
+
+    def catalogue(self) -> Catalogue:
+        return self.world.state(CATALOGUE, edition_stream(EDITION))
 
     def freeing_state(self, code: str) -> tuple[Booth, Account, Waitlist] | None:
-        b = self.world.booth(code)
+        b = self.booth(code)
         if b.holder is None or b.spec is None:
             return None
-        return b, self.world.account(b.holder), self.world.waitlist(b.spec.zone_code)
+        return b, self.account(b.holder), self.waitlist(b.spec.zone_code)
 
     # --- rules ----------------------------------------------------------------------------
 
@@ -125,23 +153,20 @@ class SalesFloor(RuleBasedStateMachine):
 
     @rule()
     def the_park_hall_is_certified(self) -> None:
-        if not self.world.market().catalogue.hall("SG1").sellable:
-            self.world.apply(
-                [HallCertified(edition_code=EDITION, hall_code="SG1", certificate_no="BJ-1")]
+        if not self.catalogue().hall("SG1").sellable:
+            self.world.given(
+                HallCertified(edition_code=EDITION, hall_code="SG1", certificate_no="BJ-1")
             )
 
     @rule()
     def a_late_exhibitor_is_approved(self) -> None:
-        if self.world.account("ex-late").status == "unknown":
-            self.world.apply([admitted("ex-late")])
+        if self.account("ex-late").status == "unknown":
+            self.world.given(admitted("ex-late"))
 
     @rule(code=booths, exhibitor=exhibitors)
     def hold(self, code: str, exhibitor: str) -> None:
         command = HoldBooth(edition_code=EDITION, booth_code=code, exhibitor_id=exhibitor)
-        w = self.world
-        self.attempt(
-            lambda: sales.hold(command, w.booth(code), w.account(exhibitor), w.market(), self.now)
-        )
+        self.attempt(hold_booth, command)
 
     def in_status(self, *statuses: str) -> list[str]:
         return [c for c, b in self.all_booths().items() if b.status in statuses]
@@ -158,7 +183,7 @@ class SalesFloor(RuleBasedStateMachine):
         if state is None:
             return
         command = ReleaseHold(edition_code=EDITION, booth_code=code, reason="changed plans")
-        self.attempt(lambda: sales.release(command, *state, self.world.market(), self.now))
+        self.attempt(release_hold, command)
 
     @precondition(lambda self: bool(self.in_status("held")))
     @rule(data=st.data())
@@ -168,27 +193,26 @@ class SalesFloor(RuleBasedStateMachine):
         if state is None:
             return
         command = ExpireHold(edition_code=EDITION, booth_code=code)
-        self.attempt(lambda: sales.expire(command, *state, self.world.market(), self.now))
+        self.attempt(expire_hold, command)
 
     @precondition(lambda self: bool(self.in_status("held")))
     @rule(data=st.data())
     def reserve(self, data: st.DataObject) -> None:
         code = self.pick(data, "held")
-        b = self.world.booth(code)
+        b = self.booth(code)
         if b.holder is None:
             return
         self.contracts += 1
         command = ReserveBooth(
             edition_code=EDITION, booth_code=code, contract_id=f"c-{self.contracts}"
         )
-        account = self.world.account(b.holder)
-        self.attempt(lambda: sales.reserve(command, b, account, self.world.market(), self.now))
+        self.attempt(reserve_booth, command)
 
     @precondition(lambda self: bool(self.in_status("reserved", "deposit_paid")))
     @rule(data=st.data(), share=st.sampled_from([1, 2, 3, 10]), extra=st.sampled_from([0, 0, 1]))
     def pay(self, data: st.DataObject, share: int, extra: int) -> None:
         code = self.pick(data, "reserved", "deposit_paid")
-        b = self.world.booth(code)
+        b = self.booth(code)
         outstanding = b.contract.outstanding_fen if b.contract else 1000
         amount = max(outstanding // share + extra, 1)
         self.contracts += 1
@@ -198,14 +222,14 @@ class SalesFloor(RuleBasedStateMachine):
             amount_fen=amount,
             reference=f"r-{self.contracts}",
         )
-        self.attempt(lambda: booth_rules.decide(command, b))
+        self.attempt(record_payment, command)
 
     @precondition(lambda self: bool(self.in_status("paid_in_full")))
     @rule(data=st.data())
     def confirm(self, data: st.DataObject) -> None:
         code = self.pick(data, "paid_in_full")
         command = ConfirmBooth(edition_code=EDITION, booth_code=code)
-        self.attempt(lambda: booth_rules.decide(command, self.world.booth(code)))
+        self.attempt(confirm_booth, command)
 
     @precondition(lambda self: bool(self.in_status(*CONTRACTED)))
     @rule(data=st.data())
@@ -215,7 +239,7 @@ class SalesFloor(RuleBasedStateMachine):
         if state is None:
             return
         command = CancelContract(edition_code=EDITION, booth_code=code, reason="budget")
-        self.attempt(lambda: sales.cancel(command, *state, self.world.market(), self.now))
+        self.attempt(cancel_contract, command)
 
     @precondition(lambda self: bool(self.in_status(*CONTRACTED)))
     @rule(data=st.data(), to=booths)
@@ -224,37 +248,25 @@ class SalesFloor(RuleBasedStateMachine):
         state = self.freeing_state(code)
         if state is None:
             return
-        source, account, line = state
         command = MoveContract(edition_code=EDITION, booth_code=code, to_booth_code=to, reason="x")
-        target = self.world.booth(to)
-        self.attempt(
-            lambda: sales.move(
-                command, source, target, account, line, self.world.market(), self.now
-            )
-        )
+        self.attempt(move_contract, command)
 
     @rule(data=st.data(), zone=st.sampled_from(["digital-trust", "finance"]))
     def join_waitlist(self, data: st.DataObject, zone: str) -> None:
-        line = self.world.waitlist(zone).line
+        line = self.waitlist(zone).line
         exhibitor = data.draw(st.sampled_from([e for e in EXHIBITORS if e not in line] or ["ex-a"]))
         command = JoinWaitlist(edition_code=EDITION, zone_code=zone, exhibitor_id=exhibitor)
-        w = self.world
-        self.attempt(
-            lambda: waitlist.decide(
-                command, w.waitlist(zone), w.account(exhibitor), w.market().catalogue
-            )
-        )
+        self.attempt(change_waitlist, command)
 
     @precondition(lambda self: bool(self.in_status("offered")))
     @rule(data=st.data())
     def claim(self, data: st.DataObject) -> None:
         code = self.pick(data, "offered")
-        b = self.world.booth(code)
+        b = self.booth(code)
         if b.holder is None:
             return
         command = ClaimOffer(edition_code=EDITION, booth_code=code)
-        account = self.world.account(b.holder)
-        self.attempt(lambda: sales.claim(command, b, account, self.world.market(), self.now))
+        self.attempt(claim_offer, command)
 
     @precondition(lambda self: bool(self.in_status("offered")))
     @rule(data=st.data())
@@ -264,37 +276,28 @@ class SalesFloor(RuleBasedStateMachine):
         if state is None:
             return
         command = DeclineOffer(edition_code=EDITION, booth_code=code)
-        self.attempt(lambda: sales.decline(command, *state, self.world.market(), self.now))
+        self.attempt(decline_offer, command)
 
     @precondition(lambda self: bool(self.in_status("offered")))
     @rule(data=st.data())
     def lapse(self, data: st.DataObject) -> None:
         code = self.pick(data, "offered")
-        b = self.world.booth(code)
+        b = self.booth(code)
         if b.spec is None:
             return
         command = LapseOffer(edition_code=EDITION, booth_code=code)
-        line = self.world.waitlist(b.spec.zone_code)
-        self.attempt(lambda: sales.lapse(command, b, line, self.world.market(), self.now))
+        self.attempt(lapse_offer, command)
 
     @precondition(lambda self: self.now > T0)
     @rule(exhibitor=st.sampled_from(["ex-c", "ex-late"]))
     def withdraw(self, exhibitor: str) -> None:
-        w = self.world
-        account = w.account(exhibitor)
-        codes = set(account.holds) | {c for c in account.contracts.values() if c is not None}
-        booth_states = {code: w.booth(code) for code in codes}
-        zones = {b.spec.zone_code for b in booth_states.values() if b.spec is not None}
-        lines = {zone: w.waitlist(zone) for zone in zones}
         command = WithdrawExhibitor(exhibitor_id=exhibitor, reason="withdrew")
-        self.attempt(
-            lambda: sales.withdraw(command, account, booth_states, lines, w.market(), self.now)
-        )
+        self.attempt(withdraw_exhibitor, command)
 
     # --- invariants -----------------------------------------------------------------------
 
     def all_booths(self) -> dict[str, Booth]:
-        return {code: self.world.booth(code) for code in BOOTHS}
+        return {code: self.booth(code) for code in BOOTHS}
 
     @invariant()
     def each_booth_is_in_one_consistent_state(self) -> None:
@@ -322,7 +325,7 @@ class SalesFloor(RuleBasedStateMachine):
     def accounts_agree_with_the_booths(self) -> None:
         booths_now = self.all_booths()
         for exhibitor in EXHIBITORS:
-            account = self.world.account(exhibitor)
+            account = self.account(exhibitor)
             held = {
                 c for c, b in booths_now.items() if b.status == "held" and b.holder == exhibitor
             }
@@ -340,7 +343,7 @@ class SalesFloor(RuleBasedStateMachine):
         for b in self.all_booths().values():
             if b.status == "held":
                 assert b.holder is not None
-                assert self.world.account(b.holder).status == "admitted"
+                assert self.account(b.holder).status == "admitted"
 
     @invariant()
     def a_contract_is_on_one_booth_only(self) -> None:
@@ -369,7 +372,7 @@ class SalesFloor(RuleBasedStateMachine):
     @invariant()
     def no_one_waits_twice_in_a_line(self) -> None:
         for zone in ["digital-trust", "finance"]:
-            line = self.world.waitlist(zone).line
+            line = self.waitlist(zone).line
             assert len(line) == len(set(line))
 
 
@@ -402,13 +405,13 @@ def test_the_machine_exercises_the_whole_flow() -> None:
     floor.move(Choose("E1-101"), "E1-102")
     floor.join_waitlist(Choose("ex-b"), "digital-trust")
     floor.cancel(Choose("E1-102"))
-    assert floor.world.booth("E1-102").holder == "ex-b"
+    assert floor.booth("E1-102").holder == "ex-b"
     floor.claim(Choose("E1-102"))
     floor.time_passes(73)
     floor.expire(Choose("E1-102"))
     floor.hold("E1-103", "ex-c")
     floor.withdraw("ex-c")
     assert floor.refused == {}
-    assert floor.world.booth("E1-103").status == "free"
+    assert floor.booth("E1-103").status == "free"
     floor.accounts_agree_with_the_booths()
     floor.no_fen_is_lost_or_made_up()

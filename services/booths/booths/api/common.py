@@ -1,24 +1,22 @@
-"""What every booths route shares: who may call, the store, the clock, the views."""
+"""What booths routes share beyond `fairline_events.dependencies`: who may call, the views."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
-import asyncpg
 from fairline_events.auth import Principal, require
-from fairline_events.context import CommandContext, request_context
-from fairline_events.service import pool_of, store_of
+from fairline_events.decider import Fold
 from fairline_events.store import EventStore
-from fastapi import Depends, Header
-from pydantic import BaseModel, ConfigDict
+from fastapi import Depends
+from pydantic import BaseModel
 
 from ..domain.booth import Booth
+from ..domain.catalogue import CATALOGUE, edition_stream, require_open
+from ..domain.pricing import PRICES, prices_stream
+from ..domain.sales import Market
 from ..domain.values import BoothSpec, ContractTerms, Quote
 
-Store = Annotated[EventStore, Depends(store_of)]
-Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
-Correlation = Annotated[str | None, Header(alias="X-Correlation-ID")]
 Sales = Annotated[Principal, Depends(require("sales"))]
 Reviewer = Annotated[Principal, Depends(require("ops"))]
 Ops = Annotated[Principal, Depends(require("ops"))]
@@ -27,21 +25,32 @@ SalesOrOps = Annotated[Principal, Depends(require("sales", "ops"))]
 Anyone = Annotated[Principal, Depends(require())]
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+S = TypeVar("S")
+
+
+async def current(store: EventStore, fold: Fold[S], stream_id: str) -> S:
+    """A stream's state now, for a view (a read: no command, no lock)."""
+    state, _ = await store.load(stream_id, fold.evolve, fold.initial(stream_id))
+    return state
+
+
+async def market_now(store: EventStore, edition_code: str) -> Market:
+    """The edition's catalogue and prices, for a view; `edition_not_found` when the edition
+    never opened sales."""
+    edition, price_lists = edition_stream(edition_code), prices_stream(edition_code)
+    [(found, _), (prices, _)] = await store.load_many(
+        [
+            (edition, CATALOGUE.evolve, CATALOGUE.initial(edition)),
+            (price_lists, PRICES.evolve, PRICES.initial(price_lists)),
+        ]
+    )
+    require_open(found)
+    return Market(catalogue=found, prices=prices)
 
 
 def acting_as(who: Principal) -> str | None:
     """The company user a command is checked against; None for the sales desk."""
     return None if who.has_any(("sales",)) else who.subject
-
-
-def context(who: Principal, correlation: str | None, reason: str | None = None) -> CommandContext:
-    return request_context(who.actor, correlation_id=correlation, reason=reason)
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ContractView(BaseModel):

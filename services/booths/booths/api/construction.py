@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
+from fairline_events.dependencies import Body, Context, Pool, Store
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ..domain import construction, streams
 from ..domain.commands import ApproveDesign, ReturnDesign, SubmitDesign
-from ..domain.construction import Design
+from ..domain.construction import DESIGN, Design, design_stream
 from ..domain.events import DesignSubmitted
 from ..domain.values import Code, Contractor, Drawing, EditionCode, Identifier, Material, Note, Text
-from ..handling import ACCOUNT, BOOTH, DESIGN, decide_across, load, load_market
+from ..handlers import review_design
 from ..projections import designs
-from .common import (
-    Anyone,
-    Correlation,
-    Pool,
-    Reviewer,
-    SalesOrExhibitor,
-    SalesOrOps,
-    Store,
-    acting_as,
-    context,
-    now,
-)
-from .common import Body as Input
+from .common import Anyone, Reviewer, SalesOrExhibitor, SalesOrOps, acting_as, current
 
 router = APIRouter(tags=["construction review"])
 
 
-class DesignRequest(Input):
+class DesignRequest(Body):
     exhibitor_id: Identifier
     contractor: Contractor
     drawings: list[Drawing] = Field(min_length=1)
@@ -40,11 +28,11 @@ class DesignRequest(Input):
     note: Note = ""
 
 
-class Verdict(Input):
+class Verdict(Body):
     comments: Note = ""
 
 
-class Return(Input):
+class Return(Body):
     comments: Text
 
 
@@ -84,26 +72,10 @@ def view(design: Design) -> DesignView:
 
 
 async def _decide(
-    store: Any, command: Any, exhibitor_id: str | None, who: Any, correlation: str | None
+    store: Store, command: SubmitDesign | ApproveDesign | ReturnDesign, context: Context
 ) -> DesignView:
-    edition, code = command.edition_code, command.booth_code
-    market = await load_market(store, edition)
-    if exhibitor_id is None:
-        booth = await load(store, BOOTH, streams.booth_stream(edition, code))
-        exhibitor_id = booth.holder or "-"
-    [design, _, _], _ = await decide_across(
-        store,
-        [
-            (streams.design_stream(edition, code), DESIGN),
-            (streams.booth_stream(edition, code), BOOTH),
-            (streams.account_stream(exhibitor_id), ACCOUNT),
-        ],
-        lambda d, b, a: construction.decide(command, d, b, a, market.catalogue, now()),
-        context(who, correlation, getattr(command, "comments", None) or None),
-        command=type(command).__name__,
-    )
-    assert isinstance(design, Design)
-    return view(design)
+    outcome = await review_design(store, command, context)
+    return view(outcome.state(design_stream(command.edition_code, command.booth_code), Design))
 
 
 @router.post(
@@ -117,7 +89,7 @@ async def submit(
     body: DesignRequest,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> DesignView:
     command = SubmitDesign(
         edition_code=edition_code,
@@ -129,7 +101,7 @@ async def submit(
         note=body.note,
         by=acting_as(who),
     )
-    return await _decide(store, command, body.exhibitor_id, who, correlation)
+    return await _decide(store, command, context)
 
 
 @router.post(
@@ -143,7 +115,7 @@ async def approve(
     body: Verdict,
     who: Reviewer,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> DesignView:
     command = ApproveDesign(
         edition_code=edition_code,
@@ -152,7 +124,7 @@ async def approve(
         reviewer=who.subject,
         comments=body.comments,
     )
-    return await _decide(store, command, None, who, correlation)
+    return await _decide(store, command, context.because(body.comments or None))
 
 
 @router.post(
@@ -166,7 +138,7 @@ async def return_design(
     body: Return,
     who: Reviewer,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> DesignView:
     command = ReturnDesign(
         edition_code=edition_code,
@@ -175,7 +147,7 @@ async def return_design(
         reviewer=who.subject,
         comments=body.comments,
     )
-    return await _decide(store, command, None, who, correlation)
+    return await _decide(store, command, context.because(body.comments or None))
 
 
 @router.get(
@@ -185,7 +157,7 @@ async def return_design(
 async def versions(
     edition_code: EditionCode, booth_code: Code, who: Anyone, store: Store
 ) -> DesignView:
-    design: Design = await load(store, DESIGN, streams.design_stream(edition_code, booth_code))
+    design = await current(store, DESIGN, design_stream(edition_code, booth_code))
     return view(design)
 
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fairline_events.decider import handle
+from fairline_events.dependencies import Body, Context, Store
 from fairline_events.errors import DomainError, NotFound
 from fairline_events.store import StreamAppend
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Response
+from fastapi import Body as Payload
 from pydantic import BaseModel, Field
 
-from ..domain import booth as booth_rules
-from ..domain import catalogue, floor_import, streams
-from ..domain.catalogue import Catalogue
+from ..domain import catalogue, floor_import
+from ..domain.booth import BOOTH, Booth, booth_stream
+from ..domain.catalogue import CATALOGUE, Catalogue, edition_stream
 from ..domain.commands import (
     AddBooth,
     AddHall,
     AddVenue,
     AddZone,
+    CatalogueCommand,
     CertifyHall,
     ChangeSalesTerms,
     DefineOnlinePackage,
@@ -35,24 +37,14 @@ from ..domain.values import (
     VenueKind,
     ZoneKind,
 )
-from ..handling import BOOTH, booths, catalogues, load
-from ..handling import CATALOGUE as BOOTH_CATALOGUE
-from .common import (
-    Anyone,
-    BoothView,
-    Correlation,
-    Ops,
-    Sales,
-    Store,
-    booth_view,
-    context,
-)
-from .common import Body as Input
+from ..handlers import add_booth as add_booth_handler
+from ..handlers import change_catalogue
+from .common import Anyone, BoothView, Ops, Sales, booth_view, current
 
 router = APIRouter(tags=["inventory"])
 
 
-class Terms(Input):
+class Terms(Body):
     hold_ttl_seconds: Seconds = 72 * 3600
     max_concurrent_holds: Annotated[int, Field(ge=1, le=1000)] = 3
     claim_window_seconds: Seconds = 48 * 3600
@@ -67,14 +59,14 @@ class Edition(Terms):
     closes_on: date
 
 
-class Venue(Input):
+class Venue(Body):
     venue_code: Code
     name_zh: Name
     name_en: Name
     kind: VenueKind
 
 
-class Hall(Input):
+class Hall(Body):
     venue_code: Code
     hall_code: Code
     name_zh: Name
@@ -82,11 +74,11 @@ class Hall(Input):
     structure: HallStructure
 
 
-class Certificate(Input):
+class Certificate(Body):
     certificate_no: Name
 
 
-class Zone(Input):
+class Zone(Body):
     zone_code: Code
     venue_code: Code
     name_zh: Name
@@ -95,14 +87,14 @@ class Zone(Input):
     parent_code: Code | None = None
 
 
-class Package(Input):
+class Package(Body):
     tier: Code
     name_zh: Name
     name_en: Name
     features: list[Name] = Field(default_factory=list)
 
 
-class NewBooth(Input):
+class NewBooth(Body):
     booth_code: Code
     spec: BoothSpec
 
@@ -150,26 +142,23 @@ def catalogue_view(cat: Catalogue) -> CatalogueView:
     )
 
 
-async def _catalogue(
-    store: Store, command: Any, who: Any, correlation: str | None
-) -> CatalogueView:
-    stream = streams.edition_stream(command.edition_code)
-    state, _ = await handle(store, catalogues, stream, command, context(who, correlation))
-    return catalogue_view(state)
+async def _catalogue(store: Store, command: CatalogueCommand, context: Context) -> CatalogueView:
+    outcome = await change_catalogue(store, command, context)
+    return catalogue_view(outcome.state(edition_stream(command.edition_code), Catalogue))
 
 
 @router.post("/editions", status_code=201, summary="open booth sales for an edition")
 async def open_edition(
-    body: Edition, who: Sales, store: Store, response: Response, correlation: Correlation = None
+    body: Edition, who: Sales, store: Store, response: Response, context: Context
 ) -> CatalogueView:
-    view = await _catalogue(store, OpenEdition(**body.model_dump()), who, correlation)
+    view = await _catalogue(store, OpenEdition(**body.model_dump()), context)
     response.headers["Location"] = f"/editions/{body.edition_code}"
     return view
 
 
 @router.get("/editions/{edition_code}", summary="the edition's venues, halls, zones and terms")
 async def get_edition(edition_code: EditionCode, who: Anyone, store: Store) -> CatalogueView:
-    cat: Catalogue = await load(store, BOOTH_CATALOGUE, streams.edition_stream(edition_code))
+    cat = await current(store, CATALOGUE, edition_stream(edition_code))
     catalogue.require_open(cat)
     return catalogue_view(cat)
 
@@ -180,10 +169,10 @@ async def change_terms(
     body: Terms,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> CatalogueView:
     command = ChangeSalesTerms(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, who, correlation)
+    return await _catalogue(store, command, context)
 
 
 @router.post("/editions/{edition_code}/venues", status_code=201, summary="add a venue")
@@ -192,10 +181,10 @@ async def add_venue(
     body: Venue,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> CatalogueView:
     command = AddVenue(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, who, correlation)
+    return await _catalogue(store, command, context)
 
 
 @router.post(
@@ -204,10 +193,10 @@ async def add_venue(
     summary="add a hall; the park's temporary halls sell only once certified",
 )
 async def add_hall(
-    edition_code: EditionCode, body: Hall, who: Sales, store: Store, correlation: Correlation = None
+    edition_code: EditionCode, body: Hall, who: Sales, store: Store, context: Context
 ) -> CatalogueView:
     command = AddHall(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, who, correlation)
+    return await _catalogue(store, command, context)
 
 
 @router.post(
@@ -220,18 +209,18 @@ async def certify_hall(
     body: Certificate,
     who: Ops,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> CatalogueView:
     command = CertifyHall(edition_code=edition_code, hall_code=hall_code, **body.model_dump())
-    return await _catalogue(store, command, who, correlation)
+    return await _catalogue(store, command, context)
 
 
 @router.post("/editions/{edition_code}/zones", status_code=201, summary="add a zone")
 async def add_zone(
-    edition_code: EditionCode, body: Zone, who: Sales, store: Store, correlation: Correlation = None
+    edition_code: EditionCode, body: Zone, who: Sales, store: Store, context: Context
 ) -> CatalogueView:
     command = AddZone(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, who, correlation)
+    return await _catalogue(store, command, context)
 
 
 @router.post(
@@ -244,7 +233,7 @@ async def add_package(
     body: Package,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> CatalogueView:
     command = DefineOnlinePackage(
         edition_code=edition_code,
@@ -253,20 +242,7 @@ async def add_package(
         name_en=body.name_en,
         features=tuple(body.features),
     )
-    return await _catalogue(store, command, who, correlation)
-
-
-async def _check_location(store: Store, edition_code: str, spec: BoothSpec) -> Catalogue:
-    cat: Catalogue = await load(store, BOOTH_CATALOGUE, streams.edition_stream(edition_code))
-    catalogue.require_open(cat)
-    hall = cat.hall(spec.hall_code)
-    zone = cat.zone(spec.zone_code)
-    if spec.venue_code != hall.venue_code or zone.venue_code != hall.venue_code:
-        raise DomainError(
-            f"hall {hall.code} and zone {zone.code} are not both at venue {spec.venue_code}",
-            code="wrong_venue",
-        )
-    return cat
+    return await _catalogue(store, command, context)
 
 
 @router.post("/editions/{edition_code}/booths", status_code=201, summary="add one booth")
@@ -276,14 +252,12 @@ async def add_booth(
     who: Sales,
     store: Store,
     response: Response,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
-    await _check_location(store, edition_code, body.spec)
     command = AddBooth(edition_code=edition_code, booth_code=body.booth_code, spec=body.spec)
-    stream = streams.booth_stream(edition_code, body.booth_code)
-    state, _ = await handle(store, booths, stream, command, context(who, correlation))
+    outcome = await add_booth_handler(store, command, context)
     response.headers["Location"] = f"/editions/{edition_code}/booths/{body.booth_code}"
-    return booth_view(state)
+    return booth_view(outcome.state(booth_stream(edition_code, body.booth_code), Booth))
 
 
 CSV_EXAMPLE = (
@@ -307,17 +281,17 @@ async def import_booths(
     hall_code: Code,
     who: Sales,
     store: Store,
-    csv_text: Annotated[str, Body(media_type="text/csv", examples=[CSV_EXAMPLE])],
-    correlation: Correlation = None,
+    csv_text: Annotated[str, Payload(media_type="text/csv", examples=[CSV_EXAMPLE])],
+    context: Context,
 ) -> Imported:
-    cat: Catalogue = await load(store, BOOTH_CATALOGUE, streams.edition_stream(edition_code))
+    cat = await current(store, CATALOGUE, edition_stream(edition_code))
     catalogue.require_open(cat)
     hall = cat.hall(hall_code)
     taken = await store.pool.fetch(
         "SELECT stream_id FROM streams WHERE starts_with(stream_id, $1)",
-        streams.booth_stream(edition_code, ""),
+        booth_stream(edition_code, ""),
     )
-    existing = {streams.parts(r["stream_id"], "booth-")[1] for r in taken}
+    existing = {booth_stream.parts(r["stream_id"])[1] for r in taken}
     rows, problems = floor_import.parse(csv_text, hall, cat, existing)
     if problems:
         raise DomainError(
@@ -327,14 +301,16 @@ async def import_booths(
         )
     appends = [
         StreamAppend(
-            streams.booth_stream(edition_code, row.code),
+            booth_stream(edition_code, row.code),
             [BoothAdded(edition_code=edition_code, booth_code=row.code, spec=row.spec)],
             0,
         )
         for row in rows
     ]
-    ctx = context(who, correlation, reason=f"CSV import into hall {hall_code}")
-    await store.append_streams(appends, ctx.for_command("ImportBooths"))
+    # every booth new (expected version 0), all in one statement: a booth added meanwhile
+    # fails the whole import
+    reason = f"CSV import into hall {hall_code}"
+    await store.append_streams(appends, context.for_command("ImportBooths", reason))
     return Imported(hall_code=hall_code, imported=len(rows), booth_codes=[r.code for r in rows])
 
 
@@ -342,9 +318,7 @@ async def import_booths(
 async def get_booth(
     edition_code: EditionCode, booth_code: Code, who: Anyone, store: Store
 ) -> BoothView:
-    state: booth_rules.Booth = await load(
-        store, BOOTH, streams.booth_stream(edition_code, booth_code)
-    )
+    state = await current(store, BOOTH, booth_stream(edition_code, booth_code))
     if state.spec is None:
         raise NotFound(f"booth {booth_code} not found", code="booth_not_found")
     return booth_view(state)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fairline_events.decider import handle
+from fairline_events.dependencies import Body, Context, Now, Store
 from fairline_events.errors import NotFound
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ..domain import booth as booth_rules
-from ..domain import pricing, streams
+from ..domain import pricing
+from ..domain.booth import BOOTH, booth_stream
 from ..domain.commands import PublishPriceList
 from ..domain.events import PriceListPublished
+from ..domain.pricing import prices_stream
 from ..domain.values import (
     BasisPoints,
     CancellationTier,
@@ -25,14 +26,13 @@ from ..domain.values import (
     Rate,
     Surcharges,
 )
-from ..handling import BOOTH, load, load_market, price_lists
-from .common import Anyone, Correlation, Sales, Store, context, now
-from .common import Body as Input
+from ..handlers import publish_price_list
+from .common import Anyone, Sales, current, market_now
 
 router = APIRouter(tags=["prices"])
 
 
-class PriceRules(Input):
+class PriceRules(Body):
     note: Note
     rates: list[Rate] = Field(min_length=1)
     surcharges: Surcharges = Surcharges()
@@ -61,9 +61,8 @@ async def publish(
     who: Sales,
     store: Store,
     response: Response,
-    correlation: Correlation = None,
+    context: Context,
 ) -> PriceListView:
-    await load_market(store, edition_code)  # the edition must be open
     command = PublishPriceList(
         edition_code=edition_code,
         note=body.note,
@@ -75,13 +74,8 @@ async def publish(
         cancellation=tuple(body.cancellation),
         online_packages=body.online_packages,
     )
-    _, [envelope] = await handle(
-        store,
-        price_lists,
-        streams.prices_stream(edition_code),
-        command,
-        context(who, correlation, reason=body.note or None),
-    )
+    outcome = await publish_price_list(store, command, context.because(body.note or None))
+    [envelope] = outcome.envelopes
     rules = envelope.event(store.registry)
     assert isinstance(rules, PriceListPublished)
     response.headers["Location"] = f"/editions/{edition_code}/price-lists/{rules.version}"
@@ -98,7 +92,7 @@ async def publish(
     summary="every version of the price rules, with who published it and when",
 )
 async def history(edition_code: EditionCode, who: Anyone, store: Store) -> list[PriceListView]:
-    envelopes = await store.read_stream(streams.prices_stream(edition_code))
+    envelopes = await store.read_stream(prices_stream(edition_code))
     views = []
     for envelope in envelopes:
         rules = envelope.event(store.registry)
@@ -118,11 +112,11 @@ async def history(edition_code: EditionCode, who: Anyone, store: Store) -> list[
     "/editions/{edition_code}/booths/{booth_code}/quote",
     summary="today's price of a booth under the current rules",
 )
-async def quote(edition_code: EditionCode, booth_code: Code, who: Anyone, store: Store) -> Quote:
-    market = await load_market(store, edition_code)
-    state: booth_rules.Booth = await load(
-        store, BOOTH, streams.booth_stream(edition_code, booth_code)
-    )
+async def quote(
+    edition_code: EditionCode, booth_code: Code, who: Anyone, store: Store, clock: Now
+) -> Quote:
+    market = await market_now(store, edition_code)
+    state = await current(store, BOOTH, booth_stream(edition_code, booth_code))
     if state.spec is None:
         raise NotFound(f"booth {booth_code} not found", code="booth_not_found")
-    return pricing.quote(state.spec, market.prices.current, now())
+    return pricing.quote(state.spec, market.prices.current, clock())

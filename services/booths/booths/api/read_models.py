@@ -7,17 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from fairline_events.dependencies import Pool, Store
 from fairline_events.errors import Forbidden, NotFound
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from ..domain import streams
-from ..domain.account import Account
-from ..domain.booth import STATUSES
+from ..domain.account import ACCOUNT, account_stream
+from ..domain.booth import STATUSES, booth_stream
 from ..domain.values import Code, EditionCode, Identifier
-from ..handling import ACCOUNT, load
 from ..projections import floor_plan, ledger
-from .common import Anyone, Pool, Sales, SalesOrExhibitor, SalesOrOps, Store, acting_as
+from .common import Anyone, Sales, SalesOrExhibitor, SalesOrOps, acting_as, current
 
 router = APIRouter(tags=["read models"])
 
@@ -289,7 +288,7 @@ async def pipeline(
 async def exhibitor_account(
     exhibitor_id: Identifier, who: SalesOrExhibitor, store: Store, pool: Pool
 ) -> ExhibitorAccount:
-    account: Account = await load(store, ACCOUNT, streams.account_stream(exhibitor_id))
+    account = await current(store, ACCOUNT, account_stream(exhibitor_id))
     if account.status == "unknown":
         raise NotFound(f"exhibitor {exhibitor_id} is not admitted", code="exhibitor_not_found")
     by = acting_as(who)
@@ -355,7 +354,7 @@ async def exhibitors(
 async def history(
     edition_code: EditionCode, booth_code: Code, who: SalesOrOps, store: Store
 ) -> list[HistoryEntry]:
-    envelopes = await store.read_stream(streams.booth_stream(edition_code, booth_code))
+    envelopes = await store.read_stream(booth_stream(edition_code, booth_code))
     if not envelopes:
         raise NotFound(f"booth {booth_code} not found", code="booth_not_found")
     entries = []

@@ -1,18 +1,14 @@
 """The sales flow over HTTP: hold, release, reserve, pay, confirm, cancel, move, offers,
-waitlists and online packages. Each route names the streams it touches and the decision."""
+waitlists and online packages. Each route builds its command and calls its handler."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from fairline_events.decider import Fold, handle
-from fairline_events.store import EventStore
+from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.transact import Outcome
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from ..domain import online, sales, streams, waitlist
-from ..domain.booth import Booth
+from ..domain.booth import Booth, booth_stream
 from ..domain.commands import (
     CancelContract,
     ClaimOffer,
@@ -28,61 +24,53 @@ from ..domain.commands import (
     ReleaseHold,
     ReserveBooth,
 )
+from ..domain.online import OnlineOrder, online_stream
 from ..domain.values import Code, EditionCode, Identifier, PositiveFen, Text
-from ..handling import (
-    ACCOUNT,
-    BOOTH,
-    ONLINE,
-    WAITLIST,
-    booths,
-    decide_across,
-    load,
-    load_market,
-    occupant_of,
-    on_occupied,
-    same_occupant,
+from ..domain.waitlist import WAITLIST, Waitlist, waitlist_stream
+from ..handlers import (
+    cancel_contract,
+    change_waitlist,
+    claim_offer,
+    confirm_booth,
+    decline_offer,
+    hold_booth,
+    move_contract,
+    order_online_booth,
+    record_online_payment,
+    record_payment,
+    release_hold,
+    reserve_booth,
 )
-from .common import Body as Input
-from .common import (
-    BoothView,
-    Correlation,
-    Sales,
-    SalesOrExhibitor,
-    Store,
-    acting_as,
-    booth_view,
-    context,
-    now,
-)
+from .common import BoothView, Sales, SalesOrExhibitor, acting_as, booth_view, current, market_now
 
 router = APIRouter(tags=["sales"])
 
 
-class HoldRequest(Input):
+class HoldRequest(Body):
     exhibitor_id: Identifier
 
 
-class Reason(Input):
+class Reason(Body):
     reason: Text
 
 
-class Reservation(Input):
+class Reservation(Body):
     contract_id: Identifier | None = None
     """Send your own id to make a retried request safe; one is made up otherwise."""
 
 
-class Payment(Input):
+class Payment(Body):
     amount_fen: PositiveFen
     reference: Identifier
     """The bank or cashier reference; the same reference twice is recorded once."""
 
 
-class Move(Input):
+class Move(Body):
     to_booth_code: Code
     reason: Text
 
 
-class WaitlistRequest(Input):
+class WaitlistRequest(Body):
     exhibitor_id: Identifier
 
 
@@ -92,7 +80,7 @@ class WaitlistView(BaseModel):
     line: list[str]
 
 
-class OnlineOrderRequest(Input):
+class OnlineOrderRequest(Body):
     exhibitor_id: Identifier
     tier: Code
 
@@ -107,23 +95,8 @@ class OnlineOrderView(BaseModel):
     paid_fen: int
 
 
-def _booth(edition_code: str, booth_code: str) -> str:
-    return streams.booth_stream(edition_code, booth_code)
-
-
-async def _on_occupied(
-    store: EventStore,
-    edition_code: str,
-    booth_code: str,
-    decide: Any,
-    ctx: Any,
-    command: str,
-    *,
-    waitlist: bool = True,
-) -> Booth:
-    return await on_occupied(
-        store, edition_code, booth_code, decide, ctx, command, now, waitlist=waitlist
-    )
+def _booth(outcome: Outcome, edition_code: str, booth_code: str) -> BoothView:
+    return booth_view(outcome.state(booth_stream(edition_code, booth_code), Booth))
 
 
 @router.post(
@@ -136,7 +109,7 @@ async def hold(
     body: HoldRequest,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = HoldBooth(
         edition_code=edition_code,
@@ -144,18 +117,7 @@ async def hold(
         exhibitor_id=body.exhibitor_id,
         by=acting_as(who),
     )
-    [booth, _], _ = await decide_across(
-        store,
-        [
-            (_booth(edition_code, booth_code), BOOTH),
-            (streams.account_stream(body.exhibitor_id), ACCOUNT),
-        ],
-        lambda b, a, market: sales.hold(command, b, a, market, now()),
-        context(who, correlation),
-        command="HoldBooth",
-        market=edition_code,
-    )
-    return booth_view(booth)
+    return _booth(await hold_booth(store, command, context), edition_code, booth_code)
 
 
 @router.post("/editions/{edition_code}/booths/{booth_code}/release", summary="release a hold")
@@ -165,20 +127,13 @@ async def release(
     body: Reason,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = ReleaseHold(
         edition_code=edition_code, booth_code=booth_code, reason=body.reason, by=acting_as(who)
     )
-    booth = await _on_occupied(
-        store,
-        edition_code,
-        booth_code,
-        lambda *state: sales.release(command, *state),
-        context(who, correlation, body.reason),
-        "ReleaseHold",
-    )
-    return booth_view(booth)
+    outcome = await release_hold(store, command, context.because(body.reason))
+    return _booth(outcome, edition_code, booth_code)
 
 
 @router.post(
@@ -191,23 +146,14 @@ async def reserve(
     body: Reservation,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = ReserveBooth(
         edition_code=edition_code,
         booth_code=booth_code,
-        contract_id=body.contract_id or f"c-{uuid.uuid4().hex[:12]}",
+        contract_id=body.contract_id or new_id("c"),
     )
-    booth = await _on_occupied(
-        store,
-        edition_code,
-        booth_code,
-        lambda b, a, market, at: sales.reserve(command, b, a, market, at),
-        context(who, correlation),
-        "ReserveBooth",
-        waitlist=False,
-    )
-    return booth_view(booth)
+    return _booth(await reserve_booth(store, command, context), edition_code, booth_code)
 
 
 @router.post(
@@ -220,12 +166,10 @@ async def pay(
     body: Payment,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = RecordPayment(edition_code=edition_code, booth_code=booth_code, **body.model_dump())
-    ctx = context(who, correlation)
-    state, _ = await handle(store, booths, _booth(edition_code, booth_code), command, ctx)
-    return booth_view(state)
+    return _booth(await record_payment(store, command, context), edition_code, booth_code)
 
 
 @router.post(
@@ -237,12 +181,10 @@ async def confirm(
     booth_code: Code,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = ConfirmBooth(edition_code=edition_code, booth_code=booth_code)
-    ctx = context(who, correlation)
-    state, _ = await handle(store, booths, _booth(edition_code, booth_code), command, ctx)
-    return booth_view(state)
+    return _booth(await confirm_booth(store, command, context), edition_code, booth_code)
 
 
 @router.post(
@@ -255,18 +197,11 @@ async def cancel(
     body: Reason,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = CancelContract(edition_code=edition_code, booth_code=booth_code, reason=body.reason)
-    booth = await _on_occupied(
-        store,
-        edition_code,
-        booth_code,
-        lambda *state: sales.cancel(command, *state),
-        context(who, correlation, body.reason),
-        "CancelContract",
-    )
-    return booth_view(booth)
+    outcome = await cancel_contract(store, command, context.because(body.reason))
+    return _booth(outcome, edition_code, booth_code)
 
 
 @router.post(
@@ -279,29 +214,11 @@ async def move(
     body: Move,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
-    market = await load_market(store, edition_code)
-    occupant, zone = await occupant_of(store, edition_code, booth_code)
     command = MoveContract(edition_code=edition_code, booth_code=booth_code, **body.model_dump())
-
-    def decision(source: Booth, target: Booth, account: Any, line: Any) -> Any:
-        same_occupant(source, occupant)
-        return sales.move(command, source, target, account, line, market, now())
-
-    [_, target, _, _], _ = await decide_across(
-        store,
-        [
-            (_booth(edition_code, booth_code), BOOTH),
-            (_booth(edition_code, body.to_booth_code), BOOTH),
-            (streams.account_stream(occupant), ACCOUNT),
-            (streams.waitlist_stream(edition_code, zone), WAITLIST),
-        ],
-        decision,
-        context(who, correlation, body.reason),
-        command="MoveContract",
-    )
-    return booth_view(target)
+    outcome = await move_contract(store, command, context.because(body.reason))
+    return _booth(outcome, edition_code, body.to_booth_code)
 
 
 @router.post(
@@ -313,19 +230,10 @@ async def claim(
     booth_code: Code,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = ClaimOffer(edition_code=edition_code, booth_code=booth_code, by=acting_as(who))
-    booth = await _on_occupied(
-        store,
-        edition_code,
-        booth_code,
-        lambda b, a, market, at: sales.claim(command, b, a, market, at),
-        context(who, correlation),
-        "ClaimOffer",
-        waitlist=False,
-    )
-    return booth_view(booth)
+    return _booth(await claim_offer(store, command, context), edition_code, booth_code)
 
 
 @router.post(
@@ -337,40 +245,16 @@ async def decline(
     booth_code: Code,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> BoothView:
     command = DeclineOffer(edition_code=edition_code, booth_code=booth_code, by=acting_as(who))
-    booth = await _on_occupied(
-        store,
-        edition_code,
-        booth_code,
-        lambda *state: sales.decline(command, *state),
-        context(who, correlation),
-        "DeclineOffer",
-    )
-    return booth_view(booth)
+    return _booth(await decline_offer(store, command, context), edition_code, booth_code)
 
 
 # --- waitlists ----------------------------------------------------------------------------
 
 
-async def _waitlist(
-    store: EventStore,
-    command: JoinWaitlist | LeaveWaitlist,
-    who: Any,
-    correlation: str | None,
-) -> WaitlistView:
-    market = await load_market(store, command.edition_code)
-    [line, _], _ = await decide_across(
-        store,
-        [
-            (streams.waitlist_stream(command.edition_code, command.zone_code), WAITLIST),
-            (streams.account_stream(command.exhibitor_id), ACCOUNT),
-        ],
-        lambda w, a: waitlist.decide(command, w, a, market.catalogue),
-        context(who, correlation),
-        command=type(command).__name__,
-    )
+def _line(line: Waitlist) -> WaitlistView:
     return WaitlistView(edition_code=line.edition_code, zone_code=line.zone_code, line=line.line)
 
 
@@ -384,7 +268,7 @@ async def join_waitlist(
     body: WaitlistRequest,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> WaitlistView:
     command = JoinWaitlist(
         edition_code=edition_code,
@@ -392,7 +276,8 @@ async def join_waitlist(
         exhibitor_id=body.exhibitor_id,
         by=acting_as(who),
     )
-    return await _waitlist(store, command, who, correlation)
+    outcome = await change_waitlist(store, command, context)
+    return _line(outcome.state(waitlist_stream(edition_code, zone_code), Waitlist))
 
 
 @router.delete(
@@ -405,7 +290,7 @@ async def leave_waitlist(
     exhibitor_id: Identifier,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> WaitlistView:
     command = LeaveWaitlist(
         edition_code=edition_code,
@@ -413,7 +298,8 @@ async def leave_waitlist(
         exhibitor_id=exhibitor_id,
         by=acting_as(who),
     )
-    return await _waitlist(store, command, who, correlation)
+    outcome = await change_waitlist(store, command, context)
+    return _line(outcome.state(waitlist_stream(edition_code, zone_code), Waitlist))
 
 
 @router.get(
@@ -422,18 +308,16 @@ async def leave_waitlist(
 async def get_waitlist(
     edition_code: EditionCode, zone_code: Code, who: Sales, store: Store
 ) -> WaitlistView:
-    market = await load_market(store, edition_code)
+    market = await market_now(store, edition_code)
     market.catalogue.zone(zone_code)
-    line: waitlist.Waitlist = await load(
-        store, WAITLIST, streams.waitlist_stream(edition_code, zone_code)
-    )
-    return WaitlistView(edition_code=edition_code, zone_code=zone_code, line=list(line.line))
+    return _line(await current(store, WAITLIST, waitlist_stream(edition_code, zone_code)))
 
 
 # --- online booths ------------------------------------------------------------------------
 
 
-def _order_view(order: online.OnlineOrder) -> OnlineOrderView:
+def _order_view(outcome: Outcome, edition_code: str, order_id: str) -> OnlineOrderView:
+    order = outcome.state(online_stream(edition_code, order_id), OnlineOrder)
     assert order.ordered is not None
     o = order.ordered
     return OnlineOrderView(
@@ -457,28 +341,17 @@ async def order_online(
     body: OnlineOrderRequest,
     who: SalesOrExhibitor,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> OnlineOrderView:
-    market = await load_market(store, edition_code)
-    order_id = f"o-{uuid.uuid4().hex[:12]}"
     command = OrderOnlineBooth(
         edition_code=edition_code,
-        order_id=order_id,
+        order_id=new_id("o"),
         exhibitor_id=body.exhibitor_id,
         tier=body.tier,
         by=acting_as(who),
     )
-    [order, _], _ = await decide_across(
-        store,
-        [
-            (streams.online_stream(edition_code, order_id), ONLINE),
-            (streams.account_stream(body.exhibitor_id), ACCOUNT),
-        ],
-        lambda o, a: online.order(command, o, a, market, now()),
-        context(who, correlation),
-        command="OrderOnlineBooth",
-    )
-    return _order_view(order)
+    outcome = await order_online_booth(store, command, context)
+    return _order_view(outcome, edition_code, command.order_id)
 
 
 @router.post(
@@ -491,15 +364,8 @@ async def pay_online(
     body: Payment,
     who: Sales,
     store: Store,
-    correlation: Correlation = None,
+    context: Context,
 ) -> OnlineOrderView:
     command = RecordOnlinePayment(edition_code=edition_code, order_id=order_id, **body.model_dump())
-    sources: list[tuple[str, Fold[Any]]] = [(streams.online_stream(edition_code, order_id), ONLINE)]
-    [order], _ = await decide_across(
-        store,
-        sources,
-        lambda o: online.pay(command, o),
-        context(who, correlation),
-        command="RecordOnlinePayment",
-    )
-    return _order_view(order)
+    outcome = await record_online_payment(store, command, context)
+    return _order_view(outcome, edition_code, order_id)

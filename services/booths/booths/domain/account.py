@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Forbidden
 from fairline_events.registry import DomainEvent
 
@@ -36,6 +37,15 @@ class Account:
     holds: frozenset[str] = frozenset()
     contracts: dict[str, str | None] = field(default_factory=dict)
     """contract id -> booth code (None for an online package)."""
+
+
+def account_stream(exhibitor_id: str) -> str:
+    """One stream per exhibitor: the hold cap is the account's expected version."""
+    return f"exhibitor-{exhibitor_id}"
+
+
+NOBODY = "-"
+"""The account read for a booth nobody holds: its decision refuses before it matters."""
 
 
 def initial(stream_id: str) -> Account:
@@ -112,3 +122,6 @@ def evolve(account: Account, event: DomainEvent) -> Account:
             )
         case _:
             return account
+
+
+ACCOUNT = Fold(initial, evolve)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
-from . import streams
+from .catalogue import Catalogue, require_open
 from .commands import AddBooth, ConfirmBooth, RecordPayment
 from .events import (
     BoothAdded,
@@ -37,7 +38,7 @@ from .events import (
     PaidInFull,
     PaymentReceived,
 )
-from .values import BoothSpec, ContractTerms, Quote
+from .values import BoothSpec, ContractTerms, EditionStreams, Quote
 
 Status = Literal[
     "unlisted", "free", "offered", "held", "reserved", "deposit_paid", "paid_in_full", "confirmed"
@@ -98,11 +99,15 @@ class Booth:
 
     @property
     def stream_id(self) -> str:
-        return streams.booth_stream(self.edition_code, self.booth_code)
+        return booth_stream(self.edition_code, self.booth_code)
+
+
+booth_stream = EditionStreams("booth")
+"""One stream per booth: "never held twice" is the booth's expected version."""
 
 
 def initial(stream_id: str) -> Booth:
-    edition, code = streams.parts(stream_id, "booth-")
+    edition, code = booth_stream.parts(stream_id)
     return Booth(edition_code=edition, booth_code=code)
 
 
@@ -124,6 +129,20 @@ def contract_of(booth: Booth) -> Contract:
             current_status=booth.status,
         )
     return booth.contract
+
+
+def add(command: AddBooth, *, booth: Booth, catalogue: Catalogue) -> list[DomainEvent]:
+    """List a booth in the edition, at a hall and zone of the same venue."""
+    require_open(catalogue)
+    spec = command.spec
+    hall = catalogue.hall(spec.hall_code)
+    zone = catalogue.zone(spec.zone_code)
+    if spec.venue_code != hall.venue_code or zone.venue_code != hall.venue_code:
+        raise DomainError(
+            f"hall {hall.code} and zone {zone.code} are not both at venue {spec.venue_code}",
+            code="wrong_venue",
+        )
+    return decide(command, booth)
 
 
 def decide(command: AddBooth | RecordPayment | ConfirmBooth, booth: Booth) -> list[DomainEvent]:
@@ -239,3 +258,7 @@ def evolve(booth: Booth, event: DomainEvent) -> Booth:
             )
         case _:
             return booth
+
+
+BOOTH = Fold(initial, evolve)
+"""How a booth's stream folds into its state."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import assert_never
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
@@ -107,6 +108,10 @@ class Catalogue:
             raise NotFound(
                 f"zone {code} is not in edition {self.edition_code}", code="zone_not_found"
             ) from None
+
+
+def edition_stream(edition_code: str) -> str:
+    return f"edition-{edition_code}"
 
 
 def initial(stream_id: str) -> Catalogue:
@@ -224,3 +229,6 @@ def evolve(state: Catalogue, event: DomainEvent) -> Catalogue:
             return replace(state, packages={**state.packages, event.tier: event})
         case _:
             return state
+
+
+CATALOGUE = Fold(initial, evolve)

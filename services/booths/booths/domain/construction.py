@@ -12,15 +12,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, assert_never
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, Forbidden
 from fairline_events.registry import DomainEvent
 
-from . import streams
 from .account import Account, require_acting_for
 from .booth import Booth
 from .catalogue import Catalogue
 from .commands import ApproveDesign, ReturnDesign, SubmitDesign
 from .events import DesignApproved, DesignReturned, DesignSubmitted
+from .values import EditionStreams
 
 DesignStatus = Literal["none", "submitted", "approved", "returned"]
 
@@ -38,13 +39,18 @@ class Design:
         return len(self.versions)
 
 
+design_stream = EditionStreams("design")
+"""One design stream per raw-space booth, every version in it."""
+
+
 def initial(stream_id: str) -> Design:
-    edition, code = streams.parts(stream_id, "design-")
+    edition, code = design_stream.parts(stream_id)
     return Design(edition_code=edition, booth_code=code)
 
 
 def decide(
     command: SubmitDesign | ApproveDesign | ReturnDesign,
+    *,
     design: Design,
     booth: Booth,
     account: Account,
@@ -129,3 +135,6 @@ def evolve(design: Design, event: DomainEvent) -> Design:
             return replace(design, status="returned", last_comments=event.comments)
         case _:
             return design
+
+
+DESIGN = Fold(initial, evolve)

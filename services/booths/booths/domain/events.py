@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from fairline_events.registry import DomainEvent, EventRegistry
 from pydantic import AwareDatetime, Field
 
-from . import streams
 from .values import (
     BasisPoints,
     BoothSpec,
@@ -45,7 +44,11 @@ Version = Annotated[int, Field(ge=1)]
 
 
 class BoothsEvent(DomainEvent):
-    """Base of this service's events: each names its stream."""
+    """Base of this service's events: each names its stream.
+
+    The naming itself lives with each aggregate (`booth.booth_stream`, ...), which imports
+    these events; so each `stream_id` imports its aggregate's naming when called.
+    """
 
     def stream_id(self) -> str:
         raise NotImplementedError
@@ -58,7 +61,9 @@ class EditionEvent(BoothsEvent):
     edition_code: EditionCode
 
     def stream_id(self) -> str:
-        return streams.edition_stream(self.edition_code)
+        from .catalogue import edition_stream
+
+        return edition_stream(self.edition_code)
 
 
 class SalesTerms(EditionEvent):
@@ -153,7 +158,9 @@ class PriceListPublished(BoothsEvent):
     online_packages: dict[str, PositiveFen] = Field(default_factory=dict)
 
     def stream_id(self) -> str:
-        return streams.prices_stream(self.edition_code)
+        from .pricing import prices_stream
+
+        return prices_stream(self.edition_code)
 
 
 # --- one booth: inventory and its sale ----------------------------------------------------
@@ -164,7 +171,9 @@ class BoothEvent(BoothsEvent):
     booth_code: Code
 
     def stream_id(self) -> str:
-        return streams.booth_stream(self.edition_code, self.booth_code)
+        from .booth import booth_stream
+
+        return booth_stream(self.edition_code, self.booth_code)
 
 
 @registry.event("booths.BoothAdded", version=1)
@@ -292,7 +301,9 @@ class AccountEvent(BoothsEvent):
     exhibitor_id: Identifier
 
     def stream_id(self) -> str:
-        return streams.account_stream(self.exhibitor_id)
+        from .account import account_stream
+
+        return account_stream(self.exhibitor_id)
 
 
 @registry.event("booths.ExhibitorAdmitted", version=1)
@@ -354,7 +365,9 @@ class WaitlistEvent(BoothsEvent):
     zone_code: Code
 
     def stream_id(self) -> str:
-        return streams.waitlist_stream(self.edition_code, self.zone_code)
+        from .waitlist import waitlist_stream
+
+        return waitlist_stream(self.edition_code, self.zone_code)
 
 
 @registry.event("booths.WaitlistJoined", version=1)
@@ -384,7 +397,9 @@ class DesignEvent(BoothsEvent):
     booth_code: Code
 
     def stream_id(self) -> str:
-        return streams.design_stream(self.edition_code, self.booth_code)
+        from .construction import design_stream
+
+        return design_stream(self.edition_code, self.booth_code)
 
 
 @registry.event("booths.DesignSubmitted", version=1)
@@ -419,7 +434,9 @@ class OnlineEvent(BoothsEvent):
     order_id: Identifier
 
     def stream_id(self) -> str:
-        return streams.online_stream(self.edition_code, self.order_id)
+        from .online import online_stream
+
+        return online_stream(self.edition_code, self.order_id)
 
 
 @registry.event("booths.OnlineBoothOrdered", version=1)

@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
-from . import pricing, streams
+from . import pricing
 from .account import Account, require_acting_for, require_admitted
 from .commands import OrderOnlineBooth, RecordOnlinePayment
 from .events import ExhibitorContractOpened, OnlineBoothOrdered, OnlinePaymentReceived
 from .sales import Market
+from .values import EditionStreams
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,18 @@ class OnlineOrder:
     references: tuple[str, ...] = ()
 
 
+online_stream = EditionStreams("online")
+"""One stream per order: online booths are unbounded, so there is no per-unit stream."""
+
+
 def initial(stream_id: str) -> OnlineOrder:
-    edition, order_id = streams.parts(stream_id, "online-")
+    edition, order_id = online_stream.parts(stream_id)
     return OnlineOrder(edition_code=edition, order_id=order_id)
 
 
 def order(
     command: OrderOnlineBooth,
+    *,
     state: OnlineOrder,
     account: Account,
     market: Market,
@@ -62,7 +69,7 @@ def order(
     ]
 
 
-def pay(command: RecordOnlinePayment, state: OnlineOrder) -> list[DomainEvent]:
+def pay(command: RecordOnlinePayment, *, state: OnlineOrder) -> list[DomainEvent]:
     if state.ordered is None:
         raise NotFound(f"order {state.order_id} not found", code="order_not_found")
     if command.reference in state.references:
@@ -97,3 +104,6 @@ def evolve(state: OnlineOrder, event: DomainEvent) -> OnlineOrder:
             )
         case _:
             return state
+
+
+ONLINE = Fold(initial, evolve)

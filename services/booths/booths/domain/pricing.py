@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+from fairline_events.decider import Fold
 from fairline_events.errors import DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
@@ -42,6 +43,10 @@ class PriceList:
                 f"price list version {number} of {self.edition_code} does not exist",
                 code="price_list_not_found",
             ) from None
+
+
+def prices_stream(edition_code: str) -> str:
+    return f"prices-{edition_code}"
 
 
 def initial(stream_id: str) -> PriceList:
@@ -145,3 +150,6 @@ def _rate(spec: BoothSpec, rules: PriceListPublished) -> int:
         zone_code=spec.zone_code,
         rule_version=rules.version,
     )
+
+
+PRICES = Fold(initial, evolve)

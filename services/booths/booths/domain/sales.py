@@ -76,7 +76,7 @@ def unavailable(booth: Booth) -> Conflict:
 
 
 def hold(
-    command: HoldBooth, booth: Booth, account: Account, market: Market, now: datetime
+    command: HoldBooth, *, booth: Booth, account: Account, market: Market, now: datetime
 ) -> list[DomainEvent]:
     """Hold a free booth (or claim one offered to this exhibitor) at today's price."""
     spec = booth.listed()
@@ -116,8 +116,9 @@ def hold(
 
 
 def claim(
-    command: ClaimOffer, booth: Booth, account: Account, market: Market, now: datetime
+    command: ClaimOffer, *, booth: Booth, account: Account, market: Market, now: datetime
 ) -> list[DomainEvent]:
+    booth.listed()
     if booth.status != "offered" or booth.holder != account.exhibitor_id:
         raise Conflict(
             f"booth {booth.booth_code} is not offered to exhibitor {account.exhibitor_id}",
@@ -130,7 +131,7 @@ def claim(
         exhibitor_id=account.exhibitor_id,
         by=command.by,
     )
-    return hold(held, booth, account, market, now)
+    return hold(held, booth=booth, account=account, market=market, now=now)
 
 
 def _freed(booth: Booth, line: Waitlist, market: Market, now: datetime) -> list[DomainEvent]:
@@ -150,6 +151,7 @@ def _require_held(booth: Booth) -> str:
 
 def release(
     command: ReleaseHold,
+    *,
     booth: Booth,
     account: Account,
     line: Waitlist,
@@ -168,6 +170,7 @@ def release(
 
 def expire(
     command: ExpireHold,
+    *,
     booth: Booth,
     account: Account,
     line: Waitlist,
@@ -186,7 +189,7 @@ def expire(
 
 
 def reserve(
-    command: ReserveBooth, booth: Booth, account: Account, market: Market, now: datetime
+    command: ReserveBooth, *, booth: Booth, account: Account, market: Market, now: datetime
 ) -> list[DomainEvent]:
     """Reserve the held booth under a contract at the held price (the hold fixes the price)."""
     booth.listed()
@@ -216,6 +219,7 @@ def reserve(
 
 def cancel(
     command: CancelContract,
+    *,
     booth: Booth,
     account: Account,
     line: Waitlist,
@@ -251,6 +255,7 @@ def cancel(
 
 def move(
     command: MoveContract,
+    *,
     source: Booth,
     target: Booth,
     account: Account,
@@ -303,6 +308,7 @@ def move(
 
 def decline(
     command: DeclineOffer,
+    *,
     booth: Booth,
     account: Account,
     line: Waitlist,
@@ -323,7 +329,7 @@ def decline(
 
 
 def lapse(
-    command: LapseOffer, booth: Booth, line: Waitlist, market: Market, now: datetime
+    command: LapseOffer, *, booth: Booth, line: Waitlist, market: Market, now: datetime
 ) -> list[DomainEvent]:
     """The claim window closed unclaimed: the next in line gets the offer, or it is free."""
     if booth.status != "offered" or booth.offer_until is None or now < booth.offer_until:
@@ -337,6 +343,7 @@ def lapse(
 
 def withdraw(
     command: WithdrawExhibitor,
+    *,
     account: Account,
     booths: Mapping[str, Booth],
     lines: Mapping[str, Waitlist],

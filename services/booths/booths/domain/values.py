@@ -7,6 +7,7 @@ points (1 bp = 0.01 %), so every price is computed in integers and rounded once,
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
@@ -61,6 +62,21 @@ Area = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=9, decimal_places=2
 """Square metres, to the hundredth."""
 Metres = Annotated[Decimal, Field(ge=0, le=10_000, max_digits=9, decimal_places=2)]
 Seconds = Annotated[int, Field(gt=0, le=365 * 24 * 3600)]
+
+
+@dataclass(frozen=True)
+class EditionStreams:
+    """How the streams of one kind per edition are named: `booth-ciftis-2021:E1-101` is
+    `EditionStreams("booth")("ciftis-2021", "E1-101")`, and `parts` reads the two back."""
+
+    kind: str
+
+    def __call__(self, edition_code: str, code: str) -> str:
+        return f"{self.kind}-{edition_code}:{code}"
+
+    def parts(self, stream_id: str) -> tuple[str, str]:
+        edition, _, code = stream_id.removeprefix(f"{self.kind}-").partition(":")
+        return edition, code
 
 
 def round_fen(amount: Decimal) -> int:

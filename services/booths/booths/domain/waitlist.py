@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from fairline_events.decider import Fold
 from fairline_events.errors import Conflict
 from fairline_events.registry import DomainEvent
 
-from . import streams
 from .account import Account, require_acting_for, require_admitted
 from .catalogue import Catalogue
 from .commands import JoinWaitlist, LeaveWaitlist
 from .events import BoothOffered, WaitlistJoined, WaitlistLeft, WaitlistOfferMade
+from .values import EditionStreams
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,18 @@ class Waitlist:
     line: tuple[str, ...] = ()
 
 
+waitlist_stream = EditionStreams("waitlist")
+"""One line per zone of an edition."""
+
+
 def initial(stream_id: str) -> Waitlist:
-    edition, zone = streams.parts(stream_id, "waitlist-")
+    edition, zone = waitlist_stream.parts(stream_id)
     return Waitlist(edition_code=edition, zone_code=zone)
 
 
 def decide(
     command: JoinWaitlist | LeaveWaitlist,
+    *,
     waitlist: Waitlist,
     account: Account,
     catalogue: Catalogue,
@@ -89,3 +95,6 @@ def evolve(waitlist: Waitlist, event: DomainEvent) -> Waitlist:
             )
         case _:
             return waitlist
+
+
+WAITLIST = Fold(initial, evolve)

@@ -3,9 +3,8 @@ how green it is (the share of low-carbon and reusable materials, which the fair 
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Sql, sql
 
 from ..domain.events import DesignApproved, DesignReturned, DesignSubmitted, registry
 
@@ -36,8 +35,8 @@ designs = Projection(
 
 
 @designs.on(DesignSubmitted)
-async def submitted(e: DesignSubmitted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def submitted(e: DesignSubmitted, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """INSERT INTO designs VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9,
              NULL, NULL, NULL)
            ON CONFLICT (edition_code, booth_code) DO UPDATE SET exhibitor_id = $3,
@@ -56,10 +55,8 @@ async def submitted(e: DesignSubmitted, env: Envelope, tx: asyncpg.Connection) -
     )
 
 
-async def _reviewed(
-    tx: asyncpg.Connection, e: DesignApproved | DesignReturned, env: Envelope, status: str
-) -> None:
-    await tx.execute(
+def _reviewed(e: DesignApproved | DesignReturned, env: Envelope, status: str) -> Sql:
+    return sql(
         """UPDATE designs SET status = $4, reviewer = $5, comments = $6, reviewed_at = $7
            WHERE edition_code = $1 AND booth_code = $2 AND version = $3""",
         e.edition_code,
@@ -73,10 +70,10 @@ async def _reviewed(
 
 
 @designs.on(DesignApproved)
-async def approved(e: DesignApproved, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _reviewed(tx, e, env, "approved")
+async def approved(e: DesignApproved, env: Envelope, tx: ReadModel) -> Sql:
+    return _reviewed(e, env, "approved")
 
 
 @designs.on(DesignReturned)
-async def returned(e: DesignReturned, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _reviewed(tx, e, env, "returned")
+async def returned(e: DesignReturned, env: Envelope, tx: ReadModel) -> Sql:
+    return _reviewed(e, env, "returned")

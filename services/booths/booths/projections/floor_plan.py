@@ -6,9 +6,8 @@ of the event by the relay and this projection.
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Sql, sql
 
 from ..domain.events import (
     BoothAdded,
@@ -94,8 +93,8 @@ VACATE = """UPDATE booths SET status = 'free', exhibitor_id = NULL, hold_expires
 
 
 @floor_plan.on(HallAdded)
-async def hall_added(e: HallAdded, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def hall_added(e: HallAdded, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "INSERT INTO halls VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) ON CONFLICT DO NOTHING",
         e.edition_code,
         e.hall_code,
@@ -108,8 +107,8 @@ async def hall_added(e: HallAdded, env: Envelope, tx: asyncpg.Connection) -> Non
 
 
 @floor_plan.on(HallCertified)
-async def hall_certified(e: HallCertified, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def hall_certified(e: HallCertified, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE halls SET certificate_no = $3 WHERE edition_code = $1 AND hall_code = $2",
         e.edition_code,
         e.hall_code,
@@ -118,9 +117,9 @@ async def hall_certified(e: HallCertified, env: Envelope, tx: asyncpg.Connection
 
 
 @floor_plan.on(BoothAdded)
-async def booth_added(e: BoothAdded, env: Envelope, tx: asyncpg.Connection) -> None:
+async def booth_added(e: BoothAdded, env: Envelope, tx: ReadModel) -> Sql:
     g = e.spec.geometry
-    await tx.execute(
+    return sql(
         """INSERT INTO booths (edition_code, booth_code, venue_code, hall_code, zone_code,
              booth_type, area_m2, open_sides, x, y, width, depth, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -142,8 +141,8 @@ async def booth_added(e: BoothAdded, env: Envelope, tx: asyncpg.Connection) -> N
 
 
 @floor_plan.on(BoothHeld)
-async def held(e: BoothHeld, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def held(e: BoothHeld, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """UPDATE booths SET status = 'held', exhibitor_id = $3, hold_expires_at = $4,
              offer_until = NULL, price_fen = $5, rule_version = $6, contract_id = NULL,
              paid_fen = 0, flag = NULL, updated_at = $7
@@ -159,33 +158,33 @@ async def held(e: BoothHeld, env: Envelope, tx: asyncpg.Connection) -> None:
 
 
 @floor_plan.on(HoldReleased)
-async def released(e: HoldReleased, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(VACATE, e.edition_code, e.booth_code, env.occurred_at)
+async def released(e: HoldReleased, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(VACATE, e.edition_code, e.booth_code, env.occurred_at)
 
 
 @floor_plan.on(HoldExpired)
-async def expired(e: HoldExpired, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(VACATE, e.edition_code, e.booth_code, env.occurred_at)
+async def expired(e: HoldExpired, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(VACATE, e.edition_code, e.booth_code, env.occurred_at)
 
 
 @floor_plan.on(OfferLapsed)
-async def lapsed(e: OfferLapsed, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(VACATE, e.edition_code, e.booth_code, env.occurred_at)
+async def lapsed(e: OfferLapsed, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(VACATE, e.edition_code, e.booth_code, env.occurred_at)
 
 
 @floor_plan.on(ContractCancelled)
-async def cancelled(e: ContractCancelled, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(VACATE, e.edition_code, e.booth_code, env.occurred_at)
+async def cancelled(e: ContractCancelled, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(VACATE, e.edition_code, e.booth_code, env.occurred_at)
 
 
 @floor_plan.on(ContractMovedOut)
-async def moved_out(e: ContractMovedOut, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(VACATE, e.edition_code, e.booth_code, env.occurred_at)
+async def moved_out(e: ContractMovedOut, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(VACATE, e.edition_code, e.booth_code, env.occurred_at)
 
 
 @floor_plan.on(BoothReserved)
-async def reserved(e: BoothReserved, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def reserved(e: BoothReserved, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """UPDATE booths SET status = 'reserved', exhibitor_id = $3, hold_expires_at = NULL,
              price_fen = $4, rule_version = $5, contract_id = $6, paid_fen = 0, updated_at = $7
            WHERE edition_code = $1 AND booth_code = $2""",
@@ -200,8 +199,8 @@ async def reserved(e: BoothReserved, env: Envelope, tx: asyncpg.Connection) -> N
 
 
 @floor_plan.on(PaymentReceived)
-async def paid(e: PaymentReceived, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def paid(e: PaymentReceived, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE booths SET paid_fen = $3, updated_at = $4 WHERE edition_code = $1"
         " AND booth_code = $2",
         e.edition_code,
@@ -211,8 +210,8 @@ async def paid(e: PaymentReceived, env: Envelope, tx: asyncpg.Connection) -> Non
     )
 
 
-async def _status(tx: asyncpg.Connection, env: Envelope, ed: str, code: str, status: str) -> None:
-    await tx.execute(
+def _status(env: Envelope, ed: str, code: str, status: str) -> Sql:
+    return sql(
         "UPDATE booths SET status = $3, updated_at = $4 WHERE edition_code = $1"
         " AND booth_code = $2",
         ed,
@@ -223,23 +222,23 @@ async def _status(tx: asyncpg.Connection, env: Envelope, ed: str, code: str, sta
 
 
 @floor_plan.on(DepositPaid)
-async def deposit_paid(e: DepositPaid, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _status(tx, env, e.edition_code, e.booth_code, "deposit_paid")
+async def deposit_paid(e: DepositPaid, env: Envelope, tx: ReadModel) -> Sql:
+    return _status(env, e.edition_code, e.booth_code, "deposit_paid")
 
 
 @floor_plan.on(PaidInFull)
-async def paid_in_full(e: PaidInFull, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _status(tx, env, e.edition_code, e.booth_code, "paid_in_full")
+async def paid_in_full(e: PaidInFull, env: Envelope, tx: ReadModel) -> Sql:
+    return _status(env, e.edition_code, e.booth_code, "paid_in_full")
 
 
 @floor_plan.on(BoothConfirmed)
-async def confirmed(e: BoothConfirmed, env: Envelope, tx: asyncpg.Connection) -> None:
-    await _status(tx, env, e.edition_code, e.booth_code, "confirmed")
+async def confirmed(e: BoothConfirmed, env: Envelope, tx: ReadModel) -> Sql:
+    return _status(env, e.edition_code, e.booth_code, "confirmed")
 
 
 @floor_plan.on(ContractFlagged)
-async def flagged(e: ContractFlagged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def flagged(e: ContractFlagged, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE booths SET flag = $3, updated_at = $4 WHERE edition_code = $1 AND booth_code = $2",
         e.edition_code,
         e.booth_code,
@@ -249,8 +248,8 @@ async def flagged(e: ContractFlagged, env: Envelope, tx: asyncpg.Connection) -> 
 
 
 @floor_plan.on(ContractMovedIn)
-async def moved_in(e: ContractMovedIn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def moved_in(e: ContractMovedIn, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """UPDATE booths SET status = $3, exhibitor_id = $4, hold_expires_at = NULL,
              offer_until = NULL, price_fen = $5, rule_version = $6, contract_id = $7,
              paid_fen = $8, flag = NULL, updated_at = $9
@@ -268,8 +267,8 @@ async def moved_in(e: ContractMovedIn, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @floor_plan.on(BoothOffered)
-async def offered(e: BoothOffered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def offered(e: BoothOffered, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """UPDATE booths SET status = 'offered', exhibitor_id = $3, offer_until = $4,
              hold_expires_at = NULL, price_fen = NULL, rule_version = NULL, contract_id = NULL,
              paid_fen = 0, flag = NULL, updated_at = $5
@@ -283,8 +282,8 @@ async def offered(e: BoothOffered, env: Envelope, tx: asyncpg.Connection) -> Non
 
 
 @floor_plan.on(ExhibitorAdmitted)
-async def admitted(e: ExhibitorAdmitted, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def admitted(e: ExhibitorAdmitted, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "INSERT INTO exhibitors VALUES ($1, $2, $3, $4, 'admitted') ON CONFLICT DO NOTHING",
         e.exhibitor_id,
         e.edition_code,
@@ -294,7 +293,5 @@ async def admitted(e: ExhibitorAdmitted, env: Envelope, tx: asyncpg.Connection) 
 
 
 @floor_plan.on(ExhibitorWithdrawn)
-async def withdrawn(e: ExhibitorWithdrawn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
-        "UPDATE exhibitors SET status = 'withdrawn' WHERE exhibitor_id = $1", e.exhibitor_id
-    )
+async def withdrawn(e: ExhibitorWithdrawn, env: Envelope, tx: ReadModel) -> Sql:
+    return sql("UPDATE exhibitors SET status = 'withdrawn' WHERE exhibitor_id = $1", e.exhibitor_id)

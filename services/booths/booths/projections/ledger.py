@@ -8,9 +8,8 @@ cancelled contract stays cancelled.
 
 from __future__ import annotations
 
-import asyncpg
 from fairline_events.envelope import Envelope
-from fairline_events.projection import Projection
+from fairline_events.projection import Projection, ReadModel, Sql, sql
 
 from ..domain.events import (
     BoothAdded,
@@ -70,8 +69,8 @@ ACTIVE = "status <> 'cancelled'"
 
 
 @ledger.on(BoothAdded)
-async def located(e: BoothAdded, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def located(e: BoothAdded, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "INSERT INTO locations VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         e.edition_code,
         e.booth_code,
@@ -82,8 +81,8 @@ async def located(e: BoothAdded, env: Envelope, tx: asyncpg.Connection) -> None:
 
 
 @ledger.on(BoothReserved)
-async def reserved(e: BoothReserved, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def reserved(e: BoothReserved, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """INSERT INTO contracts (contract_id, edition_code, exhibitor_id, kind, booth_code,
              venue_code, hall_code, zone_code, status, price_fen, deposit_fen, rule_version,
              signed_at, updated_at)
@@ -103,8 +102,8 @@ async def reserved(e: BoothReserved, env: Envelope, tx: asyncpg.Connection) -> N
 
 
 @ledger.on(PaymentReceived)
-async def paid(e: PaymentReceived, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def paid(e: PaymentReceived, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE contracts SET paid_fen = greatest(paid_fen, $2), updated_at = $3"
         f" WHERE contract_id = $1 AND {ACTIVE}",
         e.contract_id,
@@ -114,8 +113,8 @@ async def paid(e: PaymentReceived, env: Envelope, tx: asyncpg.Connection) -> Non
 
 
 @ledger.on(DepositPaid)
-async def deposit_paid(e: DepositPaid, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def deposit_paid(e: DepositPaid, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE contracts SET status = 'deposit_paid', updated_at = $2"
         " WHERE contract_id = $1 AND status = 'reserved'",
         e.contract_id,
@@ -124,8 +123,8 @@ async def deposit_paid(e: DepositPaid, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @ledger.on(PaidInFull)
-async def paid_in_full(e: PaidInFull, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def paid_in_full(e: PaidInFull, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE contracts SET status = 'paid_in_full', updated_at = $2"
         " WHERE contract_id = $1 AND status IN ('reserved', 'deposit_paid')",
         e.contract_id,
@@ -134,8 +133,8 @@ async def paid_in_full(e: PaidInFull, env: Envelope, tx: asyncpg.Connection) -> 
 
 
 @ledger.on(BoothConfirmed)
-async def confirmed(e: BoothConfirmed, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def confirmed(e: BoothConfirmed, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE contracts SET status = 'confirmed', updated_at = $2"
         f" WHERE contract_id = $1 AND {ACTIVE}",
         e.contract_id,
@@ -144,8 +143,8 @@ async def confirmed(e: BoothConfirmed, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @ledger.on(ContractCancelled)
-async def cancelled(e: ContractCancelled, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def cancelled(e: ContractCancelled, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """UPDATE contracts SET status = 'cancelled', fee_fen = $2, paid_fen = $3,
              refund_due_fen = $4, updated_at = $5 WHERE contract_id = $1""",
         e.contract_id,
@@ -157,8 +156,8 @@ async def cancelled(e: ContractCancelled, env: Envelope, tx: asyncpg.Connection)
 
 
 @ledger.on(ContractFlagged)
-async def flagged(e: ContractFlagged, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def flagged(e: ContractFlagged, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         "UPDATE contracts SET flag = $2, updated_at = $3 WHERE contract_id = $1",
         e.contract_id,
         e.reason,
@@ -167,8 +166,8 @@ async def flagged(e: ContractFlagged, env: Envelope, tx: asyncpg.Connection) -> 
 
 
 @ledger.on(ContractMovedIn)
-async def moved_in(e: ContractMovedIn, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def moved_in(e: ContractMovedIn, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """INSERT INTO contracts (contract_id, edition_code, exhibitor_id, kind, booth_code,
              venue_code, hall_code, zone_code, status, price_fen, deposit_fen, paid_fen,
              rule_version, signed_at, updated_at)
@@ -196,8 +195,8 @@ async def moved_in(e: ContractMovedIn, env: Envelope, tx: asyncpg.Connection) ->
 
 
 @ledger.on(OnlineBoothOrdered)
-async def online_ordered(e: OnlineBoothOrdered, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def online_ordered(e: OnlineBoothOrdered, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """INSERT INTO contracts (contract_id, edition_code, exhibitor_id, kind, tier,
              venue_code, status, price_fen, deposit_fen, rule_version, signed_at, updated_at)
            VALUES ($1, $2, $3, 'online', $4, 'online', 'reserved', $5, 0, $6, $7, $7)
@@ -213,8 +212,8 @@ async def online_ordered(e: OnlineBoothOrdered, env: Envelope, tx: asyncpg.Conne
 
 
 @ledger.on(OnlinePaymentReceived)
-async def online_paid(e: OnlinePaymentReceived, env: Envelope, tx: asyncpg.Connection) -> None:
-    await tx.execute(
+async def online_paid(e: OnlinePaymentReceived, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
         """UPDATE contracts SET paid_fen = greatest(paid_fen, $2),
              status = CASE WHEN greatest(paid_fen, $2) >= price_fen THEN 'paid_in_full'
                            ELSE status END,

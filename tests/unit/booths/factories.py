@@ -1,22 +1,13 @@
-"""An in-memory sales floor for domain tests: events go to the stream they name.
-
-It does what the real handler does, minus PostgreSQL: fold each stream from its events,
-decide, and append each event to `event.stream_id()`.
-"""
+"""The given events of booths' domain tests: the CIFTIS 2021 catalogue and price list, and
+factories for booths and admitted exhibitors (`fairline_events.testing.given` takes them)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import reduce
-from typing import Any, TypeVar
 
-from booths.domain import account, booth, catalogue, pricing, streams, waitlist
 from booths.domain.events import (
     BoothAdded,
-    BoothsEvent,
     EditionOpened,
     ExhibitorAdmitted,
     HallAdded,
@@ -24,7 +15,6 @@ from booths.domain.events import (
     VenueAdded,
     ZoneAdded,
 )
-from booths.domain.sales import Market
 from booths.domain.values import (
     BoothSpec,
     BoothType,
@@ -35,8 +25,6 @@ from booths.domain.values import (
     Surcharges,
 )
 from fairline_events.registry import DomainEvent
-
-S = TypeVar("S")
 
 EDITION = "ciftis-2021"
 T0 = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)
@@ -163,43 +151,5 @@ def admitted(exhibitor: str, edition: str = EDITION) -> ExhibitorAdmitted:
     )
 
 
-def fold(evolve: Callable[[S, DomainEvent], S], initial: S, events: Sequence[DomainEvent]) -> S:
-    return reduce(evolve, events, initial)
-
-
-class World:
-    """Streams of events, keyed by the stream id each event names."""
-
-    def __init__(self, *events: DomainEvent) -> None:
-        self.streams: dict[str, list[DomainEvent]] = defaultdict(list)
-        self.apply([*CATALOGUE, PRICES, *events])
-
-    def apply(self, events: Sequence[DomainEvent]) -> list[DomainEvent]:
-        for event in events:
-            assert isinstance(event, BoothsEvent)
-            self.streams[event.stream_id()].append(event)
-        return list(events)
-
-    def _fold(self, module: Any, stream_id: str) -> Any:
-        return fold(module.evolve, module.initial(stream_id), self.streams.get(stream_id, []))
-
-    def booth(self, code: str) -> booth.Booth:
-        result: booth.Booth = self._fold(booth, streams.booth_stream(EDITION, code))
-        return result
-
-    def account(self, exhibitor: str) -> account.Account:
-        result: account.Account = self._fold(account, streams.account_stream(exhibitor))
-        return result
-
-    def waitlist(self, zone: str = "digital-trust") -> waitlist.Waitlist:
-        result: waitlist.Waitlist = self._fold(waitlist, streams.waitlist_stream(EDITION, zone))
-        return result
-
-    def market(self) -> Market:
-        return Market(
-            catalogue=self._fold(catalogue, streams.edition_stream(EDITION)),
-            prices=self._fold(pricing, streams.prices_stream(EDITION)),
-        )
-
-    def events_of(self, stream_id: str) -> list[DomainEvent]:
-        return list(self.streams.get(stream_id, []))
+OPENED: list[DomainEvent] = [*CATALOGUE, PRICES]
+"""The edition open for sales: its catalogue and its first price list."""

@@ -1,0 +1,1 @@
+"""Fault injection under load (`make faults`); see run.py."""

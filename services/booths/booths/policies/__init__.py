@@ -1,0 +1,5 @@
+"""Reactions to other services' events that issue booths commands (through `handlers`)."""
+
+from .admissions import admissions
+
+__all__ = ["admissions"]

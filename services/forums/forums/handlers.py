@@ -1,0 +1,274 @@
+"""Every forums command, one handler each: read the streams the rule needs, call the rule.
+
+A handler is a plan run inside one transaction by `fairline_events.transact`: the streams it
+writes are locked, then read (`streams(...)`, `streams.all(...)`); streams it only reads are
+peeked. Scheduling locks the forum, then every room-day and speaker-day it leaves or takes:
+that is what makes "no two forums in a room, no speaker in two places" hold when two
+schedulers act at once. The rule is a pure function in `domain/`, called with named
+arguments; its events each name their stream (`ForumsEvent.stream_id()`).
+
+Routes, the offer-lapse job, the demo loader and the exhibitors policy call these handlers.
+"""
+
+from __future__ import annotations
+
+from fairline_events.registry import DomainEvent
+from fairline_events.transact import Streams, command_handler
+
+from .domain import attendance as seats
+from .domain import company, forum, programme, slots
+from .domain.agenda import AGENDA, Agenda, agenda_stream
+from .domain.attendance import ATTENDANCE, Attendance, attendance_stream
+from .domain.commands import (
+    AddRoom,
+    ApproveExhibitor,
+    ApproveForum,
+    CancelForum,
+    CancelRegistration,
+    CheckIn,
+    ClaimOffer,
+    Invite,
+    Join,
+    LapseOffer,
+    ProposeForum,
+    PublishForum,
+    RefuseAccess,
+    Register,
+    RejectForum,
+    RevokeInvitation,
+    ScheduleForum,
+    SetKindPolicy,
+    WithdrawExhibitor,
+)
+from .domain.company import EXHIBITOR, exhibitor_stream
+from .domain.forum import FORUM, Forum, forum_stream
+from .domain.programme import PROGRAMME, Programme, programme_stream
+from .domain.slots import ROOM_DAY, SPEAKER_DAY, day_streams
+
+# --- the edition's programme ----------------------------------------------------------------
+
+
+@command_handler
+async def add_room(command: AddRoom, streams: Streams) -> list[DomainEvent]:
+    setup = await streams(PROGRAMME, programme_stream(command.edition_code))
+    return programme.add_room(command, programme=setup)
+
+
+@command_handler
+async def set_kind_policy(command: SetKindPolicy, streams: Streams) -> list[DomainEvent]:
+    setup = await streams(PROGRAMME, programme_stream(command.edition_code))
+    return programme.set_kind_policy(command, programme=setup)
+
+
+# --- exhibitors, learnt from the exhibitors service -----------------------------------------
+
+
+@command_handler
+async def approve_exhibitor(command: ApproveExhibitor, streams: Streams) -> list[DomainEvent]:
+    exhibitor = await streams(EXHIBITOR, exhibitor_stream(command.exhibitor_id))
+    return company.approve(command, exhibitor=exhibitor)
+
+
+@command_handler
+async def withdraw_exhibitor(command: WithdrawExhibitor, streams: Streams) -> list[DomainEvent]:
+    exhibitor = await streams(EXHIBITOR, exhibitor_stream(command.exhibitor_id))
+    return company.withdraw(command, exhibitor=exhibitor)
+
+
+# --- a forum's life -------------------------------------------------------------------------
+
+
+async def _forum_and_programme(streams: Streams, forum_id: str) -> tuple[Forum, Programme]:
+    """The forum (locked: the command writes it) and its edition's programme (read)."""
+    the_forum = (await streams(FORUM, forum_stream(forum_id))).exists()
+    setup = await streams.peek(PROGRAMME, programme_stream(the_forum.edition_code))
+    return the_forum, setup
+
+
+@command_handler
+async def propose_forum(command: ProposeForum, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams(FORUM, forum_stream(command.forum_id))
+    setup = await streams.peek(PROGRAMME, programme_stream(command.edition_code))
+    exhibitor_id = command.organiser.exhibitor_id
+    exhibitor = None
+    if command.organiser.kind == "company" and exhibitor_id is not None:
+        exhibitor = await streams.peek(EXHIBITOR, exhibitor_stream(exhibitor_id))
+    return forum.propose(command, forum=the_forum, programme=setup, exhibitor=exhibitor)
+
+
+@command_handler
+async def approve_forum(command: ApproveForum, streams: Streams) -> list[DomainEvent]:
+    the_forum, setup = await _forum_and_programme(streams, command.forum_id)
+    return forum.approve(command, forum=the_forum, programme=setup)
+
+
+@command_handler
+async def reject_forum(command: RejectForum, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams(FORUM, forum_stream(command.forum_id))
+    return forum.reject(command, forum=the_forum)
+
+
+@command_handler
+async def schedule_forum(command: ScheduleForum, streams: Streams) -> list[DomainEvent]:
+    """Schedule or reschedule: lock the room-days and speaker-days it leaves and takes."""
+    the_forum, setup = await _forum_and_programme(streams, command.forum_id)
+    placement = slots.placed_at(command, forum=the_forum, programme=setup)
+    old_room, old_speakers = day_streams(the_forum, the_forum.placement)
+    new_room, new_speakers = day_streams(the_forum, placement)
+    rooms = sorted({s for s in (old_room, new_room) if s is not None})
+    speakers = sorted({*old_speakers, *new_speakers})
+    states = await streams.all(
+        *((ROOM_DAY, s) for s in rooms), *((SPEAKER_DAY, s) for s in speakers)
+    )
+    return slots.schedule(
+        command,
+        forum=the_forum,
+        placement=placement,
+        programme=setup,
+        room_days=dict(zip(rooms, states[: len(rooms)], strict=True)),
+        speaker_days=dict(zip(speakers, states[len(rooms) :], strict=True)),
+    )
+
+
+@command_handler
+async def publish_forum(command: PublishForum, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams(FORUM, forum_stream(command.forum_id))
+    return forum.publish(command, forum=the_forum)
+
+
+@command_handler
+async def cancel_forum(command: CancelForum, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams(FORUM, forum_stream(command.forum_id))
+    room, speakers = day_streams(the_forum, the_forum.placement)
+    await streams.all(
+        *([(ROOM_DAY, room)] if room is not None else []),
+        *((SPEAKER_DAY, s) for s in speakers),
+    )
+    return slots.cancel(command, forum=the_forum)
+
+
+# --- attendance -----------------------------------------------------------------------------
+
+
+async def _held(streams: Streams, forums: frozenset[str]) -> dict[str, Forum]:
+    """The forums a person holds seats at, as they stand now (for the overlap rule)."""
+    ids = sorted(forums)
+    states = await streams.peek_all(*((FORUM, forum_stream(f)) for f in ids))
+    return dict(zip(ids, states, strict=True))
+
+
+async def _seat_streams(
+    streams: Streams, forum_id: str, person: str
+) -> tuple[Forum, Programme, Attendance, Agenda]:
+    the_forum = (await streams.peek(FORUM, forum_stream(forum_id))).exists()
+    setup = await streams.peek(PROGRAMME, programme_stream(the_forum.edition_code))
+    attendance, agenda = await streams.all(
+        (ATTENDANCE, attendance_stream(forum_id)),
+        (AGENDA, agenda_stream(the_forum.edition_code, person)),
+    )
+    return the_forum, setup, attendance, agenda
+
+
+@command_handler
+async def register(command: Register, streams: Streams) -> list[DomainEvent]:
+    the_forum, setup, attendance, agenda = await _seat_streams(
+        streams, command.forum_id, command.person
+    )
+    held = await _held(streams, agenda.forums)
+    return seats.register(
+        command,
+        forum=the_forum,
+        policy=the_forum.policy(setup),
+        attendance=attendance,
+        agenda=agenda,
+        held=held,
+        now=streams.now,
+    )
+
+
+@command_handler
+async def cancel_registration(command: CancelRegistration, streams: Streams) -> list[DomainEvent]:
+    the_forum, setup, attendance, agenda = await _seat_streams(
+        streams, command.forum_id, command.person
+    )
+    return seats.cancel(
+        command,
+        forum=the_forum,
+        policy=the_forum.policy(setup),
+        attendance=attendance,
+        agenda=agenda,
+        now=streams.now,
+    )
+
+
+@command_handler
+async def claim_offer(command: ClaimOffer, streams: Streams) -> list[DomainEvent]:
+    the_forum, _, attendance, agenda = await _seat_streams(
+        streams, command.forum_id, command.person
+    )
+    held = await _held(streams, agenda.forums)
+    return seats.claim(
+        command,
+        forum=the_forum,
+        attendance=attendance,
+        agenda=agenda,
+        held=held,
+        now=streams.now,
+    )
+
+
+@command_handler
+async def lapse_offer(command: LapseOffer, streams: Streams) -> list[DomainEvent]:
+    the_forum = (await streams.peek(FORUM, forum_stream(command.forum_id))).exists()
+    setup = await streams.peek(PROGRAMME, programme_stream(the_forum.edition_code))
+    attendance = await streams(ATTENDANCE, attendance_stream(command.forum_id))
+    return seats.lapse(
+        command,
+        forum=the_forum,
+        policy=the_forum.policy(setup),
+        attendance=attendance,
+        now=streams.now,
+    )
+
+
+@command_handler
+async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams.peek(FORUM, forum_stream(command.forum_id))
+    attendance = await streams(ATTENDANCE, attendance_stream(command.forum_id))
+    return seats.check_in(command, forum=the_forum, attendance=attendance)
+
+
+@command_handler
+async def invite(command: Invite, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams.peek(FORUM, forum_stream(command.forum_id))
+    attendance = await streams(ATTENDANCE, attendance_stream(command.forum_id))
+    return seats.invite(command, forum=the_forum, attendance=attendance)
+
+
+@command_handler
+async def revoke_invitation(command: RevokeInvitation, streams: Streams) -> list[DomainEvent]:
+    the_forum, setup, attendance, agenda = await _seat_streams(
+        streams, command.forum_id, command.person
+    )
+    return seats.revoke(
+        command,
+        forum=the_forum,
+        policy=the_forum.policy(setup),
+        attendance=attendance,
+        agenda=agenda,
+        now=streams.now,
+    )
+
+
+@command_handler
+async def join(command: Join, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams.peek(FORUM, forum_stream(command.forum_id))
+    attendance = await streams(ATTENDANCE, attendance_stream(command.forum_id))
+    return seats.join(command, forum=the_forum, attendance=attendance, now=streams.now)
+
+
+@command_handler
+async def refuse_access(command: RefuseAccess, streams: Streams) -> list[DomainEvent]:
+    the_forum = await streams.peek(FORUM, forum_stream(command.forum_id))
+    await streams(ATTENDANCE, attendance_stream(command.forum_id))
+    return seats.refuse(command, forum=the_forum)

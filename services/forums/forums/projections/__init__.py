@@ -1,0 +1,3 @@
+from .programme import programme
+
+__all__ = ["programme"]

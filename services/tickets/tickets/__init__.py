@@ -1,0 +1,1 @@
+"""Fairline tickets: visitors, products and quotas, orders and payments, signed tickets, gates."""

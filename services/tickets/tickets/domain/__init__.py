@@ -1,0 +1,1 @@
+"""The rules of the ticket shop and its gates: pure functions, no I/O."""

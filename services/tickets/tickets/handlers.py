@@ -1,0 +1,288 @@
+"""One handler per command: read the streams its decision needs, then decide.
+
+The rules live in `domain/`, one module per aggregate; a handler only says which streams a
+command writes (`streams(...)`, `streams.all(...)`: locked, then read) and which it only
+reads (`streams.peek(...)`), and passes each state to the decision by name. Every event
+names its own stream, so a handler returns the decision's events as they are.
+
+What must commit with the events or not at all goes through `streams.with_events`: a new
+visitor's key, an erasure, a new signing key's private half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fairline_events.registry import DomainEvent
+from fairline_events.shredding import KeyStore
+from fairline_events.store import EventStore
+from fairline_events.transact import After, Streams, command_handler
+
+from .domain import order as orders
+from .domain import product as products
+from .domain import quota as quotas
+from .domain import signing, ticket, visitor
+from .domain.commands import (
+    CancelOrder,
+    CheckIn,
+    DefineProduct,
+    EraseVisitor,
+    ExpireOrder,
+    NewVisitor,
+    PlaceOrder,
+    RecordOfflineScans,
+    RecordPayment,
+    RefundOrder,
+    ReviewVisitor,
+    RotateSigningKey,
+    SetQuota,
+)
+from .domain.events import Need, QuotaClaim, QuotaKey, VisitorErased
+from .domain.order import ORDER, PAYMENT, Order, order_stream, payment_stream
+from .domain.product import PRODUCT, product_stream
+from .domain.qr import b64, read_code
+from .domain.quota import QUOTA, Quota
+from .domain.signing import SIGNING_KEYS, signing_keys_stream
+from .domain.ticket import TICKET, Ticket, ticket_stream
+from .domain.visitor import VISITOR, visitor_stream
+
+visitor_keys = KeyStore("visitor_keys")
+
+
+def new_signing_key(edition_code: str, key_id: str) -> RotateSigningKey:
+    """A fresh Ed25519 key pair for an edition's tickets."""
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return RotateSigningKey(
+        edition_code=edition_code,
+        key_id=key_id,
+        public_key=b64(public),
+        private_key=private.private_bytes_raw(),
+    )
+
+
+# --- products, quotas, keys -------------------------------------------------------------
+
+
+@command_handler
+async def define_product(command: DefineProduct, streams: Streams) -> list[DomainEvent]:
+    """An edition's first product also gets the edition its first signing key."""
+    product, keys = await streams.all(
+        (PRODUCT, product_stream(command.edition_code, command.product_code)),
+        (SIGNING_KEYS, signing_keys_stream(command.edition_code)),
+    )
+    events = products.define(command, product=product)
+    if keys.active is None:
+        first = new_signing_key(command.edition_code, f"{command.edition_code}-k1")
+        streams.with_events(_keep_signing_key(first))
+        events += signing.rotate(first, keys=keys, now=streams.now)
+    return events
+
+
+@command_handler
+async def set_quota(command: SetQuota, streams: Streams) -> list[DomainEvent]:
+    """Every shard of the quota is locked: the capacity is spread over them all."""
+    key = QuotaKey(day=command.day, venue=command.venue, visitor_class=command.visitor_class)
+    stream_ids = quotas.shard_streams(command.edition_code, key)
+    shards = await streams.all(*((QUOTA, s) for s in stream_ids))
+    return quotas.set_capacity(command, shards=shards)
+
+
+@command_handler
+async def rotate_signing_key(command: RotateSigningKey, streams: Streams) -> list[DomainEvent]:
+    keys = await streams(SIGNING_KEYS, signing_keys_stream(command.edition_code))
+    streams.with_events(_keep_signing_key(command))
+    return signing.rotate(command, keys=keys, now=streams.now)
+
+
+def _keep_signing_key(command: RotateSigningKey) -> After:
+    async def keep(connection: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
+        await connection.execute(
+            "INSERT INTO signing_keys (key_id, edition_code, private_key) VALUES ($1, $2, $3)",
+            command.key_id,
+            command.edition_code,
+            command.private_key,
+        )
+
+    return keep
+
+
+# --- visitors -------------------------------------------------------------------------
+
+
+@command_handler
+async def register_visitor(command: NewVisitor, streams: Streams) -> list[DomainEvent]:
+    registered = await streams(VISITOR, visitor_stream(command.visitor_id))
+    streams.with_events(_keep_key(command))
+    return visitor.register(command, visitor=registered)
+
+
+@command_handler
+async def review_visitor(command: ReviewVisitor, streams: Streams) -> list[DomainEvent]:
+    reviewed = await streams(VISITOR, visitor_stream(command.visitor_id))
+    return visitor.review(command, visitor=reviewed)
+
+
+@command_handler
+async def erase_visitor(command: EraseVisitor, streams: Streams) -> list[DomainEvent]:
+    """The visitor's key is destroyed with the VisitorErased event: nothing opens after."""
+    erased = await streams(VISITOR, visitor_stream(command.visitor_id))
+    streams.with_events(_shred)
+    return visitor.erase(command, visitor=erased)
+
+
+def _keep_key(command: NewVisitor) -> After:
+    async def keep(connection: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
+        await visitor_keys.create(connection, command.key_id, command.key)
+
+    return keep
+
+
+async def _shred(connection: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
+    for erased in (e for e in events if isinstance(e, VisitorErased)):
+        await visitor_keys.destroy(connection, erased.key_id)
+
+
+# --- orders and payments ----------------------------------------------------------------
+
+
+def _claim_streams(edition_code: str, claims: Sequence[QuotaClaim]) -> list[str]:
+    return [quotas.claim_stream(edition_code, c) for c in claims]
+
+
+def _all_shards(edition_code: str, needs: Sequence[Need]) -> list[str]:
+    return [s for need in needs for s in quotas.shard_streams(edition_code, need)]
+
+
+async def _glance(streams: Streams, wanted: list[str]) -> dict[str, Quota]:
+    """Quotas as they stand, read without a lock and without marking them read for this
+    command: a full quota stays full until an order gives places back, so refusing on this
+    read is the answer a locked read would give. Five thousand buyers for the last places
+    are then told "sold out" side by side, instead of queueing one by one on the lock."""
+    if not isinstance(streams.store, EventStore):  # in memory (unit tests): just read
+        states = await streams.peek_all(*((QUOTA, s) for s in wanted))
+    else:
+        store = streams.store
+        loaded = await store.load_many(
+            [(s, QUOTA.evolve, QUOTA.initial(s)) for s in wanted], connection=streams.connection
+        )
+        # Read before this transaction wrote anything, so committed: cached for the next order,
+        # which then reads only the shards' newer events (the store caches only what it knows
+        # to be committed, and cannot tell inside a transaction).
+        for stream_id, (state, version) in zip(wanted, loaded, strict=True):
+            store.remember(stream_id, QUOTA.evolve, state, version)
+        states = [state for state, _ in loaded]
+    return dict(zip(wanted, states, strict=True))
+
+
+@command_handler
+async def place_order(command: PlaceOrder, streams: Streams) -> list[DomainEvent]:
+    """Hold places for every visitor on every day and venue of the product, or refuse.
+
+    The quotas' shards are first read unlocked: a sold-out answer needs no lock, and the
+    shards with room are chosen from there. Only those are locked; if others took their
+    places meanwhile, every shard is locked and the order allocated again, so the answer is
+    always the rule's (held, or sold out), never a bare conflict."""
+    product, *visitors = await streams.peek_all(
+        (PRODUCT, product_stream(command.edition_code, command.product_code)),
+        *((VISITOR, visitor_stream(v)) for v in command.visitor_ids),
+    )
+    orders.admissible(command, product=product, visitors=visitors, now=streams.now)
+    edition = product.edition_code
+    needs = orders.needs_for(product, visitors, product.days_of(command.day))
+    glanced = await _glance(streams, _all_shards(edition, needs))
+    quotas.shortfall(needs, quotas=glanced, edition_code=edition)
+    claims = quotas.allocate(needs, quotas=glanced, edition_code=edition, order_id=command.order_id)
+    chosen = _claim_streams(edition, claims or [])
+    order, *held = await streams.all(
+        (ORDER, order_stream(command.order_id)), *((QUOTA, s) for s in chosen)
+    )
+    locked: dict[str, Quota] = dict(zip(chosen, held, strict=True))
+    if claims is None or not quotas.fits(claims, quotas=locked, edition_code=edition):
+        every = _all_shards(edition, needs)
+        locked = dict(zip(every, await streams.all(*((QUOTA, s) for s in every)), strict=True))
+        claims = quotas.allocate(
+            needs, quotas=locked, edition_code=edition, order_id=command.order_id
+        )
+    if not product.price:  # a free pass is issued at once: its tickets are written too
+        await _tickets(streams, orders.ticket_ids_for(command.order_id, len(visitors)))
+    return orders.place(
+        command,
+        order=order,
+        product=product,
+        visitors=visitors,
+        claims=claims,
+        quotas=locked,
+        now=streams.now,
+    )
+
+
+@command_handler
+async def record_payment(command: RecordPayment, streams: Streams) -> list[DomainEvent]:
+    """A verified provider notification: once per transaction, however often it comes."""
+    payment, order = await streams.all(
+        (PAYMENT, payment_stream(command.provider, command.transaction_id)),
+        (ORDER, order_stream(command.order_id)),
+    )
+    held: dict[str, Quota] = {}
+    if order.status in ("expired", "canceled") and not payment.recorded:
+        wanted = _claim_streams(order.edition_code, order.claims)
+        states = await streams.all(*((QUOTA, s) for s in wanted))
+        held = dict(zip(wanted, states, strict=True))
+    if order.status != "new" and not payment.recorded:
+        await _tickets(streams, orders.ticket_ids(order))
+    product = await streams.peek(PRODUCT, product_stream(order.edition_code, order.product_code))
+    return orders.pay(command, payment=payment, order=order, product=product, quotas=held)
+
+
+@command_handler
+async def expire_order(command: ExpireOrder, streams: Streams) -> list[DomainEvent]:
+    order = await _order_and_quotas(streams, command.order_id)
+    return orders.expire(order, now=streams.now)
+
+
+@command_handler
+async def cancel_order(command: CancelOrder, streams: Streams) -> list[DomainEvent]:
+    order = await _order_and_quotas(streams, command.order_id)
+    return orders.cancel(command, order=order, tickets=await _tickets(streams, order.ticket_ids))
+
+
+@command_handler
+async def refund_order(command: RefundOrder, streams: Streams) -> list[DomainEvent]:
+    """After the provider refunded: the tickets are revoked and the places go back."""
+    order = await _order_and_quotas(streams, command.order_id)
+    return orders.refund(command, order=order, tickets=await _tickets(streams, order.ticket_ids))
+
+
+async def _order_and_quotas(streams: Streams, order_id: str) -> Order:
+    """The order, and the quotas it holds, found from it and locked after it."""
+    order = await streams(ORDER, order_stream(order_id))
+    await streams.all(*((QUOTA, s) for s in _claim_streams(order.edition_code, order.claims)))
+    return order
+
+
+async def _tickets(streams: Streams, ticket_ids: Sequence[str]) -> list[Ticket]:
+    return list(await streams.all(*((TICKET, ticket_stream(t)) for t in ticket_ids)))
+
+
+# --- gates ----------------------------------------------------------------------------
+
+
+@command_handler
+async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
+    """Two gates scanning one ticket queue on its stream: the first admits."""
+    code = read_code(command.scan.qr)
+    scanned = await streams(TICKET, ticket_stream(code.ticket_id))
+    keys = await streams.peek(SIGNING_KEYS, signing_keys_stream(code.edition_code))
+    return ticket.check_in(command, ticket=scanned, keys=keys, now=streams.now)
+
+
+@command_handler
+async def record_offline_scans(command: RecordOfflineScans, streams: Streams) -> list[DomainEvent]:
+    scanned = await streams(TICKET, ticket_stream(command.ticket_id))
+    edition = read_code(command.scans[0].qr).edition_code
+    keys = await streams.peek(SIGNING_KEYS, signing_keys_stream(edition))
+    return ticket.record_offline(command, ticket=scanned, keys=keys)

@@ -1,0 +1,222 @@
+"""The forums service under uvicorn, with its relay, read model, exhibitors policy and job,
+against the real broker and database; tokens for every role, and a set-up edition."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from exhibitors.domain.events import (
+    ApplicationApproved,
+    ApplicationWithdrawn,
+    ExhibitorRegistered,
+)
+from exhibitors.domain.events import registry as exhibitors_registry
+from exhibitors.domain.values import CompanyProfile, ContactPerson
+from fairline_events.envelope import Envelope
+from fairline_events.kafka import producer
+from fairline_events.registry import DomainEvent
+from fairline_events.service import build_app
+from fairline_events.settings import ServiceSettings
+from forums.domain.values import FAIR_TIME
+from forums.service import definition
+from support.serving import serving
+
+EDITION = "ciftis-2021"
+FAIR = date(datetime.now(UTC).year + 1, 9, 2)
+"""The test fair's first day: far enough ahead that no forum is ever over."""
+
+
+def at(day: int, hour: int, minute: int = 0) -> str:
+    """Day `day` of the test fair (1 is FAIR), local time, as the API takes it."""
+    moment = datetime.combine(FAIR + timedelta(days=day - 1), time(hour, minute), FAIR_TIME)
+    return moment.isoformat()
+
+
+ROOMS = [
+    {"room_code": "hall-a", "venue": "cncc", "name_zh": "A厅", "name_en": "Hall A",
+     "capacity": 400, "setup_buffer_minutes": 15, "equipment": ["streaming"]},
+    {"room_code": "hall-b", "venue": "cncc", "name_zh": "B厅", "name_en": "Hall B",
+     "capacity": 100, "setup_buffer_minutes": 15, "equipment": ["streaming"]},
+    {"room_code": "sg-hall", "venue": "shougang", "name_zh": "首钢厅", "name_en": "SG Hall",
+     "capacity": 300, "setup_buffer_minutes": 20, "equipment": ["streaming"]},
+    {"room_code": "launch-hall", "venue": "cncc", "name_zh": "发布厅",
+     "name_en": "Launch Hall", "capacity": 200, "setup_buffer_minutes": 10,
+     "equipment": ["launch-stage", "streaming"]},
+]  # fmt: skip
+
+KINDS = {
+    "themed": {"name_zh": "专题论坛", "name_en": "themed forum", "default_minutes": 120},
+    "side": {"name_zh": "边会", "name_en": "side event", "default_minutes": 60},
+    "launch": {"name_zh": "成果发布", "name_en": "launch", "default_minutes": 45,
+               "equipment": ["launch-stage"], "formats": ["in_person", "hybrid"]},
+}  # fmt: skip
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+        self.client = client
+        self.app = app
+        self.tokens: dict[str, str] = {}
+
+    def token(self, who: str) -> str:
+        """`team`, `committee`, `organiser`, or `<subject>` for a visitor; `staff:<subject>`
+        for an exhibitor's staff member."""
+        if who not in self.tokens:
+            issuer = self.app.state.token_issuer
+            roles = {
+                "team": ("team-1", ["forums_team"]),
+                "committee": ("committee-1", ["organising_committee"]),
+                "organiser": ("org-mofcom", ["organiser"]),
+            }
+            if who in roles:
+                subject, granted = roles[who]
+            elif who.startswith("staff:"):
+                subject, granted = who.removeprefix("staff:"), ["exhibitor"]
+            else:
+                subject, granted = who, ["visitor"]
+            self.tokens[who] = issuer.issue(subject, granted)
+        return self.tokens[who]
+
+    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
+        return await self.client.request(method, path, headers=headers, **kw)
+
+    async def ok(self, method: str, path: str, who: str, **kw: Any) -> Any:
+        response = await self.call(method, path, who, **kw)
+        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
+        return response.json()
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    async def event_count(self) -> int:
+        return int(await self.runtime.pool.fetchval("SELECT count(*) FROM events"))
+
+    async def set_up(self) -> None:
+        for room in ROOMS:
+            await self.ok("POST", f"/editions/{EDITION}/rooms", "team", json=room)
+        for kind, policy in KINDS.items():
+            await self.ok("PUT", f"/editions/{EDITION}/kinds/{kind}", "team", json=policy)
+
+    async def propose(
+        self,
+        *,
+        kind: str = "themed",
+        speakers: Sequence[str] = (),
+        who: str = "organiser",
+        **kw: Any,
+    ) -> str:
+        body = {
+            "edition_code": EDITION,
+            "kind": kind,
+            "title_zh": "数字贸易论坛",
+            "title_en": f"Digital trade forum {uuid.uuid4().hex[:4]}",
+            "topics": ["digital trade"],
+            "organiser": {"kind": "government", "name_zh": "商务部", "name_en": "MOFCOM"},
+            "speakers": [{"speaker_id": s, "name": s.title()} for s in speakers],
+        } | kw
+        return str((await self.ok("POST", "/forums", who, json=body))["forum_id"])
+
+    async def approved(self, **kw: Any) -> str:
+        forum_id = await self.propose(**kw)
+        await self.ok("POST", f"/forums/{forum_id}/approve", "team", json={})
+        return forum_id
+
+    def schedule(self, forum_id: str, **kw: Any) -> Any:
+        body = {"format": "in_person", "reason": "programme planning"} | kw
+        return self.call("POST", f"/forums/{forum_id}/schedule", "team", json=body)
+
+    async def published(self, **placement: Any) -> str:
+        """An approved, scheduled and published forum (`placement` as the schedule body)."""
+        kw = {k: placement.pop(k) for k in ("kind", "speakers", "access") if k in placement}
+        forum_id = await self.approved(**kw)
+        response = await self.schedule(forum_id, **placement)
+        assert response.status_code == 200, response.text
+        await self.ok("POST", f"/forums/{forum_id}/publish", "team", json={"reason": "ready"})
+        return forum_id
+
+
+class ExhibitorFeed:
+    """Publishes the exhibitors service's own events on its topic, as its relay would."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.topic = settings.topic("exhibitors.events")
+        self.versions: dict[str, int] = {}
+
+    async def publish(self, application_id: str, events: list[DomainEvent]) -> None:
+        send = producer(self.settings.kafka_bootstrap_servers)
+        await send.start()
+        try:
+            stream = f"application-{application_id}"
+            for event in events:
+                version = self.versions[stream] = self.versions.get(stream, 0) + 1
+                name, schema, data = exhibitors_registry.encode(event)
+                envelope = Envelope(
+                    event_id=uuid.uuid4(),
+                    event_type=name,
+                    schema_version=schema,
+                    stream_id=stream,
+                    stream_version=version,
+                    occurred_at=datetime.now(UTC),
+                    actor="user:recruiter-1",
+                    correlation_id=uuid.uuid4(),
+                    data=data,
+                )
+                sent = await send.send(
+                    self.topic, envelope.to_json(), key=stream.encode(),
+                    headers=envelope.kafka_headers(),
+                )  # fmt: skip
+                await asyncio.wait_for(sent, 30)
+        finally:
+            await send.stop()
+
+    async def withdraw(self, application_id: str, reason: str) -> None:
+        await self.publish(
+            application_id, [ApplicationWithdrawn(application_id=application_id, reason=reason)]
+        )
+
+    async def approve(self, application_id: str, staff: str) -> None:
+        company = CompanyProfile(
+            name_zh="腾讯",
+            name_en="Tencent",
+            country_or_region="CN",
+            sector="digital experience",
+            participation_mode="both",
+        )
+        contact = ContactPerson(name="Wang Fang", email="wang@example.com", phone="+86 10 1234")
+        await self.publish(
+            application_id,
+            [
+                ExhibitorRegistered(
+                    application_id=application_id,
+                    applicant=staff,
+                    edition_code=EDITION,
+                    company=company,
+                    contact=contact,
+                ),
+                ApplicationApproved(application_id=application_id, reviewer="recruiter-1"),
+            ],
+        )
+
+
+@asynccontextmanager
+async def running(settings: ServiceSettings) -> AsyncIterator[Api]:
+    app = build_app(definition, settings)
+    async with serving(app, max_connections=300) as client:
+        yield Api(client, app)
+
+
+@pytest.fixture
+async def api(settings: ServiceSettings) -> AsyncIterator[Api]:
+    async with running(settings) as api:
+        await api.set_up()
+        yield api

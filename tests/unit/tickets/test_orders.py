@@ -1,0 +1,217 @@
+"""Orders: holding quota, sold out, payment once per transaction, expiry, refunds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fairline_events.errors import DomainError
+from fairline_events.testing import given
+from tickets.domain.commands import (
+    CancelOrder,
+    ExpireOrder,
+    PlaceOrder,
+    RecordPayment,
+    RefundOrder,
+    SetQuota,
+)
+from tickets.domain.events import (
+    OrderExpired,
+    OrderIssued,
+    OrderPaid,
+    OrderPlaced,
+    PaymentReceived,
+    PaymentUnfulfilled,
+    QuotaReturned,
+    QuotaTaken,
+    TicketIssued,
+    TicketRevoked,
+)
+from tickets.domain.order import ORDER, order_stream
+from tickets.domain.ticket import TICKET, ticket_stream
+from tickets.handlers import (
+    cancel_order,
+    expire_order,
+    place_order,
+    record_payment,
+    refund_order,
+    set_quota,
+)
+
+from .history import BEFORE, DAY1, DAY2, EDITION, left, product, quota, visitor
+
+
+def order(order_id: str, *visitors: str, day: object = DAY1, **kw: object) -> PlaceOrder:
+    return PlaceOrder.model_validate(
+        {
+            "order_id": order_id,
+            "edition_code": EDITION,
+            "product_code": "day-cncc",
+            "account": "acct-1",
+            "visitor_ids": list(visitors) or ["v-1"],
+            "day": day,
+        }
+        | kw
+    )
+
+
+def paid(order_id: str, amount: int = 10000, tx: str = "tx-1") -> RecordPayment:
+    return RecordPayment(provider="devpay", transaction_id=tx, order_id=order_id, amount=amount)
+
+
+def test_an_order_holds_places_until_paid_then_issues_its_tickets() -> None:
+    shop = given(product(), *quota(2), visitor("v-1"), visitor("v-2"))
+    placed = shop.when(place_order, order("o-1", "v-1", "v-2"), at=BEFORE)
+    # two places, one in each of the two shards that hold any: the order takes both
+    assert [type(e) for e in placed] == [OrderPlaced, QuotaTaken, QuotaTaken]
+    assert left(shop) == 0
+    held = shop.state(ORDER, order_stream("o-1"))
+    assert (held.status, held.total, held.expires_at) == (
+        "held",
+        20000,
+        BEFORE + timedelta(minutes=15),
+    )
+
+    events = shop.when(record_payment, paid("o-1", 20000), at=BEFORE)
+    assert [type(e) for e in events] == [
+        PaymentReceived,
+        OrderPaid,
+        OrderIssued,
+        TicketIssued,
+        TicketIssued,
+    ]
+    assert shop.state(TICKET, ticket_stream("o-1-2")).days == (DAY1,)
+    assert shop.when(record_payment, paid("o-1", 20000), at=BEFORE) == []  # replayed: once
+
+
+def test_the_last_place_goes_to_one_order_the_next_is_sold_out() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"), visitor("v-2"))
+    shop.when(place_order, order("o-1", "v-1"), at=BEFORE)
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-2", "v-2"), at=BEFORE)
+    assert refused.value.code == "sold_out"
+    assert refused.value.details["left"] == 0
+
+
+def test_places_spread_over_shards_are_all_sold_and_the_capacity_follows_what_is_taken() -> None:
+    shop = given(product(), *quota(20), *(visitor(f"v-{n}") for n in range(21)))
+    for n in range(20):
+        shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+    assert left(shop) == 0
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-20", "v-20"), at=BEFORE)
+    assert refused.value.code == "sold_out"
+    shop.when(expire_order, ExpireOrder(order_id="o-3"), at=BEFORE + timedelta(hours=1))
+    with pytest.raises(DomainError) as refused:
+        shop.when(set_quota, set_to(18), at=BEFORE)
+    assert refused.value.code == "capacity_below_taken"
+    shop.when(set_quota, set_to(19), at=BEFORE)
+    assert left(shop) == 0
+    shop.when(set_quota, set_to(30), at=BEFORE)
+    assert left(shop) == 11
+
+
+def set_to(capacity: int) -> SetQuota:
+    return SetQuota(
+        edition_code=EDITION, day=DAY1, venue="cncc", visitor_class="public", capacity=capacity
+    )
+
+
+def test_a_day_pass_needs_one_of_its_days_and_a_quota_for_it() -> None:
+    shop = given(product(), *quota(5), visitor("v-1"))
+    for day, code in [(None, "choose_a_day"), (DAY1 - timedelta(days=1), "choose_a_day")]:
+        with pytest.raises(DomainError) as refused:
+            shop.when(place_order, order("o-1", day=day), at=BEFORE)
+        assert refused.value.code == code
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-1", day=DAY2), at=BEFORE)
+    assert refused.value.code == "not_on_sale"
+
+
+def test_a_multi_day_pass_for_both_venues_takes_a_place_each_day_at_each_venue() -> None:
+    week = product(
+        "trade-pass", kind="multi_day", venues=["cncc", "shougang"], classes=["trade"], price=0
+    )
+    quotas = [
+        e for d in (DAY1, DAY2) for v in ("cncc", "shougang") for e in quota(10, d, v, "trade")
+    ]
+    shop = given(week, *quotas, visitor("v-1", cls="trade"))
+    events = shop.when(place_order, order("o-1", day=None, product_code="trade-pass"), at=BEFORE)
+    assert sum(isinstance(e, QuotaTaken) for e in events) == 4
+    assert shop.state(ORDER, order_stream("o-1")).status == "issued"  # free: no payment
+
+
+def test_only_approved_visitors_of_the_products_classes_may_order() -> None:
+    trade = product("trade-pass", kind="multi_day", classes=["trade"], price=0)
+    shop = given(
+        trade, product(), *quota(5), visitor("v-t", cls="trade", approved=False), visitor("v-p")
+    )
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-1", "v-t", day=None, product_code="trade-pass"), at=BEFORE)
+    assert refused.value.code == "visitor_not_approved"
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-2", "v-t"), at=BEFORE)
+    assert refused.value.code == "class_not_admitted"
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-3", "v-p", account="someone-else"), at=BEFORE)
+    assert refused.value.code == "not_your_visitor"
+
+
+def test_an_unpaid_order_expires_and_gives_its_places_back() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"))
+    shop.when(place_order, order("o-1"), at=BEFORE)
+    assert shop.when(expire_order, ExpireOrder(order_id="o-1"), at=BEFORE) == []  # too early
+    later = BEFORE + timedelta(minutes=16)
+    events = shop.when(expire_order, ExpireOrder(order_id="o-1"), at=later)
+    assert [type(e) for e in events] == [OrderExpired, QuotaReturned]
+    assert left(shop) == 1
+    assert shop.when(expire_order, ExpireOrder(order_id="o-1"), at=later) == []
+
+
+def test_a_late_payment_is_kept_and_issues_if_the_places_are_still_free() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"), visitor("v-2"))
+    shop.when(place_order, order("o-1"), at=BEFORE)
+    shop.when(expire_order, ExpireOrder(order_id="o-1"), at=BEFORE + timedelta(hours=1))
+    events = shop.when(record_payment, paid("o-1"), at=BEFORE + timedelta(hours=1))
+    assert QuotaTaken in [type(e) for e in events]
+    assert shop.state(ORDER, order_stream("o-1")).status == "issued"
+
+
+def test_a_late_payment_after_the_places_went_is_recorded_for_a_refund() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"), visitor("v-2"))
+    shop.when(place_order, order("o-1", "v-1"), at=BEFORE)
+    shop.when(expire_order, ExpireOrder(order_id="o-1"), at=BEFORE + timedelta(hours=1))
+    shop.when(place_order, order("o-2", "v-2"), at=BEFORE + timedelta(hours=1))
+    events = shop.when(record_payment, paid("o-1"), at=BEFORE + timedelta(hours=1))
+    assert [type(e) for e in events] == [PaymentReceived, PaymentUnfulfilled]
+    assert shop.state(ORDER, order_stream("o-1")).status == "expired"
+
+
+def test_a_payment_of_another_amount_is_refused() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"))
+    shop.when(place_order, order("o-1"), at=BEFORE)
+    with pytest.raises(DomainError) as refused:
+        shop.when(record_payment, paid("o-1", amount=1), at=BEFORE)
+    assert refused.value.code == "amount_mismatch"
+
+
+def test_a_refund_revokes_the_tickets_and_gives_the_places_back() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"))
+    shop.when(place_order, order("o-1"), at=BEFORE)
+    shop.when(record_payment, paid("o-1"), at=BEFORE)
+    events = shop.when(refund_order, RefundOrder(order_id="o-1", refund_id="rf-1"), at=BEFORE)
+    assert {type(e) for e in events} >= {TicketRevoked, QuotaReturned}
+    assert shop.state(TICKET, ticket_stream("o-1-1")).status == "revoked"
+    assert left(shop) == 1
+    with pytest.raises(DomainError) as refused:
+        shop.when(refund_order, RefundOrder(order_id="o-1", refund_id="rf-2"), at=BEFORE)
+    assert refused.value.code == "not_refundable"
+
+
+def test_a_paid_order_is_refunded_not_cancelled() -> None:
+    shop = given(product(), *quota(1), visitor("v-1"))
+    shop.when(place_order, order("o-1"), at=BEFORE)
+    shop.when(record_payment, paid("o-1"), at=BEFORE)
+    with pytest.raises(DomainError) as refused:
+        shop.when(cancel_order, CancelOrder(order_id="o-1", account="acct-1"), at=BEFORE)
+    assert refused.value.code == "refund_instead"
