@@ -56,7 +56,6 @@ definition = ServiceDefinition(
         booth_router,
         editions_router,
         meetings_router,
-        public_router,
         leads_router,
         agreements_router,
         read_models_router,
