@@ -63,7 +63,7 @@ async def bench_forums(infra: Infra, scale: float) -> list[Figure]:
         fairline_auth_secret=secrets.token_urlsafe(48),
     )
     server = start_service("forums", settings, PORT, quiet=True)
-    issuer = TokenIssuer(settings.fairline_auth_secret)
+    issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-forums")
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     team = {"Authorization": f"Bearer {issuer.issue('bench-team', ['forums_team'])}"}
     try:

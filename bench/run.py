@@ -110,6 +110,8 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         sections["forums"] = lambda: forums(infra, scale)
     except ImportError as exc:
         say(f"forums: skipped ({exc}); needs the forums service")
+    online: Any = importlib.import_module("bench.online").bench_online
+    sections["online"] = lambda: online(infra, scale)
     for name, run in sections.items():
         if only and name not in only:
             continue

@@ -1,12 +1,19 @@
 """Files (images, documents, drawings) stored by content hash behind one small interface.
 
 Events never carry file bytes: they name a blob by its SHA-256. A `BlobStore` keeps the
-bytes; the same content is stored once, whoever uploads it and however often. Locally the
-store is a directory (`LocalDiskBlobStore`, default `.local/blobs`); in production the same
-interface fronts an object store. `BlobPolicy` says which types and sizes a use accepts: the
-type is read from the bytes themselves (their magic numbers), not taken from the client.
-Refusals are DomainErrors with their own statuses: 413 `file_too_large`, 415
-`unsupported_media_type`, 404 `file_not_found`.
+bytes; the same content is stored once, whoever uploads it and however often. By default
+the bytes live in the service's own PostgreSQL (`PostgresBlobStore`, table `blobs`): every
+replica shares them and containers need no writable disk, and nothing new is deployed. A
+directory (`LocalDiskBlobStore`) remains for tools and tests. `blob_store(pool)` picks one
+from `FAIRLINE_BLOB_STORE` (`postgres`, the default, or `disk` with `FAIRLINE_BLOB_DIR`).
+`BlobPolicy` says which types and sizes a use accepts: the type is read from the bytes
+themselves (their magic numbers), not taken from the client. Refusals are DomainErrors with
+their own statuses: 413 `file_too_large`, 415 `unsupported_media_type`, 404
+`file_not_found`.
+
+Who may use a stored file is not the store's business: a hash is a name, not a right. Each
+service records which owner uploaded what (exhibitors: a company's `company-files` stream)
+and answers a foreign hash exactly as a missing one.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -186,3 +193,81 @@ class LocalDiskBlobStore:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             raise NotFound(f"file {sha256} not found", code="file_not_found") from None
+
+
+_BLOBS_SQL = """
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256       text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    content_type text NOT NULL,
+    size         integer NOT NULL CHECK (size >= 0),
+    data         bytea NOT NULL,
+    stored_at    timestamptz NOT NULL DEFAULT now()
+)"""
+_BLOBS_LOCK = int.from_bytes(hashlib.sha256(b"fairline blobs table").digest()[:4], "big")
+
+
+class PostgresBlobStore:
+    """Blobs as rows of the service's database (`public.blobs`), shared by every replica.
+
+    Files are a few MiB at most (see the policies), which PostgreSQL keeps out of line
+    (TOAST), compressed where that helps. The table is made on first use, under an advisory
+    lock so that replicas starting together do not race to create it. The pool is
+    asyncpg's (typed loosely here: the core's blob module needs no database import).
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self._ready = False
+
+    async def _ensure(self) -> None:
+        if self._ready:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _BLOBS_LOCK)
+            await conn.execute(_BLOBS_SQL)
+        self._ready = True
+
+    async def put(self, data: bytes, content_type: str) -> BlobRef:
+        await self._ensure()
+        sha = hashlib.sha256(data).hexdigest()
+        ref = BlobRef(sha256=sha, size=len(data), content_type=content_type)
+        await self.pool.execute(
+            """INSERT INTO public.blobs (sha256, content_type, size, data)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING""",
+            sha,
+            content_type,
+            len(data),
+            data,
+        )
+        return ref
+
+    async def stat(self, sha256: str) -> BlobRef | None:
+        if not _SHA256.match(sha256):
+            return None
+        await self._ensure()
+        row = await self.pool.fetchrow(
+            "SELECT content_type, size FROM public.blobs WHERE sha256 = $1", sha256
+        )
+        if row is None:
+            return None
+        return BlobRef(sha256=sha256, size=row["size"], content_type=row["content_type"])
+
+    async def read(self, sha256: str) -> bytes:
+        if not _SHA256.match(sha256):
+            raise NotFound(f"file {sha256} not found", code="file_not_found")
+        await self._ensure()
+        data = await self.pool.fetchval("SELECT data FROM public.blobs WHERE sha256 = $1", sha256)
+        if data is None:
+            raise NotFound(f"file {sha256} not found", code="file_not_found")
+        return bytes(data)
+
+
+def blob_store(pool: Any) -> BlobStore:
+    """The store the configuration names: `FAIRLINE_BLOB_STORE=postgres` (the default, in
+    the service's database) or `disk` (under `FAIRLINE_BLOB_DIR`, default `.local/blobs`)."""
+    kind = os.environ.get("FAIRLINE_BLOB_STORE", "postgres").strip().lower()
+    if kind == "disk":
+        return LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+    if kind != "postgres":
+        raise ValueError(f"FAIRLINE_BLOB_STORE is {kind!r}: use postgres or disk")
+    return PostgresBlobStore(pool)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fairline_events.blobs import BlobStore, LocalDiskBlobStore
+from fairline_events.blobs import BlobStore, blob_store
 from fairline_events.context import CommandContext
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
@@ -39,6 +39,7 @@ from .domain.application import APPLICATION
 from .domain.booth import (
     ITEM,
     ActivityContent,
+    ApproveItem,
     DocumentContent,
     DraftItem,
     ImageContent,
@@ -46,6 +47,8 @@ from .domain.booth import (
     PosterContent,
     ProfileContent,
     PublishItem,
+    RecordUpload,
+    ServiceContent,
     profile_item_id,
 )
 from .domain.cards import (
@@ -165,7 +168,7 @@ class Loader:
 
 async def load_demo(runtime: Runtime) -> int:
     assert runtime.store is not None
-    blobs = LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+    blobs = blob_store(runtime.pool)
     demo = Loader(runtime.store, blobs)
     data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
     edition = data["edition"]["code"]
@@ -314,6 +317,11 @@ async def _showcase(demo: Loader, name: str) -> None:
     logo = await demo.blobs.put(tiny_png((200, 16, 46)), "image/png")
     photo = await demo.blobs.put(tiny_png((30, 90, 160)), "image/png")
     brochure = await demo.blobs.put(tiny_pdf(f"{name} brochure"), "application/pdf")
+    for file in (logo, photo, brochure):  # the company's own files, usable in its items
+        await demo.run(
+            handlers.record_upload,
+            RecordUpload(company_id=company_id, file=file, asked_by=ORGANISER),
+        )
     start = (demo.now + timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
     contents: list[tuple[str, Any]] = [
         (
@@ -352,6 +360,16 @@ async def _showcase(demo: Loader, name: str) -> None:
             f"demo-poster-{_slug(name)}",
             PosterContent(title="数字开启未来，服务促进发展", file=logo),
         ),
+        (
+            f"demo-service-{_slug(name)}",
+            ServiceContent(
+                title=f"{name} 云服务",
+                title_en=f"{name} cloud services",
+                sector="telecom-it",
+                description="面向企业的数字化服务。",
+                description_en="Digital services for enterprises, all year.",
+            ),
+        ),
     ]
     for item_id, content in contents:
         if await demo.exists(ITEM.stream(item_id)):
@@ -361,6 +379,9 @@ async def _showcase(demo: Loader, name: str) -> None:
         )
         await demo.run(handlers.draft_item, draft)
         await demo.run(handlers.change_item, PublishItem(item_id=item_id, asked_by=ORGANISER))
+        # the organiser's moderators review what goes public (在线布展审核)
+        approval = ApproveItem(item_id=item_id, revision=1, asked_by=ORGANISER)
+        await demo.run(handlers.review_item, approval)
 
 
 async def _cards_and_lead(demo: Loader) -> None:

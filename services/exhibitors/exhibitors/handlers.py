@@ -22,7 +22,19 @@ from .domain import agreements, application, booth, cards, company, edition, lea
 from .domain.aggregate import Decision
 from .domain.agreements import AGREEMENT, AnnounceAgreement, SignAgreement
 from .domain.application import APPLICATION
-from .domain.booth import DOWNLOAD, ITEM, DraftItem, RecordDownload, SaveProfile
+from .domain.booth import (
+    DOWNLOAD,
+    FILES,
+    ITEM,
+    CompanyFiles,
+    DraftItem,
+    RecordDownload,
+    RecordUpload,
+    SaveProfile,
+)
+from .domain.booth import (
+    WINDOW as DOWNLOAD_WINDOW,
+)
 from .domain.cards import CARD, EXCHANGE, WINDOW, AcceptCards, DeclineCards, RequestCards, SaveCard
 from .domain.commands import (
     ApplicantCommand,
@@ -128,12 +140,25 @@ async def set_review_sla(command: SetReviewSla, streams: Streams) -> Decision:
 
 
 @command_handler
+async def record_upload(command: RecordUpload, streams: Streams) -> Decision:
+    stream = FILES.stream(command.company_id)
+    files, owner = await streams.all(
+        (FILES, stream), also=[(COMPANY, COMPANY.stream(command.company_id))]
+    )
+    return {stream: booth.record_upload(command, files=files, company=owner)}
+
+
+@command_handler
 async def draft_item(command: DraftItem, streams: Streams) -> Decision:
     stream = ITEM.stream(command.item_id)
-    item, owner = await streams.all(
-        (ITEM, stream), also=[(COMPANY, COMPANY.stream(command.company_id))]
+    item, owner, files = await streams.all(
+        (ITEM, stream),
+        also=[
+            (COMPANY, COMPANY.stream(command.company_id)),
+            (FILES, FILES.stream(command.company_id)),
+        ],
     )
-    return {stream: booth.draft(command, item=item, company=owner)}
+    return {stream: booth.draft(command, item=item, company=owner, files=files)}
 
 
 @command_handler
@@ -143,25 +168,42 @@ async def change_item(
     stream = ITEM.stream(command.item_id)
     item = await streams(ITEM, stream)
     owner = await _company(streams, item.company_id)
-    return {stream: booth.change(command, item=item, company=owner)}
+    files: CompanyFiles | None = None
+    if isinstance(command, booth.ReviseItem) and item.company_id is not None:
+        files = await streams.peek(FILES, FILES.stream(item.company_id))
+    return {stream: booth.change(command, item=item, company=owner, files=files)}
+
+
+@command_handler
+async def review_item(command: booth.ModerationCommand, streams: Streams) -> Decision:
+    """The organiser's moderation: approve or return a revision, take an item down."""
+    stream = ITEM.stream(command.item_id)
+    return {stream: booth.review(command, item=await streams(ITEM, stream))}
 
 
 @command_handler
 async def save_profile(command: SaveProfile, streams: Streams) -> Decision:
     stream = ITEM.stream(booth.profile_item_id(command.company_id))
-    item, owner = await streams.all(
-        (ITEM, stream), also=[(COMPANY, COMPANY.stream(command.company_id))]
+    item, owner, files = await streams.all(
+        (ITEM, stream),
+        also=[
+            (COMPANY, COMPANY.stream(command.company_id)),
+            (FILES, FILES.stream(command.company_id)),
+        ],
     )
-    return {stream: booth.save_profile(command, item=item, company=owner)}
+    return {stream: booth.save_profile(command, item=item, company=owner, files=files)}
 
 
 @command_handler
 async def record_download(command: RecordDownload, streams: Streams) -> Decision:
-    stream = DOWNLOAD.stream(command.download_id)
-    download, owner = await streams.all(
-        (DOWNLOAD, stream), also=[(COMPANY, COMPANY.stream(command.company_id))]
+    download, window, owner = await streams.all(
+        (DOWNLOAD, DOWNLOAD.stream(command.download_id)),
+        (DOWNLOAD_WINDOW, DOWNLOAD_WINDOW.stream(command.person)),
+        also=[(COMPANY, COMPANY.stream(command.company_id))],
     )
-    return {stream: booth.record_download(command, download=download, company=owner)}
+    return booth.record_download(
+        command, download=download, window=window, company=owner, now=streams.now
+    )
 
 
 # --- business cards ------------------------------------------------------------------------

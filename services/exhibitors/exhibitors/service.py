@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from fairline_events.service import ServiceDefinition
 
 from .api import (
@@ -13,12 +15,14 @@ from .api import (
     editions_router,
     leads_router,
     meetings_router,
+    public_router,
     read_models_router,
     statistics_router,
 )
 from .domain.events import registry
 from .projections import (
     agendas,
+    booth_sales,
     cards,
     directory,
     leads,
@@ -36,11 +40,16 @@ definition = ServiceDefinition(
         "editions and their participations; registration and review (展商注册审核) with "
         "assignment, deadlines and an audit trail; the online booth page (展台); business "
         "card exchange (线上名片交换); leads (商机跟进); meetings at the booth and online "
-        "(线下约见, 云洽谈); signed agreements (云签约); the directory and edition statistics. "
+        "(线下约见, 云洽谈); signed agreements (云签约); the directory and edition statistics; "
+        "the public online fair (云上展馆) with the organiser's moderation (在线布展审核) and "
+        "each exhibitor's booth from booth sales (`booths.events`). "
         "Every change is an event on the `exhibitors.events` topic."
     ),
     registry=registry,
+    # The public online fair first: routes are matched in order, and its reads are the
+    # hottest path of the service (anonymous visitors of the website and mini-program).
     routers=[
+        public_router,
         applications_router,
         companies_router,
         cards_router,
@@ -61,5 +70,7 @@ definition = ServiceDefinition(
         leads,
         showcase,
         results,
+        booth_sales,
     ],
+    migrations=[resources.files("exhibitors") / "migrations"],
 )

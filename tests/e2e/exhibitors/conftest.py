@@ -16,7 +16,6 @@ import httpx
 import pytest
 from exhibitors.service import definition
 from fairline_events.auth import TokenIssuer
-from fairline_events.blobs import LocalDiskBlobStore
 from fairline_events.db import drop_database, with_database
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
@@ -105,7 +104,7 @@ async def service(infra, tmp_path_factory) -> AsyncIterator[Service]:  # type: i
         fairline_auth_secret="test-secret-" + "x" * 40,
     )
     app = build_app(definition, settings)
-    app.state.blobs = LocalDiskBlobStore(tmp_path_factory.mktemp("blobs"))
+    # uploads go to the default store: the service's own PostgreSQL
     try:
         async with serving(app, request_timeout=30) as client:
             yield Service(client, app.state.token_issuer, app, settings)

@@ -72,8 +72,10 @@ async def test_a_booth_page_is_drafted_published_and_seen(service: Service) -> N
         404,
         "item_not_found",
     )
+    organiser = service.user("recruitment")
     for item in [*created, {"item_id": f"profile-{company_id}"}]:
         ok(await staff.post(f"/booth-items/{item['item_id']}/publish"))
+        ok(await organiser.post(f"/booth-items/{item['item_id']}/approve", {"revision": 1}))
     ok(await staff.post(f"/booth-items/{created[4]['item_id']}/unpublish"))
 
     page = await eventually(
@@ -98,7 +100,7 @@ async def test_a_booth_page_is_drafted_published_and_seen(service: Service) -> N
     assert staff_view.json()[0]["kind"] == "poster"
     assert error(await visitor.get(f"/companies/{company_id}/booth/items")) == (403, "missing_role")
 
-    # A revision of a published item shows in place.
+    # A revision of a published item shows once the organiser approves it.
     news_id = created[0]["item_id"]
     revised = ok(
         await staff.put(
@@ -106,7 +108,8 @@ async def test_a_booth_page_is_drafted_published_and_seen(service: Service) -> N
             {"content": {"kind": "news", "title": "We are at CIFTIS 2021", "body": "E1-101"}},
         )
     )
-    assert revised["status"] == "published"
+    assert revised["status"] == "published" and revised["review"] == "pending"
+    ok(await organiser.post(f"/booth-items/{news_id}/approve", {"revision": 2}))
     await eventually(
         lambda: visitor.get(f"/companies/{company_id}/booth"),
         lambda r: r.json()["news"][0]["content"]["title"] == "We are at CIFTIS 2021",

@@ -12,9 +12,15 @@ from exhibitors.domain.booth import (
     POLICIES,
     UPLOADS,
     ActivityContent,
+    ApproveItem,
     BoothItem,
+    BoothItemApproved,
     BoothItemDrafted,
     BoothItemPublished,
+    BoothItemReturned,
+    BoothItemRevised,
+    BoothItemSubmitted,
+    BoothItemTakenDown,
     BoothItemUnpublished,
     DocumentContent,
     DraftItem,
@@ -22,12 +28,16 @@ from exhibitors.domain.booth import (
     MiB,
     NewsContent,
     PublishItem,
+    ReturnItem,
     ReviseItem,
+    TakeDownItem,
     UnpublishItem,
     decide,
     evolve,
     initial_item,
+    review,
 )
+from exhibitors.domain.values import Actor
 from fairline_events.blobs import (
     BlobRef,
     FileTooLarge,
@@ -58,7 +68,10 @@ def item(*events: DomainEvent) -> BoothItem:
 def test_an_item_is_drafted_published_unpublished_and_published_again() -> None:
     assert decide(DraftItem(item_id="i1", company_id="co-1", content=NEWS), item()) == [DRAFTED]
     published = decide(PublishItem(item_id="i1"), item(DRAFTED))
-    assert published == [BoothItemPublished(item_id="i1")]
+    assert published == [
+        BoothItemPublished(item_id="i1"),
+        BoothItemSubmitted(item_id="i1", revision=1),
+    ]
     state = item(DRAFTED, *published)
     with pytest.raises(DomainError) as exc:
         decide(PublishItem(item_id="i1"), state)
@@ -69,6 +82,83 @@ def test_an_item_is_drafted_published_unpublished_and_published_again() -> None:
     assert decide(PublishItem(item_id="i1"), state) == published
     with pytest.raises(DomainError):
         decide(UnpublishItem(item_id="i1"), item(DRAFTED))
+
+
+MODERATOR = Actor(person="moderator-1", recruiter=True)
+PUBLISHED = (
+    DRAFTED,
+    BoothItemPublished(item_id="i1"),
+    BoothItemSubmitted(item_id="i1", revision=1),
+)
+APPROVED = BoothItemApproved(item_id="i1", revision=1, content=NEWS, moderator="moderator-1")
+
+
+def test_nothing_is_public_before_the_organiser_approves_it() -> None:
+    assert item(*PUBLISHED).public is None and item(*PUBLISHED).review == "pending"
+    events = review(
+        ApproveItem(item_id="i1", revision=1, asked_by=MODERATOR), item=item(*PUBLISHED)
+    )
+    assert events == [APPROVED]
+    assert item(*PUBLISHED, *events).public == NEWS
+
+
+def test_only_the_organisers_moderators_review() -> None:
+    staff = Actor(person="staff-1")
+    for by in (staff, None):
+        with pytest.raises(DomainError) as exc:
+            review(ApproveItem(item_id="i1", revision=1, asked_by=by), item=item(*PUBLISHED))
+        assert exc.value.code == "not_organiser" and exc.value.status == 403
+
+
+def test_an_edit_waits_for_review_while_the_approved_version_stays_public() -> None:
+    edit = NEWS.model_copy(update={"title": "Huawei, day two"})
+    events = decide(ReviseItem(item_id="i1", content=edit), item(*PUBLISHED, APPROVED))
+    assert events == [
+        BoothItemRevised(item_id="i1", content=edit),
+        BoothItemSubmitted(item_id="i1", revision=2),
+    ]
+    state = item(*PUBLISHED, APPROVED, *events)
+    assert state.public == NEWS and state.content == edit and state.review == "pending"
+    # the moderator approves what they saw: a revision made in between is a 409
+    with pytest.raises(Conflict) as exc:
+        review(ApproveItem(item_id="i1", revision=1, asked_by=MODERATOR), item=state)
+    assert exc.value.code == "revised_since_review"
+    returned = review(
+        ReturnItem(item_id="i1", revision=2, reason="no prices on the page", asked_by=MODERATOR),
+        item=state,
+    )
+    assert returned == [
+        BoothItemReturned(
+            item_id="i1", revision=2, moderator="moderator-1", reason="no prices on the page"
+        )
+    ]
+    state = item(*PUBLISHED, APPROVED, *events, *returned)
+    assert state.public == NEWS and state.returned_reason == "no prices on the page"
+    with pytest.raises(DomainError) as not_pending:
+        review(ApproveItem(item_id="i1", revision=2, asked_by=MODERATOR), item=state)
+    assert not_pending.value.code == "not_awaiting_review"
+
+
+def test_a_takedown_hides_at_once_and_a_new_review_brings_it_back() -> None:
+    state = item(*PUBLISHED, APPROVED)
+    down = review(TakeDownItem(item_id="i1", reason="misleading", asked_by=MODERATOR), item=state)
+    assert down == [BoothItemTakenDown(item_id="i1", moderator="moderator-1", reason="misleading")]
+    state = item(*PUBLISHED, APPROVED, *down)
+    assert state.public is None and state.status == "unpublished"
+    assert state.taken_down_reason == "misleading"
+    with pytest.raises(DomainError) as exc:
+        review(TakeDownItem(item_id="i1", reason="again", asked_by=MODERATOR), item=state)
+    assert exc.value.code == "not_public"
+    # publishing again is a new submission, not a way around the takedown
+    again = decide(PublishItem(item_id="i1"), state)
+    assert BoothItemSubmitted(item_id="i1", revision=1) in again
+    assert item(*PUBLISHED, APPROVED, *down, *again).public is None
+
+
+def test_unpublishing_hides_and_republishing_an_approved_revision_needs_no_new_review() -> None:
+    state = item(*PUBLISHED, APPROVED, BoothItemUnpublished(item_id="i1"))
+    assert state.public is None
+    assert decide(PublishItem(item_id="i1"), state) == [BoothItemPublished(item_id="i1")]
 
 
 def test_revisions_keep_the_kind_and_skip_no_ops() -> None:
@@ -154,3 +244,71 @@ async def test_the_local_store_keeps_one_copy_per_content(tmp_path: Path) -> Non
     with pytest.raises(NotFound):
         await store.read("0" * 64)
     assert files_under(tmp_path) == 2  # the bytes and their type
+
+
+def test_an_item_names_only_files_its_company_uploaded() -> None:
+    from exhibitors.domain.booth import CompanyFiles, require_own_files
+
+    mine = BlobRef(sha256="b" * 64, size=10, content_type="image/png")
+    theirs = BlobRef(sha256="c" * 64, size=10, content_type="image/png")
+    files = CompanyFiles("co-1", {mine.sha256: mine})
+    require_own_files(ImageContent(title="ours", file=mine), files)
+    require_own_files(NEWS, files)
+    for ref_ in (theirs, mine.model_copy(update={"size": 11})):
+        with pytest.raises(NotFound) as exc:
+            require_own_files(ImageContent(title="x", file=ref_), files)
+        assert exc.value.code == "file_not_found"
+
+
+def test_downloads_are_recorded_once_per_visitor_and_limited_per_hour() -> None:
+    from exhibitors.domain.booth import (
+        DOWNLOAD,
+        DOWNLOADS_PER_HOUR,
+        WINDOW,
+        DownloadsLimited,
+        RecordDownload,
+        download_id,
+        initial_download,
+        record_download,
+    )
+    from exhibitors.domain.company import Company
+
+    company = Company(company_id="co-1", registered=True, staff=frozenset({"staff-1"}))
+    did = download_id("i1", "visitor-1")
+    assert did == download_id("i1", "visitor-1") != download_id("i2", "visitor-1")
+    command = RecordDownload(
+        download_id=did,
+        company_id="co-1",
+        item_id="i1",
+        person="visitor-1",
+        asked_by=Actor(person="visitor-1"),
+    )
+    now = datetime(2031, 9, 3, 10, tzinfo=UTC)
+    first = record_download(
+        command,
+        download=initial_download(did),
+        window=WINDOW.initial(WINDOW.stream("visitor-1")),
+        company=company,
+        now=now,
+    )
+    assert [type(e).__name__ for e in first[DOWNLOAD.stream(did)]] == ["DocumentDownloaded"]
+    download = DOWNLOAD.after(initial_download(did), first[DOWNLOAD.stream(did)])
+    window = WINDOW.after(
+        WINDOW.initial(WINDOW.stream("visitor-1")), first[WINDOW.stream("visitor-1")]
+    )
+    for n in range(1, DOWNLOADS_PER_HOUR):
+        again = record_download(
+            command,
+            download=download,
+            window=window,
+            company=company,
+            now=now + timedelta(seconds=n),
+        )
+        assert again[DOWNLOAD.stream(did)] == []  # no second record, no new stream
+        window = WINDOW.after(window, again[WINDOW.stream("visitor-1")])
+    with pytest.raises(DownloadsLimited):
+        record_download(command, download=download, window=window, company=company, now=now)
+    later = now + timedelta(hours=1, seconds=1)
+    assert record_download(command, download=download, window=window, company=company, now=later)
+    staff = command.model_copy(update={"asked_by": Actor(person="staff-1")})
+    assert record_download(staff, download=download, window=window, company=company, now=now) == {}

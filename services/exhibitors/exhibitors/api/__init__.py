@@ -6,6 +6,7 @@ from .companies import router as companies_router
 from .editions import router as editions_router
 from .leads import router as leads_router
 from .meetings import router as meetings_router
+from .public import router as public_router
 from .read_models import router as read_models_router
 from .statistics import router as statistics_router
 
@@ -18,6 +19,7 @@ __all__ = [
     "editions_router",
     "leads_router",
     "meetings_router",
+    "public_router",
     "read_models_router",
     "statistics_router",
 ]

@@ -7,14 +7,12 @@ agree) and named by their SHA-256; items then refer to them by that hash.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fairline_events.api import ErrorBody
 from fairline_events.auth import Principal
-from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, LocalDiskBlobStore
+from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, blob_store
 from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
@@ -32,8 +30,10 @@ from pydantic import (
 
 from .. import handlers
 from ..domain.booth import (
+    FILES,
     ITEM,
     UPLOADS,
+    ApproveItem,
     BoothContent,
     BoothItem,
     DraftItem,
@@ -41,16 +41,21 @@ from ..domain.booth import (
     LongText,
     PublishItem,
     RecordDownload,
+    RecordUpload,
+    ReturnItem,
+    Review,
     ReviseItem,
     SaveProfile,
+    TakeDownItem,
     UnpublishItem,
     Url,
+    download_id,
     profile_item_id,
 )
 from ..domain.company import COMPANY
-from ..domain.values import Name, Note
+from ..domain.values import Name, Note, Sector, Text
 from ..projections import showcase
-from .common import Anyone, Exhibitor, actor, known, read
+from .common import Anyone, Exhibitor, Recruiter, actor, known, read
 
 router = APIRouter(tags=["booth page"])
 
@@ -63,11 +68,12 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 async def blobs_of(request: Request) -> BlobStore:
-    """The service's blob store: `app.state.blobs`, else a directory (FAIRLINE_BLOB_DIR)."""
+    """The service's blob store: `app.state.blobs`, else the configured one (by default in
+    the service's PostgreSQL, shared by every replica: fairline_events.blobs.blob_store)."""
     state = request.app.state
     store: BlobStore | None = getattr(state, "blobs", None)
     if store is None:
-        store = LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+        store = blob_store(state.runtime.pool)
         state.blobs = store
     return store
 
@@ -81,6 +87,7 @@ Blobs = Annotated[BlobStore, Depends(blobs_of)]
 class ProfileIn(Body):
     kind: Literal["profile"] = "profile"
     introduction: LongText
+    introduction_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)] = ""
     website: Url | None = None
     logo: Sha256 | None = None
 
@@ -121,8 +128,18 @@ class PosterIn(Body):
     file: Sha256
 
 
+class ServiceIn(Body):
+    kind: Literal["service"]
+    title: Name
+    title_en: Note = ""
+    sector: Sector
+    description: Note = ""
+    description_en: Note = ""
+    image: Sha256 | None = None
+
+
 ContentIn = Annotated[
-    NewsIn | ImageIn | DocumentIn | ActivityIn | PosterIn | ProfileIn,
+    NewsIn | ImageIn | DocumentIn | ActivityIn | PosterIn | ProfileIn | ServiceIn,
     Field(discriminator="kind"),
 ]
 
@@ -132,11 +149,20 @@ class NewItem(Body):
 
 
 class ItemView(BaseModel):
+    """An item as its company's staff and the organiser see it; a visitor sees only the
+    approved revision (`content` is then that revision, the review fields empty)."""
+
     item_id: str
     company_id: str | None
     status: str
     content: BoothContent | None
     version: int
+    revision: int = 0
+    review: Review = "none"
+    approved_revision: int | None = None
+    public: bool = False
+    returned_reason: str | None = None
+    taken_down_reason: str | None = None
 
 
 class PageItem(BaseModel):
@@ -159,15 +185,47 @@ class BoothPage(BaseModel):
 
 class StaffItem(PageItem):
     status: str
+    revision: int
+    review: str
+    public: bool
+    moderated_by: str | None
+    moderation_reason: str | None
+    """Why the organiser returned the revision or took the item down."""
 
 
-async def _resolve(blobs: BlobStore, content: Any) -> BoothContent:
-    """The domain's content: each file hash replaced by the stored file's description."""
+class ReviewEntry(BaseModel):
+    item_id: str
+    company_id: str
+    kind: str
+    revision: int
+    content: dict[str, Any]
+    public_content: dict[str, Any] | None
+    """What the public sees now (an edit under review leaves it in place)."""
+    submitted_at: datetime | None
+
+
+class Approval(Body):
+    revision: int = Field(ge=1, le=2**31 - 1, description="the revision the moderator saw")
+
+
+class Return(Body):
+    revision: int = Field(ge=1, le=2**31 - 1)
+    reason: Text
+
+
+class TakeDown(Body):
+    reason: Text
+
+
+async def _resolve(store: EventStore, company_id: str, content: Any) -> BoothContent:
+    """The domain's content: each file hash replaced by the description of the file the
+    company uploaded. Another company's file is not found, like a hash nobody uploaded."""
     data = content.model_dump()
-    for field in ("file", "logo"):
+    files, _ = await read(store, FILES, company_id)
+    for field in ("file", "logo", "image"):
         sha = data.get(field)
         if sha is not None:
-            ref = await blobs.stat(sha)
+            ref = files.files.get(sha)
             if ref is None:
                 raise NotFound(f"file {sha} not found; upload it first", code="file_not_found")
             data[field] = ref
@@ -187,6 +245,24 @@ def item_view(state: BoothItem, version: int) -> ItemView:
         status=state.status,
         content=state.content,
         version=version,
+        revision=state.revision,
+        review=state.review,
+        approved_revision=state.approved_revision or None,
+        public=state.public is not None,
+        returned_reason=state.returned_reason,
+        taken_down_reason=state.taken_down_reason,
+    )
+
+
+def public_view(state: BoothItem, version: int) -> ItemView:
+    """What a visitor may see of an item: its approved revision, nothing of its review."""
+    return ItemView(
+        item_id=state.item_id,
+        company_id=state.company_id,
+        status=state.status,
+        content=state.public,
+        version=version,
+        public=True,
     )
 
 
@@ -232,15 +308,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     },
 )
 async def upload(
-    company_id: str, request: Request, who: Exhibitor, store: Store, blobs: Blobs
+    company_id: str,
+    request: Request,
+    who: Exhibitor,
+    store: Store,
+    blobs: Blobs,
+    context: Context,
 ) -> BlobRef:
+    company_id = known(company_id, "company", "company_not_found")
     if not await _is_staff(store, company_id, who):
         raise Forbidden(
             f"only the staff of {company_id} upload its files", code="not_company_staff"
         )
     data = await _read_body(request, UPLOADS.max_bytes)
     content_type = UPLOADS.accept(data, request.headers.get("content-type"))
-    return await blobs.put(data, content_type)
+    ref = await blobs.put(data, content_type)
+    # the company may now name the file in its items (and only it: see booth.require_own_files)
+    command = RecordUpload(company_id=company_id, file=ref, asked_by=actor(who))
+    await handlers.record_upload(store, command, context)
+    return ref
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -257,12 +343,11 @@ async def draft_item(
     body: NewItem,
     who: Exhibitor,
     store: Store,
-    blobs: Blobs,
     context: Context,
     response: Response,
 ) -> ItemView:
-    content = await _resolve(blobs, body.content)
     company_id = known(company_id, "company", "company_not_found")
+    content = await _resolve(store, company_id, body.content)
     item_id = profile_item_id(company_id) if content.kind == "profile" else new_id("item")
     command = DraftItem(
         item_id=item_id, company_id=company_id, content=content, asked_by=actor(who)
@@ -288,10 +373,13 @@ async def _on_item(
     responses=FILE_ERRORS,
 )
 async def revise_item(
-    item_id: str, body: NewItem, who: Exhibitor, store: Store, blobs: Blobs, context: Context
+    item_id: str, body: NewItem, who: Exhibitor, store: Store, context: Context
 ) -> ItemView:
-    content = await _resolve(blobs, body.content)
-    command = ReviseItem(item_id=_item(item_id), content=content, asked_by=actor(who))
+    state, _ = await read(store, ITEM, _item(item_id))
+    if state.company_id is None:
+        raise NotFound(f"booth item {item_id} not found", code="item_not_found")
+    content = await _resolve(store, state.company_id, body.content)
+    command = ReviseItem(item_id=item_id, content=content, asked_by=actor(who))
     return await _on_item(store, command, context)
 
 
@@ -307,18 +395,27 @@ async def unpublish_item(item_id: str, who: Exhibitor, store: Store, context: Co
     )
 
 
-async def _visible_item(store: EventStore, item_id: str, who: Principal) -> tuple[BoothItem, int]:
+async def _visible_item(
+    store: EventStore, item_id: str, who: Principal
+) -> tuple[BoothItem, int, bool]:
+    """The item, its version and whether the caller sees it whole (its staff, the organiser);
+    anyone else sees only an approved, published revision."""
     state, version = await read(store, ITEM, item_id)
-    if state.company_id is None or (
-        state.status != "published" and not await _is_staff(store, state.company_id, who)
-    ):
+    if state.company_id is None:
         raise NotFound(f"booth item {item_id} not found", code="item_not_found")
-    return state, version
+    whole = await _is_staff(store, state.company_id, who)
+    if not whole and state.public is None:
+        raise NotFound(f"booth item {item_id} not found", code="item_not_found")
+    return state, version, whole
 
 
-@router.get("/booth-items/{item_id}", summary="an item: published ones for all, drafts for staff")
+@router.get(
+    "/booth-items/{item_id}",
+    summary="an item: its approved revision for all, the working copy for staff and organiser",
+)
 async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
-    return item_view(*await _visible_item(store, item_id, who))
+    state, version, whole = await _visible_item(store, item_id, who)
+    return item_view(state, version) if whole else public_view(state, version)
 
 
 @router.get(
@@ -329,8 +426,8 @@ async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
 async def download(
     item_id: str, who: Anyone, store: Store, blobs: Blobs, context: Context
 ) -> Response:
-    state, _ = await _visible_item(store, item_id, who)
-    content = state.content
+    state, _, whole = await _visible_item(store, item_id, who)
+    content = state.content if whole else state.public
     ref = getattr(content, "file", None) or getattr(content, "logo", None)
     if content is None or not isinstance(ref, BlobRef) or state.company_id is None:
         raise NotFound(f"booth item {item_id} has no file", code="file_not_found")
@@ -339,13 +436,14 @@ async def download(
     if content.kind == "document":
         headers["Content-Disposition"] = f'attachment; filename="{item_id}"'
         record = RecordDownload(
-            download_id=new_id("dl"),
+            download_id=download_id(item_id, who.subject),
             company_id=state.company_id,
             item_id=item_id,
             person=who.subject,
             asked_by=actor(who),
         )
-        # recorded only when someone outside the company downloads (see booth.record_download)
+        # counted and recorded only for someone outside the company (booth.record_download);
+        # the record is the visitor's one per document, whatever the repeat
         if (await handlers.record_download(store, record, context)).events:
             headers["X-Download-Id"] = record.download_id
     return Response(data, media_type=ref.content_type, headers=headers)
@@ -357,10 +455,10 @@ async def download(
     responses=FILE_ERRORS,
 )
 async def save_profile(
-    company_id: str, body: ProfileIn, who: Exhibitor, store: Store, blobs: Blobs, context: Context
+    company_id: str, body: ProfileIn, who: Exhibitor, store: Store, context: Context
 ) -> ItemView:
-    content = await _resolve(blobs, body)
     company_id = known(company_id, "company", "company_not_found")
+    content = await _resolve(store, company_id, body)
     command = SaveProfile(company_id=company_id, content=content, asked_by=actor(who))
     outcome = await handlers.save_profile(store, command, context)
     return changed_item(outcome, profile_item_id(company_id))
@@ -379,12 +477,16 @@ def _page_item(r: Any) -> PageItem:
     )
 
 
-@router.get("/companies/{company_id}/booth", summary="the booth page: what is published")
+@router.get(
+    "/companies/{company_id}/booth",
+    summary="the booth page: what is published and approved by the organiser",
+)
 async def booth_page(company_id: str, who: Anyone, pool: Pool) -> BoothPage:
     rows = await pool.fetch(
-        f"""SELECT item_id, kind, content::text AS content, published_at, updated_at
+        f"""SELECT item_id, kind, public_content::text AS content, published_at,
+                   approved_at AS updated_at
             FROM {showcase.schema}.items
-            WHERE company_id = $1 AND status = 'published'
+            WHERE company_id = $1 AND status = 'published' AND public_content IS NOT NULL
             ORDER BY starts_at NULLS LAST, published_at DESC""",
         company_id,
     )
@@ -418,7 +520,9 @@ async def staff_items(
     if not await _is_staff(store, company_id, who):
         raise Forbidden(f"only the staff of {company_id} see its drafts", code="not_company_staff")
     rows = await pool.fetch(
-        f"""SELECT item_id, kind, status, content::text AS content, published_at, updated_at
+        f"""SELECT item_id, kind, status, content::text AS content, published_at, updated_at,
+                   revision, review, public_content IS NOT NULL AND status = 'published'
+                   AS public, moderated_by, moderation_reason
             FROM {showcase.schema}.items
             WHERE company_id = $1 AND ($2::text IS NULL OR status = $2)
               AND ($3::text IS NULL OR kind = $3)
@@ -432,6 +536,96 @@ async def staff_items(
         StaffItem(
             **_page_item({**dict(r), "content": json.loads(r["content"])}).model_dump(),
             status=r["status"],
+            revision=r["revision"],
+            review=r["review"],
+            public=r["public"],
+            moderated_by=r["moderated_by"],
+            moderation_reason=r["moderation_reason"],
         )
         for r in rows
     ]
+
+
+# --- moderation (在线布展审核) ----------------------------------------------------------------
+
+
+@router.get(
+    "/moderation/booth-items",
+    tags=["moderation"],
+    summary="revisions awaiting the organiser's review, oldest first",
+)
+async def review_queue(
+    who: Recruiter,
+    pool: Pool,
+    company_id: str | None = None,
+    kind: ItemKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReviewEntry]:
+    rows = await pool.fetch(
+        f"""SELECT item_id, company_id, kind, revision, content::text AS content,
+                   public_content::text AS public_content, submitted_at
+            FROM {showcase.schema}.items
+            WHERE review = 'pending' AND ($1::text IS NULL OR company_id = $1)
+              AND ($2::text IS NULL OR kind = $2)
+            ORDER BY submitted_at LIMIT $3""",
+        company_id,
+        kind,
+        limit,
+    )
+    return [
+        ReviewEntry(
+            **{
+                **dict(r),
+                "content": json.loads(r["content"]),
+                "public_content": (
+                    json.loads(r["public_content"]) if r["public_content"] is not None else None
+                ),
+            }
+        )
+        for r in rows
+    ]
+
+
+async def _moderate(
+    store: EventStore, command: ApproveItem | ReturnItem | TakeDownItem, context: Context
+) -> ItemView:
+    outcome = await handlers.review_item(store, command, context)
+    return changed_item(outcome, command.item_id)
+
+
+@router.post(
+    "/booth-items/{item_id}/approve",
+    tags=["moderation"],
+    summary="approve the revision reviewed: it goes public (409 if revised since)",
+)
+async def approve_item(
+    item_id: str, body: Approval, who: Recruiter, store: Store, context: Context
+) -> ItemView:
+    command = ApproveItem(item_id=_item(item_id), revision=body.revision, asked_by=actor(who))
+    return await _moderate(store, command, context)
+
+
+@router.post(
+    "/booth-items/{item_id}/return",
+    tags=["moderation"],
+    summary="return the revision to the company with a reason; the public version stays",
+)
+async def return_item(
+    item_id: str, body: Return, who: Recruiter, store: Store, context: Context
+) -> ItemView:
+    command = ReturnItem(
+        item_id=_item(item_id), revision=body.revision, reason=body.reason, asked_by=actor(who)
+    )
+    return await _moderate(store, command, context.because(body.reason))
+
+
+@router.post(
+    "/booth-items/{item_id}/take-down",
+    tags=["moderation"],
+    summary="hide a public item at once, recording who and why",
+)
+async def take_down_item(
+    item_id: str, body: TakeDown, who: Recruiter, store: Store, context: Context
+) -> ItemView:
+    command = TakeDownItem(item_id=_item(item_id), reason=body.reason, asked_by=actor(who))
+    return await _moderate(store, command, context.because(body.reason))

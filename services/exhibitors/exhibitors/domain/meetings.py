@@ -133,6 +133,7 @@ class Book(BaseModel):
     person: Identifier
     meeting_id: Identifier
     period: Period
+    company_id: Identifier | None = None
 
 
 class Release(BaseModel):
@@ -255,6 +256,8 @@ class AgendaBooked(DomainEvent):
     person: Identifier
     meeting_id: Identifier
     period: Period
+    company_id: Identifier | None = None
+    """The company whose meeting it is (absent on events before slot caps)."""
 
 
 @registry.event("exhibitors.AgendaReleased", version=1)
@@ -449,12 +452,29 @@ def request_meeting(
     }
 
 
+SLOTS_PER_GUEST = 2
+"""Upcoming meetings a visitor may hold with one company through its offered slots."""
+
+
 def book_slot(
     command: BookSlot, *, slot: Slot, meeting: Meeting, agendas: Mapping[str, Agenda], now: datetime
 ) -> Decision:
     """Take an offered slot: the meeting is confirmed for the guest and the host at once."""
     if slot.period is None or slot.company_id is None:
         raise NotFound(f"slot {command.slot_id} not found", code="slot_not_found")
+    guest = agendas.get(command.guest)
+    if (
+        guest is not None
+        and slot.status == "open"
+        and guest.upcoming_with(slot.company_id, now) >= SLOTS_PER_GUEST
+    ):
+        # one visitor must not take every open slot of a company (issue 11)
+        raise Conflict(
+            f"at most {SLOTS_PER_GUEST} upcoming meetings with company {slot.company_id}"
+            " per visitor; cancel one first",
+            code="slot_cap_reached",
+            limit=SLOTS_PER_GUEST,
+        )
     book = BookFromSlot(
         meeting_id=command.meeting_id,
         slot_id=command.slot_id,
@@ -497,10 +517,10 @@ def _agendas(
     """Each party's agenda as the meeting now holds it; a slot no longer used is freed."""
     assert meeting.period is not None
     held = meeting.booked()
-    mid = meeting.meeting_id
+    mid, company = meeting.meeting_id, meeting.company_id
     decision: Decision = {
         AGENDA.stream(person): decide_agenda(
-            Book(person=person, meeting_id=mid, period=meeting.period)
+            Book(person=person, meeting_id=mid, period=meeting.period, company_id=company)
             if person in held
             else Release(person=person, meeting_id=mid),
             agendas[person],
@@ -553,6 +573,16 @@ def _awaited(state: Meeting, by: str, action: str) -> None:
 class Agenda:
     person: str
     bookings: dict[str, Period] = field(default_factory=dict)
+    companies: dict[str, str] = field(default_factory=dict)
+    """meeting id -> the company whose meeting it is, where known"""
+
+    def upcoming_with(self, company_id: str, now: datetime) -> int:
+        """Meetings with `company_id` still to come on this agenda."""
+        return sum(
+            1
+            for mid, period in self.bookings.items()
+            if self.companies.get(mid) == company_id and period.end > now
+        )
 
 
 def initial_agenda(person: str) -> Agenda:
@@ -574,7 +604,11 @@ def decide_agenda(command: AgendaCommand, state: Agenda) -> list[DomainEvent]:
                         start=held.start.isoformat(),
                         end=held.end.isoformat(),
                     )
-            return [AgendaBooked(person=state.person, meeting_id=mid, period=period)]
+            company = command.company_id
+            booked = AgendaBooked(
+                person=state.person, meeting_id=mid, period=period, company_id=company
+            )
+            return [booked]
         case Release(meeting_id=mid):
             if mid not in state.bookings:
                 return []
@@ -586,10 +620,18 @@ def decide_agenda(command: AgendaCommand, state: Agenda) -> list[DomainEvent]:
 def evolve_agenda(state: Agenda, event: DomainEvent) -> Agenda:
     match event:
         case AgendaBooked():
-            return replace(state, bookings={**state.bookings, event.meeting_id: event.period})
+            companies = state.companies
+            if event.company_id is not None:
+                companies = {**companies, event.meeting_id: event.company_id}
+            return replace(
+                state,
+                bookings={**state.bookings, event.meeting_id: event.period},
+                companies=companies,
+            )
         case AgendaReleased():
             rest = {m: p for m, p in state.bookings.items() if m != event.meeting_id}
-            return replace(state, bookings=rest)
+            known = {m: c for m, c in state.companies.items() if m != event.meeting_id}
+            return replace(state, bookings=rest, companies=known)
         case _:
             return state
 

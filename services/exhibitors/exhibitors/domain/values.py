@@ -216,3 +216,19 @@ def _slug(value: str) -> str:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 """A zone or other code, e.g. `digital-services`, `country-exhibitions`, `laozihao`."""
+
+
+# --- services-trade sectors (服务贸易领域) ---------------------------------------------------
+
+Sector = Literal[
+    "telecom-it",
+    "finance",
+    "culture-tourism",
+    "education",
+    "sport",
+    "health",
+    "environment",
+    "engineering-consulting",
+]
+"""The fair's fixed taxonomy of services-trade sectors: its eight themed exhibitions
+(八大专题展)."""

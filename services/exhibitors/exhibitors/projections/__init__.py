@@ -1,4 +1,5 @@
 from .agendas import agendas
+from .booth_sales import booth_sales
 from .cards import cards
 from .directory import directory
 from .leads import leads
@@ -9,6 +10,7 @@ from .showcase import showcase
 
 __all__ = [
     "agendas",
+    "booth_sales",
     "cards",
     "directory",
     "leads",
