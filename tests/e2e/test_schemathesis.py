@@ -34,6 +34,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from support.kafka_access import kafka_settings
 from support.serving import free_port, start_service
 
 pytestmark = pytest.mark.infra
@@ -60,7 +61,7 @@ def infra_settings(infra: Infra) -> Iterator[ServiceSettings]:
     unique = f"st{uuid.uuid4().hex[:8]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.bootstrap_servers,
+        **kafka_settings(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="st-secret-" + "x" * 40,

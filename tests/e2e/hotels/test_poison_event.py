@@ -56,7 +56,7 @@ async def test_an_allotment_the_database_refuses_is_dead_lettered_and_later_ones
         rate=BEYOND_BIGINT,
     )
     store = api.runtime.store
-    await store.append(poison.stream_id, [poison], 0, CommandContext.system("test"))
+    await store.append(poison.stream_id(), [poison], 0, CommandContext.system("test"))
     await api.allot(20, 2, 3, rate=900)  # a later allotment, after the poison
 
     async def nights() -> list[tuple[str, int, int]]:
