@@ -9,6 +9,7 @@ from fairline_events.service import ServiceDefinition
 from .api import blocks_router, bookings_router, hotels_router, partner_router, read_models_router
 from .domain.events import registry
 from .jobs import cut_off_job, partner_feed_job
+from .policies.sponsorship import sponsorship
 from .projections import occupancy, partner_feed, rooming
 
 definition = ServiceDefinition(
@@ -23,7 +24,7 @@ definition = ServiceDefinition(
     ),
     registry=registry,
     routers=[hotels_router, blocks_router, bookings_router, read_models_router, partner_router],
-    projections=[rooming, occupancy, partner_feed],
+    projections=[rooming, occupancy, partner_feed, sponsorship],
     migrations=[resources.files("hotels") / "migrations"],
     jobs=[cut_off_job, partner_feed_job],
 )

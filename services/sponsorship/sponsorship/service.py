@@ -9,6 +9,7 @@ from fairline_events.service import ServiceDefinition
 from .api import ads_router, delivery_router, packages_router, read_models_router
 from .domain.events import registry
 from .jobs import expiry_job
+from .policies import hotels
 from .projections import desk
 
 definition = ServiceDefinition(
@@ -25,7 +26,7 @@ definition = ServiceDefinition(
     ),
     registry=registry,
     routers=[packages_router, ads_router, delivery_router, read_models_router],
-    projections=[desk],
+    projections=[desk, hotels],
     migrations=[resources.files("sponsorship") / "migrations"],
     jobs=[expiry_job],
 )

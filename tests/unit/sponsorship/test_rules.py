@@ -23,10 +23,12 @@ from sponsorship.domain.commands import (
     RequestBenefit,
     ReviewCreative,
     SignContract,
+    Stay,
     SubmitCreative,
 )
 from sponsorship.domain.events import (
     Benefit,
+    BenefitRequested,
     Instalment,
     OfferExpired,
     PackageCancelled,
@@ -212,7 +214,15 @@ def test_benefits_move_pending_requested_delivered_or_failed() -> None:
     world.when(request_benefit, RequestBenefit(package_id="icbc", benefit_no=1), at=T0)
     world.when(deliver_benefit, DeliverBenefit(
         package_id="icbc", benefit_no=1, proof="photo of the backdrop"), at=T0)  # fmt: skip
-    world.when(request_benefit, RequestBenefit(package_id="icbc", benefit_no=2), at=T0)
+    with pytest.raises(DomainError) as refused:  # hotel rooms: where and when?
+        world.when(request_benefit, RequestBenefit(package_id="icbc", benefit_no=2), at=T0)
+    assert refused.value.code == "stay_needed"
+    stay = Stay(hotel_code="cncc-grand", room_type="standard", first_night=DAY,
+                last_night=DAY + timedelta(days=2))  # fmt: skip
+    requested = world.when(
+        request_benefit, RequestBenefit(package_id="icbc", benefit_no=2, stay=stay), at=T0
+    )
+    assert isinstance(requested[0], BenefitRequested) and requested[0].stay is not None
     world.when(fail_benefit, FailBenefit(
         package_id="icbc", benefit_no=2, reason="no rooms left"), at=T0)  # fmt: skip
     benefits = world.state(PACKAGE, package_stream("icbc")).benefits

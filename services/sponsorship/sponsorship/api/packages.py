@@ -18,6 +18,7 @@ from ..domain.commands import (
     RecordPayment,
     RequestBenefit,
     SignContract,
+    Stay,
 )
 from ..domain.events import Benefit, Instalment
 from ..domain.package import Package, package_stream
@@ -158,15 +159,21 @@ async def cancel(
     return _answer(package_id, outcome)
 
 
+class BenefitRequest(Body):
+    stay: Stay | None = None
+    """Hotel rooms: the hotel, room type and nights; the hotels service makes the block."""
+
+
 @router.post(
     "/packages/{package_id}/benefits/{benefit_no}/request",
-    summary="Ask for a benefit to be delivered (pending → requested)",
+    summary="Ask for a benefit (pending → requested); hotel rooms go to the hotels service",
 )
 async def request(
     who: Team, store: Store, context: Context, package_id: str = PackageId,
-    benefit_no: int = BenefitNo,
+    benefit_no: int = BenefitNo, body: BenefitRequest | None = None,
 ) -> PackageView:  # fmt: skip
-    command = RequestBenefit(package_id=package_id, benefit_no=benefit_no)
+    stay = body.stay if body else None
+    command = RequestBenefit(package_id=package_id, benefit_no=benefit_no, stay=stay)
     return _answer(package_id, await request_benefit(store, command, context))
 
 

@@ -79,9 +79,26 @@ class ExpireOffer(Command):
     package_id: Identifier
 
 
+class Stay(Command):
+    hotel_code: Category
+    room_type: Category
+    first_night: date
+    last_night: date
+
+    @model_validator(mode="after")
+    def _forward(self) -> Stay:
+        if self.last_night < self.first_night:
+            raise ValueError("last_night comes before first_night")
+        if (self.last_night - self.first_night).days > 30:
+            raise ValueError("a sponsor's stay covers at most 31 nights")
+        return self
+
+
 class RequestBenefit(Command):
     package_id: Identifier
     benefit_no: int = Field(ge=1, le=100)
+    stay: Stay | None = None
+    """Hotel rooms only: the hotel, room type and nights asked of the hotels service."""
 
 
 class DeliverBenefit(Command):

@@ -41,6 +41,17 @@ class Benefit(BaseModel):
     detail: str = ""
 
 
+class HotelStay(BaseModel):
+    """Where a package's hotel rooms are wanted: asked of the hotels service as a block."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hotel_code: str
+    room_type: str
+    first_night: date
+    last_night: date
+
+
 class Instalment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -169,6 +180,9 @@ class BenefitRequested(PackageEvent):
     kind: BenefitKind
     quantity: int
     detail: str
+    sponsor_name: str = ""
+    stay: HotelStay | None = None
+    """For hotel rooms: the hotels service makes a block of `quantity` rooms for these nights."""
 
 
 @registry.event("sponsorship.BenefitDelivered", version=1)

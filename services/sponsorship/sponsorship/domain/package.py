@@ -31,6 +31,7 @@ from .events import (
     BenefitFailed,
     BenefitRequested,
     ContractSigned,
+    HotelStay,
     Instalment,
     OfferExpired,
     PackageCancelled,
@@ -61,6 +62,7 @@ class Package:
     edition_code: str = ""
     tier_code: str = ""
     sponsor_id: str = ""
+    sponsor_name: str = ""
     category: str = ""
     price_fen: int = 0
     expires_at: datetime | None = None
@@ -208,12 +210,20 @@ def _benefit(package: Package, number: int) -> Deliverable:
 
 
 def request(command: RequestBenefit, *, package: Package) -> list[DomainEvent]:
+    """Hotel rooms are asked of the hotels service, which needs to know where and when."""
     benefit = _benefit(offered(package), command.benefit_no)
-    if benefit.standing != "pending":
+    if benefit.standing not in ("pending", "failed"):  # a failed one may be asked again
         return []
+    if benefit.kind == "hotel_rooms" and command.stay is None:
+        raise DomainError(
+            "hotel rooms are asked of the hotels service: name the hotel, room type and nights",
+            code="stay_needed",
+        )
+    stay = HotelStay(**command.stay.model_dump()) if command.stay else None
     return [BenefitRequested(package_id=package.package_id, benefit_no=command.benefit_no,
                              kind=benefit.kind, quantity=benefit.quantity,
-                             detail=benefit.detail)]  # fmt: skip
+                             detail=benefit.detail, sponsor_name=package.sponsor_name,
+                             stay=stay)]  # fmt: skip
 
 
 def deliver(command: DeliverBenefit, *, package: Package) -> list[DomainEvent]:
@@ -244,7 +254,8 @@ def evolve(package: Package, event: DomainEvent) -> Package:
             benefits = tuple(Deliverable(b.kind, b.quantity, b.detail) for b in event.benefits)
             return replace(package, status="offered", edition_code=event.edition_code,
                            tier_code=event.tier_code, sponsor_id=event.sponsor_id,
-                           category=event.category, price_fen=event.price_fen,
+                           sponsor_name=event.sponsor_name, category=event.category,
+                           price_fen=event.price_fen,
                            expires_at=event.expires_at, benefits=benefits)  # fmt: skip
         case ContractSigned():
             return replace(package, status="contracted", instalments=tuple(event.instalments),
