@@ -110,6 +110,11 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         sections["forums"] = lambda: forums(infra, scale)
     except ImportError as exc:
         say(f"forums: skipped ({exc}); needs the forums service")
+    try:
+        sponsorship: Any = importlib.import_module("bench.sponsorship").bench_sponsorship
+        sections["sponsorship"] = lambda: sponsorship(infra, scale)
+    except ImportError as exc:
+        say(f"sponsorship: skipped ({exc}); needs the sponsorship service")
     for name, run in sections.items():
         if only and name not in only:
             continue

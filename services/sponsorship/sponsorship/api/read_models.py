@@ -4,8 +4,11 @@ delivery reports."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -66,6 +69,47 @@ ORDER BY d.day, p.channel, p.placement_code, b.booking_id
 """
 
 
+class _Rendered:
+    """Serving schedules as answered, kept for `TTL` seconds per (edition, channel, range).
+
+    The schedule is the busiest read (every page view of the website and mini-program may
+    ask), the same for everyone, and changes a few times a day; the read model itself trails
+    the events by about as much as TTL, so a read costs no query and no JSON rendering. One
+    request renders a stale entry while the others are answered from it (no stampede of
+    identical queries when it expires under load)."""
+
+    TTL = 0.5
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[object, ...], tuple[float, bytes, str]] = {}
+        self.locks: dict[tuple[object, ...], asyncio.Lock] = {}
+
+    async def get(
+        self, key: tuple[object, ...], render: Callable[[], Awaitable[bytes]]
+    ) -> tuple[bytes, str]:
+        found = self.kept.get(key)
+        if found is not None and time.monotonic() - found[0] <= self.TTL:
+            return found[1], found[2]
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        if found is not None and lock.locked():
+            return found[1], found[2]  # being rendered afresh: the last answer meanwhile
+        async with lock:
+            again = self.kept.get(key)
+            if again is not None and time.monotonic() - again[0] <= self.TTL:
+                return again[1], again[2]
+            body = await render()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+                self.locks = {key: lock}
+            self.kept[key] = (time.monotonic(), body, etag)
+            return body, etag
+
+
+_rendered = _Rendered()
+
+
 @router.get(
     "/editions/{edition_code}/serving-schedule",
     response_model=list[Serving],
@@ -84,11 +128,13 @@ async def serving_schedule(
     version. Answered with an ETag over the body: a client that sends it back in
     If-None-Match gets 304 and no body until the schedule changes."""
     first, last = _range(first_day, last_day)
-    records = await pool.fetch(SERVING, edition_code, first, last, channel)
-    body = json.dumps(
-        [Serving(**dict(r)).model_dump(mode="json") for r in records], separators=(",", ":")
-    ).encode()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+    async def render() -> bytes:
+        records = await pool.fetch(SERVING, edition_code, first, last, channel)
+        rows = [Serving(**dict(r)).model_dump(mode="json") for r in records]
+        return json.dumps(rows, separators=(",", ":")).encode()
+
+    body, etag = await _rendered.get((edition_code, channel, first, last), render)
     headers = {"ETag": etag, "Cache-Control": "public, max-age=30"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
