@@ -28,6 +28,7 @@ from .domain.commands import (
     ExpireOffer,
     FailBenefit,
     HoldSlot,
+    LapseHold,
     OfferPackage,
     PayBooking,
     RecordPayment,
@@ -172,8 +173,7 @@ async def release_booking(command: ReleaseBooking, streams: Streams) -> list[Dom
 
 
 @command_handler
-async def lapse_hold(command: ConfirmBooking, streams: Streams) -> list[DomainEvent]:
-    """The expiry clock's command (it names the booking as a confirmation does)."""
+async def lapse_hold(command: LapseHold, streams: Streams) -> list[DomainEvent]:
     booking, days = await _with_days(streams, command.booking_id)
     return bookings.lapse(booking=booking, days=days, now=streams.now)
 

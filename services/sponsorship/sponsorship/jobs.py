@@ -16,7 +16,7 @@ from fairline_events.errors import DomainError
 from fairline_events.jobs import Job
 from fairline_events.service import Runtime
 
-from .domain.commands import ConfirmBooking, ExpireOffer
+from .domain.commands import ExpireOffer, LapseHold
 from .handlers import expire_offer, lapse_hold
 from .projections import desk
 
@@ -45,7 +45,7 @@ async def expire_due(runtime: Runtime, batch: int = 200) -> int:
             log.warning("offer not expired", package_id=offer["package_id"], code=exc.code)
     for held in holds:
         try:
-            lapse = ConfirmBooking(booking_id=held["booking_id"])
+            lapse = LapseHold(booking_id=held["booking_id"])
             expired += bool((await lapse_hold(runtime.store, lapse, context)).events)
         except DomainError as exc:
             log.warning("hold not released", booking_id=held["booking_id"], code=exc.code)

@@ -25,9 +25,14 @@ async def test_the_demo_tiers_and_placements_load_once(api: Api) -> None:
     )
     codes = [r["tier_code"] for r in tiers]
     assert {"strategic-partner", "platinum", "gold", "designated-supplier"} <= set(codes)
-    calendar = await api.ok(
-        "GET", "/editions/ciftis-2021/inventory?first_day=2021-09-02&last_day=2021-09-02",
-        "team",
+    calendar = await eventually(
+        lambda: api.ok(
+            "GET", "/editions/ciftis-2021/inventory?first_day=2021-09-02&last_day=2021-09-02",
+            "team",
+        ),
+        lambda rows: len(rows) == 6,  # the yaml's six placements (one also in the set-up)
+        within=30,
+        what="the demo placements in the calendar",
     )  # fmt: skip
     channels = {r["channel"] for r in calendar}
     assert channels == {"website", "mini-program", "on-site"}

@@ -18,6 +18,7 @@ from sponsorship.domain.commands import (
     ExpireOffer,
     FailBenefit,
     HoldSlot,
+    LapseHold,
     OfferPackage,
     RecordPayment,
     RequestBenefit,
@@ -261,7 +262,7 @@ def test_a_lapsed_hold_frees_its_days_at_once_and_cannot_be_confirmed() -> None:
         world.when(confirm_booking, ConfirmBooking(booking_id="b1"), at=later)
     assert refused.value.code == "hold_lapsed"
     world.when(hold_slot, hold("b2", 1, 1), at=later)  # before the job released it
-    assert world.when(lapse_hold, ConfirmBooking(booking_id="b1"), at=later)
+    assert world.when(lapse_hold, LapseHold(booking_id="b1"), at=later)
 
 
 def test_a_confirmed_booking_is_priced_per_day() -> None:

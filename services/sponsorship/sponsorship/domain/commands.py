@@ -152,6 +152,12 @@ class ConfirmBooking(Command):
     booking_id: Identifier
 
 
+class LapseHold(Command):
+    """The expiry clock's: release the booking's days if its hold has ended."""
+
+    booking_id: Identifier
+
+
 class PayBooking(Command):
     booking_id: Identifier
     payment_id: Identifier
