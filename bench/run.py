@@ -112,6 +112,11 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         say(f"forums: skipped ({exc}); needs the forums service")
     online: Any = importlib.import_module("bench.online").bench_online
     sections["online"] = lambda: online(infra, scale)
+    try:
+        sponsorship: Any = importlib.import_module("bench.sponsorship").bench_sponsorship
+        sections["sponsorship"] = lambda: sponsorship(infra, scale)
+    except ImportError as exc:
+        say(f"sponsorship: skipped ({exc}); needs the sponsorship service")
     for name, run in sections.items():
         if only and name not in only:
             continue

@@ -58,6 +58,9 @@ ROLES = {
     "forums_team": "demo-forums-team",
     "organising_committee": "demo-organising-committee",
     "organiser": "demo-organiser",
+    "sponsorship_team": "demo-sponsorship-desk",
+    "sponsor": "demo-icbc",
+    "ad_server": "demo-ad-server",
     "admin": "demo-admin",
 }
 

@@ -10,6 +10,7 @@ from .api import blocks_router, bookings_router, hotels_router, partner_router, 
 from .domain.events import registry
 from .jobs import cut_off_job, partner_feed_job
 from .partner.contract import published_feeds
+from .policies.sponsorship import sponsorship
 from .projections import occupancy, partner_feed, rooming
 
 definition = ServiceDefinition(
@@ -24,7 +25,7 @@ definition = ServiceDefinition(
     ),
     registry=registry,
     routers=[hotels_router, blocks_router, bookings_router, read_models_router, partner_router],
-    projections=[rooming, occupancy, partner_feed],
+    projections=[rooming, occupancy, partner_feed, sponsorship],
     migrations=[resources.files("hotels") / "migrations"],
     jobs=[cut_off_job, partner_feed_job],
     publishes_prefixes=["partner."],

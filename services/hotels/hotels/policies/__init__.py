@@ -1,0 +1,1 @@
+"""Reactions to other services' events that issue this service's commands."""

@@ -1,0 +1,1 @@
+"""Fairline sponsorship: packages per tier, category exclusivity, ad slots, creatives, delivery."""

@@ -1,0 +1,1 @@
+"""The sponsorship desk's rules: pure functions, no I/O."""

@@ -1,0 +1,3 @@
+from .desk import desk
+
+__all__ = ["desk"]
