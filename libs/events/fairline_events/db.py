@@ -6,6 +6,7 @@ an advisory lock so that two replicas starting together do not race.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -84,15 +85,35 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
     `unavailable` within a second. A fixed acquire timeout is no answer either: under a
     burst (a hundred bookings at once on twenty connections) requests rightly queue for
     longer than a second while the database works through them. So a request waits as long
-    as connections keep coming back, and gives up after `stall_timeout` without any.
+    as connections keep coming back, and after `stall_timeout` without any it asks the
+    server itself: one new connection, at most once per `stall_timeout`. A server that
+    answers is only busy (or this process's event loop was, too busy to take connections
+    back), so the request keeps waiting; one that does not answer is an outage, a 503.
     """
 
-    __slots__ = ("_last_release", "_stall_timeout")
+    __slots__ = ("_dsn", "_last_probe", "_last_release", "_probing", "_stall_timeout")
 
-    def __init__(self, *args: Any, stall_timeout: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, dsn: str, *args: Any, stall_timeout: float, **kwargs: Any) -> None:
+        super().__init__(dsn, *args, **kwargs)
+        self._dsn = dsn
         self._stall_timeout = stall_timeout
         self._last_release = time.monotonic()
+        self._last_probe = (0.0, True)
+        self._probing = asyncio.Lock()
+
+    async def _server_answers(self) -> bool:
+        async with self._probing:
+            probed_at, answered = self._last_probe
+            if time.monotonic() - probed_at < self._stall_timeout:
+                return answered
+            try:
+                probe = await asyncpg.connect(self._dsn, timeout=self._stall_timeout)
+                await probe.close(timeout=self._stall_timeout)
+                answered = True
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                answered = False
+            self._last_probe = (time.monotonic(), answered)
+            return answered
 
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's)
         if timeout is not None:  # the caller's own bound
@@ -101,7 +122,8 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
             try:
                 return await super()._acquire(self._stall_timeout)
             except TimeoutError:
-                if time.monotonic() - self._last_release >= self._stall_timeout:
+                stalled = time.monotonic() - self._last_release >= self._stall_timeout
+                if stalled and not await self._server_answers():
                     raise
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
