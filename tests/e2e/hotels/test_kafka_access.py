@@ -54,6 +54,8 @@ async def test_each_partner_hotel_reads_only_its_own_feed_from_the_service_run_a
             "kafka_sasl_password": SecretStr(principals.services["hotels"].password),
         }
     )
+    # The sponsorship service's topic, which hotels consumes, is its owner's to create.
+    await ensure_topics(principals.admin, [settings.topic("sponsorship.events")])
     # The whole service (relay, projections, partner-feed publisher) under its own principal.
     async with running(as_hotels) as api:
         for hotel in ("cncc-grand", "continental"):
