@@ -161,7 +161,9 @@ async def _ingest(
 
 async def _serving(client: httpx.AsyncClient, scale: float) -> list[Figure]:
     last = (FAIR + timedelta(days=5)).isoformat()
-    path = f"/editions/{EDITION}/serving-schedule?first_day={FAIR.isoformat()}&last_day={last}"
+    path = (
+        f"/public/editions/{EDITION}/serving-schedule?first_day={FAIR.isoformat()}&last_day={last}"
+    )
     await eventually(
         lambda: client.get(path),
         lambda r: r.status_code == 200 and len(r.json()) == PLACEMENTS * 6,

@@ -79,6 +79,8 @@ async def test_bad_input_is_refused_with_the_error_body_and_writes_nothing(api: 
     assert await api.runtime.pool.fetchval("SELECT count(*) FROM delivery_events") == 0
     assert (await api.call("GET", f"/editions/{EDITION}/inventory", None)).status_code == 401
     reversed_range = await api.call(
-        "GET", f"/editions/{EDITION}/serving-schedule?first_day={day(3)}&last_day={day(1)}", None
+        "GET",
+        f"/public/editions/{EDITION}/serving-schedule?first_day={day(3)}&last_day={day(1)}",
+        None,
     )
     assert reversed_range.status_code == 422

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.infra
 
 CREATIVE = {"image_url": "https://cdn.example/icbc-v1.png", "link_url": "https://icbc.example",
             "alt_text": "ICBC: banking for trade in services"}  # fmt: skip
-SCHEDULE = f"/editions/{EDITION}/serving-schedule?first_day={day(0)}&last_day={day(6)}"
+SCHEDULE = f"/public/editions/{EDITION}/serving-schedule?first_day={day(0)}&last_day={day(6)}"
 
 
 async def _booked(api: Api) -> str:

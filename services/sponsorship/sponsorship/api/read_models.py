@@ -111,7 +111,7 @@ _rendered = _Rendered()
 
 
 @router.get(
-    "/editions/{edition_code}/serving-schedule",
+    "/public/editions/{edition_code}/serving-schedule",
     response_model=list[Serving],
     summary="What runs where each day (public: the website and mini-program teams; ETag)",
     responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
