@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import subprocess
+import tempfile
 import uuid
 from typing import Any
 
@@ -242,6 +243,8 @@ async def bench_relay_and_projection(server: str, kafka: KafkaAccess, events: in
         await task
         relay_rate = events / t.seconds
         raw_rate = await raw_producer(kafka, f"{prefix}raw", events)
+        # The broker creates no topic on first use: Kafka's own tool needs its topic made.
+        await ensure_topics(kafka, [f"{prefix}perf"])
         perf_rate = producer_performance(kafka, f"{prefix}perf", events)
         figures.append(
             Figure(
@@ -320,28 +323,35 @@ def producer_performance(kafka: KafkaAccess, topic: str, events: int) -> float:
     from fairline_stack.kafka import tool_command
 
     size = len(envelope_bytes(0)[1])
-    out = subprocess.run(
-        tool_command(
-            "org.apache.kafka.tools.ProducerPerformance",
-            "--topic",
-            topic,
-            "--num-records",
-            str(events),
-            "--record-size",
-            str(size),
-            "--throughput",
-            "-1",
-            "--producer-props",
-            f"bootstrap.servers={kafka.bootstrap_servers}",
-            *java_client_props(kafka),
-            "acks=all",
-            "enable.idempotence=true",
-            "linger.ms=5",
-        ),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    props = [
+        f"bootstrap.servers={kafka.bootstrap_servers}",
+        *java_client_props(kafka),
+        "acks=all",
+        "enable.idempotence=true",
+        "linger.ms=5",
+    ]
+    # A file, not --producer-props: that flag splits on "=", and a JAAS line holds several.
+    with tempfile.NamedTemporaryFile("w", suffix=".properties") as config:
+        config.write("\n".join(props) + "\n")
+        config.flush()
+        out = subprocess.run(
+            tool_command(
+                "org.apache.kafka.tools.ProducerPerformance",
+                "--topic",
+                topic,
+                "--num-records",
+                str(events),
+                "--record-size",
+                str(size),
+                "--throughput",
+                "-1",
+                "--producer.config",
+                config.name,
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     matches = re.findall(r"([0-9.]+) records/sec", out)
     return float(matches[-1]) if matches else float("nan")
 
