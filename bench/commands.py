@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -27,10 +26,9 @@ from fairline_events.auth import TokenIssuer
 from fairline_events.db import drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
-from pydantic import SecretStr
 
 from . import cpu
-from .common import Figure, percentile, say
+from .common import Figure, percentile, say, service_settings
 from .load import Request, ensure_vegeta, open_loop
 
 # The booths end-to-end harness already knows how to open an edition, import booths from
@@ -88,15 +86,7 @@ def _api_processes() -> list[int]:
 async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(
-        database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
-        kafka_sasl_username=infra.kafka.username,
-        kafka_sasl_password=SecretStr(infra.kafka.password),
-        fairline_topic_prefix=f"{unique}.",
-        fairline_database_prefix=f"{unique}_",
-        fairline_auth_secret=secrets.token_urlsafe(48),
-    )
+    settings = service_settings(infra, unique)
     command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
     subprocess.run([command, "migrate"], env=_env(settings), check=True, capture_output=True)
     worker = _booths(settings, "work")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -11,6 +12,9 @@ from typing import Any
 
 import asyncpg
 from fairline_events.db import create_pool, drop_database, ensure_database, migrate, with_database
+from fairline_events.settings import ServiceSettings
+from fairline_stack.resolve import Infra
+from pydantic import SecretStr
 
 
 def say(line: str) -> None:
@@ -68,3 +72,18 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def service_settings(infra: Infra, unique: str) -> ServiceSettings:
+    """A service under bench: its own databases and topics, the stack's Kafka identity, a
+    fresh signing key."""
+    return ServiceSettings(
+        database_url=infra.database_url,
+        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
+        kafka_security_protocol=infra.kafka.security_protocol,
+        kafka_sasl_username=infra.kafka.username,
+        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
+        fairline_topic_prefix=f"{unique}.",
+        fairline_database_prefix=f"{unique}_",
+        fairline_auth_secret=secrets.token_urlsafe(48),
+    )

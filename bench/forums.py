@@ -10,7 +10,6 @@ events or Python rules); the agenda beside `/healthz` at the same rate (the HTTP
 from __future__ import annotations
 
 import asyncio
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,11 +24,9 @@ import asyncpg
 import httpx
 from fairline_events.auth import TokenIssuer
 from fairline_events.db import drop_database
-from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
-from pydantic import SecretStr
 
-from .common import Figure, say, scratch_database
+from .common import Figure, say, scratch_database, service_settings
 from .load import Request, ensure_vegeta, open_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -52,16 +49,7 @@ def _at(day: int, hour: int) -> str:
 async def bench_forums(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(
-        database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
-        kafka_security_protocol=infra.kafka.security_protocol,
-        kafka_sasl_username=infra.kafka.username,
-        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
-        fairline_topic_prefix=f"{unique}.",
-        fairline_database_prefix=f"{unique}_",
-        fairline_auth_secret=secrets.token_urlsafe(48),
-    )
+    settings = service_settings(infra, unique)
     server = start_service("forums", settings, PORT, quiet=True)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-forums")
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -27,12 +26,10 @@ import asyncpg
 import httpx
 from fairline_events.context import CommandContext
 from fairline_events.db import create_pool, drop_database
-from fairline_events.settings import ServiceSettings
 from fairline_events.store import EventStore, StreamAppend
 from fairline_stack.resolve import Infra
-from pydantic import SecretStr
 
-from .common import Figure, percentile, say
+from .common import Figure, percentile, say, service_settings
 from .load import LoadResult, _result, ensure_vegeta
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -213,16 +210,7 @@ def _figure(name: str, got: LoadResult, floor: LoadResult, expect: int) -> Figur
 async def bench_online(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(
-        database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
-        kafka_security_protocol=infra.kafka.security_protocol,
-        kafka_sasl_username=infra.kafka.username,
-        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
-        fairline_topic_prefix=f"{unique}.",
-        fairline_database_prefix=f"{unique}_",
-        fairline_auth_secret=secrets.token_urlsafe(48),
-    )
+    settings = service_settings(infra, unique)
     exhibitors = 10_000  # the edition size, whatever the scale
     seconds = max(3.0, 10 * scale)
     server = start_service("exhibitors", settings, PORT, quiet=True)

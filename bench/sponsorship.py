@@ -10,7 +10,6 @@ the serving schedule beside `/healthz` at the same rate (the HTTP stack alone).
 from __future__ import annotations
 
 import asyncio
-import secrets
 import signal
 import subprocess
 import sys
@@ -24,11 +23,9 @@ import httpx
 from fairline_events.auth import TokenIssuer
 from fairline_events.db import drop_database
 from fairline_events.kafka import ensure_topics
-from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
-from pydantic import SecretStr
 
-from .common import Figure, say
+from .common import Figure, say, service_settings
 from .core import raw_consumer, raw_producer
 from .load import Request, ensure_vegeta, open_loop
 
@@ -47,16 +44,7 @@ SENDERS = 4
 async def bench_sponsorship(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(
-        database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
-        kafka_security_protocol=infra.kafka.security_protocol,
-        kafka_sasl_username=infra.kafka.username,
-        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
-        fairline_topic_prefix=f"{unique}.",
-        fairline_database_prefix=f"{unique}_",
-        fairline_auth_secret=secrets.token_urlsafe(48),
-    )
+    settings = service_settings(infra, unique)
     server = start_service("sponsorship", settings, PORT, quiet=True)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-sponsorship")
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,10 +24,9 @@ from fairline_events.db import create_pool, drop_database
 from fairline_events.settings import ServiceSettings
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
-from pydantic import SecretStr
 
 from . import cpu
-from .common import Figure, say
+from .common import Figure, say, service_settings
 from .load import LoadResult, Request, ensure_vegeta, open_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -45,16 +43,7 @@ EDITION = "ciftis-2099"  # the seeding helper's edition
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bencht{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(
-        database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
-        kafka_security_protocol=infra.kafka.security_protocol,
-        kafka_sasl_username=infra.kafka.username,
-        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
-        fairline_topic_prefix=f"{unique}.",
-        fairline_database_prefix=f"{unique}_",
-        fairline_auth_secret=secrets.token_urlsafe(48),
-    )
+    settings = service_settings(infra, unique)
     server = start_service("tickets", settings, PORT, quiet=True)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-tickets")
     tokens = {

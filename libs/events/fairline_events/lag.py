@@ -9,10 +9,18 @@ partition; the age of the first record it has not applied is how stale its read 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from .kafka import topic_partitions
+
+if TYPE_CHECKING:
+    from .kafka import KafkaAccess
+    from .projection import Projection
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,23 @@ async def consumed_offsets(conn: asyncpg.Connection, schema: str) -> dict[TopicP
         f'SELECT topic, partition, next_offset FROM "{schema}".consumed_offsets'
     )
     return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def read_model_lags(
+    conn: asyncpg.Connection,
+    consumer: AIOKafkaConsumer,
+    kafka: KafkaAccess,
+    topic_prefix: str,
+    projections: Sequence[Projection],
+) -> list[Lag]:
+    """Each projection's lag: every partition of its topics, at offset 0 until it applied one."""
+    lags = []
+    for projection in projections:
+        topics = [f"{topic_prefix}{t}" for t in projection.topics]
+        consumed = dict.fromkeys(await topic_partitions(kafka, topics), 0)
+        consumed |= await consumed_offsets(conn, projection.schema)
+        lags.append(await projection_lag(projection.name, consumed, consumer))
+    return lags
 
 
 async def projection_lag(

@@ -26,13 +26,11 @@ import time
 from typing import TYPE_CHECKING
 
 import structlog
-from aiokafka import TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .kafka import consumer as kafka_consumer
-from .kafka import topic_partitions
-from .lag import consumed_offsets, projection_lag, relay_lag
+from .lag import read_model_lags, relay_lag
 
 if TYPE_CHECKING:
     from .service import Runtime
@@ -124,14 +122,12 @@ async def sample_lag(
                 relay = await relay_lag(conn)
                 RELAY_LAG_EVENTS.labels(service).set(relay.events)
                 RELAY_LAG_SECONDS.labels(service).set(relay.seconds)
-                for projection in runtime.definition.projections:
-                    topics = [settings.topic(t) for t in projection.topics]
-                    partitions = await topic_partitions(settings.kafka, topics)
-                    consumed: dict[TopicPartition, int] = dict.fromkeys(partitions, 0)
-                    consumed |= await consumed_offsets(conn, projection.schema)
-                    lag = await projection_lag(projection.name, consumed, consumer)
-                    PROJECTION_LAG_EVENTS.labels(service, projection.name).set(lag.events)
-                    PROJECTION_LAG_SECONDS.labels(service, projection.name).set(lag.seconds)
+                prefix, projections = settings.fairline_topic_prefix, runtime.definition.projections
+                for lag in await read_model_lags(
+                    conn, consumer, settings.kafka, prefix, projections
+                ):
+                    PROJECTION_LAG_EVENTS.labels(service, lag.name).set(lag.events)
+                    PROJECTION_LAG_SECONDS.labels(service, lag.name).set(lag.seconds)
             for job in runtime.definition.jobs:
                 if job.due is not None:
                     JOB_DUE.labels(service, job.name).set(await job.due(runtime))

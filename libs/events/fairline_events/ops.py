@@ -23,11 +23,10 @@ from typing import Any, TypeVar
 
 import asyncpg
 import click
-from aiokafka import TopicPartition
 
 from .kafka import consumer as kafka_consumer
 from .kafka import topic_partitions
-from .lag import Lag, consumed_offsets, projection_lag, relay_lag
+from .lag import Lag, read_model_lags, relay_lag
 from .projection import ProjectionRunner
 from .service import ServiceDefinition
 from .settings import ServiceSettings
@@ -129,13 +128,11 @@ async def _lags(
     try:
         relay = await relay_lag(conn)
         lags = [Lag(f"relay:{relay.name}", relay.events, relay.seconds)]
-        for projection in definition.projections:
-            topics = [settings.topic(t) for t in projection.topics]
-            consumed: dict[TopicPartition, int] = {
-                tp: 0 for tp in await topic_partitions(settings.kafka, topics)
-            }
-            consumed |= await consumed_offsets(conn, projection.schema)
-            lags.append(await projection_lag(f"projection:{projection.name}", consumed, consumer))
+        prefix = settings.fairline_topic_prefix
+        for lag in await read_model_lags(
+            conn, consumer, settings.kafka, prefix, definition.projections
+        ):
+            lags.append(Lag(f"projection:{lag.name}", lag.events, lag.seconds))
         return lags
     finally:
         await consumer.stop()

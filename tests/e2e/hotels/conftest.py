@@ -153,7 +153,7 @@ class Principals:
 @pytest.fixture
 async def principals(infra: Infra, settings: ServiceSettings) -> Principals:
     if not infra.authenticated:
-        pytest.skip("the broker in use runs without authentication (no ACLs to test)")
+        pytest.skip(reason="the broker in use runs without authentication (no ACLs to test)")
     prefix = settings.fairline_topic_prefix
     tag = uuid.uuid4().hex[:8]
     users = {name: f"{tag}.{name}" for name in ("exhibitors", "booths", "hotels")}
