@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import httpx
@@ -220,7 +221,7 @@ async def _measure(
                 costs[count, rate] = _system_cpu(cpu_per_hold)
                 summary = result.summary()
                 ok = result.statuses.get(200, 0)
-                if summary["p99_ms"] <= P99_BOUND_MS and ok == total:
+                if summary["p99_ms"] <= P99_BOUND_MS and _all_answered(summary, ok, total):
                     best[count] = max(best.get(count, 0), rate)
                 visible = await _visibility(database, codes[first : first + total])
                 headline = rate == 1000 and count == processes[0]
@@ -255,6 +256,14 @@ async def _measure(
                 figures += await _contention(api, codes[next_booth:], exhibitors, token)
     if os.environ.get("BENCH_PEER", "1") != "0":  # BENCH_PEER=0: Fairline alone
         figures += await _peer(settings, client, issuer, scale, processes, best, costs)
+
+
+def _all_answered(summary: dict[str, Any], ok: int, total: int) -> bool:
+    """Every request vegeta sent got a 200. Vegeta may end a run one request short of
+    rate x seconds (its last tick falls after the deadline): that one was never sent, so it
+    is no error of the server's; more than 1 % missing would mean the generator fell behind."""
+    sent = int(summary["sent"])
+    return ok == sent and sent >= total * 0.99
 
 
 async def _peer(
@@ -316,7 +325,7 @@ async def _peer(
                         before, cpu.snapshot(pid), total
                     )
                     ok = result.statuses.get(200, 0)
-                    if summary["p99_ms"] <= P99_BOUND_MS and ok == total:
+                    if summary["p99_ms"] <= P99_BOUND_MS and _all_answered(summary, ok, total):
                         best = max(best, rate)
                     plain_cpu = _system_cpu(summary["cpu_ms_per_hold"])
                     if (count, rate) in fairline_costs and plain_cpu:
