@@ -128,7 +128,8 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
             figures.append(
                 Figure(name, "section failed", float("nan"), "", notes={"error": repr(exc)})
             )
-        write_results(figures)  # after every section, so a long run keeps what it measured
+        # after every section, so a long run keeps what it measured
+        write_results(figures, _record(quick, only))
     return figures
 
 
@@ -148,14 +149,21 @@ async def median_of(runs: int, measure: Callable[[], Awaitable[list[Figure]]]) -
     return chosen
 
 
-def write_results(figures: list[Figure]) -> str:
+def _record(quick: bool, only: set[str]) -> str:
+    """`latest` is the full run's record only: a partial or quick run never overwrites it."""
+    if not only and not quick:
+        return "latest"
+    return "-".join(["partial", *sorted(only), *(["quick"] if quick else [])])
+
+
+def write_results(figures: list[Figure], record: str = "latest") -> str:
     info = machine()
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(
+    (RESULTS / f"{record}.json").write_text(
         json.dumps({"machine": info, "figures": [f.as_dict() for f in figures]}, indent=2)
     )
     table = markdown(info, figures)
-    (RESULTS / "latest.md").write_text(table)
+    (RESULTS / f"{record}.md").write_text(table)
     return table
 
 
@@ -165,7 +173,7 @@ def cli() -> None:
     parser.add_argument("--only", action="append", default=[], help="run one section")
     args = parser.parse_args()
     figures = asyncio.run(main(args.quick, set(args.only)))
-    print(write_results(figures))
+    print(write_results(figures, _record(args.quick, set(args.only))))
     missed = [f"{f.section}: {f.name}" for f in figures if f.met is False]
     if missed:
         say("targets missed: " + "; ".join(missed))
