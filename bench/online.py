@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -29,7 +30,9 @@ from fairline_events.db import create_pool, drop_database
 from fairline_events.store import EventStore, StreamAppend
 from fairline_stack.resolve import Infra
 
+from . import cpu
 from .common import Figure, percentile, say, service_settings
+from .flame import profiled
 from .load import LoadResult, _result, ensure_vegeta
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -190,8 +193,10 @@ async def attack(
     return _result(rate, seconds, encoded)
 
 
-def _figure(name: str, got: LoadResult, floor: LoadResult, expect: int) -> Figure:
-    summary = got.summary()
+def _figure(
+    name: str, got: LoadResult, floor: LoadResult, expect: int, costs: dict[str, Any]
+) -> Figure:
+    summary = got.summary() | costs
     p99 = summary["p99_ms"]
     ok = summary["statuses"].get(expect, 0) == summary["sent"]
     return Figure(
@@ -255,7 +260,7 @@ async def bench_online(infra: Infra, scale: float) -> list[Figure]:
                     what="the booth pages projected",
                 )
                 say(f"online: projected in {time.perf_counter() - started:.1f}s")
-                figures = await _measure(client, pool, with_pages, seconds)
+                figures = await _measure(client, pool, with_pages, seconds, server.pid)
             finally:
                 await pool.close()
             return figures
@@ -269,7 +274,11 @@ async def bench_online(infra: Infra, scale: float) -> list[Figure]:
 
 
 async def _measure(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, with_pages: list[str], seconds: float
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    with_pages: list[str],
+    seconds: float,
+    server_pid: int,
 ) -> list[Figure]:
     base = str(client.base_url).rstrip("/")
     pages = [f"/public/companies/{c}" for c in with_pages]
@@ -293,7 +302,10 @@ async def _measure(
     figures = []
     plain: dict[str, str] = {}
     say(f"online: /healthz at {RATE}/s for {seconds:.0f}s (the floor)…")
+    before = cpu.snapshot(server_pid)
     floor = await attack(base, [("/healthz", {})], RATE, seconds)
+    total = int(RATE * seconds)
+    floor_cpu = cpu.per_request_ms(before, cpu.snapshot(server_pid), total)
     for name, targets, expect in (
         ("exhibitor page", [(p, plain) for p in pages], 200),
         ("exhibitor page, conditional (304)", page_validators, 304),
@@ -301,8 +313,16 @@ async def _measure(
         ("hall listings, conditional (304)", listing_validators, 304),
     ):
         say(f"online: {name} at {RATE}/s for {seconds:.0f}s…")
-        got = await attack(base, targets, RATE, seconds)
-        figures.append(_figure(name, got, floor, expect))
+        before = cpu.snapshot(server_pid)
+        with profiled(
+            server_pid, f"online-{name.split(',')[0].replace(' ', '-')}-{expect}", seconds
+        ):
+            got = await attack(base, targets, RATE, seconds)
+        costs = {
+            "cpu_ms_per_read": cpu.per_request_ms(before, cpu.snapshot(server_pid), total),
+            "cpu_ms_per_healthz": floor_cpu,
+        }
+        figures.append(_figure(name, got, floor, expect, costs))
     figures.append(await _search(client, pool))
     return figures
 
