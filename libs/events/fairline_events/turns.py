@@ -12,9 +12,10 @@ queue is first come, first served), and the lock in PostgreSQL still decides bet
 processes.
 
 A command takes its turn in its plan, just before it locks (`async with turn(streams, id)`),
-and gives it back once its locks are held. A plan that already holds locks (a retry that
-locks first) skips the turn: a command holding a lock never waits for a turn, so turns and
-locks cannot wait on each other in a cycle.
+and gives it back once its locks are held. A command that may already hold locks skips the
+turn: one that locked first (a retry), and one inside a caller's transaction (a policy's
+batch, which keeps the locks of its earlier commands). A command holding a lock never waits
+for a turn, so turns and locks cannot wait on each other in a cycle.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ TURNS = Turns()
 async def turn(streams: Streams, stream_id: str) -> AsyncIterator[None]:
     """Wait in this process's queue for `stream_id` (of this event store) before locking it;
     the block locks (and reads) it, and the turn passes on as the block ends."""
-    if streams.locked:  # holding locks, it must not wait behind a turn (see above)
+    if streams.locked or not streams.ordered:  # it may hold locks: no turn (see above)
         yield
         return
     async with TURNS.turn((id(streams.store), stream_id)):

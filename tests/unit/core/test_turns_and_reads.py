@@ -60,11 +60,18 @@ async def test_a_cancelled_waiter_leaves_the_queue() -> None:
     assert turns.waiting() == 0
 
 
-async def test_a_command_already_holding_locks_skips_its_turn() -> None:
-    """It must never wait behind a turn whose holder may wait for its locks."""
-    streams: Any = SimpleNamespace(locked={"attendance-f1"}, store=object())
-    async with TURNS.turn((id(streams.store), "attendance-f1")):
-        await asyncio.wait_for(_enter(streams), 1)
+async def test_a_command_that_may_hold_locks_skips_its_turn() -> None:
+    """It must never wait behind a turn whose holder may wait for its locks: a retry that
+    locked first, a command inside a policy's batch."""
+    store = object()
+    retry: Any = SimpleNamespace(locked={"attendance-f1"}, ordered=True, store=store)
+    in_batch: Any = SimpleNamespace(locked=set(), ordered=False, store=store)
+    alone: Any = SimpleNamespace(locked=set(), ordered=True, store=store)
+    async with TURNS.turn((id(store), "attendance-f1")):
+        await asyncio.wait_for(_enter(retry), 1)
+        await asyncio.wait_for(_enter(in_batch), 1)
+        with pytest.raises(TimeoutError):  # the one on its own waits its turn
+            await asyncio.wait_for(_enter(alone), 0.05)
 
 
 async def _enter(streams: Any) -> None:
