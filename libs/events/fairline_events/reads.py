@@ -13,8 +13,9 @@ encoded, with its ETag; a request then costs a dictionary lookup, a revalidation
   its stamp afresh, after its writes are applied: no answer is older than a query made at
   that moment would be.
 - `answer(...)`: the conditional answer: the body rendered once per stamp (concurrent
-  requests for a body being rendered wait for it rather than render it again), or 304 when
-  the client's copy is current (If-None-Match, else If-Modified-Since).
+  requests for a body being rendered wait for it rather than render it again), a large one
+  also gzip-encoded once, or 304 when the client's copy is current (If-None-Match, else
+  If-Modified-Since).
 - `read_model_stamps(...)`: the stamp of whole read models: the Kafka offsets their projection
   has applied, moved by each batch (the runner notifies `READ_MODELS_CHANNEL` at its commit).
   A service with finer stamps (the online fair's, per company) brings its own reader.
@@ -23,6 +24,7 @@ encoded, with its ETag; a request then costs a dictionary lookup, a revalidation
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import time
 from collections import OrderedDict
@@ -43,6 +45,8 @@ log = structlog.get_logger(__name__)
 
 READ_MODELS_CHANNEL = "fairline_read_models"
 """Each projection batch notifies it at commit, with the schema it moved (projection.py)."""
+GZIP_FROM = 1024
+"""Answers from this many bytes are also kept gzip-encoded; smaller ones go as they are."""
 
 
 @dataclass(frozen=True)
@@ -145,14 +149,29 @@ class Stamps:
 
 @dataclass(frozen=True)
 class Body:
-    """An answer as sent: its bytes and their entity tag."""
+    """An answer as sent: its bytes and their entity tag, and for a large one the same bytes
+    gzip-encoded (once, with the rendering: most of a large answer's cost per request is in
+    writing it out, and browsers, mini-programs and HTTP clients all accept gzip)."""
 
     content: bytes
     etag: str
+    gzipped: bytes | None = None
 
     @classmethod
     def of(cls, content: bytes) -> Body:
-        return cls(content, '"' + hashlib.sha256(content).hexdigest()[:32] + '"')
+        etag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+        if len(content) < GZIP_FROM:
+            return cls(content, etag)
+        return cls(content, etag, gzip.compress(content, compresslevel=6, mtime=0))
+
+    @property
+    def gzip_etag(self) -> str:
+        """The gzip-encoded representation's own tag (RFC 9110: another representation)."""
+        return self.etag.removesuffix('"') + '-gzip"'
+
+    @property
+    def size(self) -> int:
+        return len(self.content) + len(self.gzipped or b"")
 
 
 class Rendered:
@@ -172,14 +191,14 @@ class Rendered:
         return body
 
     def put(self, key: str, body: Body) -> None:
-        if len(body.content) > self.max_bytes // 16:
+        if body.size > self.max_bytes // 16:
             return  # a very large answer is rebuilt each time rather than crowd the rest out
         old = self.entries.pop(key, None)
-        self.size += len(body.content) - (len(old.content) if old is not None else 0)
+        self.size += body.size - (old.size if old is not None else 0)
         self.entries[key] = body
         while self.size > self.max_bytes:
             _, dropped = self.entries.popitem(last=False)
-            self.size -= len(dropped.content)
+            self.size -= dropped.size
 
     async def body(self, key: str, render: Callable[[], Awaitable[bytes]]) -> Body:
         """The body kept for `key`, else rendered once: concurrent askers wait for it (and
@@ -235,13 +254,13 @@ def wants_fresh(request: Request) -> bool:
     return TOKEN_HEADER.lower() in request.headers
 
 
-def not_modified(request: Request, stamp: Stamp, etag: str) -> bool:
-    """RFC 9110: If-None-Match decides when sent (weak comparison); else If-Modified-Since
-    (seconds)."""
+def not_modified(request: Request, stamp: Stamp, etag: str, *also: str) -> bool:
+    """RFC 9110: If-None-Match decides when sent (weak comparison, against `etag` or any tag
+    of the same content in `also`); else If-Modified-Since (seconds)."""
     match = request.headers.get("if-none-match")
     if match is not None:
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return "*" in tags or etag.removeprefix("W/") in tags
+        return "*" in tags or any(e.removeprefix("W/") in tags for e in (etag, *also))
     since = request.headers.get("if-modified-since")
     if since is None or stamp.changed_at is None:
         return False
@@ -254,6 +273,22 @@ def not_modified(request: Request, stamp: Stamp, etag: str) -> bool:
     return stamp.changed_at.replace(microsecond=0) <= when
 
 
+def accepts_gzip(request: Request) -> bool:
+    """Whether Accept-Encoding allows gzip (`gzip` or `*`, not with q=0)."""
+    for part in request.headers.get("accept-encoding", "").split(","):
+        name, _, params = part.partition(";")
+        if name.strip().lower() not in ("gzip", "*"):
+            continue
+        quality = params.strip().lower()
+        if not quality.startswith("q="):
+            return True
+        try:
+            return float(quality[2:]) > 0
+        except ValueError:
+            return False
+    return False
+
+
 async def answer(
     request: Request,
     stamp: Stamp,
@@ -264,15 +299,22 @@ async def answer(
 ) -> Response:
     """A conditional JSON answer: the bytes `render()` makes, rendered once per stamp and
     `variant` (what else the answer depends on: the path, the query as resolved, the
-    caller's view), with an ETag of those bytes; 304 when the client's copy is current."""
+    caller's view), with an ETag of those bytes; gzip-encoded for a client that accepts it
+    (a large answer); 304 when the client's copy is current."""
     body = await rendered_of(request).body(f"{stamp.version}|{variant}", render)
-    headers = {"ETag": body.etag}
+    gzipped = body.gzipped if body.gzipped is not None and accepts_gzip(request) else None
+    headers = {"ETag": body.gzip_etag if gzipped is not None else body.etag}
+    if body.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
     if (modified := stamp.last_modified()) is not None:
         headers["Last-Modified"] = modified
     if cache_control is not None:
         headers["Cache-Control"] = cache_control
-    if not_modified(request, stamp, body.etag):
+    if not_modified(request, stamp, body.etag, body.gzip_etag):
         return Response(status_code=304, headers=headers)
+    if gzipped is not None:
+        headers["Content-Encoding"] = "gzip"
+        return Response(gzipped, media_type="application/json", headers=headers)
     return Response(body.content, media_type="application/json", headers=headers)
 
 

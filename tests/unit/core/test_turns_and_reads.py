@@ -4,12 +4,21 @@ stamp and variant, answer 304 on a current ETag, and a kept stamp goes when it m
 from __future__ import annotations
 
 import asyncio
+import gzip
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fairline_events.reads import Body, Rendered, Stamp, Stamps, answer, not_modified
+from fairline_events.reads import (
+    Body,
+    Rendered,
+    Stamp,
+    Stamps,
+    accepts_gzip,
+    answer,
+    not_modified,
+)
 from fairline_events.turns import TURNS, Turns, turn
 from starlette.requests import Request
 
@@ -206,3 +215,47 @@ def test_rendered_answers_stay_within_their_budget() -> None:
     assert cache.get("e1") is None  # the least recently used went first
     cache.put("huge", Body.of(b"x" * 1000))  # more than a sixteenth of the budget: not kept
     assert cache.get("huge") is None
+
+
+async def test_a_large_answer_goes_gzipped_to_a_client_that_accepts_it_encoded_once() -> None:
+    rows = (
+        b"["
+        + b",".join(b'{"forum_id":"f%d","title_en":"Digital trade"}' % n for n in range(200))
+        + b"]"
+    )
+    renders = 0
+
+    async def render() -> bytes:
+        nonlocal renders
+        renders += 1
+        return rows
+
+    app = SimpleNamespace(state=SimpleNamespace())
+
+    def asking(headers: dict[str, str]) -> Request:
+        request = _request(headers)
+        request.scope["app"] = app
+        return request
+
+    zipped = await answer(
+        asking({"Accept-Encoding": "gzip, deflate"}), Stamp(1), render, variant="v"
+    )
+    plain = await answer(asking({"Accept-Encoding": "gzip;q=0, br"}), Stamp(1), render, variant="v")
+    assert renders == 1
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(zipped.body) == rows and len(zipped.body) < len(rows) // 4
+    assert "content-encoding" not in plain.headers and plain.body == rows
+    assert zipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    assert zipped.headers["etag"] != plain.headers["etag"]  # two representations
+    for etag in (zipped.headers["etag"], plain.headers["etag"]):  # either revalidates
+        again = await answer(asking({"If-None-Match": etag}), Stamp(2), render, variant="v")
+        assert again.status_code == 304
+    small = await answer(asking({"Accept-Encoding": "*"}), Stamp(1), _small, variant="s")
+    assert "content-encoding" not in small.headers and "vary" not in small.headers
+    assert accepts_gzip(_request({"Accept-Encoding": "br;q=1.0, *;q=0.5"}))
+    assert not accepts_gzip(_request({"Accept-Encoding": "gzip;q=0.000"}))
+    assert not accepts_gzip(_request())
+
+
+async def _small() -> bytes:
+    return b"[]"
