@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +30,7 @@ from fairline_stack.resolve import Infra
 
 from . import cpu
 from .common import Figure, percentile, say, service_settings
+from .flame import profiled
 from .load import Request, ensure_vegeta, open_loop
 
 # The booths end-to-end harness already knows how to open an edition, import booths from
@@ -209,7 +210,7 @@ async def _measure(
                 say(f"commands: {total} holds at {rate}/s, {count} API process(es)…")
                 before = cpu.snapshot(server_pid, worker_pid)
                 api_before = cpu.snapshot(server_pid)["service"]
-                with _profiled(server_pid, f"holds-{rate}-api{count}", seconds):
+                with profiled(server_pid, f"holds-{rate}-api{count}", seconds):
                     result = await open_loop(
                         f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
                     )
@@ -360,28 +361,6 @@ async def _peer(
                 )
             )
     return figures
-
-
-@contextlib.contextmanager
-def _profiled(pid: int, name: str, seconds: float) -> Iterator[None]:
-    """With BENCH_PROFILE=<dir>, py-spy samples the server while the load runs, into
-    <dir>/<name>.folded (collapsed stacks, for flamegraph.pl or speedscope)."""
-    folder = os.environ.get("BENCH_PROFILE")
-    if not folder:
-        yield
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    out = Path(folder) / f"{name}.folded"
-    spy = Path(sys.executable).parent / "py-spy"
-    duration = str(max(1, round(seconds)))
-    command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "--subprocesses"]
-    command += ["-p", str(pid)]
-    recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        recorder.wait(60)
-        say(f"commands: profile of the server under load in {out}")
 
 
 async def _record_visibility(database: str) -> None:

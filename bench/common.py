@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -87,3 +91,45 @@ def service_settings(infra: Infra, unique: str) -> ServiceSettings:
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret=secrets.token_urlsafe(48),
     )
+
+
+class Served:
+    """A service as production runs it: its HTTP API (`serve --no-relay --no-projections`)
+    and its worker (`work`: relay, projections, jobs), each a process tree of its own, so
+    the API's load never competes with the read side inside one event loop."""
+
+    def __init__(self, service: str, settings: ServiceSettings, port: int) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            **settings.kafka.env(),
+            "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
+            "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
+            "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
+            "LOG_LEVEL": "WARNING",
+        }
+        command = os.path.join(os.path.dirname(sys.executable), f"fairline-{service}")
+        subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
+        self.worker = subprocess.Popen([command, "work"], env=env, stderr=subprocess.DEVNULL)
+        api = [command, "serve", "--no-relay", "--no-projections", "--port", str(port)]
+        self.api = subprocess.Popen(api, env=env, stderr=subprocess.DEVNULL)
+
+    @property
+    def pid(self) -> int:
+        """The API's: what the load meets (and py-spy samples)."""
+        return self.api.pid
+
+    @property
+    def pids(self) -> tuple[int, int]:
+        """The API's and the worker's: the service's CPU is both."""
+        return self.api.pid, self.worker.pid
+
+    def stop(self) -> None:
+        for process in (self.api, self.worker):
+            process.send_signal(signal.SIGINT)
+        for process in (self.api, self.worker):
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)

@@ -9,8 +9,14 @@ the time the process was busy.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import subprocess
+import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 _IDLE = re.compile(r"\b(select|poll|epoll_wait|_run_once \(asyncio/base_events.py:\d+\)$)")
@@ -50,6 +56,29 @@ def summary(folded: Path, top: int = 15) -> str:
         for name, n in counts.most_common(top):
             lines.append(f"{100 * n / max(busy, 1):5.1f}%  {name}")
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def profiled(pid: int, name: str, seconds: float) -> Iterator[None]:
+    """With BENCH_PROFILE=<dir>, py-spy samples the server while the load runs, into
+    <dir>/<name>.folded (collapsed stacks, for flamegraph.pl or speedscope)."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"{name}.folded"
+    spy = Path(sys.executable).parent / "py-spy"
+    duration = str(max(1, round(seconds)))
+    command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "--subprocesses"]
+    command += ["-p", str(pid)]
+    recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # py-spy attaches before the load starts, so a short burst is sampled too
+    try:
+        yield
+    finally:
+        recorder.wait(60)
+        print(f"profile of the server under load in {out}", flush=True)
 
 
 def cli() -> None:

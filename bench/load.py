@@ -28,6 +28,7 @@ from .common import percentile, say
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"
 TOOLS = Path(__file__).resolve().parents[1] / ".tools" / "bin"
 VEGETA = TOOLS / "vegeta"
+NO_MORE_TARGETS = "no targets to attack"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Request:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+    """This request's own headers (its caller's token), over those all requests share."""
 
 
 @dataclass
@@ -89,12 +92,16 @@ async def open_loop(
     seconds: float,
     requests: list[Request],
     workers: int = 10,
+    *,
+    each_once: bool = False,
 ) -> LoadResult:
     """Send `requests` in order, `rate` per second; as many as `rate * seconds`. `workers`:
     the senders vegeta starts with (it adds more as answers lag; a burst needs them all at
-    once)."""
+    once). `each_once`: send every request exactly once, however late a busy machine lets
+    vegeta send them (it reads them lazily and stops after the last), not as many as fit in
+    `seconds` (a burst of registrations, each a different person's)."""
     vegeta = ensure_vegeta()
-    total = int(rate * seconds)
+    total = len(requests) if each_once else int(rate * seconds)
     if len(requests) < total:
         raise ValueError(f"{total} requests needed, {len(requests)} given")
     with tempfile.TemporaryDirectory(prefix="fairline-bench-") as tmp:
@@ -104,7 +111,7 @@ async def open_loop(
                 target: dict[str, Any] = {
                     "method": r.method,
                     "url": base_url + r.path,
-                    "header": {k: [v] for k, v in headers.items()},
+                    "header": {k: [v] for k, v in (headers | (r.headers or {})).items()},
                 }
                 if r.body is not None:
                     target["body"] = base64.b64encode(json.dumps(r.body).encode()).decode()
@@ -117,11 +124,12 @@ async def open_loop(
             "-format=json",
             f"-targets={targets}",
             f"-rate={rate}/1s",
-            f"-duration={seconds}s",
+            f"-duration={seconds + 60 if each_once else seconds}s",
             f"-workers={workers}",
             "-timeout=60s",
             "-max-body=0",
             f"-output={results}",
+            *(["-lazy"] if each_once else []),
         )
         if await attack.wait() != 0:
             raise RuntimeError(f"vegeta attack failed with exit status {attack.returncode}")
@@ -144,6 +152,8 @@ def _result(rate: int, seconds: float, encoded: str) -> LoadResult:
         lag = max(0.0, (_sent_at(hit) - start - i / rate) * 1000)
         result.lag_ms.append(lag)
         if hit["code"] == 0:  # no response at all: refused, reset, timed out
+            if hit.get("error") == NO_MORE_TARGETS:
+                continue  # the lazy reader's end (each_once), not a request
             result.errors[_error_kind(hit.get("error") or "")] += 1
             continue
         result.statuses[hit["code"]] += 1

@@ -1,26 +1,25 @@
 """The public online fair under load: exhibitor pages and hall listings at a fixed arrival
 rate, conditional GETs, and search over an edition of 10,000 exhibitors.
 
-The exhibitors service runs in its own process, as in production. The edition is written
-as events straight into its event store (registrations, approvals, placements, approved
-booth pages for one exhibitor in twenty), then reaches the read models the production way:
-relay, Kafka, projections. Each figure has its raw baseline beside it: `/healthz` through
-the same server at the same rate (the HTTP floor) for the reads; the search's own SQL
-through asyncpg for the searches.
-"""
+The exhibitors service runs as in production (its API and its worker, two processes). The
+edition is written as events straight into its event store (registrations, approvals,
+placements, approved booth pages for one exhibitor in twenty), then reaches the read models
+the production way: relay, Kafka, projections. Each figure has its raw baseline beside it:
+`/healthz` through the same server at the same rate (the HTTP floor) for the reads; the
+search's own SQL through asyncpg for the searches."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -30,7 +29,8 @@ from fairline_events.store import EventStore, StreamAppend
 from fairline_stack.resolve import Infra
 
 from . import cpu
-from .common import Figure, percentile, say, service_settings
+from .common import Figure, Served, percentile, say, service_settings
+from .flame import profiled
 from .load import LoadResult, _result, ensure_vegeta
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -51,7 +51,7 @@ from exhibitors.domain.fair import SECTORS
 from exhibitors.domain.values import CompanyProfile, ContactPerson
 from exhibitors.projections import directory, showcase
 from exhibitors.service import definition
-from support.serving import ready, start_service
+from support.serving import ready
 from support.waiting import eventually
 
 PORT = 18616
@@ -191,8 +191,10 @@ async def attack(
     return _result(rate, seconds, encoded)
 
 
-def _figure(name: str, got: LoadResult, floor: LoadResult, expect: int) -> Figure:
-    summary = got.summary()
+def _figure(
+    name: str, got: LoadResult, floor: LoadResult, expect: int, costs: dict[str, Any]
+) -> Figure:
+    summary = got.summary() | costs
     p99 = summary["p99_ms"]
     ok = summary["statuses"].get(expect, 0) == summary["sent"]
     return Figure(
@@ -214,7 +216,7 @@ async def bench_online(infra: Infra, scale: float) -> list[Figure]:
     settings = service_settings(infra, unique)
     exhibitors = 10_000  # the issue's edition size, whatever the scale
     seconds = max(3.0, 10 * scale)
-    server = start_service("exhibitors", settings, PORT, quiet=True)
+    server = Served("exhibitors", settings, PORT)
     database_url = settings.service_database_url("exhibitors")
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
     try:
@@ -256,16 +258,12 @@ async def bench_online(infra: Infra, scale: float) -> list[Figure]:
                     what="the booth pages projected",
                 )
                 say(f"online: projected in {time.perf_counter() - started:.1f}s")
-                figures = await _measure(client, pool, with_pages, seconds, server.pid)
+                figures = await _measure(client, pool, with_pages, seconds, server.pids)
             finally:
                 await pool.close()
             return figures
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
         await drop_database(database_url)
 
 
@@ -274,7 +272,7 @@ async def _measure(
     pool: asyncpg.Pool,
     with_pages: list[str],
     seconds: float,
-    service_pid: int,
+    server_pids: tuple[int, int],
 ) -> list[Figure]:
     base = str(client.base_url).rstrip("/")
     pages = [f"/public/companies/{c}" for c in with_pages]
@@ -299,7 +297,10 @@ async def _measure(
     service_ms: dict[str, float] = {}
     plain: dict[str, str] = {}
     say(f"online: /healthz at {RATE}/s for {seconds:.0f}s (the floor)…")
+    before = cpu.snapshot(*server_pids)
     floor = await attack(base, [("/healthz", {})], RATE, seconds)
+    total = int(RATE * seconds)
+    floor_cpu = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
     for name, targets, expect in (
         ("exhibitor page", [(p, plain) for p in pages], 200),
         ("exhibitor page, conditional (304)", page_validators, 304),
@@ -307,13 +308,17 @@ async def _measure(
         ("hall listings, conditional (304)", listing_validators, 304),
     ):
         say(f"online: {name} at {RATE}/s for {seconds:.0f}s…")
-        before = cpu.snapshot(service_pid)
-        got = await attack(base, targets, RATE, seconds)
-        spent = cpu.per_request_ms(before, cpu.snapshot(service_pid), len(got.latencies_ms))
-        figure = _figure(name, got, floor, expect)
-        figure.notes["cpu_ms_per_request"] = spent
-        figures.append(figure)
-        service_ms[name] = spent.get("service", 0.0)
+        before = cpu.snapshot(*server_pids)
+        with profiled(
+            server_pids[0], f"online-{name.split(',')[0].replace(' ', '-')}-{expect}", seconds
+        ):
+            got = await attack(base, targets, RATE, seconds)
+        costs = {
+            "cpu_ms_per_read": cpu.per_request_ms(before, cpu.snapshot(*server_pids), total),
+            "cpu_ms_per_healthz": floor_cpu,
+        }
+        figures.append(_figure(name, got, floor, expect, costs))
+        service_ms[name] = costs["cpu_ms_per_read"].get("service", 0.0)
     # "conditional GETs cheaper still": the service's CPU per 304 over its CPU per 200, a
     # steadier measure than two p99s of a few milliseconds each
     for full, conditional in (

@@ -59,7 +59,10 @@ def markdown(info: dict[str, Any], figures: list[Figure]) -> str:
         "| --- | --- | ---: | ---: | ---: | --- | --- |",
     ]
     for f in figures:
-        baseline = f"{f.baseline:,.0f} ({f.baseline_name})" if f.baseline is not None else ""
+        baseline = ""
+        if f.baseline is not None:  # a small one (seconds, milliseconds) keeps its decimals
+            digits = 2 if abs(f.baseline) < 10 else 0
+            baseline = f"{f.baseline:,.{digits}f} ({f.baseline_name})"
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else ""
         met = "" if f.met is None else ("yes" if f.met else "**no**")
         lines.append(

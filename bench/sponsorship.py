@@ -1,17 +1,15 @@
 """Sponsorship: impressions and clicks ingested in batches, and the public serving schedule
 under 1,000 reads/s.
 
-The sponsorship service runs in its own process, as in production; the load comes from this
-one. Baselines: the ingest beside the raw aiokafka consumer reading as many messages from
-the same broker (what merely receiving that many events costs, with no dedup or counting);
-the serving schedule beside `/healthz` at the same rate (the HTTP stack alone).
-"""
+The sponsorship service runs as in production (its API and its worker, two processes); the
+load comes from this one. Baselines: the ingest beside the raw aiokafka consumer reading as
+many messages from the same broker (what merely receiving that many events costs, with no
+dedup or counting); the serving schedule beside `/healthz` at the same rate (the HTTP stack
+alone)."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -25,12 +23,14 @@ from fairline_events.db import drop_database
 from fairline_events.kafka import ensure_topics
 from fairline_stack.resolve import Infra
 
-from .common import Figure, say, service_settings
+from . import cpu
+from .common import Figure, Served, say, service_settings
 from .core import raw_consumer, raw_producer
+from .flame import profiled
 from .load import Request, ensure_vegeta, open_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.serving import ready, start_service
+from support.serving import ready
 from support.waiting import eventually
 
 PORT = 18604
@@ -45,7 +45,7 @@ async def bench_sponsorship(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
     settings = service_settings(infra, unique)
-    server = start_service("sponsorship", settings, PORT, quiet=True)
+    server = Served("sponsorship", settings, PORT)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-sponsorship")
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     team = {"Authorization": f"Bearer {issuer.issue('bench-desk', ['sponsorship_team'])}"}
@@ -55,15 +55,11 @@ async def bench_sponsorship(infra: Infra, scale: float) -> list[Figure]:
         ) as client:
             await eventually(lambda: ready(client), bool, within=60, what="the sponsorship service")
             bookings = await _set_up(client)
-            figures = await _ingest(client, issuer, infra, bookings, unique, scale)
-            figures += await _serving(client, scale)
+            figures = await _ingest(client, issuer, infra, bookings, unique, scale, server.pids)
+            figures += await _serving(client, scale, server.pids)
             return figures
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
         await drop_database(settings.service_database_url("sponsorship"))
 
 
@@ -106,7 +102,7 @@ async def _set_up(client: httpx.AsyncClient) -> list[str]:
 
 async def _ingest(
     client: httpx.AsyncClient, issuer: TokenIssuer, infra: Infra, bookings: list[str],
-    unique: str, scale: float,
+    unique: str, scale: float, server_pids: tuple[int, int],
 ) -> list[Figure]:  # fmt: skip
     total = max(BATCH * SENDERS, int(200_000 * scale) // (BATCH * SENDERS) * BATCH * SENDERS)
     ads = {"Authorization": f"Bearer {issuer.issue('bench-ads', ['ad_server'])}"}
@@ -124,9 +120,12 @@ async def _ingest(
         while queue:
             await _ok(client.post("/delivery/events", json=queue.pop(), headers=ads))
 
-    started = time.perf_counter()
-    await asyncio.gather(*(sender() for _ in range(SENDERS)))
-    rate = total / (time.perf_counter() - started)
+    before = cpu.snapshot(*server_pids)
+    with profiled(server_pids[0], "sponsorship-ingest", 5):
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+        rate = total / (time.perf_counter() - started)
+    cpu_per_thousand = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total // 1000)
     replayed = await _ok(client.post("/delivery/events", json=batches[0], headers=ads))
     topic = f"{unique}.raw-impressions"
     await ensure_topics(infra.kafka, [topic])
@@ -142,12 +141,17 @@ async def _ingest(
             baseline=baseline,
             target=">= 20,000 events/s; a replayed batch counts nothing",
             met=rate >= 20_000 and replayed["counted"] == 0,
-            notes={"replayed batch counted": replayed["counted"]},
+            notes={
+                "replayed batch counted": replayed["counted"],
+                "cpu_ms_per_1000_events": cpu_per_thousand,
+            },
         )
     ]
 
 
-async def _serving(client: httpx.AsyncClient, scale: float) -> list[Figure]:
+async def _serving(
+    client: httpx.AsyncClient, scale: float, server_pids: tuple[int, int]
+) -> list[Figure]:
     last = (FAIR + timedelta(days=5)).isoformat()
     path = (
         f"/public/editions/{EDITION}/serving-schedule?first_day={FAIR.isoformat()}&last_day={last}"
@@ -165,9 +169,16 @@ async def _serving(client: httpx.AsyncClient, scale: float) -> list[Figure]:
     reads = [Request("GET", path + channels[i % 3]) for i in range(total)]
     base = str(client.base_url).rstrip("/")
     say(f"sponsorship: {total} serving-schedule reads at {rate}/s (open loop, vegeta)…")
-    result = await open_loop(base, {}, rate, seconds, reads)
+    before = cpu.snapshot(*server_pids)
+    with profiled(server_pids[0], f"sponsorship-serving-{rate}", seconds):
+        result = await open_loop(base, {}, rate, seconds, reads)
+    cpu_per_read = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
+    before = cpu.snapshot(*server_pids)
     baseline = await open_loop(base, {}, rate, seconds, [Request("GET", "/healthz")] * total)
+    cpu_per_health = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
     summary = result.summary()
+    summary["cpu_ms_per_read"] = cpu_per_read
+    summary["cpu_ms_per_healthz"] = cpu_per_health
     ok = result.statuses.get(200, 0)
     return [
         Figure(

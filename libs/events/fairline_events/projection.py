@@ -50,6 +50,7 @@ from .kafka import consumer as make_consumer
 from .kafka import producer as make_producer
 from .metrics import DEAD_LETTERS, REBALANCES
 from .outage import outage_cause, unavailable_dependency
+from .reads import READ_MODELS_CHANNEL
 from .registry import DomainEvent, EventRegistry
 from .telemetry import extract_context, tracer
 
@@ -445,16 +446,22 @@ class ProjectionRunner:
             key = (r.topic, r.partition)
             offsets[key] = max(offsets.get(key, 0), r.offset + 1)
         if offsets:
+            # The notification tells API processes, at commit, that this read model moved:
+            # they keep answers rendered per position until then (reads.py).
             await conn.execute(
                 """
-                INSERT INTO consumed_offsets (topic, partition, next_offset)
-                SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
-                ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
-                WHERE consumed_offsets.next_offset < excluded.next_offset
+                WITH saved AS (
+                  INSERT INTO consumed_offsets (topic, partition, next_offset)
+                  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+                  ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+                  WHERE consumed_offsets.next_offset < excluded.next_offset
+                  RETURNING 1)
+                SELECT pg_notify($4, current_schema())
                 """,
                 [t for t, _ in offsets],
                 [p for _, p in offsets],
                 list(offsets.values()),
+                READ_MODELS_CHANNEL,
             )
 
     async def rebuild(self, *, batch_size: int = 5000) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from fairline_events.registry import DomainEvent
 from fairline_events.transact import Streams, command_handler
+from fairline_events.turns import turn
 
 from .domain import attendance as seats
 from .domain import company, forum, programme, slots
@@ -160,13 +161,25 @@ async def _held(streams: Streams, forums: frozenset[str]) -> dict[str, Forum]:
 async def _seat_streams(
     streams: Streams, forum_id: str, person: str
 ) -> tuple[Forum, Programme, Attendance, Agenda]:
-    the_forum = (await streams.peek(FORUM, forum_stream(forum_id))).exists()
-    setup = await streams.peek(PROGRAMME, programme_stream(the_forum.edition_code))
-    attendance, agenda = await streams.all(
-        (ATTENDANCE, attendance_stream(forum_id)),
-        (AGENDA, agenda_stream(the_forum.edition_code, person)),
-    )
-    return the_forum, setup, attendance, agenda
+    """The forum's seats and the person's agenda (locked), with the forum and its programme
+    (read after the locks, in the same round trip). A forum never changes edition, so the
+    one this process last saw names the agenda's stream without a query.
+
+    Registrations for one forum all queue on its seats: each waits its turn in this process
+    (`fairline_events.turns`, first come first served) before asking for the lock, so the
+    waitlist keeps the order of arrival while the lock passes from one to the next with
+    nothing to read but the last one's events."""
+    seen = streams.known(FORUM, forum_stream(forum_id))
+    if seen is None or not seen.edition_code:
+        seen = (await streams.peek(FORUM, forum_stream(forum_id))).exists()
+    edition_code = seen.edition_code
+    async with turn(streams, attendance_stream(forum_id)):
+        attendance, agenda, the_forum, setup = await streams.all(
+            (ATTENDANCE, attendance_stream(forum_id)),
+            (AGENDA, agenda_stream(edition_code, person)),
+            also=[(FORUM, forum_stream(forum_id)), (PROGRAMME, programme_stream(edition_code))],
+        )
+    return the_forum.exists(), setup, attendance, agenda
 
 
 @command_handler

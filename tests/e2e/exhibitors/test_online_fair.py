@@ -263,7 +263,7 @@ async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Serv
         within=10,  # well before the kept stamp's safety expiry: the notification moved it
         what="the page changed",
     )
-    assert service.app.state.public_stamps.listening is not None
+    assert service.app.state.read_stamps["exhibitors_public"].listening is not None
     assert changed.headers["etag"] != etag
     assert [n["content"]["title"] for n in changed.json()["news"]] == ["京东云"]
 

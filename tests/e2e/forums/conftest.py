@@ -86,6 +86,7 @@ class Api:
 
     async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
+        headers |= kw.pop("headers", {})
         return await self.client.request(method, path, headers=headers, **kw)
 
     async def ok(self, method: str, path: str, who: str, **kw: Any) -> Any:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from fairline_events.consistency import TOKEN_HEADER
 from support.waiting import eventually
 
 from .conftest import EDITION, FAIR, Api, day
@@ -108,3 +109,35 @@ async def test_a_replayed_batch_of_10000_changes_no_count_and_a_new_version_keep
     assert after is not None
     assert (after["impressions"], after["clicks"]) == (9_099, 1_001)
     assert await api.ok("GET", f"/editions/{EDITION}/delivery", "boc") == []
+
+
+async def test_a_newly_approved_creative_is_served_at_once_to_a_read_with_its_token(
+    api: Api,
+) -> None:
+    """The schedule is rendered once per change of the desk and kept: a read that sends the
+    approval's consistency token back gets the new version, never the kept rendering."""
+    bid = await _booked(api)
+    await api.ok("POST", f"/bookings/{bid}/creatives", "icbc", json=CREATIVE)
+    await api.ok("POST", f"/bookings/{bid}/creatives/1/review", "team",
+                 json={"verdict": "approve"})  # fmt: skip
+    first = await eventually(
+        lambda: api.client.get(SCHEDULE),
+        lambda r: r.status_code == 200 and len(r.json()) == 3,
+        within=30,
+        what="three days served",
+    )
+    etag = first.headers["ETag"]
+    assert (await api.client.get(SCHEDULE, headers={"If-None-Match": etag})).status_code == 304
+    v2 = CREATIVE | {"image_url": "https://cdn.example/icbc-v2.png"}
+    await api.ok("POST", f"/bookings/{bid}/creatives", "icbc", json=v2)
+    approved = await api.call("POST", f"/bookings/{bid}/creatives/2/review", "team",
+                              json={"verdict": "approve"})  # fmt: skip
+    assert approved.status_code == 200, approved.text
+    token = approved.headers[TOKEN_HEADER]
+    seen = await api.client.get(SCHEDULE, headers={"If-None-Match": etag, TOKEN_HEADER: token})
+    assert seen.status_code == 200, seen.text
+    assert {s["creative_version"] for s in seen.json()} == {2}
+    assert seen.headers["ETag"] != etag
+    # and a plain read, once the read model has it, is the same rendering
+    plain = await api.client.get(SCHEDULE)
+    assert plain.headers["ETag"] == seen.headers["ETag"] and plain.content == seen.content

@@ -7,11 +7,11 @@ products, its history of participations) and each approved item. Nothing here re
 contact: the directory holds none, and booth items are the company's public face.
 Visitors' own actions (card exchange, meetings, downloads of documents) stay behind a login.
 
-Caching: every answer carries an ETag and Last-Modified from the read models' `stamps`
-(moved on by each change a visitor could see). A process reads a stamp once and keeps it
-until the read models notify that it moved (LISTEN/NOTIFY at their commit), so a
-revalidation that matches answers 304 without touching the database, and a full answer
-already encoded for the same stamp is served from a small in-process cache.
+Caching (`fairline_events.reads`): every answer carries an ETag of its bytes and a
+Last-Modified from the read models' `stamps` (moved on by each change a visitor could see).
+A process reads a stamp once and keeps it until the read models notify that it moved
+(LISTEN/NOTIFY at their commit), and an answer is encoded once per stamp, so a read or a
+revalidation costs no database round trip while nothing changes.
 `Cache-Control` follows the resource: pages and items `no-cache` (revalidated each time, so
 a takedown hides at once, while a 304 costs one lookup), listings and searches 30 s, the
 edition's halls 5 min, files a year (named by their content hash).
@@ -19,22 +19,16 @@ edition's halls 5 min, files a year (named by their content hash).
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import asyncpg
-import structlog
 from fairline_events.blobs import BlobRef
 from fairline_events.dependencies import Pool
 from fairline_events.errors import NotFound
+from fairline_events.reads import Stamp, Stamps, answer, stamps_of, wants_fresh
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, StringConstraints
 
@@ -45,7 +39,6 @@ from ..projections.stamps import PUBLIC_CHANNEL
 from .booth import Blobs
 
 router = APIRouter(prefix="/public", tags=["public online fair"])
-log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -66,22 +59,6 @@ PageSize = Annotated[int, Query(ge=1, le=100)]
 # --- caching -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """How far the read models behind an answer have moved: its validators."""
-
-    version: int
-    changed_at: datetime | None
-
-    def etag(self, variant: str) -> str:
-        digest = hashlib.sha256(f"{self.version}|{variant}".encode()).hexdigest()[:24]
-        return f'W/"{digest}"'
-
-    def last_modified(self) -> str:
-        at = self.changed_at or datetime(2020, 1, 1, tzinfo=UTC)
-        return format_datetime(at.astimezone(UTC).replace(microsecond=0), usegmt=True)
-
-
 _STAMP_ALL = f"""
     SELECT coalesce(sum(version), 0) AS version, max(changed_at) AS changed_at FROM (
         SELECT version, changed_at FROM {showcase.schema}.stamps WHERE key = 'all'
@@ -99,132 +76,32 @@ _STAMP_COMPANY = f"""
     ) s"""
 
 
-class _Stamps:
-    """The stamps this process has read, kept until a notification says one moved.
+async def _read_stamp(pool: asyncpg.Pool, key: str) -> Stamp:
+    if key == "all":
+        row = await pool.fetchrow(_STAMP_ALL)
+    else:
+        row = await pool.fetchrow(_STAMP_COMPANY, key.removeprefix("company:"))
+    assert row is not None
+    return Stamp(int(row["version"]), row["changed_at"])
 
-    A dedicated connection LISTENs on the read models' channel (see projections.stamps);
-    each notification names the stamp that moved (an exhibitor's booth moves every company
-    page, as its company is not in the payload). While the listener is down nothing is
-    kept, so a missed notification can never serve a stale page; `SAFETY_SECONDS` bounds
-    how long a kept stamp lives regardless.
-    """
 
-    SAFETY_SECONDS = 30.0
+def _moves(payload: str, key: str) -> bool:
+    """An exhibitor's booth moves every company page (its company is not in the payload)."""
+    return payload == key or (payload.startswith("exhibitor:") and key.startswith("company:"))
 
-    def __init__(self) -> None:
-        self.kept: dict[str, tuple[Stamp, float]] = {}
-        self.moves = 0
-        """Notifications seen: a stamp read while one arrived is not kept (it may predate it)."""
-        self.listening: asyncpg.Connection | None = None
-        self._starting: asyncio.Task[None] | None = None
 
-    def _moved(self, _conn: object, _pid: int, _channel: str, key: str) -> None:
-        self.moves += 1
-        if key.startswith("exhibitor:"):
-            for kept in [k for k in self.kept if k.startswith("company:")]:
-                self.kept.pop(kept, None)
-        self.kept.pop(key, None)
-
-    def _lost(self, _conn: object) -> None:
-        self.listening = None
-        self.moves += 1
-        self.kept.clear()
-
-    async def _listen(self, dsn: str) -> None:
-        try:
-            conn = await asyncpg.connect(dsn)
-            await conn.add_listener(PUBLIC_CHANNEL, self._moved)
-            conn.add_termination_listener(self._lost)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("public stamps: not listening, reading every stamp", error=repr(exc))
-            return
-        self.kept.clear()  # anything read before listening may have missed a change
-        self.moves += 1
-        self.listening = conn
-
-    def ensure_listening(self, dsn: str) -> None:
-        if self.listening is None and (self._starting is None or self._starting.done()):
-            self._starting = asyncio.create_task(self._listen(dsn))
-
-    async def get(self, pool: asyncpg.Pool, company_id: str | None) -> Stamp:
-        key = "all" if company_id is None else f"company:{company_id}"
-        kept = self.kept.get(key)
-        now = time.monotonic()
-        if kept is not None and self.listening is not None and now - kept[1] < self.SAFETY_SECONDS:
-            return kept[0]
-        listening, moves = self.listening, self.moves
-        if company_id is None:
-            row = await pool.fetchrow(_STAMP_ALL)
-        else:
-            row = await pool.fetchrow(_STAMP_COMPANY, company_id)
-        assert row is not None
-        stamp = Stamp(int(row["version"]), row["changed_at"])
-        if listening is not None and self.listening is listening and self.moves == moves:
-            self.kept[key] = (stamp, now)
-        return stamp
+def public_stamps(request: Request) -> Stamps:
+    """The stamps behind the public answers: read once, then kept until the read models say
+    they moved (a notification on `PUBLIC_CHANNEL`)."""
+    return stamps_of(
+        request, "exhibitors_public", lambda: Stamps(PUBLIC_CHANNEL, _read_stamp, _moves)
+    )
 
 
 async def stamp_of(request: Request, pool: asyncpg.Pool, company_id: str | None = None) -> Stamp:
-    """The stamp behind an answer: read once, then kept until the read models say it moved."""
-    state = request.app.state
-    stamps: _Stamps | None = getattr(state, "public_stamps", None)
-    if stamps is None:
-        stamps = state.public_stamps = _Stamps()
-    stamps.ensure_listening(state.runtime.database_url)
-    return await stamps.get(pool, company_id)
-
-
-class _Encoded:
-    """Answers already encoded, by ETag: the same stamp and request give the same bytes.
-    Bounded in bytes (least recently used first out), so a crawler cannot grow it."""
-
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.entries: OrderedDict[str, bytes] = OrderedDict()
-
-    def get(self, etag: str) -> bytes | None:
-        body = self.entries.get(etag)
-        if body is not None:
-            self.entries.move_to_end(etag)
-        return body
-
-    def put(self, etag: str, body: bytes) -> None:
-        if len(body) > self.max_bytes // 16:
-            return  # a very large answer is rebuilt each time rather than crowd the rest out
-        old = self.entries.pop(etag, None)
-        self.size += len(body) - (len(old) if old is not None else 0)
-        self.entries[etag] = body
-        while self.size > self.max_bytes:
-            _, dropped = self.entries.popitem(last=False)
-            self.size -= len(dropped)
-
-
-def _encoded_of(request: Request) -> _Encoded:
-    """The app's own cache (two apps in one process, as in tests, never share one)."""
-    state = request.app.state
-    cache: _Encoded | None = getattr(state, "public_encoded", None)
-    if cache is None:
-        cache = state.public_encoded = _Encoded()
-    return cache
-
-
-def _not_modified(request: Request, stamp: Stamp, etag: str) -> bool:
-    """RFC 9110: If-None-Match decides when sent; else If-Modified-Since (seconds)."""
-    match = request.headers.get("if-none-match")
-    if match is not None:
-        tags = {t.strip() for t in match.split(",")}
-        return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
-    since = request.headers.get("if-modified-since")
-    if since is None or stamp.changed_at is None:
-        return False
-    try:
-        when = parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False
-    if when.tzinfo is None:
-        return False
-    return stamp.changed_at.replace(microsecond=0) <= when
+    """The stamp behind an answer (a request with a consistency token reads it afresh)."""
+    key = "all" if company_id is None else f"company:{company_id}"
+    return await public_stamps(request).get(pool, key, fresh=wants_fresh(request))
 
 
 def _variant(request: Request) -> str:
@@ -240,21 +117,13 @@ async def cached(
 ) -> Response:
     """A conditional answer: 304 when the client's copy is current, else the JSON `build()`
     makes (an awaitable returning a pydantic model), encoded once per stamp."""
-    etag = stamp.etag(_variant(request))
-    headers = {
-        "ETag": etag,
-        "Last-Modified": stamp.last_modified(),
-        "Cache-Control": cache_control,
-    }
-    if _not_modified(request, stamp, etag):
-        return Response(status_code=304, headers=headers)
-    encoded = _encoded_of(request)
-    body = encoded.get(etag)
-    if body is None:
-        model = await build()
-        body = model.model_dump_json().encode()
-        encoded.put(etag, body)
-    return Response(body, media_type="application/json", headers=headers)
+
+    async def render() -> bytes:
+        return (await build()).model_dump_json().encode()
+
+    return await answer(
+        request, stamp, render, variant=_variant(request), cache_control=cache_control
+    )
 
 
 # --- what the public sees ------------------------------------------------------------------

@@ -7,13 +7,13 @@ team; join links are never listed (each person asks for their own).
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from typing import Any
 
 from fairline_events.dependencies import Pool
 from fairline_events.errors import Forbidden, NotFound
-from fastapi import APIRouter, Path, Query
+from fairline_events.reads import Stamp, Stamps, answer, read_model_stamps, stamps_of, wants_fresh
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -51,53 +51,70 @@ _VISIBLE = """(f.access <> 'invitation' OR $2 OR f.proposed_by = $3 OR EXISTS (
     SELECT 1 FROM {s}.invitees i WHERE i.forum_id = f.forum_id AND i.person = $3 AND i.active))"""
 
 
-class _Rendered:
-    """Agenda answers for callers who see only open forums, kept for `TTL` seconds.
+_PROGRAMME = "programme"
 
-    The agenda is the busiest read and the same for every visitor; a published change shows
-    at most TTL later (the read model itself trails the events by about as much), so a
-    visitor's read costs no query at all. Callers who may see closed-door meetings (their
-    active invitees and organisers, the forums team) are answered from the read model; who
-    they are is re-read every TTL (an invitation or a revocation counts within it)."""
 
-    TTL = 0.5
+def _stamps(request: Request) -> Stamps:
+    return stamps_of(request, _PROGRAMME, lambda: read_model_stamps([S]))
+
+
+class _Insiders:
+    """Who may see a closed-door meeting (its active invitees, its organiser), read once per
+    stamp of the programme: an invitation or a revocation moves the stamp, so it counts at
+    once."""
 
     def __init__(self) -> None:
-        self.answers: dict[tuple[Any, ...], tuple[float, str]] = {}
-        self.insiders: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+        self.at: Stamp | None = None
+        self.known: frozenset[str] = frozenset()
 
-    async def insider(self, pool: Any, person: str) -> bool:
-        """Whether `person` may see a closed-door meeting (an active invitee, an organiser of
-        one); the list is read at most once per TTL, not once per request."""
-        at, known = self.insiders
-        if time.monotonic() - at >= self.TTL:
-            found = await pool.fetch(
-                f"""SELECT person FROM {S}.invitees WHERE active
-                    UNION SELECT proposed_by FROM {S}.forums WHERE access = 'invitation'"""
-            )
-            known = frozenset(r["person"] for r in found)
-            self.insiders = (time.monotonic(), known)
-        return person in known
-
-    def get(self, key: tuple[Any, ...]) -> str | None:
-        found = self.answers.get(key)
-        return found[1] if found is not None and time.monotonic() - found[0] < self.TTL else None
-
-    def put(self, key: tuple[Any, ...], body: str) -> None:
-        if len(self.answers) > 10_000:  # unbounded filters must not grow memory for ever
-            self.answers.clear()
-        self.answers[key] = (time.monotonic(), body)
+    async def of(self, pool: Any, stamp: Stamp) -> frozenset[str]:
+        if self.at == stamp:
+            return self.known
+        found = await pool.fetch(
+            f"""SELECT person FROM {S}.invitees WHERE active
+                UNION SELECT proposed_by FROM {S}.forums WHERE access = 'invitation'"""
+        )
+        known = frozenset(r["person"] for r in found)
+        if self.at is None or stamp.version >= self.at.version:
+            self.at, self.known = stamp, known
+        return known
 
 
-_rendered = _Rendered()
+def _insiders(request: Request) -> _Insiders:
+    state = request.app.state
+    found: _Insiders | None = getattr(state, "forums_insiders", None)
+    if found is None:
+        found = state.forums_insiders = _Insiders()
+    return found
+
+
+_AGENDA = f"""SELECT coalesce(json_agg(json_build_object(
+        'forum_id', forum_id, 'kind', kind, 'title_zh', title_zh, 'title_en', title_en,
+        'summary', summary, 'topics', topics, 'language', language,
+        'organiser', organiser, 'speakers', speakers, 'access', access,
+        'format', format, 'venue', venue, 'room_code', room_code, 'day', day,
+        'starts_at', starts_at, 'ends_at', ends_at, 'capacity', capacity)
+      ORDER BY starts_at, forum_id), '[]')::text
+    FROM {S}.forums f
+    WHERE edition_code = $1 AND published AND status = 'scheduled'
+      AND ($4::date IS NULL OR day = $4) AND ($5::text IS NULL OR venue = $5)
+      AND ($6::text IS NULL OR kind = $6) AND ($7::text IS NULL OR $7 = ANY(topics))
+      AND ($8::text IS NULL OR language = $8)
+      AND {_VISIBLE.format(s=S)}"""
 
 
 @router.get(
     "/editions/{edition_code}/agenda",
     summary="The published agenda, by day, venue, kind, topic and language",
+    description=(
+        "Answered with an ETag: a client that sends it back in If-None-Match gets 304 until"
+        " the agenda changes."
+    ),
     response_model=list[AgendaItem],
+    responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
 )
 async def agenda(
+    request: Request,
     edition_code: EditionCode,
     who: Anyone,
     pool: Pool,
@@ -107,38 +124,23 @@ async def agenda(
     topic: str | None = Query(default=None, max_length=60, pattern=PRINTABLE),
     language: str | None = Query(default=None, max_length=40, pattern=PRINTABLE),
 ) -> Response:
-    filters = (edition_code, day, venue, kind, topic, language)
+    """Rendered by PostgreSQL (500 forums as JSON cost the database less than the API
+    process), once per stamp of the programme and view: visitors share one rendering,
+    insiders of closed-door meetings and the forums team each have their own."""
+    stamp = await _stamps(request).get(pool, S, fresh=wants_fresh(request))
     team = is_team(who)
-    insider = team or await _rendered.insider(pool, who.subject)
-    if not insider and (body := _rendered.get(filters)) is not None:
-        return Response(content=body, media_type="application/json")
-    # Rendered by PostgreSQL: 500 forums as JSON cost the database less than the API process.
-    body = await pool.fetchval(
-        f"""SELECT coalesce(json_agg(json_build_object(
-                'forum_id', forum_id, 'kind', kind, 'title_zh', title_zh, 'title_en', title_en,
-                'summary', summary, 'topics', topics, 'language', language,
-                'organiser', organiser, 'speakers', speakers, 'access', access,
-                'format', format, 'venue', venue, 'room_code', room_code, 'day', day,
-                'starts_at', starts_at, 'ends_at', ends_at, 'capacity', capacity)
-              ORDER BY starts_at, forum_id), '[]')::text
-            FROM {S}.forums f
-            WHERE edition_code = $1 AND published AND status = 'scheduled'
-              AND ($4::date IS NULL OR day = $4) AND ($5::text IS NULL OR venue = $5)
-              AND ($6::text IS NULL OR kind = $6) AND ($7::text IS NULL OR $7 = ANY(topics))
-              AND ($8::text IS NULL OR language = $8)
-              AND {_VISIBLE.format(s=S)}""",
-        edition_code,
-        team,
-        who.subject if insider else "",
-        day,
-        venue,
-        kind,
-        topic,
-        language,
-    )
-    if not insider:
-        _rendered.put(filters, body)
-    return Response(content=body, media_type="application/json")
+    insider = team or who.subject in await _insiders(request).of(pool, stamp)
+    view = "team" if team else f"insider:{who.subject}" if insider else "open"
+    filters = (edition_code, day, venue, kind, topic, language)
+
+    async def render() -> bytes:
+        body: str = await pool.fetchval(
+            _AGENDA, edition_code, team, who.subject if insider else "", day, venue, kind,
+            topic, language,
+        )  # fmt: skip
+        return body.encode()
+
+    return await answer(request, stamp, render, variant=f"agenda|{view}|{filters}")
 
 
 @router.get("/forums/{forum_id}", summary="One forum, as its reader may see it")

@@ -4,17 +4,14 @@ delivery reports."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-import time
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fairline_events.dependencies import Pool
 from fairline_events.errors import DomainError, NotFound
-from fastapi import APIRouter, Header, Path, Query
+from fairline_events.reads import Stamps, answer, read_model_stamps, stamps_of, wants_fresh
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -57,6 +54,8 @@ class Serving(BaseModel):
     alt_text: str
 
 
+SERVING_CACHE = "public, max-age=30"
+
 SERVING = f"""
 SELECT d.day, p.channel, p.placement_code, p.name AS placement_name, b.booking_id,
        b.sponsor_id, c.version AS creative_version, c.image_url, c.link_url, c.alt_text
@@ -69,45 +68,8 @@ ORDER BY d.day, p.channel, p.placement_code, b.booking_id
 """
 
 
-class _Rendered:
-    """Serving schedules as answered, kept for `TTL` seconds per (edition, channel, range).
-
-    The schedule is the busiest read (every page view of the website and mini-program may
-    ask), the same for everyone, and changes a few times a day; the read model itself trails
-    the events by about as much as TTL, so a read costs no query and no JSON rendering. One
-    request renders a stale entry while the others are answered from it (no stampede of
-    identical queries when it expires under load)."""
-
-    TTL = 0.5
-    LIMIT = 512
-
-    def __init__(self) -> None:
-        self.kept: dict[tuple[object, ...], tuple[float, bytes, str]] = {}
-        self.locks: dict[tuple[object, ...], asyncio.Lock] = {}
-
-    async def get(
-        self, key: tuple[object, ...], render: Callable[[], Awaitable[bytes]]
-    ) -> tuple[bytes, str]:
-        found = self.kept.get(key)
-        if found is not None and time.monotonic() - found[0] <= self.TTL:
-            return found[1], found[2]
-        lock = self.locks.setdefault(key, asyncio.Lock())
-        if found is not None and lock.locked():
-            return found[1], found[2]  # being rendered afresh: the last answer meanwhile
-        async with lock:
-            again = self.kept.get(key)
-            if again is not None and time.monotonic() - again[0] <= self.TTL:
-                return again[1], again[2]
-            body = await render()
-            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            if len(self.kept) >= self.LIMIT:
-                self.kept.clear()
-                self.locks = {key: lock}
-            self.kept[key] = (time.monotonic(), body, etag)
-            return body, etag
-
-
-_rendered = _Rendered()
+def _stamps(request: Request) -> Stamps:
+    return stamps_of(request, "desk", lambda: read_model_stamps([S]))
 
 
 @router.get(
@@ -117,16 +79,18 @@ _rendered = _Rendered()
     responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
 )
 async def serving_schedule(
+    request: Request,
     edition_code: EditionCode,
     pool: Pool,
     channel: Channel | None = None,
     first_day: FirstDay = None,
     last_day: LastDay = None,
-    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Only confirmed bookings with an approved creative, each with its latest approved
-    version. Answered with an ETag over the body: a client that sends it back in
-    If-None-Match gets 304 and no body until the schedule changes."""
+    version. Answered with an ETag of the body: a client that sends it back in
+    If-None-Match gets 304 and no body until the schedule changes. Rendered once per stamp
+    of the desk's read model (the schedule is the busiest read and changes a few times a
+    day), so a read costs no query."""
     first, last = _range(first_day, last_day)
 
     async def render() -> bytes:
@@ -134,11 +98,9 @@ async def serving_schedule(
         rows = [Serving(**dict(r)).model_dump(mode="json") for r in records]
         return json.dumps(rows, separators=(",", ":")).encode()
 
-    body, etag = await _rendered.get((edition_code, channel, first, last), render)
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=30"}
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(content=body, media_type="application/json", headers=headers)
+    stamp = await _stamps(request).get(pool, S, fresh=wants_fresh(request))
+    variant = f"serving|{edition_code}|{channel}|{first}|{last}"
+    return await answer(request, stamp, render, variant=variant, cache_control=SERVING_CACHE)
 
 
 # --- inventory calendar ------------------------------------------------------------------------
