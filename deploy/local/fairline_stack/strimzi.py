@@ -26,16 +26,18 @@ import sys
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
-from fairline_events.access import Grant, Pattern, partner_principal, reader_grants, service_grants
-from fairline_events.kafka import DEFAULT_PARTITIONS
-from fairline_events.projection import ProjectionRunner
-from fairline_events.service import ServiceDefinition
 
 from .config import StackError, project_root
-from .credentials import SERVICES
+
+if TYPE_CHECKING:
+    from fairline_events.access import Grant
+    from fairline_events.service import ServiceDefinition
+
+# The generator imports the services (and so the whole core) only when it runs: `make
+# strimzi-crds`, a step of every `make test`, stays quick.
 
 STRIMZI_VERSION = "0.51.0"
 CRD_ARTIFACT = f"io.strimzi:api:{STRIMZI_VERSION}:jar:tests"
@@ -66,19 +68,23 @@ KAFKA_DIR = Path("deploy/k8s/kafka")
 EDITION = Path("deploy/demo/edition-2021.yaml")
 
 _OPERATIONS = {"READ": "Read", "WRITE": "Write", "CREATE": "Create", "DESCRIBE": "Describe"}
-_PATTERNS = {Pattern.LITERAL: "literal", Pattern.PREFIXED: "prefix"}
+_PATTERNS = {"LITERAL": "literal", "PREFIXED": "prefix"}
 
 
 # --- what the platform needs --------------------------------------------------------------
 
 
 def definitions() -> list[ServiceDefinition]:
+    from .credentials import SERVICES
+
     return [importlib.import_module(f"{name}.service").definition for name in SERVICES]
 
 
 def owned_topics(definition: ServiceDefinition, prefix: str = TOPIC_PREFIX) -> list[str]:
     """What `<service> migrate` creates: its events topic and its projections' dead letters
     (named as the projection runner names them)."""
+    from fairline_events.projection import ProjectionRunner
+
     runners = [
         ProjectionRunner(p, cast(Any, None), cast(Any, None), prefix, service=definition.name)
         for p in definition.projections
@@ -99,6 +105,8 @@ def partner_feed(hotel: str, prefix: str = TOPIC_PREFIX) -> str:
 
 
 def partner_grants(hotel: str, prefix: str = TOPIC_PREFIX) -> list[Grant]:
+    from fairline_events.access import partner_principal, reader_grants
+
     user = partner_principal(hotel)
     return reader_grants(user, [partner_feed(hotel, prefix)], f"{prefix}{user}.")
 
@@ -174,6 +182,8 @@ def resource_name(topic: str) -> str:
 
 
 def topic(name: str) -> dict[str, Any]:
+    from fairline_events.kafka import DEFAULT_PARTITIONS
+
     doc = _labelled("KafkaTopic", resource_name(name))
     doc["spec"] = {
         "topicName": name,
@@ -195,7 +205,7 @@ def acls(grants: Iterable[Grant]) -> list[dict[str, Any]]:
     """Strimzi's `simple` ACLs for `grants`: one rule per resource, its operations merged."""
     merged: dict[tuple[str, str, str], list[str]] = {}
     for g in grants:
-        key = (g.resource.name.lower(), g.name, _PATTERNS[g.pattern])
+        key = (g.resource.name.lower(), g.name, _PATTERNS[g.pattern.name])
         merged.setdefault(key, []).append(_OPERATIONS[g.operation.name])
     return [
         {
@@ -217,6 +227,8 @@ def user(name: str, grants: list[Grant]) -> dict[str, Any]:
 
 
 def users(root: Path | None = None) -> list[dict[str, Any]]:
+    from fairline_events.access import partner_principal, service_grants
+
     found = [user(d.name, service_grants(d, TOPIC_PREFIX)) for d in definitions()]
     found += [user(partner_principal(h), partner_grants(h)) for h in partner_hotels(root)]
     return found

@@ -12,8 +12,13 @@ fields refused (as `kubectl apply --validate=strict` does), in both CRD sets the
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +29,7 @@ from fairline_events.kafka import DEFAULT_PARTITIONS
 from fairline_events.projection import ProjectionRunner
 from fairline_events.service import ServiceDefinition
 from fairline_stack import strimzi
+from fairline_stack.config import StackError
 from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -334,3 +340,45 @@ def test_the_services_are_wired_to_the_strimzi_cluster() -> None:
             assert username in users, f"no KafkaUser {username}"
             secret = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
             assert secret == {"name": f"{prefix}{username}", "key": "password"}
+
+
+FAKE_MVN = """#!{python}
+# Stands in for Maven: writes a jar as `dependency:copy-dependencies` would.
+import sys, zipfile
+from pathlib import Path
+(target,) = [a.split("=", 1)[1] for a in sys.argv if a.startswith("-DoutputDirectory=")]
+Path(target).mkdir(parents=True)
+def entry(name):  # a fixed time: the same bytes, so the same SHA-256, on every run
+    return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+with zipfile.ZipFile(Path(target) / "{jar}", "w") as jar:
+    jar.writestr(entry("crds/v1/043-Crd-kafkatopic.yaml"), "kind: CustomResourceDefinition\\n")
+    jar.writestr(entry("io/strimzi/Other.class"), "")
+"""
+
+
+def test_make_strimzi_crds_unpacks_only_the_pinned_jar_and_only_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir, root = tmp_path / "bin", tmp_path / "repo"
+    bin_dir.mkdir()
+    mvn = bin_dir / "mvn"
+    mvn.write_text(FAKE_MVN.format(python=sys.executable, jar=strimzi.CRD_JAR))
+    mvn.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    (root / strimzi.POM_RELPATH).parent.mkdir(parents=True)
+    shutil.copy(ROOT / strimzi.POM_RELPATH, root / strimzi.POM_RELPATH)
+
+    # another jar than the pinned one (a new release, a tampered mirror) is refused
+    with pytest.raises(StackError, match=f"expected {strimzi.CRD_JAR_SHA256}"):
+        strimzi.fetch_crds(root)
+    assert not strimzi.crd_dir(root).exists() and not strimzi.crd_files(root)
+
+    subprocess.run([str(mvn), f"-DoutputDirectory={tmp_path / 'fake'}"], check=True)
+    digest = hashlib.sha256((tmp_path / "fake" / strimzi.CRD_JAR).read_bytes()).hexdigest()
+    monkeypatch.setattr(strimzi, "CRD_JAR_SHA256", digest)
+    strimzi.fetch_crds(root)
+    assert [p.relative_to(strimzi.crd_dir(root)) for p in strimzi.crd_files(root)] == [
+        Path("crds/v1/043-Crd-kafkatopic.yaml")
+    ], "the CRDs only, not the jar's classes"
+    mvn.write_text("#!/bin/sh\nexit 1\n")  # fetched once: Maven is not asked again
+    assert strimzi.fetch_crds(root) == strimzi.crd_dir(root)
