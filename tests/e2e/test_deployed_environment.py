@@ -17,10 +17,12 @@ import asyncio
 import importlib.util
 import json
 import os
+import random
 import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +48,6 @@ from fairline_events.auth import TokenIssuer, private_key_pem
 from fairline_events.db import drop_database, with_database
 from fairline_events.kafka import KafkaAccess, ensure_topics
 from fairline_stack.resolve import Infra
-from support.serving import free_port
 
 pytestmark = pytest.mark.infra
 
@@ -327,6 +328,21 @@ async def until_ready(
     raise AssertionError(f"not ready within 120 s:\n{tail(log)}")
 
 
+def listening_port() -> int:
+    """A free port below the kernel's ephemeral range: the service binds it seconds later
+    (after `migrate`), and no outgoing connection can take it meanwhile, as one can a
+    port the kernel handed out for a moment."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(20000, min(low, 32768)), 50):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral range")
+
+
 def tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:]
 
@@ -396,7 +412,8 @@ async def test_a_booth_file_round_trips_with_the_containers_configuration(
             answering({jwks_path: json.dumps(issuer.jwks()).encode()}) as jwks_port,
             answering({}) as traces_port,
         ):
-            local = Local(infra.database_url, kafka, jwks_port, traces_port, free_port(), unique)
+            port = listening_port()
+            local = Local(infra.database_url, kafka, jwks_port, traces_port, port, unique)
             try:
                 if manifest == "kubernetes":
                     # as the Topic Operator would, on the one broker here; `migrate` would
