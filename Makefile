@@ -48,13 +48,16 @@ test-tools: install ## kcat, the independent Kafka client the partner-feed test 
 	@# Debian 12's librdkafka (2.0.2) fails SCRAM against Kafka 4: a current one goes to .tools/
 	@$(VENV)/bin/python -m fairline_stack.kcat
 
-test: lint stack test-tools ## lint, then the whole suite against the real broker and database
+strimzi-crds: install ## Strimzi's CRD schemas into .tools/, which deploy/k8s is checked against
+	@$(VENV)/bin/python -m fairline_stack.strimzi crds
+
+test: lint stack test-tools strimzi-crds ## lint, then the whole suite against the real broker and database
 	@$(VENV)/bin/pytest
 
 clean: down ## stop the stack and delete its data
 	rm -rf .local
 
-.PHONY: help install stack down run lint test test-tools clean
+.PHONY: help install stack down run lint test test-tools strimzi-crds clean
 
 bench: stack ## benchmarks beside their raw baselines; writes bench/results/latest.{json,md}
 	@$(VENV)/bin/python -m bench.run $(BENCH_ARGS)

@@ -1,7 +1,8 @@
-"""Container health probe: GET http://127.0.0.1:$HTTP_PORT<path>; exit 0 on HTTP 200, else 1.
+"""Container health probe: GET http://127.0.0.1:<port><path>; exit 0 on HTTP 200, else 1.
 
-The image's HEALTHCHECK runs it with /healthz and compose with /readyz (the slim base image
-has no curl). Standard library only.
+`healthcheck.py <path> [port]`, the port defaulting to $HTTP_PORT. The image's HEALTHCHECK
+runs it with /healthz, compose with /readyz (APIs), `/metrics 9100` (workers) and the
+identity provider's JWKS path (the slim base image has no curl). Standard library only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import urllib.request
 
 def main(argv: list[str]) -> int:
     path = argv[1] if len(argv) > 1 else "/healthz"
-    url = f"http://127.0.0.1:{os.environ.get('HTTP_PORT', '8000')}{path}"
+    port = argv[2] if len(argv) > 2 else os.environ.get("HTTP_PORT", "8000")
+    url = f"http://127.0.0.1:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=4) as response:
             status = int(response.status)

@@ -8,6 +8,7 @@ services and the stack cleanly. Data stays in .local/, so the next run picks it 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import os
 import secrets
@@ -15,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -92,7 +94,7 @@ def installed_services() -> list[Service]:
     return found
 
 
-def dev_issuer(cfg: StackConfig) -> TokenIssuer:
+def dev_issuer(cfg: StackConfig, issuer: str = "fairline-dev") -> TokenIssuer:
     """The dev identity provider: one ES256 key pair per checkout, kept in .local/
     (git-ignored), never in the repo. The services know only its JWKS URL, as they would
     know the operator's identity provider's."""
@@ -103,10 +105,36 @@ def dev_issuer(cfg: StackConfig) -> TokenIssuer:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(private_key_pem())
         path.chmod(0o600)
-    return TokenIssuer(private_key_pem=path.read_bytes())
+    return TokenIssuer(issuer=issuer, private_key_pem=path.read_bytes())
 
 
-def serve_jwks(issuer: TokenIssuer, port: int) -> ThreadingHTTPServer:
+IDENTITY_SECRET = "FAIRLINE_IDENTITY_SECRET"
+"""The seed of the compose stack's dev identity provider's key (see `seeded_issuer`)."""
+
+
+def seeded_issuer(seed: str, issuer: str = "fairline-dev") -> TokenIssuer:
+    """The dev identity provider of a container: its P-256 key derived from a secret seed,
+    so it needs no writable disk, survives restarts, and `identity --tokens-only` in another
+    container signs with the same key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from fairline_events.auth import TokenIssuer
+
+    if len(seed) < 32:
+        raise SystemExit(f"{IDENTITY_SECRET} must be at least 32 characters")
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # of P-256
+    digest = hashlib.sha512(f"fairline-identity:{seed}".encode()).digest()
+    scalar = int.from_bytes(digest, "big") % (order - 1) + 1
+    key = ec.derive_private_key(scalar, ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return TokenIssuer(issuer=issuer, private_key_pem=pem)
+
+
+def serve_jwks(issuer: TokenIssuer, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """Publish the dev issuer's public keys at /.well-known/jwks.json, in a thread."""
     import json
     import threading
@@ -125,7 +153,7 @@ def serve_jwks(issuer: TokenIssuer, port: int) -> ThreadingHTTPServer:
         def log_message(self, *_: Any) -> None:  # quiet: the banner says where it is
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="jwks").start()
     return server
 
@@ -323,6 +351,33 @@ def print_banner(services: list[Service], issuer: TokenIssuer) -> None:
     say("Ctrl-C stops everything.")
 
 
+def identity(host: str, port: int, tokens_only: bool) -> int:
+    """The dev identity provider on its own (compose's `identity` service): its JWKS for the
+    services, a token per role for people. The key comes from FAIRLINE_IDENTITY_SECRET, else
+    from this checkout's .local/ (the one `make run` uses)."""
+    seed = os.environ.get(IDENTITY_SECRET, "")
+    name = os.environ.get("FAIRLINE_AUTH_ISSUER", "fairline-dev")
+    issuer = seeded_issuer(seed, name) if seed else dev_issuer(StackConfig.from_env(), name)
+    services = installed_services()
+    say(f"Bearer tokens (12 h, ES256, issuer {name}), one per role, for every service:")
+    for role, token in tokens(issuer, services).items():
+        say(f"  {role:<12} {token}")
+    if tokens_only:
+        return 0
+    stop = threading.Event()
+    # As a container's first process, a signal without a handler is ignored: handle it.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server = serve_jwks(issuer, port, host)
+    say(f"identity: keys on http://{host}:{port}{JWKS_PATH}")
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.shutdown()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fairline-platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -330,7 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument(
         "--smoke", action="store_true", help="start, check every service is ready, then stop"
     )
+    idp = sub.add_parser(
+        "identity", help="the dev identity provider alone: its JWKS, and a token per role"
+    )
+    idp.add_argument("--host", default="127.0.0.1")
+    idp.add_argument("--port", type=int, default=None, help=f"default {JWKS_PORT}")
+    idp.add_argument("--tokens-only", action="store_true", help="print the tokens and exit")
     args = parser.parse_args(argv)
+    if args.command == "identity":
+        return identity(args.host, args.port or jwks_port(), args.tokens_only)
     return run(smoke=args.smoke)
 
 

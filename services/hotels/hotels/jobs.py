@@ -66,7 +66,10 @@ async def publish_partner_feeds(runtime: Runtime, batch: int = 500) -> int:
     topics = {r["hotel_code"]: runtime.settings.topic(partner_topic(r["hotel_code"])) for r in rows}
     missing = sorted(set(topics.values()) - _known_topics)
     if missing:
-        await ensure_topics(kafka, missing)
+        # as replicated as the service's own topics (FAIRLINE_TOPIC_REPLICATION), or one
+        # broker's loss would take a hotel's feed with it
+        replication = runtime.settings.fairline_topic_replication
+        await ensure_topics(kafka, missing, replication=replication)
         _known_topics.update(missing)
     producer = make_producer(kafka)
     await producer.start()
