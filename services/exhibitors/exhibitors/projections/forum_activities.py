@@ -98,11 +98,7 @@ class ForumRescheduled(_Placement):
 
 @consumed.event("forums.ForumPublished", version=1)
 class ForumPublished(_OfForum):
-    format: str
-    venue: str | None
-    room_code: str | None
-    starts_at: datetime
-    ends_at: datetime
+    pass
 
 
 @consumed.event("forums.ForumCancelled", version=1)
@@ -261,18 +257,11 @@ async def rescheduled(e: ForumRescheduled, env: Envelope, tx: ReadModel) -> Stat
 
 @forum_activities.on(ForumPublished)
 async def published(e: ForumPublished, env: Envelope, tx: ReadModel) -> Statements:
-    # The placement it was published at (the same as the last one placed: one stream).
+    # Published at its last placement, already kept: a forum's events come in order.
     return [
         sql(
-            """UPDATE activities SET published = true, format = $2, venue = $3,
-                 room_code = $4, starts_at = $5, ends_at = $6, changed_at = $7
-               WHERE forum_id = $1""",
+            "UPDATE activities SET published = true, changed_at = $2 WHERE forum_id = $1",
             e.forum_id,
-            e.format,
-            e.venue,
-            e.room_code,
-            e.starts_at,
-            e.ends_at,
             env.occurred_at,
         ),
         _stamp(e.forum_id, env),
