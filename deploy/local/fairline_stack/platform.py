@@ -236,10 +236,21 @@ def run(smoke: bool) -> int:
     processes: list[tuple[Service, subprocess.Popen[bytes]]] = []
     workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
+        # Every service creates its own topics (`migrate`, as its own principal) before any
+        # worker starts: a consumer of a topic that does not exist yet (exhibitors reads
+        # booths' and forums' events) would only see it at its next metadata refresh,
+        # minutes later, and the ACLs let no one but the owner create it.
+        for svc in services:
+            say(f"{svc.name}: migrating…")
+            subprocess.run(
+                [svc.command, "migrate"],
+                env=service_env(cfg, svc.name),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         for svc in services:
             env = service_env(cfg, svc.name)
-            say(f"{svc.name}: migrating and loading the demo edition…")
-            subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+            say(f"{svc.name}: loading the demo edition…")
             subprocess.run([svc.command, "load-demo"], env=env, check=True)
             log = (logs / f"{svc.name}.log").open("ab")
             # Two processes per service, as in compose and Kubernetes: the API only takes

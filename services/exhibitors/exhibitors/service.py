@@ -25,6 +25,7 @@ from .projections import (
     booth_sales,
     cards,
     directory,
+    forum_activities,
     leads,
     results,
     review_audit,
@@ -42,7 +43,8 @@ definition = ServiceDefinition(
         "card exchange (线上名片交换); leads (商机跟进); meetings at the booth and online "
         "(线下约见, 云洽谈); signed agreements (云签约); the directory and edition statistics; "
         "the public online fair (云上展馆) with the organiser's moderation (在线布展审核) and "
-        "each exhibitor's booth from booth sales (`booths.events`). "
+        "each exhibitor's booth from booth sales (`booths.events`) and its launches and forums "
+        "from the forums programme (`forums.events`). "
         "Every change is an event on the `exhibitors.events` topic."
     ),
     registry=registry,
@@ -71,6 +73,7 @@ definition = ServiceDefinition(
         showcase,
         results,
         booth_sales,
+        forum_activities,
     ],
     migrations=[resources.files("exhibitors") / "migrations"],
 )

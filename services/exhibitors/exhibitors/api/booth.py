@@ -55,6 +55,13 @@ from ..domain.booth import (
 from ..domain.company import COMPANY
 from ..domain.values import Name, Note, Sector, Text
 from ..projections import showcase
+from .activities import (
+    ForumActivityOut,
+    StaffForumActivity,
+    by_start,
+    published_activities,
+    staff_activities,
+)
 from .common import Anyone, Exhibitor, Recruiter, actor, known, read
 
 router = APIRouter(tags=["booth page"])
@@ -179,7 +186,8 @@ class BoothPage(BaseModel):
     news: list[PageItem]
     images: list[PageItem]
     documents: list[PageItem]
-    activities: list[PageItem]
+    activities: list[PageItem | ForumActivityOut]
+    """The booth's own activities and the company's published launches and forums."""
     posters: list[PageItem]
 
 
@@ -496,15 +504,37 @@ async def booth_page(company_id: str, who: Anyone, pool: Pool) -> BoothPage:
         return [e for e in entries if e.kind == kind]
 
     profile = of("profile")
+    activities: list[PageItem | ForumActivityOut] = [*of("activity")]
+    activities += await published_activities(pool, company_id)
     return BoothPage(
         company_id=company_id,
         profile=profile[0] if profile else None,
         news=of("news"),
         images=of("image"),
         documents=of("document"),
-        activities=of("activity"),
+        activities=by_start(activities),
         posters=of("poster"),
     )
+
+
+@router.get(
+    "/companies/{company_id}/booth/forums",
+    summary="every launch and forum the company organises, with its status, for its staff",
+    description=(
+        "From the forums service's programme: proposed, approved, rejected, scheduled or "
+        "cancelled, with the forums team's reason; `public` says whether the booth page shows "
+        "it now (published, not cancelled, not closed-door)."
+    ),
+)
+async def staff_forums(
+    company_id: str, who: Exhibitor, store: Store, pool: Pool
+) -> list[StaffForumActivity]:
+    if not await _is_staff(store, company_id, who):
+        raise Forbidden(
+            f"only the staff of {company_id} see its forums in preparation",
+            code="not_company_staff",
+        )
+    return await staff_activities(pool, company_id)
 
 
 @router.get("/companies/{company_id}/booth/items", summary="every item, for the company's staff")

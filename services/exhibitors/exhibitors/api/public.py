@@ -34,8 +34,9 @@ from pydantic import BaseModel, StringConstraints
 
 from ..domain.fair import EXHIBITIONS, FESTIVAL, FESTIVAL_ZONES, SECTORS, THEMES, exhibition_of
 from ..domain.values import EditionCode, Sector, Theme
-from ..projections import booth_sales, directory, showcase
+from ..projections import booth_sales, directory, forum_activities, showcase
 from ..projections.stamps import PUBLIC_CHANNEL
+from .activities import ForumActivityOut, by_start, published_activities
 from .booth import Blobs
 
 router = APIRouter(prefix="/public", tags=["public online fair"])
@@ -72,6 +73,9 @@ _STAMP_COMPANY = f"""
             WHERE key = 'company:' || $1
         UNION ALL SELECT s.version, s.changed_at FROM {directory.schema}.exhibitors x
             JOIN {booth_sales.schema}.stamps s ON s.key = 'exhibitor:' || x.application_id
+            WHERE x.company_id = $1
+        UNION ALL SELECT s.version, s.changed_at FROM {directory.schema}.exhibitors x
+            JOIN {forum_activities.schema}.stamps s ON s.key = 'exhibitor:' || x.application_id
             WHERE x.company_id = $1
     ) s"""
 
@@ -240,7 +244,9 @@ class CompanyPage(BaseModel):
     news: list[ItemOut]
     images: list[ItemOut]
     documents: list[ItemOut]
-    activities: list[ItemOut]
+    activities: list[ItemOut | ForumActivityOut]
+    """The booth's own activities and, from the forums programme, the company's published
+    launches and forums (`source: forums`), by start."""
     posters: list[ItemOut]
     services: list[ItemOut]
 
@@ -585,6 +591,8 @@ async def company_page(
         def of(kind: str) -> list[ItemOut]:
             return [e for e in entries if e.kind == kind]
 
+        activities: list[ItemOut | ForumActivityOut] = [*of("activity")]
+        activities += await published_activities(pool, company_id)
         return CompanyPage(
             company_id=company_id,
             name_zh=latest.name_zh,
@@ -596,7 +604,7 @@ async def company_page(
             news=of("news"),
             images=of("image"),
             documents=of("document"),
-            activities=of("activity"),
+            activities=by_start(activities),
             posters=of("poster"),
             services=of("service"),
         )

@@ -2,6 +2,7 @@ from .agendas import agendas
 from .booth_sales import booth_sales
 from .cards import cards
 from .directory import directory
+from .forum_activities import forum_activities
 from .leads import leads
 from .results import results
 from .review_audit import review_audit
@@ -13,6 +14,7 @@ __all__ = [
     "booth_sales",
     "cards",
     "directory",
+    "forum_activities",
     "leads",
     "results",
     "review_audit",
