@@ -208,10 +208,20 @@ def run(smoke: bool) -> int:
     processes: list[tuple[Service, subprocess.Popen[bytes]]] = []
     workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
+        # Every service creates its topics before any starts: services consume each other's
+        # (hotels, forums and booths read sponsorship's, sponsorship reads theirs), and a
+        # subscriber to a topic not made yet would wait for its next metadata refresh.
+        for svc in services:
+            say(f"{svc.name}: migrating…")
+            subprocess.run(
+                [svc.command, "migrate"],
+                env=service_env(cfg, svc.name),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         for svc in services:
             env = service_env(cfg, svc.name)
-            say(f"{svc.name}: migrating and loading the demo edition…")
-            subprocess.run([svc.command, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+            say(f"{svc.name}: loading the demo edition…")
             subprocess.run([svc.command, "load-demo"], env=env, check=True)
             log = (logs / f"{svc.name}.log").open("ab")
             # Two processes per service, as in compose and Kubernetes: the API only takes
