@@ -237,9 +237,10 @@ def run(smoke: bool) -> int:
     workers: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         # Every service creates its own topics (`migrate`, as its own principal) before any
-        # worker starts: a consumer of a topic that does not exist yet (exhibitors reads
-        # booths' and forums' events) would only see it at its next metadata refresh,
-        # minutes later, and the ACLs let no one but the owner create it.
+        # worker starts: services read each other's topics (exhibitors reads booths' and
+        # forums'; sponsorship and hotels, forums and booths read one another's), a consumer of
+        # a topic not made yet would only see it at its next metadata refresh, minutes later,
+        # and the ACLs let no one but the owner create it.
         for svc in services:
             say(f"{svc.name}: migrating…")
             subprocess.run(

@@ -2,32 +2,40 @@
 
 Each published event type gets its own message: the envelope with `data` typed as that
 event's current schema version. Consumers (partner hotels, other services) read this.
+What the service reads from other services' topics is listed too, as `receive` operations
+with each policy's own models (only the fields it reads, names prefixed `Consumed`), so a
+producer sees who depends on which of its events and fields.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import create_model
 
 from .envelope import Envelope
+from .registry import EventRegistry
 from .settings import ServiceSettings
 
 if TYPE_CHECKING:
     from .service import ServiceDefinition
 
 
-def typed_envelopes(definition: ServiceDefinition) -> list[type[Envelope]]:
+def typed_envelopes(
+    definition: ServiceDefinition, registry: EventRegistry | None = None, prefix: str = ""
+) -> list[type[Envelope]]:
     models: list[type[Envelope]] = []
-    for name in definition.registry.names():
-        cls = definition.registry.type_of(name)
+    registry = registry or definition.registry
+    for name in registry.names():
+        cls = registry.type_of(name)
         fields: dict[str, Any] = {
             "event_type": (Literal[name], name),
             "schema_version": (Literal[cls.schema_version], cls.schema_version),
             "data": (cls, ...),
         }
         model = create_model(
-            f"{cls.__name__}Envelope",
+            f"{prefix}{cls.__name__}Envelope",
             __base__=Envelope,
             __doc__=(cls.__doc__ or name).strip(),
             **fields,
@@ -63,10 +71,58 @@ def asyncapi_document(definition: ServiceDefinition, settings: ServiceSettings) 
         description=definition.description,
     )
     document: dict[str, Any] = spec.to_specification().to_jsonable()
-    if definition.more_asyncapi is not None:
-        more = definition.more_asyncapi()
+    for more in (consumed(definition, settings), *extra(definition)):
         for section in ("channels", "operations"):
             document.setdefault(section, {}).update(more.get(section, {}))
         for kind, items in more.get("components", {}).items():
             document.setdefault("components", {}).setdefault(kind, {}).update(items)
+    return document
+
+
+def extra(definition: ServiceDefinition) -> list[dict[str, Any]]:
+    return [definition.more_asyncapi()] if definition.more_asyncapi is not None else []
+
+
+def consumed(definition: ServiceDefinition, settings: ServiceSettings) -> dict[str, Any]:
+    """Every projection over another service's topic (its policies, mostly) as a `receive`
+    operation on that topic, its messages typed by the projection's own registry."""
+    from faststream.kafka import KafkaBroker
+    from faststream.specification import AsyncAPI
+
+    broker = KafkaBroker(settings.kafka_bootstrap_servers)
+    readers = 0
+    for projection in definition.projections:
+        for topic in projection.topics:
+            if topic == definition.events_topic:
+                continue
+            envelopes = typed_envelopes(definition, projection.registry, "Consumed")
+            subscriber = broker.subscriber(
+                settings.topic(topic),
+                group_id=f"{definition.name}.{projection.name}",
+                title=projection.name,
+                description=(
+                    f"The {definition.name} service's `{projection.name}` reads"
+                    f" {', '.join(projection.registry.names())} from `{topic}`; other"
+                    " events and fields are ignored."
+                ),
+            )
+
+            async def reads(message: Envelope) -> None:  # pragma: no cover - never called
+                return None
+
+            reads.__annotations__["message"] = Union[tuple(envelopes)]  # noqa: UP007
+            subscriber(reads)
+            readers += 1
+    if not readers:
+        return {}
+    document: dict[str, Any] = AsyncAPI(broker, title="consumed").to_specification().to_jsonable()
+    # Its schemas are the consumers' own models: named apart from the service's events.
+    renamed = {n: n if n.startswith("Consumed") else f"Consumed{n}"
+               for n in document.get("components", {}).get("schemas", {})}  # fmt: skip
+    text = json.dumps(document)
+    for old, new in renamed.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    document = dict(json.loads(text))
+    schemas = document["components"]["schemas"]
+    document["components"]["schemas"] = {renamed[n]: schema for n, schema in schemas.items()}
     return document

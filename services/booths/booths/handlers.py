@@ -20,7 +20,7 @@ from fairline_events.registry import DomainEvent
 from fairline_events.transact import Streams, command_handler
 
 from .domain import booth as booth_rules
-from .domain import catalogue, construction, online, pricing, sales, waitlist
+from .domain import catalogue, construction, discounts, online, pricing, sales, waitlist
 from .domain.account import ACCOUNT, NOBODY, Account, account_stream
 from .domain.account import decide as admit
 from .domain.booth import BOOTH, Booth, booth_stream
@@ -35,6 +35,7 @@ from .domain.commands import (
     ConfirmBooth,
     DeclineOffer,
     ExpireHold,
+    GrantSponsorDiscount,
     HoldBooth,
     JoinWaitlist,
     LapseOffer,
@@ -51,6 +52,7 @@ from .domain.commands import (
     WithdrawExhibitor,
 )
 from .domain.construction import DESIGN, design_stream
+from .domain.discounts import SPONSOR_DISCOUNT, sponsor_discount_stream
 from .domain.online import ONLINE, online_stream
 from .domain.pricing import PRICES, PriceList, prices_stream
 from .domain.sales import Market
@@ -343,4 +345,28 @@ async def withdraw_exhibitor(command: WithdrawExhibitor, streams: Streams) -> li
         lines={line.zone_code: line for line in lines},
         market=market,
         now=streams.now,
+    )
+
+
+# --- a sponsor's booth discount (issued by the sponsorship policy) -------------------------
+
+
+@command_handler
+async def grant_sponsor_discount(
+    command: GrantSponsorDiscount, streams: Streams
+) -> list[DomainEvent]:
+    """The request's answer stream and the company's account (locked: a contract opened,
+    cancelled or moved meanwhile queues behind it), then the booths of its contracts."""
+    request, account = await streams.all(
+        (SPONSOR_DISCOUNT, sponsor_discount_stream(command.package_id, command.benefit_no)),
+        (ACCOUNT, account_stream(command.exhibitor_id)),
+    )
+    codes = sorted({code for code in account.contracts.values() if code})
+    edition = account.edition_code or command.edition_code
+    found: list[Booth] = await streams.all(*((BOOTH, booth_stream(edition, c)) for c in codes))
+    return discounts.grant(
+        command,
+        request=request,
+        account=account,
+        booths={booth.booth_code: booth for booth in found},
     )

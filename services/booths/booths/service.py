@@ -13,7 +13,7 @@ from .api import (
 )
 from .domain.events import registry
 from .jobs import hold_expiry, offer_lapse
-from .policies import admissions
+from .policies import admissions, sponsorship
 from .projections import designs, floor_plan, ledger
 
 definition = ServiceDefinition(
@@ -24,6 +24,9 @@ definition = ServiceDefinition(
         "park's temporary halls and the online hall; versioned prices; holds that expire, "
         "contracts, payments, cancellation and moves; waitlists per zone; construction review "
         "of raw space. Only exhibitors approved by the exhibitors service may hold or buy. "
+        "A sponsorship package's booth discount, asked on `sponsorship.events` "
+        "(BenefitRequested), lowers the sponsor's booth contracts (BoothPriceAdjusted) and is "
+        "answered with SponsorDiscountGranted or SponsorDiscountRefused. "
         "Every change is an event on the `booths.events` topic."
     ),
     registry=registry,
@@ -34,6 +37,6 @@ definition = ServiceDefinition(
         construction_router,
         read_models_router,
     ],
-    projections=[floor_plan, ledger, designs, admissions],
+    projections=[floor_plan, ledger, designs, admissions, sponsorship],
     jobs=[hold_expiry, offer_lapse],
 )

@@ -17,13 +17,14 @@ from fairline_events.transact import Streams, command_handler
 from fairline_events.turns import turn
 
 from .domain import attendance as seats
-from .domain import company, forum, programme, slots
+from .domain import company, forum, programme, slots, sponsored
 from .domain.agenda import AGENDA, Agenda, agenda_stream
 from .domain.attendance import ATTENDANCE, Attendance, attendance_stream
 from .domain.commands import (
     AddRoom,
     ApproveExhibitor,
     ApproveForum,
+    BookSponsorLaunch,
     CancelForum,
     CancelRegistration,
     CheckIn,
@@ -45,6 +46,7 @@ from .domain.company import EXHIBITOR, exhibitor_stream
 from .domain.forum import FORUM, Forum, forum_stream
 from .domain.programme import PROGRAMME, Programme, programme_stream
 from .domain.slots import ROOM_DAY, SPEAKER_DAY, day_streams
+from .domain.sponsored import SPONSOR_LAUNCH, launch_forum_id, sponsor_launch_stream
 
 # --- the edition's programme ----------------------------------------------------------------
 
@@ -146,6 +148,28 @@ async def cancel_forum(command: CancelForum, streams: Streams) -> list[DomainEve
         *((SPEAKER_DAY, s) for s in speakers),
     )
     return slots.cancel(command, forum=the_forum)
+
+
+@command_handler
+async def book_sponsor_launch(command: BookSponsorLaunch, streams: Streams) -> list[DomainEvent]:
+    """The request's answer stream and the launch's forum, then every launch hall's day:
+    two requests for one day (or a scheduler of one hall) queue on the same room-day lock."""
+    request, the_forum = await streams.all(
+        (SPONSOR_LAUNCH, sponsor_launch_stream(command.package_id, command.benefit_no)),
+        (FORUM, forum_stream(launch_forum_id(command.package_id, command.benefit_no))),
+    )
+    setup = await streams.peek(PROGRAMME, programme_stream(command.edition_code))
+    exhibitor = await streams.peek(EXHIBITOR, exhibitor_stream(command.exhibitor_id))
+    days = sponsored.hall_days(setup, command.edition_code, command.day)
+    states = await streams.all(*((ROOM_DAY, d) for d in days)) if days else []
+    return sponsored.book(
+        command,
+        request=request,
+        forum=the_forum,
+        programme=setup,
+        exhibitor=exhibitor,
+        room_days=dict(zip(days, states, strict=True)),
+    )
 
 
 # --- attendance -----------------------------------------------------------------------------

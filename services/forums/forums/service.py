@@ -7,7 +7,7 @@ from fairline_events.service import ServiceDefinition
 from .api import attendance_router, forums_router, read_models_router
 from .domain.events import registry
 from .jobs import offer_lapse_job
-from .policies import exhibitors
+from .policies import exhibitors, sponsorship
 from .projections import programme
 
 definition = ServiceDefinition(
@@ -19,10 +19,13 @@ definition = ServiceDefinition(
         " events, at CNCC, Shougang Park and online. Kinds are versioned policies; rooms and"
         " speakers are never double-booked; registration with waitlists and claim windows;"
         " closed-door meetings (闭门会议) by invitation, every access decision recorded."
+        " A sponsorship package's launch slot, asked on `sponsorship.events`"
+        " (BenefitRequested), is booked in a launch hall and answered with"
+        " SponsorLaunchBooked or SponsorLaunchRefused."
         " Every change is an event on the `forums.events` topic."
     ),
     registry=registry,
     routers=[forums_router, attendance_router, read_models_router],
-    projections=[programme, exhibitors],
+    projections=[programme, exhibitors, sponsorship],
     jobs=[offer_lapse_job],
 )

@@ -9,7 +9,7 @@ from fairline_events.service import ServiceDefinition
 from .api import ads_router, delivery_router, packages_router, read_models_router
 from .domain.events import registry
 from .jobs import expiry_job
-from .policies import hotels
+from .policies import booths, forums, hotels
 from .projections import desk
 
 definition = ServiceDefinition(
@@ -22,11 +22,15 @@ definition = ServiceDefinition(
         " deliverables, ad placements on the website, the mini-program and on-site screens"
         " sold as dated inventory (exclusive or shared), creatives reviewed and versioned, a"
         " public serving schedule, and delivery reports from impressions and clicks."
+        " Benefits owned by another service are asked of it through `BenefitRequested` and"
+        " settled by its answer, read from `hotels.events` (BlockCreated,"
+        " SponsorBlockRefused), `forums.events` (SponsorLaunchBooked, SponsorLaunchRefused)"
+        " and `booths.events` (SponsorDiscountGranted, SponsorDiscountRefused)."
         " Every change is an event on the `sponsorship.events` topic."
     ),
     registry=registry,
     routers=[packages_router, ads_router, delivery_router, read_models_router],
-    projections=[desk, hotels],
+    projections=[desk, hotels, forums, booths],
     migrations=[resources.files("sponsorship") / "migrations"],
     jobs=[expiry_job],
 )

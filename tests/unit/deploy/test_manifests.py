@@ -572,6 +572,26 @@ def test_compose_runs_a_worker_beside_every_api(name: str) -> None:
     assert not worker.get("ports"), "Prometheus scrapes it inside the compose network"
 
 
+def consumed_owners(name: str) -> set[str]:
+    """The services whose topics `name`'s projections and policies read (its ACLs come from
+    the same definition: libs/events/fairline_events/access.py)."""
+    definition = importlib.import_module(f"{name}.service").definition
+    topics = {topic for projection in definition.projections for topic in projection.topics}
+    return {topic.split(".", 1)[0] for topic in topics} - {name}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_compose_starts_a_worker_after_the_migrations_of_the_topics_it_reads(name: str) -> None:
+    # Only a topic's owner may create it; a consumer subscribed to a topic not made yet sees
+    # it only at its next metadata refresh, minutes later.
+    services = compose_services()
+    depends = services[f"{name}-worker"]["depends_on"]
+    for owner in sorted(consumed_owners(name)):
+        assert depends.get(f"{owner}-migrate", {}).get("condition") == (
+            "service_completed_successfully"
+        ), f"{name}-worker reads {owner}'s events: it must wait for {owner}-migrate"
+
+
 def test_compose_start_is_gated_on_health_and_completion() -> None:
     services = compose_services()
     for name, service in services.items():

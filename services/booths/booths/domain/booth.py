@@ -26,6 +26,7 @@ from .events import (
     BoothConfirmed,
     BoothHeld,
     BoothOffered,
+    BoothPriceAdjusted,
     BoothReserved,
     ContractCancelled,
     ContractFlagged,
@@ -73,7 +74,7 @@ class Contract:
 
     @property
     def outstanding_fen(self) -> int:
-        return self.terms.price_fen - self.paid_fen
+        return max(self.terms.price_fen - self.paid_fen, 0)  # a discount may leave a refund
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,10 @@ def evolve(booth: Booth, event: DomainEvent) -> Booth:
             return replace(booth, status="paid_in_full")
         case BoothConfirmed():
             return replace(booth, status="confirmed")
+        case BoothPriceAdjusted() if booth.contract is not None:
+            terms = booth.contract.terms
+            terms = terms.model_copy(update={"adjustments": (*terms.adjustments, event.adjustment)})
+            return replace(booth, contract=replace(booth.contract, terms=terms))
         case ContractFlagged() if booth.contract is not None:
             return replace(booth, contract=replace(booth.contract, flag=event.reason))
         case ContractMovedIn():

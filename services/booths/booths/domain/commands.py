@@ -249,3 +249,19 @@ class RecordOnlinePayment(Command):
     order_id: Identifier
     amount_fen: PositiveFen
     reference: Identifier
+
+
+class GrantSponsorDiscount(BaseModel):
+    """The sponsorship service asks a booth discount for a package (its policy's command).
+
+    Plain values: whatever the request holds, the rules answer it (a refusal names why)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    package_id: str
+    benefit_no: int
+    attempt: int
+    edition_code: str
+    exhibitor_id: str
+    sponsor_name: str
+    percent: int

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fairline_events.registry import DomainEvent, EventRegistry
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .values import (
     BasisPoints,
@@ -29,6 +29,7 @@ from .values import (
     Name,
     Note,
     PositiveFen,
+    PriceAdjustment,
     Quote,
     Rate,
     Seconds,
@@ -280,6 +281,21 @@ class ContractMovedIn(BoothEvent):
     """Where the payments put the contract against the new price (confirmation is redone)."""
 
 
+@registry.event("booths.BoothPriceAdjusted", version=1)
+class BoothPriceAdjusted(BoothEvent):
+    """A contract's price lowered after it was signed (a sponsor's booth discount): by how
+    much, from what to what, for what (`granted_for`) and why."""
+
+    contract_id: Identifier
+    exhibitor_id: Identifier
+    adjustment: PriceAdjustment
+    price_before_fen: Fen
+    price_after_fen: Fen
+    paid_fen: Fen
+    refund_due_fen: Fen
+    """Paid beyond the new price: the sales desk owes it back."""
+
+
 @registry.event("booths.BoothOffered", version=1)
 class BoothOffered(BoothEvent):
     """Offered to the next exhibitor on the zone's waitlist, to claim until `claim_until`."""
@@ -452,3 +468,45 @@ class OnlinePaymentReceived(OnlineEvent):
     amount_fen: PositiveFen
     reference: Identifier
     paid_total_fen: Fen
+
+
+# --- sponsors' booth discounts, asked by the sponsorship service -----------------------------
+
+
+class AdjustedContract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contract_id: str
+    booth_code: str
+    price_before_fen: int
+    price_after_fen: int
+
+
+class SponsorDiscountEvent(BoothsEvent):
+    """The answer to one request of a sponsorship package's booth discount (its `attempt`)."""
+
+    package_id: str
+    benefit_no: int
+    attempt: int
+    exhibitor_id: str
+
+    def stream_id(self) -> str:
+        from .discounts import sponsor_discount_stream
+
+        return sponsor_discount_stream(self.package_id, self.benefit_no)
+
+
+@registry.event("booths.SponsorDiscountGranted", version=1)
+class SponsorDiscountGranted(SponsorDiscountEvent):
+    """A sponsor's booth discount applied to every booth contract its company holds."""
+
+    discount_bp: int
+    contracts: list[AdjustedContract]
+
+
+@registry.event("booths.SponsorDiscountRefused", version=1)
+class SponsorDiscountRefused(SponsorDiscountEvent):
+    """A sponsor's booth discount could not be applied, and why (booth sales' own words)."""
+
+    reason: str
+    code: str

@@ -173,22 +173,42 @@ class Quote(Value):
     """The day the price was fixed (decides the early-bird discount)."""
 
 
+class PriceAdjustment(Value):
+    """A discount granted on a contract after it was priced: a share of the quoted price,
+    so it follows the contract when it moves and is re-priced (a sponsor's booth discount)."""
+
+    granted_for: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    """What it is for, e.g. `sponsorship:<package>:<benefit>` (once per contract)."""
+    discount_bp: Annotated[int, Field(ge=1, le=10_000)]
+    reason: Text
+
+
 class ContractTerms(Value):
-    """What a contract fixes at reservation: price, deposit, and the cancellation fees."""
+    """What a contract fixes at reservation: price, deposit, and the cancellation fees; and
+    the discounts granted on it since."""
 
     contract_id: Identifier
     exhibitor_id: Identifier
     quote: Quote
     opens_on: date
     cancellation: tuple[CancellationTier, ...]
+    adjustments: tuple[PriceAdjustment, ...] = ()
+
+    @property
+    def discount_bp(self) -> int:
+        return min(10_000, sum(a.discount_bp for a in self.adjustments))
 
     @property
     def price_fen(self) -> int:
-        return self.quote.total_fen
+        """The quoted total less the discounts granted (rounded once, half up)."""
+        return self.quote.total_fen - share(self.quote.total_fen, self.discount_bp)
 
     @property
     def deposit_fen(self) -> int:
-        return self.quote.deposit_fen
+        return min(self.quote.deposit_fen, self.price_fen)
+
+    def granted(self, granted_for: str) -> bool:
+        return any(a.granted_for == granted_for for a in self.adjustments)
 
     def fee_bp(self, on: date) -> int:
         """The fee rate for a cancellation on `on`: the tier for that many days before opening.

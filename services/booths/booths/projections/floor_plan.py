@@ -14,6 +14,7 @@ from ..domain.events import (
     BoothConfirmed,
     BoothHeld,
     BoothOffered,
+    BoothPriceAdjusted,
     BoothReserved,
     ContractCancelled,
     ContractFlagged,
@@ -195,6 +196,19 @@ async def reserved(e: BoothReserved, env: Envelope, tx: ReadModel) -> Sql:
         e.terms.quote.rule_version,
         e.terms.contract_id,
         env.occurred_at,
+    )
+
+
+@floor_plan.on(BoothPriceAdjusted)
+async def price_adjusted(e: BoothPriceAdjusted, env: Envelope, tx: ReadModel) -> Sql:
+    return sql(
+        "UPDATE booths SET price_fen = $3, updated_at = $4 WHERE edition_code = $1"
+        " AND booth_code = $2 AND contract_id = $5",
+        e.edition_code,
+        e.booth_code,
+        e.price_after_fen,
+        env.occurred_at,
+        e.contract_id,
     )
 
 

@@ -14,6 +14,7 @@ from fairline_events.projection import Projection, ReadModel, Sql, sql
 from ..domain.events import (
     BoothAdded,
     BoothConfirmed,
+    BoothPriceAdjusted,
     BoothReserved,
     ContractCancelled,
     ContractFlagged,
@@ -109,6 +110,22 @@ async def paid(e: PaymentReceived, env: Envelope, tx: ReadModel) -> Sql:
         e.contract_id,
         e.paid_total_fen,
         env.occurred_at,
+    )
+
+
+@ledger.on(BoothPriceAdjusted)
+async def price_adjusted(e: BoothPriceAdjusted, env: Envelope, tx: ReadModel) -> Sql:
+    """Only while the contract is on that booth here: a move that arrived first brought the
+    lowered terms already (re-priced for the new booth)."""
+    return sql(
+        """UPDATE contracts SET price_fen = $2, deposit_fen = least(deposit_fen, $2),
+             refund_due_fen = $3, updated_at = $4
+           WHERE contract_id = $1 AND booth_code = $5 AND status <> 'cancelled'""",
+        e.contract_id,
+        e.price_after_fen,
+        e.refund_due_fen,
+        env.occurred_at,
+        e.booth_code,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from .values import (
@@ -223,3 +225,19 @@ class ApproveExhibitor(Command):
 class WithdrawExhibitor(Command):
     exhibitor_id: Identifier
     reason: str
+
+
+class BookSponsorLaunch(Command):
+    """The sponsorship service asks a launch slot for a package (its policy's command).
+
+    Plain strings: whatever the request holds, the rules answer it (a refusal names why)."""
+
+    package_id: str
+    benefit_no: int
+    attempt: int
+    edition_code: str
+    exhibitor_id: str
+    sponsor_name: str
+    day: date
+    title_zh: str
+    title_en: str

@@ -22,6 +22,7 @@ class Exhibitor:
     exhibitor_id: str
     edition_code: str | None = None
     applicant: str | None = None
+    name_zh: str = ""
     name_en: str = ""
     approved: bool = False
     withdrawn: bool = False
@@ -42,6 +43,7 @@ def evolve(exhibitor: Exhibitor, event: DomainEvent) -> Exhibitor:
                 exhibitor,
                 edition_code=event.edition_code,
                 applicant=event.applicant,
+                name_zh=event.name_zh,
                 name_en=event.name_en,
                 approved=True,
                 withdrawn=False,

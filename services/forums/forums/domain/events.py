@@ -374,3 +374,40 @@ class SeatTaken(AgendaEvent):
 @registry.event("forums.SeatGiven", version=1)
 class SeatGiven(AgendaEvent):
     pass
+
+
+# --- sponsors' launch slots, asked by the sponsorship service ---------------------------------
+
+
+class SponsorLaunchEvent(ForumsEvent):
+    """The answer to one request of a sponsorship package's launch slot (its `attempt`)."""
+
+    package_id: str
+    benefit_no: int
+    attempt: int
+    exhibitor_id: str
+
+    def stream_id(self) -> str:
+        from .sponsored import sponsor_launch_stream
+
+        return sponsor_launch_stream(self.package_id, self.benefit_no)
+
+
+@registry.event("forums.SponsorLaunchBooked", version=1)
+class SponsorLaunchBooked(SponsorLaunchEvent):
+    """A sponsor's launch slot booked: the launch (a forum of kind `launch`, scheduled in a
+    launch hall, not yet published) and where and when it runs."""
+
+    forum_id: str
+    room_code: str
+    venue: Venue
+    starts_at: datetime
+    ends_at: datetime
+
+
+@registry.event("forums.SponsorLaunchRefused", version=1)
+class SponsorLaunchRefused(SponsorLaunchEvent):
+    """A sponsor's launch slot could not be booked, and why (the forums rules' own words)."""
+
+    reason: str
+    code: str

@@ -10,7 +10,9 @@ allotment for a night, an unknown hotel or room type, a cut-off already past), i
 `hotels.SponsorBlockRefused` with the reason, which the sponsorship service shows on the
 sponsor's checklist.
 
-Idempotent: a redelivered request finds its block (or its refusal) and changes nothing.
+Idempotent: a redelivered request finds its block (or its refusal of that attempt) and
+changes nothing; the same benefit asked again after a refusal (the next `attempt`) is tried
+afresh.
 Everything runs in the runner's transaction, atomically with the consumed offset.
 """
 
@@ -52,6 +54,8 @@ class SponsorBlockRefused(HotelsEvent):
     block_id: str
     reason: str
     code: str
+    attempt: int = 1
+    """The request refused (a benefit asked again after a refusal is decided afresh)."""
 
     def stream_id(self) -> str:
         return refusal_stream(self.block_id)
@@ -63,11 +67,14 @@ def refusal_stream(block_id: str) -> str:
 
 @dataclass(frozen=True)
 class Refusal:
-    refused: bool = False
+    attempts: frozenset[int] = frozenset()
+    """The requests refused."""
 
 
 def _evolve(state: Refusal, event: DomainEvent) -> Refusal:
-    return Refusal(True) if isinstance(event, SponsorBlockRefused) else state
+    if isinstance(event, SponsorBlockRefused):
+        return Refusal(state.attempts | {event.attempt})
+    return state
 
 
 REFUSAL: Fold[Refusal] = Fold(lambda stream_id: Refusal(), _evolve)
@@ -79,15 +86,16 @@ class RefuseSponsorBlock(BaseModel):
     block_id: str
     reason: str
     code: str
+    attempt: int = 1
 
 
 @command_handler
 async def refuse_sponsor_block(command: RefuseSponsorBlock, streams: Streams) -> list[DomainEvent]:
     refusal = await streams(REFUSAL, refusal_stream(command.block_id))
-    if refusal.refused:
+    if command.attempt in refusal.attempts:
         return []
     return [SponsorBlockRefused(block_id=command.block_id, reason=command.reason,
-                                code=command.code)]  # fmt: skip
+                                code=command.code, attempt=command.attempt)]  # fmt: skip
 
 
 # --- the sponsorship service's request, as this policy reads it -------------------------------
@@ -114,6 +122,7 @@ class BenefitRequested(DomainEvent):
     quantity: int
     sponsor_name: str = ""
     stay: Stay | None = None
+    attempt: int = 1
 
 
 sponsorship = Projection(
@@ -153,9 +162,9 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
     store, connection = _bound(tx)
     context = _context(env)
     existing = await store.read_stream(block_stream(block_id), connection=connection)
-    refused = await store.read_stream(refusal_stream(block_id), connection=connection)
-    if existing or refused:
-        return  # made (or refused) on an earlier delivery of this request
+    refused, _ = await store.load(refusal_stream(block_id), _evolve, Refusal(), connection)
+    if existing or e.attempt in refused.attempts:
+        return  # made, or this request refused, on an earlier delivery of it
     try:
         command = CreateBlock(
             block_id=block_id, hotel_code=e.stay.hotel_code, group="sponsor",
@@ -167,5 +176,6 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
         await create_block(store, command, context, connection=connection)
     except (DomainError, ValidationError) as exc:
         code = exc.code if isinstance(exc, DomainError) else "invalid_request"
-        refusal = RefuseSponsorBlock(block_id=block_id, reason=str(exc)[:1000], code=code)
+        refusal = RefuseSponsorBlock(block_id=block_id, reason=str(exc)[:1000], code=code,
+                                     attempt=e.attempt)  # fmt: skip
         await refuse_sponsor_block(store, refusal, context, connection=connection)

@@ -14,6 +14,7 @@ from ..domain.commands import (
     DefineTier,
     DeliverBenefit,
     FailBenefit,
+    Launch,
     OfferPackage,
     RecordPayment,
     RequestBenefit,
@@ -162,18 +163,27 @@ async def cancel(
 class BenefitRequest(Body):
     stay: Stay | None = None
     """Hotel rooms: the hotel, room type and nights; the hotels service makes the block."""
+    exhibitor_id: Identifier | None = None
+    """A launch slot or a booth discount: the sponsor's application at the exhibitors
+    service, by which the forums and booths services know the company."""
+    launch: Launch | None = None
+    """A launch slot: the day and the title; the forums service books a launch hall."""
 
 
 @router.post(
     "/packages/{package_id}/benefits/{benefit_no}/request",
-    summary="Ask for a benefit (pending → requested); hotel rooms go to the hotels service",
+    summary=(
+        "Ask for a benefit (pending → requested); hotel rooms go to the hotels service, a"
+        " launch slot to forums, a booth discount to booths, and their answer settles it"
+    ),
 )
 async def request(
     who: Team, store: Store, context: Context, package_id: str = PackageId,
     benefit_no: int = BenefitNo, body: BenefitRequest | None = None,
 ) -> PackageView:  # fmt: skip
-    stay = body.stay if body else None
-    command = RequestBenefit(package_id=package_id, benefit_no=benefit_no, stay=stay)
+    asked = body or BenefitRequest()
+    command = RequestBenefit(package_id=package_id, benefit_no=benefit_no, stay=asked.stay,
+                             exhibitor_id=asked.exhibitor_id, launch=asked.launch)  # fmt: skip
     return _answer(package_id, await request_benefit(store, command, context))
 
 
@@ -183,7 +193,10 @@ class ProofRequest(Body):
 
 @router.post(
     "/packages/{package_id}/benefits/{benefit_no}/deliver",
-    summary="Mark a benefit delivered, with its proof (a photo's link, a booking number)",
+    summary=(
+        "Mark a benefit delivered, with its proof (a photo's link, a booking number); hotel"
+        " rooms, launch slots and booth discounts are delivered by their service's answer"
+    ),
 )
 async def deliver(
     body: ProofRequest, who: Team, store: Store, context: Context,

@@ -94,23 +94,40 @@ class Stay(Command):
         return self
 
 
+class Launch(Command):
+    day: date
+    title_zh: Name
+    title_en: Name
+
+
 class RequestBenefit(Command):
     package_id: Identifier
     benefit_no: int = Field(ge=1, le=100)
     stay: Stay | None = None
     """Hotel rooms only: the hotel, room type and nights asked of the hotels service."""
+    exhibitor_id: Identifier | None = None
+    """A launch slot or a booth discount: the sponsor's exhibitor application, by which the
+    forums and booths services know the company."""
+    launch: Launch | None = None
+    """A launch slot only: the day and the title asked of the forums service."""
 
 
 class DeliverBenefit(Command):
     package_id: Identifier
     benefit_no: int = Field(ge=1, le=100)
     proof: Reason
+    confirmed_by: str | None = None
+    """The service whose event confirms it (None: the team, by hand)."""
+    attempt: int | None = None
+    """The request the confirmation answers (None: whatever stands now)."""
 
 
 class FailBenefit(Command):
     package_id: Identifier
     benefit_no: int = Field(ge=1, le=100)
     reason: Reason
+    attempt: int | None = None
+    """The request the refusal answers (None: the team gives up on what stands now)."""
 
 
 class DefinePlacement(Command):

@@ -52,6 +52,17 @@ class HotelStay(BaseModel):
     last_night: date
 
 
+class LaunchWish(BaseModel):
+    """Where and what a package's launch slot is: asked of the forums service, which books a
+    launch hall that day for the sponsor's company (an approved exhibitor there)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: date
+    title_zh: str
+    title_en: str
+
+
 class Instalment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -183,6 +194,15 @@ class BenefitRequested(PackageEvent):
     sponsor_name: str = ""
     stay: HotelStay | None = None
     """For hotel rooms: the hotels service makes a block of `quantity` rooms for these nights."""
+    edition_code: str = ""
+    exhibitor_id: str | None = None
+    """For a launch slot or a booth discount: the sponsor's company as the exhibitors service
+    knows it (its application id), which the forums and booths services admit."""
+    launch: LaunchWish | None = None
+    """For a launch slot: the day and the title; forums finds the hall and the hour."""
+    attempt: int = 1
+    """The how-many-th request of this benefit (a failed one may be asked again): the other
+    service answers each attempt once, and an answer to an older attempt changes nothing."""
 
 
 @registry.event("sponsorship.BenefitDelivered", version=1)

@@ -33,13 +33,14 @@ from .events import (
     ContractSigned,
     HotelStay,
     Instalment,
+    LaunchWish,
     OfferExpired,
     PackageCancelled,
     PackageOffered,
     PaymentRecorded,
 )
 from .tier import Tier
-from .values import BenefitKind
+from .values import DELIVERED_BY, BenefitKind
 
 Status = Literal["none", "offered", "contracted", "cancelled", "expired"]
 Standing = Literal["pending", "requested", "delivered", "failed"]
@@ -53,6 +54,8 @@ class Deliverable:
     standing: Standing = "pending"
     note: str = ""
     """The proof of delivery, or the reason it failed."""
+    attempt: int = 0
+    """How many times it was requested (the latest request is the one answered)."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,9 @@ def _benefit(package: Package, number: int) -> Deliverable:
 
 
 def request(command: RequestBenefit, *, package: Package) -> list[DomainEvent]:
-    """Hotel rooms are asked of the hotels service, which needs to know where and when."""
+    """Benefits another service delivers go to it with what it needs to know: hotel rooms
+    (where and when), a launch slot (the sponsor's exhibitor, the day, the title), a booth
+    discount (the sponsor's exhibitor, whose booth contract it lowers)."""
     benefit = _benefit(offered(package), command.benefit_no)
     if benefit.standing not in ("pending", "failed"):  # a failed one may be asked again
         return []
@@ -219,17 +224,47 @@ def request(command: RequestBenefit, *, package: Package) -> list[DomainEvent]:
             "hotel rooms are asked of the hotels service: name the hotel, room type and nights",
             code="stay_needed",
         )
+    if benefit.kind == "launch_slot" and (command.launch is None or not command.exhibitor_id):
+        raise DomainError(
+            "a launch slot is asked of the forums service: name the sponsor's exhibitor_id"
+            " (its application at the exhibitors service) and the launch (day and title)",
+            code="launch_needed",
+        )
+    if benefit.kind == "booth_discount" and not command.exhibitor_id:
+        raise DomainError(
+            "a booth discount is asked of the booths service: name the sponsor's exhibitor_id"
+            " (its application at the exhibitors service), whose booth contract it lowers",
+            code="exhibitor_needed",
+        )
     stay = HotelStay(**command.stay.model_dump()) if command.stay else None
+    launch = LaunchWish(**command.launch.model_dump()) if command.launch else None
     return [BenefitRequested(package_id=package.package_id, benefit_no=command.benefit_no,
                              kind=benefit.kind, quantity=benefit.quantity,
                              detail=benefit.detail, sponsor_name=package.sponsor_name,
-                             stay=stay)]  # fmt: skip
+                             stay=stay, edition_code=package.edition_code,
+                             exhibitor_id=command.exhibitor_id, launch=launch,
+                             attempt=benefit.attempt + 1)]  # fmt: skip
+
+
+def _answers_another_attempt(benefit: Deliverable, attempt: int | None) -> bool:
+    """A service's answer to an earlier request (a rebuild replaying it, say) is stale."""
+    return attempt is not None and attempt != benefit.attempt
 
 
 def deliver(command: DeliverBenefit, *, package: Package) -> list[DomainEvent]:
+    """What another service owns is delivered on that service's confirmation, never by hand:
+    the checklist then says only what the hotel, the forum or the booth contract holds."""
     benefit = _benefit(offered(package), command.benefit_no)
-    if benefit.standing == "delivered":
+    if benefit.standing == "delivered" or _answers_another_attempt(benefit, command.attempt):
         return []
+    owner = DELIVERED_BY.get(benefit.kind)
+    if owner is not None and command.confirmed_by != owner:
+        raise Conflict(
+            f"a {benefit.kind.replace('_', ' ')} is delivered when the {owner} service"
+            " confirms it; request it and the checklist follows that service's answer",
+            code="delivered_by_another_service",
+            service=owner,
+        )
     return [BenefitDelivered(package_id=package.package_id, benefit_no=command.benefit_no,
                              proof=command.proof)]  # fmt: skip
 
@@ -238,6 +273,8 @@ def fail(command: FailBenefit, *, package: Package) -> list[DomainEvent]:
     benefit = _benefit(offered(package), command.benefit_no)
     if benefit.standing in ("delivered", "failed"):
         return []
+    if _answers_another_attempt(benefit, command.attempt):
+        return []
     return [BenefitFailed(package_id=package.package_id, benefit_no=command.benefit_no,
                           reason=command.reason)]  # fmt: skip
 
@@ -245,6 +282,12 @@ def fail(command: FailBenefit, *, package: Package) -> list[DomainEvent]:
 def _mark(package: Package, number: int, standing: Standing, note: str = "") -> Package:
     benefits = list(package.benefits)
     benefits[number - 1] = replace(benefits[number - 1], standing=standing, note=note)
+    return replace(package, benefits=tuple(benefits))
+
+
+def _attempt(package: Package, number: int, attempt: int) -> Package:
+    benefits = list(package.benefits)
+    benefits[number - 1] = replace(benefits[number - 1], attempt=attempt)
     return replace(package, benefits=tuple(benefits))
 
 
@@ -268,7 +311,8 @@ def evolve(package: Package, event: DomainEvent) -> Package:
         case PackageCancelled():
             return replace(package, status="cancelled")
         case BenefitRequested():
-            return _mark(package, event.benefit_no, "requested")
+            requested = _mark(package, event.benefit_no, "requested")
+            return _attempt(requested, event.benefit_no, event.attempt)
         case BenefitDelivered():
             return _mark(package, event.benefit_no, "delivered", event.proof)
         case BenefitFailed():

@@ -22,6 +22,13 @@ BenefitKind = Literal[
     "logo", "launch_slot", "booth_discount", "hotel_rooms", "speaking_slot", "tickets"
 ]
 
+DELIVERED_BY: dict[str, str] = {
+    "hotel_rooms": "hotels",
+    "launch_slot": "forums",
+    "booth_discount": "booths",
+}
+"""Benefits another service owns: delivered only when that service's event confirms them."""
+
 Verdict = Literal["approve", "return"]
 
 PRINTABLE = r"^[^\x00-\x1f]*$"

@@ -1,0 +1,65 @@
+"""How another service's answer settles a benefit: the shared half of every benefit's leg.
+
+A confirmation delivers the benefit (with the other service's proof), a refusal fails it
+(with the other service's own reason), each as a command on the package's stream, appended
+in the projection runner's transaction (atomically with the consumed offset). Both are
+idempotent (a delivered or failed benefit stays so; an answer to an older request changes
+nothing), so a redelivery, a rebuild or a restart of either side settles nothing twice.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import asyncpg
+from fairline_events.context import CommandContext
+from fairline_events.envelope import Envelope
+from fairline_events.errors import DomainError
+from fairline_events.projection import ReadModel
+from fairline_events.store import EventStore
+
+from ..domain.commands import DeliverBenefit, FailBenefit
+from ..domain.events import registry as sponsorship_registry
+from ..handlers import deliver_benefit, fail_benefit
+
+
+def _bound(tx: ReadModel) -> tuple[EventStore, asyncpg.Connection]:
+    """The sponsorship event store inside the runner's transaction, and that transaction."""
+    connection = cast(asyncpg.Connection, tx)  # the runner's pipeline forwards to it
+    return EventStore(cast(asyncpg.Pool, connection), sponsorship_registry), connection
+
+
+def _context(env: Envelope, service: str) -> CommandContext:
+    return CommandContext(
+        actor=f"system:{service}-policy",
+        reason=f"{env.event_type} from the {service} service",
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
+        trace_context=env.trace_context,
+    )
+
+
+async def confirmed(
+    tx: ReadModel, env: Envelope, service: str, *, package_id: str, benefit_no: int,
+    proof: str, attempt: int | None = None,
+) -> None:  # fmt: skip
+    command = DeliverBenefit(package_id=package_id, benefit_no=benefit_no, proof=proof[:1000],
+                             confirmed_by=service, attempt=attempt)  # fmt: skip
+    store, connection = _bound(tx)
+    try:
+        await deliver_benefit(store, command, _context(env, service), connection=connection)
+    except DomainError:  # a package cancelled meanwhile: nothing left to deliver
+        return
+
+
+async def refused(
+    tx: ReadModel, env: Envelope, service: str, *, package_id: str, benefit_no: int,
+    reason: str, attempt: int | None = None,
+) -> None:  # fmt: skip
+    command = FailBenefit(package_id=package_id, benefit_no=benefit_no, reason=reason[:1000],
+                          attempt=attempt)  # fmt: skip
+    store, connection = _bound(tx)
+    try:
+        await fail_benefit(store, command, _context(env, service), connection=connection)
+    except DomainError:
+        return

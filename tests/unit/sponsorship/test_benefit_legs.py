@@ -1,0 +1,106 @@
+"""Benefits another service delivers, given / when / then: what the request carries to it, and
+how its answer settles the deliverable (never by hand, never an older request's answer)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fairline_events.errors import Conflict, DomainError
+from fairline_events.testing import Scenario
+from sponsorship.domain.commands import (
+    DefineTier,
+    DeliverBenefit,
+    FailBenefit,
+    Launch,
+    RequestBenefit,
+)
+from sponsorship.domain.events import Benefit, BenefitRequested
+from sponsorship.domain.package import PACKAGE, Deliverable, package_stream
+from sponsorship.handlers import (
+    define_tier,
+    deliver_benefit,
+    fail_benefit,
+    offer_package,
+    request_benefit,
+    sign_contract,
+)
+from unit.sponsorship.test_rules import ED, T0, contract, desk, offer
+
+LAUNCH = Launch(day=date(2021, 9, 3), title_zh="鸿蒙发布", title_en="HarmonyOS launch")
+
+
+def signed() -> Scenario:
+    """Huawei's package of a tier with a launch slot (1) and a 30 % booth discount (2)."""
+    world = desk()
+    world.when(define_tier, DefineTier(
+        edition_code=ED, tier_code="partner", name="partner", quantity=2, price_fen=1_000_000,
+        benefits=[Benefit(kind="launch_slot"), Benefit(kind="booth_discount", quantity=30)],
+    ), at=T0)  # fmt: skip
+    world.when(offer_package, offer("huawei", tier="partner", category="telecoms"), at=T0)
+    world.when(sign_contract, contract("huawei"), at=T0)
+    return world
+
+
+def benefit(world: Scenario, number: int) -> Deliverable:
+    return world.state(PACKAGE, package_stream("huawei")).benefits[number - 1]
+
+
+def test_a_launch_slot_and_a_booth_discount_go_out_with_the_sponsors_exhibitor() -> None:
+    world = signed()
+    with pytest.raises(DomainError) as refused:
+        world.when(request_benefit, RequestBenefit(package_id="huawei", benefit_no=1), at=T0)
+    assert refused.value.code == "launch_needed"
+    with pytest.raises(DomainError) as refused:
+        world.when(request_benefit, RequestBenefit(package_id="huawei", benefit_no=2), at=T0)
+    assert refused.value.code == "exhibitor_needed"
+    ask = RequestBenefit(package_id="huawei", benefit_no=1, exhibitor_id="app-huawei",
+                         launch=LAUNCH)  # fmt: skip
+    [launch] = world.when(request_benefit, ask, at=T0)
+    [discount] = world.when(request_benefit, RequestBenefit(
+        package_id="huawei", benefit_no=2, exhibitor_id="app-huawei"), at=T0)  # fmt: skip
+    assert isinstance(launch, BenefitRequested) and isinstance(discount, BenefitRequested)
+    assert (launch.edition_code, launch.exhibitor_id, launch.attempt) == (ED, "app-huawei", 1)
+    assert launch.launch is not None and launch.launch.title_en == "HarmonyOS launch"
+    assert (discount.kind, discount.quantity) == ("booth_discount", 30)
+
+
+def test_what_another_service_owns_is_delivered_only_on_its_confirmation() -> None:
+    world = signed()
+    world.when(request_benefit, RequestBenefit(
+        package_id="huawei", benefit_no=2, exhibitor_id="app-huawei"), at=T0)  # fmt: skip
+    by_hand = DeliverBenefit(package_id="huawei", benefit_no=2, proof="trust me")
+    with pytest.raises(Conflict) as refused:
+        world.when(deliver_benefit, by_hand, at=T0)
+    assert refused.value.code == "delivered_by_another_service"
+    assert refused.value.details["service"] == "booths"
+    wrong_service = by_hand.model_copy(update={"confirmed_by": "forums"})
+    with pytest.raises(Conflict):
+        world.when(deliver_benefit, wrong_service, at=T0)
+    proof = "booth E1-101 ¥12,150.00 → ¥8,505.00"
+    confirmed = by_hand.model_copy(update={"confirmed_by": "booths", "attempt": 1, "proof": proof})
+    world.when(deliver_benefit, confirmed, at=T0)
+    assert (benefit(world, 2).standing, benefit(world, 2).note) == ("delivered", proof)
+    assert world.when(deliver_benefit, confirmed, at=T0) == []  # the answer again
+
+
+def test_an_answer_to_an_older_request_changes_nothing() -> None:
+    world = signed()
+    ask = RequestBenefit(package_id="huawei", benefit_no=1, exhibitor_id="app-tencent",
+                         launch=LAUNCH)  # fmt: skip
+    world.when(request_benefit, ask, at=T0)
+    refusal = FailBenefit(package_id="huawei", benefit_no=1, attempt=1,
+                          reason="company app-tencent is not an approved exhibitor")  # fmt: skip
+    world.when(fail_benefit, refusal, at=T0)
+    assert benefit(world, 1).standing == "failed"
+    # asked again with the right company: attempt 2, which the replayed refusal cannot fail
+    [again] = world.when(request_benefit, ask.model_copy(update={"exhibitor_id": "app-huawei"}),
+                         at=T0)  # fmt: skip
+    assert isinstance(again, BenefitRequested) and again.attempt == 2
+    assert world.when(fail_benefit, refusal, at=T0) == []
+    booked = DeliverBenefit(package_id="huawei", benefit_no=1, confirmed_by="forums",
+                            attempt=1, proof="an old slot")  # fmt: skip
+    assert world.when(deliver_benefit, booked, at=T0) == []
+    assert (benefit(world, 1).standing, benefit(world, 1).attempt) == ("requested", 2)
+    world.when(deliver_benefit, booked.model_copy(update={"attempt": 2, "proof": "slot"}), at=T0)
+    assert benefit(world, 1).standing == "delivered"
