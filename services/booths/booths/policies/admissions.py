@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Literal, cast
 
 import asyncpg
-from fairline_events.context import CommandContext
+from fairline_events.context import CommandContext, continued_trace
 from fairline_events.envelope import Envelope
 from fairline_events.projection import Projection, ReadModel, Sql, sql
 from fairline_events.registry import DomainEvent, EventRegistry
@@ -102,7 +102,7 @@ def _context(env: Envelope, process: str) -> CommandContext:
         reason=f"{env.event_type} from the exhibitors service",
         correlation_id=env.correlation_id,
         causation_id=env.event_id,
-        trace_context=env.trace_context,
+        trace_context=continued_trace(env.trace_context),
     )
 
 
