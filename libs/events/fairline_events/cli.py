@@ -80,6 +80,9 @@ def main(
             "log_config": None,
             "access_log": False,
             "timeout_keep_alive": settings.http_keep_alive_seconds,
+            # SIGTERM: uvicorn stops accepting, answers every request it has begun, and only
+            # then runs the app's shutdown (the pool closes after the last answer).
+            "timeout_graceful_shutdown": settings.http_graceful_shutdown_seconds,
         }
         if args.workers > 1:
             # The HTTP workers only take commands and queries; one process of its own relays,

@@ -17,6 +17,13 @@ def current_trace_context() -> dict[str, str]:
     return carrier
 
 
+def continued_trace(carried: dict[str, str]) -> dict[str, str]:
+    """The trace context of a policy's command: the consumer's `process` span, current while
+    the policy handles the event (so the reaction is its child, in the same trace), else the
+    context the event carried."""
+    return current_trace_context() or dict(carried)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

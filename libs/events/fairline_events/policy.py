@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 
 import asyncpg
 
-from .context import CommandContext
+from .context import CommandContext, continued_trace
 from .envelope import Envelope
 from .projection import ReadModel
 from .registry import EventRegistry
@@ -52,6 +52,6 @@ def policy_commands(
             reason=f"{env.event_type} from the {source} service",
             correlation_id=env.correlation_id,
             causation_id=env.event_id,
-            trace_context=env.trace_context,
+            trace_context=continued_trace(env.trace_context),
         ),
     )

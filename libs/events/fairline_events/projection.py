@@ -34,7 +34,6 @@ from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from opentelemetry import trace
 
 from .envelope import Envelope
 from .errors import (
@@ -50,9 +49,10 @@ from .kafka import consumer as make_consumer
 from .kafka import producer as make_producer
 from .metrics import DEAD_LETTERS, REBALANCES
 from .outage import outage_cause, unavailable_dependency
+from .pauses import PAUSED_SQL, PAUSES_SQL, SCHEMAS_LOCK
 from .reads import READ_MODELS_CHANNEL
 from .registry import DomainEvent, EventRegistry
-from .telemetry import extract_context, tracer
+from .telemetry import process_span
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +85,18 @@ CREATE TABLE IF NOT EXISTS consumed_offsets (
     next_offset bigint  NOT NULL,
     PRIMARY KEY (topic, partition)
 );
+-- events whose version was taken but whose handler (or the database) failed: what
+-- `fairctl dead-letters redrive` may apply, once (fairline_events.redrive)
+CREATE TABLE IF NOT EXISTS dead_letters (
+    event_id    uuid PRIMARY KEY,
+    stream_id   text NOT NULL,
+    version     integer NOT NULL,
+    source      text NOT NULL,
+    error       text NOT NULL,
+    dead_at     timestamptz NOT NULL DEFAULT now(),
+    redriven_at timestamptz,
+    redriven_by text
+);
 """
 
 
@@ -107,6 +119,10 @@ pipelines (several for an event that touches several rows' shapes, none to ignor
 
 class _PoisonInBatch(Exception):
     """An event of the batch failed on the fast path: redo the batch carefully."""
+
+
+class ProjectionPaused(Exception):
+    """`fairctl pause` holds the projection: the batch is not applied (nor consumed)."""
 
 
 class _Pipeline:
@@ -170,18 +186,17 @@ ReadModel = _Pipeline
 `fetchval`) see every earlier change of the batch; changes are returned as `Statements`."""
 
 
-def _span(projection: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
+def _span(group: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
     """A consumer span continuing the event's trace, when it carries one."""
-    if not any(key == "traceparent" for key, _ in record.headers or ()):
-        return contextlib.nullcontext()
-    context = _record_context(record)
-    if not trace.get_current_span(context).get_span_context().is_valid:
-        return contextlib.nullcontext()
-    return tracer().start_as_current_span(
-        f"project {projection}",
-        context=context,
-        kind=trace.SpanKind.CONSUMER,
-        attributes={"fairline.event_type": env.event_type},
+    return process_span(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        headers=record.headers or (),
+        group=group,
+        event_type=env.event_type,
+        event_id=str(env.event_id),
     )
 
 
@@ -215,6 +230,8 @@ class Projection:
 class DeadLetter:
     record: ConsumerRecord[bytes, bytes]
     error: BaseException
+    taken: Envelope | None = None
+    """The event, when its version was taken and only its handler failed: redrivable."""
 
 
 @dataclass
@@ -257,6 +274,8 @@ class ProjectionRunner:
     async def create_schema(self, schema: str | None = None) -> None:
         schema = schema or self.projection.schema
         async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMAS_LOCK)
+            await conn.execute(PAUSES_SQL)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             await conn.execute(f'SET LOCAL search_path TO "{schema}"')
             await conn.execute(_BOOKKEEPING_SQL)
@@ -292,10 +311,13 @@ class ProjectionRunner:
         result = BatchResult()
         async with self.pool.acquire() as raw, raw.transaction():
             if schema == self.projection.schema:
-                # Shared with other live batches, exclusive for the rebuild's swap.
-                await raw.execute(
-                    "SELECT pg_advisory_xact_lock_shared($1)", self.projection.lock_key
+                # Shared with other live batches, exclusive for the rebuild's swap and for
+                # `fairctl pause`, which so waits out the batches under way.
+                paused = await raw.fetchval(
+                    PAUSED_SQL, self.projection.lock_key, self.projection.name
                 )
+                if paused:
+                    raise ProjectionPaused(self.projection.name)
             # The projection's tables first; then the service's own (events, streams), so a
             # policy can issue commands through the event store in the same transaction.
             await raw.execute(f'SET LOCAL search_path TO "{schema}", public')
@@ -331,7 +353,7 @@ class ProjectionRunner:
                 if handler is None:
                     result.ignored += 1
                     continue
-                with _span(self.projection.name, record, env):
+                with _span(self.group_id, record, env):
                     if not careful:
                         try:
                             await conn.run(handler, env.event(self.projection.registry), env)
@@ -349,7 +371,7 @@ class ProjectionRunner:
                     except Exception as exc:
                         if _retryable(exc):
                             raise
-                        result.dead.append(DeadLetter(record, exc))
+                        result.dead.append(DeadLetter(record, exc, taken=env))
             try:
                 await conn.flush()
             except Exception as exc:
@@ -357,6 +379,7 @@ class ProjectionRunner:
                     raise
                 raise _PoisonInBatch from exc
             await self._save(raw, versions, records)
+            await self._keep_redrivable(raw, result.dead)
             if result.dead:
                 for dead in result.dead:
                     log.warning(
@@ -464,6 +487,26 @@ class ProjectionRunner:
                 READ_MODELS_CHANNEL,
             )
 
+    @staticmethod
+    async def _keep_redrivable(conn: asyncpg.Connection, dead: list[DeadLetter]) -> None:
+        taken = [d for d in dead if d.taken is not None]
+        if taken:
+            await conn.executemany(
+                """INSERT INTO dead_letters (event_id, stream_id, version, source, error)
+                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING""",
+                [
+                    (
+                        d.taken.event_id,
+                        d.taken.stream_id,
+                        d.taken.stream_version,
+                        f"{d.record.topic}/{d.record.partition}/{d.record.offset}",
+                        repr(d.error)[:2000],
+                    )
+                    for d in taken
+                    if d.taken is not None
+                ],
+            )
+
     async def rebuild(self, *, batch_size: int = 5000) -> int:
         """Replay every record of the projection's topics into a fresh schema, then swap it in.
 
@@ -540,11 +583,6 @@ def _conflict(env: Envelope, applied_id: uuid.UUID | None) -> ConflictingEvent:
         f"{env.stream_id}: version {env.stream_version} was applied as event {applied_id};"
         f" {env.event_type} {env.event_id} claims it too"
     )
-
-
-def _record_context(record: ConsumerRecord[bytes, bytes]) -> Any:
-    headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-    return extract_context(headers)
 
 
 async def _publish_dead_letters(producer: Any, topic: str, dead: list[DeadLetter]) -> None:
@@ -626,6 +664,10 @@ class LiveProjection:
         self.applied = 0
         self._producer: Any = None
         self._committed_at = 0.0
+        self._subscriber: Any = None
+        self._applying = asyncio.Lock()
+        self._finishing = asyncio.Event()
+        self._paused_logged = False
 
     async def start(self) -> None:
         await self.runner.create_schema()
@@ -644,8 +686,25 @@ class LiveProjection:
     async def apply_batch(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message
         records = list(raw) if isinstance(raw, tuple) else [raw]
+        if self._finishing.is_set():  # stopping: the batch is left to the next consumer
+            await msg.nack()
+            return
+        async with self._applying:
+            await self._apply_batch(msg, records)
+
+    async def _apply_batch(self, msg: KafkaMessage, records: list[Any]) -> None:
         try:
             result = await self.runner.apply(records, publish_dead=self._publish_dead)
+        except ProjectionPaused:
+            if not self._paused_logged:
+                log.info(
+                    "projection paused; `fairctl resume` lets it go on",
+                    projection=self.runner.projection.name,
+                )
+                self._paused_logged = True
+            await msg.nack()  # fetched again and checked again in a second
+            await self._pause_a_second()
+            return
         except Exception as exc:
             log.warning(
                 "projection batch will be retried",
@@ -656,13 +715,45 @@ class LiveProjection:
                 dependency=unavailable_dependency(exc),
             )
             await msg.nack()
-            await asyncio.sleep(1.0)
+            await self._pause_a_second()
             return
         self.applied += result.applied
+        self._paused_logged = False
         now = time.monotonic()
         if len(records) < self.max_records or now - self._committed_at >= self.commit_every_s:
             await msg.ack()  # commits every position fetched so far, this batch's included
             self._committed_at = now
+
+    async def _pause_a_second(self) -> None:
+        """Before the batch comes again; cut short by a stop."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._finishing.wait(), 1.0)
+
+    async def finish(self) -> None:
+        """A clean stop (SIGTERM): the batch under way commits, no other starts, and Kafka
+        gets the offsets PostgreSQL recorded for the partitions this member holds, so the
+        group's lag is exact when the consumer then leaves the group (the broker's `stop`)."""
+        self._finishing.set()
+        async with self._applying:
+            consumer = getattr(self._subscriber, "consumer", None)
+            if consumer is None:
+                return
+            held = consumer.assignment()
+            if not held:
+                return
+            rows = await self.runner.pool.fetch(
+                f'SELECT topic, partition, next_offset FROM "{self.runner.projection.schema}"'
+                ".consumed_offsets"
+            )
+            offsets = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+            held_offsets = {tp: offset for tp, offset in offsets.items() if tp in held}
+            if held_offsets:
+                await consumer.commit(held_offsets)
+            log.info(
+                "projection stopped after its batch",
+                projection=self.runner.projection.name,
+                committed={f"{tp.topic}/{tp.partition}": o for tp, o in held_offsets.items()},
+            )
 
     def subscribe(self, broker: KafkaBroker) -> None:
         listener = _ResumeFromCheckpoint(self.runner)
@@ -679,4 +770,5 @@ class LiveProjection:
             title=f"projection {self.runner.projection.name}",
         )
         listener.subscriber = subscriber
+        self._subscriber = subscriber
         subscriber(self.apply_batch)

@@ -22,7 +22,7 @@ from opentelemetry import propagate, trace
 from .kafka import KafkaAccess
 from .kafka import producer as make_producer
 from .store import NOTIFY_CHANNEL, Checkpoint, EncodedEvent, EventStore
-from .telemetry import extract_context, tracer
+from .telemetry import send_span
 
 log = structlog.get_logger(__name__)
 
@@ -148,6 +148,7 @@ class Relay:
                         producer = None
                     await _wait(stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
+            await self._drain(in_flight)
         finally:
             await _abandon_read(reading)
             while in_flight:
@@ -155,6 +156,18 @@ class Relay:
             if producer is not None:
                 with contextlib.suppress(Exception):
                     await producer.stop()
+
+    async def _drain(self, in_flight: deque[_InFlight], within: float = 5.0) -> None:
+        """A clean stop (SIGTERM): wait for the batches Kafka is acknowledging and keep the
+        checkpoint, so the next leader does not send them again; after `within`, or on any
+        error, the rest is abandoned and re-sent, as after a crash."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(within):
+                while in_flight:
+                    await in_flight[0].acknowledged()
+                    done = in_flight.popleft()
+                    await self.store.save_checkpoint(self.name, done.checkpoint)
+                    self.published += done.count
 
     def _read_after(
         self, reader: asyncpg.Connection, cursor: Checkpoint
@@ -185,19 +198,12 @@ class Relay:
         return _InFlight(batch[-1].checkpoint, len(batch), asyncio.gather(*sends), spans)
 
     def _span(self, event: EncodedEvent) -> trace.Span | None:
-        parent = extract_context(event.trace_context)
-        if not trace.get_current_span(parent).get_span_context().is_valid:
-            return None
-        return tracer().start_span(
-            f"{self.topic} publish",
-            context=parent,
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": self.topic,
-                "fairline.event_type": event.event_type,
-                "fairline.stream_id": event.stream_id,
-            },
+        return send_span(
+            self.topic,
+            key=event.stream_id,
+            event_type=event.event_type,
+            event_id=str(event.event_id),
+            parent=event.trace_context,
         )
 
 

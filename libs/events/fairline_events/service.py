@@ -177,7 +177,12 @@ class Runtime:
         log.info("service started", service=self.definition.name, topic=self.topic)
 
     async def stop(self) -> None:
+        """A clean stop (SIGTERM): the relay waits for Kafka's acknowledgements of what it
+        sent and saves its checkpoint; each projection lets its batch under way commit and
+        commits its offsets, then its consumer leaves the group (aiokafka's LeaveGroup on
+        `stop`), so the partitions move at once instead of after the session timeout."""
         self._stopping.set()
+        await asyncio.gather(*(live.finish() for live in self.live), return_exceptions=True)
         if self._broker is not None:
             with contextlib.suppress(Exception):
                 await self._broker.stop()

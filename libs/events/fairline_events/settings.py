@@ -70,6 +70,13 @@ class ServiceSettings(BaseSettings):
         " timeout of whatever pools connections in front (load balancers often use 60 s),"
         " so the server never closes one just as a request is sent on it",
     )
+    http_graceful_shutdown_seconds: int = Field(
+        default=25,
+        ge=1,
+        description="after SIGTERM, how long requests in flight may take to be answered"
+        " before they are cancelled (then the service's own shutdown runs); below the"
+        " orchestrator's grace period (Kubernetes: 30 s), so they end before a SIGKILL",
+    )
     http_max_in_flight: int = Field(
         default=1000,
         ge=1,

@@ -3,14 +3,26 @@
 The tracer provider reads the standard OTEL_* variables (OTEL_SERVICE_NAME,
 OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER ...). Without an endpoint, spans are still
 made and propagated, just not exported, so trace ids still reach logs and events.
+
+One business action is one trace across services: the HTTP server span (the caller's
+`traceparent` continued), the event store's append (a database span), the relay's `send`
+span (its context goes in the record's `traceparent` header, beside the envelope's
+`trace_context` of the deciding request), and each consumer's `process` span, whose
+commands (a policy's) carry its context on. Every span is made here, with the attribute
+names of ONE version of the OpenTelemetry semantic conventions (`SEMCONV_VERSION`; the
+messaging ones are still "Development" and were renamed between versions, so the version is
+pinned with the package, `opentelemetry-semantic-conventions`, and tracers declare it as
+their schema URL).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import structlog
@@ -19,7 +31,23 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.semconv._incubating.attributes import messaging_attributes as messaging
+from opentelemetry.semconv.attributes import (
+    db_attributes as db,
+)
+from opentelemetry.semconv.attributes import error_attributes
+from opentelemetry.semconv.attributes import (
+    http_attributes as http,
+)
+from opentelemetry.semconv.attributes import (
+    url_attributes as url,
+)
+from opentelemetry.semconv.schemas import Schemas
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SEMCONV_SCHEMA = Schemas.V1_44_0
+"""The semantic conventions every span here follows (HTTP, database, messaging)."""
+SEMCONV_VERSION = SEMCONV_SCHEMA.value.rsplit("/", 1)[-1]
 
 _configured = False
 
@@ -32,7 +60,7 @@ def configure_tracing(service: str) -> None:
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return  # someone (a test, an agent) installed one already
     os.environ.setdefault("OTEL_SERVICE_NAME", f"fairline-{service}")
-    provider = TracerProvider(resource=Resource.create())
+    provider = TracerProvider(resource=Resource.create(schema_url=SEMCONV_SCHEMA.value))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
     ):
@@ -43,7 +71,97 @@ def configure_tracing(service: str) -> None:
 
 
 def tracer(name: str = "fairline") -> trace.Tracer:
-    return trace.get_tracer(name)
+    return trace.get_tracer(name, schema_url=SEMCONV_SCHEMA.value)
+
+
+def _carried(context: otel_context.Context) -> bool:
+    return trace.get_current_span(context).get_span_context().is_valid
+
+
+def send_span(
+    topic: str, *, key: str, event_type: str, event_id: str, parent: Mapping[str, str]
+) -> trace.Span | None:
+    """The relay's PRODUCER span of one event, a child of the request that decided it (its
+    stored trace context); None for an event stored without one."""
+    context = extract_context(parent)
+    if not _carried(context):
+        return None
+    return tracer("fairline.relay").start_span(
+        f"send {topic}",
+        context=context,
+        kind=trace.SpanKind.PRODUCER,
+        attributes={
+            messaging.MESSAGING_SYSTEM: messaging.MessagingSystemValues.KAFKA.value,
+            messaging.MESSAGING_OPERATION_TYPE: messaging.MessagingOperationTypeValues.SEND.value,
+            messaging.MESSAGING_OPERATION_NAME: "send",
+            messaging.MESSAGING_DESTINATION_NAME: topic,
+            messaging.MESSAGING_KAFKA_MESSAGE_KEY: key,
+            messaging.MESSAGING_MESSAGE_ID: event_id,
+            "fairline.event_type": event_type,
+            "fairline.stream_id": key,
+        },
+    )
+
+
+def process_span(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+    group: str,
+    event_type: str,
+    event_id: str,
+) -> AbstractContextManager[Any]:
+    """A consumer's span of one record, a child of the producer's `send` span (the record's
+    `traceparent`); current while the handler runs, so a policy's commands continue it."""
+    if not any(name == "traceparent" for name, _ in headers):
+        return contextlib.nullcontext()
+    context = extract_context({k: v.decode(errors="replace") for k, v in headers})
+    if not _carried(context):
+        return contextlib.nullcontext()
+    attributes: dict[str, str | int] = {
+        messaging.MESSAGING_SYSTEM: messaging.MessagingSystemValues.KAFKA.value,
+        messaging.MESSAGING_OPERATION_TYPE: messaging.MessagingOperationTypeValues.PROCESS.value,
+        messaging.MESSAGING_OPERATION_NAME: "process",
+        messaging.MESSAGING_DESTINATION_NAME: topic,
+        messaging.MESSAGING_DESTINATION_PARTITION_ID: str(partition),
+        messaging.MESSAGING_KAFKA_OFFSET: offset,
+        messaging.MESSAGING_CONSUMER_GROUP_NAME: group,
+        messaging.MESSAGING_MESSAGE_ID: event_id,
+        "fairline.event_type": event_type,
+    }
+    if key is not None:
+        attributes[messaging.MESSAGING_KAFKA_MESSAGE_KEY] = key.decode(errors="replace")
+    return tracer("fairline.projection").start_as_current_span(
+        f"process {topic}", context=context, kind=trace.SpanKind.CONSUMER, attributes=attributes
+    )
+
+
+def database_span(
+    operation: str, collection: str, connection: Any, *, batch: int = 1
+) -> AbstractContextManager[Any]:
+    """A CLIENT span of one statement on PostgreSQL (the event store's append, `batch`
+    streams at once), inside the current trace; none outside one, so jobs and replays make
+    no root spans."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return contextlib.nullcontext()
+    attributes: dict[str, str | int] = {
+        db.DB_SYSTEM_NAME: db.DbSystemNameValues.POSTGRESQL.value,
+        db.DB_OPERATION_NAME: operation,
+        db.DB_COLLECTION_NAME: collection,
+        db.DB_QUERY_SUMMARY: f"{operation} {collection}",
+    }
+    if batch > 1:  # the conventions count a batch from two operations on
+        attributes[db.DB_OPERATION_BATCH_SIZE] = batch
+    # asyncpg keeps the database it connected to in `_params`; a pipeline forwards to it.
+    database = getattr(getattr(connection, "_params", None), "database", None)
+    if isinstance(database, str):
+        attributes[db.DB_NAMESPACE] = database
+    return tracer("fairline.store").start_as_current_span(
+        f"{operation} {collection}", kind=trace.SpanKind.CLIENT, attributes=attributes
+    )
 
 
 def extract_context(carrier: Mapping[str, str]) -> otel_context.Context:
@@ -100,7 +218,7 @@ class ServerSpans:
     def __init__(self, app: ASGIApp, excluded: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.excluded = excluded
-        self.tracer = trace.get_tracer("fairline.http")
+        self.tracer = tracer("fairline.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.excluded:
@@ -125,7 +243,11 @@ class ServerSpans:
             method,
             context=parent,
             kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": scope["path"]},
+            attributes={
+                http.HTTP_REQUEST_METHOD: method,
+                url.URL_PATH: scope["path"],
+                url.URL_SCHEME: scope.get("scheme", "http"),
+            },
         ) as span:
             try:
                 await self.app(scope, receive, sending)
@@ -133,7 +255,8 @@ class ServerSpans:
                 template = getattr(scope.get("route"), "path", None)
                 if template is not None:
                     span.update_name(f"{method} {template}")
-                    span.set_attribute("http.route", template)
-                span.set_attribute("http.response.status_code", status)
+                    span.set_attribute(http.HTTP_ROUTE, template)
+                span.set_attribute(http.HTTP_RESPONSE_STATUS_CODE, status)
                 if status >= 500:
+                    span.set_attribute(error_attributes.ERROR_TYPE, str(status))
                     span.set_status(trace.StatusCode.ERROR)

@@ -55,6 +55,7 @@ from .envelope import Envelope
 from .errors import ConcurrencyConflict
 from .registry import DomainEvent
 from .store import EventStore, StreamAppend
+from .telemetry import database_span
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -290,7 +291,8 @@ async def _attempt(
     if unlocked:
         raise RuntimeError(f"decided events for streams it did not lock and load: {unlocked}")
     appends = [StreamAppend(s, events, load.loaded[s].version) for s, events in decision.items()]
-    envelopes = await load.store.append_streams(appends, context, connection=load.connection)
+    with database_span("INSERT", "events", load.connection, batch=len(appends)):
+        envelopes = await load.store.append_streams(appends, context, connection=load.connection)
     events = [event for a in appends for event in a.events]
     for hook in [*load.hooks, *([after] if after is not None else [])]:
         await hook(load.connection, events)

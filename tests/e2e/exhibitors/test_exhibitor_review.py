@@ -32,9 +32,10 @@ def _install_tracer() -> None:
 
 
 class Api:
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], prefix: str) -> None:
         self.client = client
         self.tokens = tokens
+        self.prefix = prefix
 
     async def call(self, method: str, path: str, role: str | None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -53,7 +54,7 @@ async def api(settings: ServiceSettings) -> AsyncIterator[Api]:
         "visitor": issuer.issue("visitor-1", ["visitor"]),
     }
     async with serving(app, request_timeout=30) as client:
-        yield Api(client, tokens)
+        yield Api(client, tokens, settings.fairline_topic_prefix)
 
 
 HUAWEI = {
@@ -99,17 +100,25 @@ async def test_register_submit_approve_then_the_directory_lists_it_in_one_trace(
     [listed] = [e for e in listing.json() if e["application_id"] == app_id]
     assert listed["name_zh"] == "华为" and "contact_email" not in listed
 
-    # One trace: the approve request, the relay's publish, the projection's apply.
-    def trace_ids(match: str) -> set[int]:
-        return {s.context.trace_id for s in SPANS.get_finished_spans() if match in s.name}
+    # One trace: the approve request, the relay's send, the projection's apply.
+    def trace_ids(match: str, group: str | None = None) -> set[int]:
+        return {
+            s.context.trace_id
+            for s in SPANS.get_finished_spans()
+            if match in s.name
+            and (
+                group is None or (s.attributes or {}).get("messaging.consumer.group.name") == group
+            )
+        }
 
     [request_trace] = trace_ids("POST /applications/{application_id}/approve")
+    directory = f"{api.prefix}exhibitors.projection.directory"
     await eventually(
-        lambda: asyncio.sleep(0, trace_ids("project directory")),
+        lambda: asyncio.sleep(0, trace_ids("process ", directory)),
         lambda ids: request_trace in ids,
         what="the directory projection's span in the request's trace",
     )
-    assert request_trace in trace_ids("exhibitors.events publish")
+    assert request_trace in trace_ids(f"send {api.prefix}exhibitors.events")
 
     detail = await api.call("GET", f"/applications/{app_id}", "company")
     history = detail.json()["history"]

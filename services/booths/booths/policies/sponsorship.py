@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import cast
 
 import asyncpg
-from fairline_events.context import CommandContext
+from fairline_events.context import CommandContext, continued_trace
 from fairline_events.envelope import Envelope
 from fairline_events.projection import Projection, ReadModel
 from fairline_events.registry import DomainEvent, EventRegistry
@@ -70,6 +70,6 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
         reason=f"{env.event_type} from the sponsorship service",
         correlation_id=env.correlation_id,
         causation_id=env.event_id,
-        trace_context=env.trace_context,
+        trace_context=continued_trace(env.trace_context),
     )
     await grant_sponsor_discount(store, command, context, connection=connection)

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import cast
 
 import asyncpg
-from fairline_events.context import CommandContext
+from fairline_events.context import CommandContext, continued_trace
 from fairline_events.decider import Fold
 from fairline_events.envelope import Envelope
 from fairline_events.errors import DomainError
@@ -145,7 +145,7 @@ def _context(env: Envelope) -> CommandContext:
         reason=f"{env.event_type} from the sponsorship service",
         correlation_id=env.correlation_id,
         causation_id=env.event_id,
-        trace_context=env.trace_context,
+        trace_context=continued_trace(env.trace_context),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import cast
 
 import asyncpg
-from fairline_events.context import CommandContext
+from fairline_events.context import CommandContext, continued_trace
 from fairline_events.envelope import Envelope
 from fairline_events.errors import DomainError
 from fairline_events.projection import ReadModel
@@ -35,7 +35,7 @@ def _context(env: Envelope, service: str) -> CommandContext:
         reason=f"{env.event_type} from the {service} service",
         correlation_id=env.correlation_id,
         causation_id=env.event_id,
-        trace_context=env.trace_context,
+        trace_context=continued_trace(env.trace_context),
     )
 
 
