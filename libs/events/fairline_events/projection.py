@@ -169,13 +169,20 @@ ReadModel = _Pipeline
 `fetchval`) see every earlier change of the batch; changes are returned as `Statements`."""
 
 
+_UNTRACED = contextlib.nullcontext()
+
+
 def _span(projection: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
     """A consumer span continuing the event's trace, when it carries one."""
-    if not any(key == "traceparent" for key, _ in record.headers or ()):
-        return contextlib.nullcontext()
+    # A plain loop and one shared null context: this runs for every event of every batch.
+    for key, _ in record.headers or ():
+        if key == "traceparent":
+            break
+    else:
+        return _UNTRACED
     context = _record_context(record)
     if not trace.get_current_span(context).get_span_context().is_valid:
-        return contextlib.nullcontext()
+        return _UNTRACED
     return tracer().start_as_current_span(
         f"project {projection}",
         context=context,
