@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
@@ -36,6 +37,53 @@ async def test_append_then_read_keeps_order_and_metadata(store: EventStore) -> N
     assert read[0].actor == "user:sales-1" and read[0].reason == "test"
     assert read[0].position is not None and read[1].position is not None
     assert read[0].event(registry) == held("A1")
+
+
+async def test_what_an_append_returns_is_what_was_stored_event_for_event(
+    store: EventStore,
+) -> None:
+    traced = CommandContext(
+        actor="user:sales-2",
+        reason="fair opens",
+        command="HoldBooths",
+        causation_id=uuid.uuid4(),
+        trace_context={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"},
+    )
+    await store.append("booth-M2", [held("M2")], 0, ctx)
+    written = await store.append_streams(
+        [
+            StreamAppend("booth-M1", [held("M1"), BoothReleased(booth="M1"), held("M1")], 0),
+            StreamAppend("booth-M2", [BoothReleased(booth="M2")], 1),
+        ],
+        traced,
+    )
+    read = [*await store.read_stream("booth-M1"), *await store.read_stream("booth-M2", 1)]
+    assert written == read  # every field: ids, versions, types, payloads, who, why, trace
+    assert [(e.stream_id, e.stream_version) for e in read] == [
+        ("booth-M1", 1),
+        ("booth-M1", 2),
+        ("booth-M1", 3),
+        ("booth-M2", 2),
+    ]
+    assert [e.event(registry) for e in read] == [
+        held("M1"),
+        BoothReleased(booth="M1"),
+        held("M1"),
+        BoothReleased(booth="M2"),
+    ]
+    assert len({e.event_id for e in read}) == 4
+    assert {(e.actor, e.reason, e.command, e.causation_id) for e in read} == {
+        ("user:sales-2", "fair opens", "HoldBooths", traced.causation_id)
+    }
+    assert all(e.trace_context == traced.trace_context for e in read)
+
+
+async def test_a_negative_expected_version_is_refused_before_anything_is_written(
+    store: EventStore,
+) -> None:
+    with pytest.raises(ValueError):
+        await store.append("booth-N1", [held("N1")], -1, ctx)
+    assert await store.read_stream("booth-N1") == []
 
 
 async def test_concurrent_appends_to_one_stream_exactly_one_wins(store: EventStore) -> None:

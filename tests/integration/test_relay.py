@@ -7,15 +7,17 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
 from fairline_events.envelope import Envelope
-from fairline_events.kafka import ensure_topics
+from fairline_events.kafka import ensure_topics, topic_partitions
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore
 from fairline_stack.config import StackConfig
@@ -157,6 +159,55 @@ async def test_a_relay_killed_mid_batch_resumes_without_skipping(
         second.wait(10)
     in_flight = Relay.BATCHES_IN_FLIGHT * 20  # the relay process's batch size
     assert len(records) <= len(committed) + in_flight, "more re-sends than was unacknowledged"
+
+
+async def test_each_stream_goes_to_its_keys_partition_with_its_headers_and_trace(
+    pool: asyncpg.Pool, infra: Infra, unique: str
+) -> None:
+    await migrate(pool)
+    store = EventStore(pool, registry)
+    topic = f"{unique}.booths.events"
+    await ensure_topics(infra.kafka, [topic])
+    trace_id = uuid.uuid4().hex
+    traced = CommandContext(
+        actor="user:sales-1", trace_context={"traceparent": f"00-{trace_id}-{'2' * 16}-01"}
+    )
+    committed: list[Envelope] = []
+    for s in range(24):
+        events = [BoothHeld(booth=f"P{s}", exhibitor=f"ex-{v}", hall="E1") for v in range(3)]
+        committed.extend(await store.append(f"booth-P{s}", events, 0, traced if s % 2 else ctx))
+    relay = Relay(store, infra.kafka, topic, batch_size=25)  # batches span streams
+    stopping = asyncio.Event()
+    relay_task = asyncio.create_task(relay.run(stopping))
+    try:
+        records = await eventually(
+            lambda: read_topic(infra.kafka, topic),
+            lambda rs: len(rs) >= len(committed),
+            what="every event on the topic",
+        )
+    finally:
+        stopping.set()
+        await relay_task
+    partitions = sorted(tp.partition for tp in await topic_partitions(infra.kafka, [topic]))
+    by_stream: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        env = Envelope.from_json(record.value)
+        headers = dict(record.headers)
+        # Where Kafka's own clients put the key: a Java consumer or producer agrees.
+        assert record.key == env.stream_id.encode()
+        assert record.partition == DefaultPartitioner()(record.key, partitions, partitions)
+        assert headers["event_type"] == b"test.BoothHeld"
+        assert headers["event_id"] == str(env.event_id).encode()
+        assert headers["schema_version"] == b"2"
+        if env.trace_context:  # the request's trace goes on, in a span of the relay's own
+            assert headers["traceparent"].decode().split("-")[1] == trace_id
+        else:
+            assert "traceparent" not in headers
+        by_stream[env.stream_id].append(env.stream_version)
+    assert sorted(e.event_id for e in committed) == sorted(
+        Envelope.from_json(r.value).event_id for r in records
+    )
+    assert all(versions == [1, 2, 3] for versions in by_stream.values())
 
 
 async def test_a_relay_whose_database_connection_is_cut_leads_again_and_skips_nothing(

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from opentelemetry import propagate, trace
 
 from .kafka import KafkaAccess
@@ -27,6 +29,7 @@ from .telemetry import send_span
 log = structlog.get_logger(__name__)
 
 _RELAY_LOCK = 0x7265_6C61  # "rela"
+_PARTITIONER = DefaultPartitioner()
 
 # The relay reads in commit order through the (tx_id, position) index. Without statistics
 # (a new database, a burst before autovacuum's first ANALYZE) the planner guesses a few
@@ -179,23 +182,49 @@ class Relay:
         )
 
     async def _enqueue(self, producer: AIOKafkaProducer, batch: list[EncodedEvent]) -> _InFlight:
-        """Hand a batch to the producer, in order; its acknowledgement is awaited later."""
+        """Hand a batch to the producer, in order; its acknowledgement is awaited later.
+
+        The events go as Kafka record batches, one per partition (more when one fills), each
+        with one acknowledgement: `send` per event would cost a future, a metadata check and
+        a queue lookup per event. Partitions are chosen by key as `send` chooses them (the
+        Java client's murmur2), so a stream's events stay in one partition, in order.
+        """
+        partitions = sorted(await producer.partitions_for(self.topic))
+        builders: dict[int, BatchBuilder] = {}
+        sends: list[asyncio.Future[object]] = []
         spans: list[trace.Span] = []
-        sends = []
         for event in batch:
             headers = event.kafka_headers()
-            span = self._span(event)
-            if span is not None:  # continue the trace of the request that caused it
-                spans.append(span)
-                carrier: dict[str, str] = {}
-                propagate.inject(carrier, context=trace.set_span_in_context(span))
-                headers += [(k, v.encode()) for k, v in carrier.items()]
-            sends.append(
-                await producer.send(
-                    self.topic, event.value, key=event.stream_id.encode(), headers=headers
-                )
-            )
+            if event.trace_context:  # continue the trace of the request that caused it
+                span = self._span(event)
+                if span is not None:
+                    spans.append(span)
+                    carrier: dict[str, str] = {}
+                    propagate.inject(carrier, context=trace.set_span_in_context(span))
+                    headers += [(k, v.encode()) for k, v in carrier.items()]
+            key = event.stream_id.encode()
+            partition = _PARTITIONER(key, partitions, partitions)
+            builder = builders.get(partition)
+            if builder is None:
+                builder = builders[partition] = producer.create_batch()
+            added = builder.append(timestamp=None, key=key, value=event.value, headers=headers)
+            if added is not None:
+                continue
+            # Full: this one goes, and the event starts the partition's next batch.
+            sends.append(await self._send(producer, builder, partition))
+            builder = builders[partition] = producer.create_batch()
+            added = builder.append(timestamp=None, key=key, value=event.value, headers=headers)
+            if added is None:
+                raise MessageSizeTooLargeError(f"event {event.event_id} exceeds a Kafka batch")
+        for partition, builder in builders.items():
+            sends.append(await self._send(producer, builder, partition))
         return _InFlight(batch[-1].checkpoint, len(batch), asyncio.gather(*sends), spans)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, builder: BatchBuilder, partition: int
+    ) -> asyncio.Future[object]:
+        builder.close()
+        return await producer.send_batch(builder, self.topic, partition=partition)  # type: ignore[no-any-return]
 
     def _span(self, event: EncodedEvent) -> trace.Span | None:
         return send_span(

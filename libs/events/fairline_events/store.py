@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,39 +121,14 @@ class EventStore:
             return []
         if len({a.stream_id for a in appends}) != len(appends):
             raise ValueError("one StreamAppend per stream")
-        envelopes = [env for a in appends for env in self._envelopes(a, context)]
+        recording = _Recording(self, appends, context)
         if connection is not None:
-            return await self._write(connection, appends, envelopes)
+            return await self._write(connection, appends, recording)
         async with self.pool.acquire() as conn:
-            return await self._write(conn, appends, envelopes)
-
-    def _envelopes(self, append: StreamAppend, context: CommandContext) -> list[Envelope]:
-        now = datetime.now(UTC)
-        result = []
-        for offset, event in enumerate(append.events, start=1):
-            event_type, schema_version, data = self.registry.encode(event)
-            result.append(
-                Envelope(
-                    event_id=uuid.uuid4(),
-                    event_type=event_type,
-                    schema_version=schema_version,
-                    stream_id=append.stream_id,
-                    stream_version=append.expected_version + offset,
-                    service=self.service,
-                    occurred_at=now,
-                    actor=context.actor,
-                    reason=context.reason,
-                    command=context.command,
-                    correlation_id=context.correlation_id,
-                    causation_id=context.causation_id,
-                    trace_context=context.trace_context,
-                    data=data,
-                )
-            )
-        return result
+            return await self._write(conn, appends, recording)
 
     async def _write(
-        self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], envelopes: list[Envelope]
+        self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], recording: _Recording
     ) -> list[Envelope]:
         """Claim each stream's versions and insert the events, in one round trip.
 
@@ -164,12 +139,12 @@ class EventStore:
         refused as a concurrent change, and its retry, with a new id, goes through.
         """
         try:
-            positions = await conn.fetch(
+            written = await conn.fetch(
                 _APPEND,
-                *zip(*(_row(e) for e in envelopes), strict=True),
                 [a.stream_id for a in appends],
                 [a.expected_version for a in appends],
                 [a.expected_version + len(a.events) for a in appends],
+                *recording.columns(),
             )
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == _CONFLICT:
@@ -180,10 +155,10 @@ class EventStore:
                 first = appends[0]
                 raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
             raise
-        for envelope in envelopes:  # written; a caller's later rollback is not subtracted
-            EVENTS_APPENDED.labels(envelope.event_type).inc()
-        position_of = {r["event_id"]: r["position"] for r in positions}
-        return [e.model_copy(update={"position": position_of[e.event_id]}) for e in envelopes]
+        # written; a caller's later rollback is not subtracted
+        for event_type, count in Counter(recording.event_types).items():
+            EVENTS_APPENDED.labels(event_type).inc(count)
+        return recording.envelopes(written)
 
     async def stream_version(self, stream_id: str) -> int:
         version = await self.pool.fetchval(
@@ -380,7 +355,7 @@ _LOCK_AND_LOAD = (
 
 _APPEND = f"""
 WITH wanted AS (
-  SELECT * FROM unnest($14::text[], $15::int[], $16::int[]) AS w(stream_id, expected, next)
+  SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS w(stream_id, expected, next)
 ), created AS (
   INSERT INTO public.streams (stream_id, version, last_tx_id)
   SELECT stream_id, next, pg_current_xact_id() FROM wanted WHERE expected = 0
@@ -394,13 +369,16 @@ WITH wanted AS (
   RETURNING s.stream_id
 ), claims AS (
   SELECT public.fairline_require_claims(
-    ARRAY(SELECT stream_id FROM created UNION ALL SELECT stream_id FROM moved), $14::text[]
+    ARRAY(SELECT stream_id FROM created UNION ALL SELECT stream_id FROM moved), $1::text[]
   ) AS ok
 ), appended AS (
+  -- Per event what differs; the command's metadata once, as parameters.
   INSERT INTO public.events ({_COLUMNS})
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
-                       $6::timestamptz[], $7::text[], $8::text[], $9::text[],
-                       $10::uuid[], $11::uuid[], $12::jsonb[], $13::jsonb[])
+  SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.schema_version,
+         $9::timestamptz, $10::text, $11::text, $12::text, $13::uuid, $14::uuid, $15::jsonb,
+         e.data
+  FROM unnest($4::uuid[], $5::text[], $6::int[], $7::text[], $8::int[], $16::jsonb[])
+    AS e(event_id, stream_id, stream_version, event_type, schema_version, data)
   WHERE (SELECT ok FROM claims)
   RETURNING event_id, position
 )
@@ -410,22 +388,98 @@ SELECT event_id, position, pg_notify('{NOTIFY_CHANNEL}', '') FROM appended
 """Every stream's claim, then the events: one statement, so all of it or none of it."""
 
 
-def _row(e: Envelope) -> tuple[Any, ...]:
-    return (
-        e.event_id,
-        e.stream_id,
-        e.stream_version,
-        e.event_type,
-        e.schema_version,
-        e.occurred_at,
-        e.actor,
-        e.reason,
-        e.command,
-        e.correlation_id,
-        e.causation_id,
-        json.dumps(e.trace_context),
-        json.dumps(e.data),
-    )
+class _Recording:
+    """One append's rows, built without an envelope per event before the write.
+
+    The caller's metadata is checked once, by validating the first event's envelope; every
+    other envelope is that one with the event's own fields put in (each already valid: a
+    fresh id, a version above the stream's, a validated event's type and payload). Each
+    payload is encoded once; the metadata is sent once per append, not once per event.
+    """
+
+    def __init__(
+        self, store: EventStore, appends: Sequence[StreamAppend], context: CommandContext
+    ) -> None:
+        self.event_ids: list[uuid.UUID] = []
+        self.stream_ids: list[str] = []
+        self.versions: list[int] = []
+        self.event_types: list[str] = []
+        self.schema_versions: list[int] = []
+        self.payloads: list[dict[str, Any]] = []
+        encode = store.registry.encode
+        for append in appends:
+            if append.expected_version < 0:
+                raise ValueError(f"{append.stream_id}: expected version below 0")
+            version = append.expected_version
+            for event in append.events:
+                version += 1
+                event_type, schema_version, data = encode(event)
+                self.event_ids.append(uuid.uuid4())
+                self.stream_ids.append(append.stream_id)
+                self.versions.append(version)
+                self.event_types.append(event_type)
+                self.schema_versions.append(schema_version)
+                self.payloads.append(data)
+        self.first = Envelope(
+            event_id=self.event_ids[0],
+            event_type=self.event_types[0],
+            schema_version=self.schema_versions[0],
+            stream_id=self.stream_ids[0],
+            stream_version=self.versions[0],
+            service=store.service,
+            occurred_at=datetime.now(UTC),
+            actor=context.actor,
+            reason=context.reason,
+            command=context.command,
+            correlation_id=context.correlation_id,
+            causation_id=context.causation_id,
+            trace_context=context.trace_context,
+            data=self.payloads[0],
+        )
+
+    def columns(self) -> tuple[Any, ...]:
+        """$4 to $16 of the append: the events' columns, then the metadata."""
+        first = self.first
+        return (
+            self.event_ids,
+            self.stream_ids,
+            self.versions,
+            self.event_types,
+            self.schema_versions,
+            first.occurred_at,
+            first.actor,
+            first.reason,
+            first.command,
+            first.correlation_id,
+            first.causation_id,
+            json.dumps(first.trace_context),
+            [json.dumps(data) for data in self.payloads],
+        )
+
+    def envelopes(self, written: Sequence[asyncpg.Record]) -> list[Envelope]:
+        position_of = {r["event_id"]: r["position"] for r in written}
+        return [
+            self.first.model_copy(
+                update={
+                    "event_id": event_id,
+                    "stream_id": stream_id,
+                    "stream_version": version,
+                    "event_type": event_type,
+                    "schema_version": schema_version,
+                    "data": data,
+                    "position": position_of[event_id],
+                }
+            )
+            for event_id, stream_id, version, event_type, schema_version, data in zip(
+                self.event_ids,
+                self.stream_ids,
+                self.versions,
+                self.event_types,
+                self.schema_versions,
+                self.payloads,
+                strict=True,
+            )
+        ]
 
 
 def _envelope(r: asyncpg.Record, service: str | None) -> Envelope:

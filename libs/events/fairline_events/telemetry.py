@@ -103,6 +103,9 @@ def send_span(
     )
 
 
+_UNTRACED: AbstractContextManager[Any] = contextlib.nullcontext()
+
+
 def process_span(
     *,
     topic: str,
@@ -116,11 +119,15 @@ def process_span(
 ) -> AbstractContextManager[Any]:
     """A consumer's span of one record, a child of the producer's `send` span (the record's
     `traceparent`); current while the handler runs, so a policy's commands continue it."""
-    if not any(name == "traceparent" for name, _ in headers):
-        return contextlib.nullcontext()
+    # A plain loop and one shared null context: this runs for every event of every batch.
+    for name, _ in headers:
+        if name == "traceparent":
+            break
+    else:
+        return _UNTRACED
     context = extract_context({k: v.decode(errors="replace") for k, v in headers})
     if not _carried(context):
-        return contextlib.nullcontext()
+        return _UNTRACED
     attributes: dict[str, str | int] = {
         messaging.MESSAGING_SYSTEM: messaging.MessagingSystemValues.KAFKA.value,
         messaging.MESSAGING_OPERATION_TYPE: messaging.MessagingOperationTypeValues.PROCESS.value,
