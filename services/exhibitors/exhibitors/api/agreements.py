@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
+import asyncpg
 from fairline_events.dependencies import Body, Context, Pool, Store, new_id
 from fairline_events.errors import NotFound
 from fairline_events.transact import Outcome
@@ -147,20 +148,10 @@ async def results(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Results:
     schema = results_projection.schema
-    rows = await pool.fetch(
-        f"""SELECT agreement_id, company_id, company_name, counterparties::text AS counterparties,
-                   subject, amount, currency, signed_on, announced_at
-            FROM {schema}.agreements
-            WHERE edition_code = $1 AND announced_at IS NOT NULL
-            ORDER BY announced_at DESC LIMIT $2""",
-        edition_code,
-        limit,
-    )
-    totals = await pool.fetch(
-        f"""SELECT currency, count(*) AS n, sum(amount) AS total FROM {schema}.agreements
-            WHERE edition_code = $1 AND announced_at IS NOT NULL GROUP BY currency""",
-        edition_code,
-    )
+    # One snapshot for the list and the totals: a projection commit between two statements
+    # would count an agreement the list does not show yet.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        rows, totals = await _results(conn, schema, edition_code, limit)
     return Results(
         edition_code=edition_code,
         agreements=sum(r["n"] for r in totals),
@@ -179,3 +170,23 @@ async def results(
             for r in rows
         ],
     )
+
+
+async def _results(
+    conn: asyncpg.Connection, schema: str, edition_code: str, limit: int
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    rows = await conn.fetch(
+        f"""SELECT agreement_id, company_id, company_name, counterparties::text AS counterparties,
+                   subject, amount, currency, signed_on, announced_at
+            FROM {schema}.agreements
+            WHERE edition_code = $1 AND announced_at IS NOT NULL
+            ORDER BY announced_at DESC LIMIT $2""",
+        edition_code,
+        limit,
+    )
+    totals = await conn.fetch(
+        f"""SELECT currency, count(*) AS n, sum(amount) AS total FROM {schema}.agreements
+            WHERE edition_code = $1 AND announced_at IS NOT NULL GROUP BY currency""",
+        edition_code,
+    )
+    return rows, totals
