@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from fairline_events.db import create_pool, drop_database, ensure_database, with_database
+from fairline_events.kafka import admin_client
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 from support.kafka_access import kafka_settings
@@ -66,3 +67,17 @@ async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
         await admin.close()
     for row in names:
         await drop_database(with_database(infra.database_url, row["datname"]))
+    await delete_topics(infra, f"{unique}.")
+
+
+async def delete_topics(infra: Infra, prefix: str) -> None:
+    """A test's topics go with it: each partition holds open files in the broker, and a dev
+    stack that runs the suite all day would reach the open-file limit (20,000 here)."""
+    admin = admin_client(infra.kafka)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()

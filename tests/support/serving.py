@@ -57,13 +57,20 @@ async def serving(
     app: Any, *, port: int | None = None, request_timeout: float = 60, max_connections: int = 100
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Serve `app` until the block ends (a clean shutdown); yield a client once it is ready."""
-    port = port or free_port()
+    # Bound here and handed over: a port found free and bound later can be taken in between
+    # (an outgoing connection's ephemeral port), and uvicorn then exits with "address in use".
+    sockets: list[socket.socket] = []
+    if port is None:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = int(listener.getsockname()[1])
+        sockets.append(listener)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False
         )
     )
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=sockets or None))
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
