@@ -35,6 +35,8 @@ class Request:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+    """This request's own headers, over the run's (each buyer's token, say)."""
 
 
 @dataclass
@@ -104,7 +106,7 @@ async def open_loop(
                 target: dict[str, Any] = {
                     "method": r.method,
                     "url": base_url + r.path,
-                    "header": {k: [v] for k, v in headers.items()},
+                    "header": {k: [v] for k, v in (headers | (r.headers or {})).items()},
                 }
                 if r.body is not None:
                     target["body"] = base64.b64encode(json.dumps(r.body).encode()).decode()
