@@ -1,26 +1,41 @@
 """Ticket orders and gate scans over HTTP at fixed arrival rates, each beside a raw baseline
-measured in the same run: the same server's `GET /healthz` at the same rate (what HTTP, the
-event loop and the load generator cost before any rule, lock or write).
+measured in the same run: the same server's `GET /healthz` at the same rate, on the settled
+service just before the load (what HTTP, the event loop and the load generator cost before
+any rule, lock or write).
 
-The tickets service runs in its own process, as in production; visitors are seeded as events
-(the history a rush starts from), orders and scans go through the API.
+The tickets service runs as `make run` runs it: `serve --no-relay --no-projections` HTTP
+processes (BENCH_API_PROCESSES, default 2) and one `work` process apart that relays,
+projects and runs the expiry job. The load is the shop's and the gates': every order is a
+different visitor's, sent with that visitor's own account token; every scan is a different
+ticket of today at one of eight gates, scanned once (tickets bought and paid through the
+provider's signed callback beforehand). Visitors are seeded as events (the history a rush
+starts from). Before each run the worker has applied everything before it, and the CPU of
+a run is counted once the worker has applied the run's events too (API and worker apart).
+
+BENCH_PROFILE=<dir>: py-spy records the API processes and the worker during each run, into
+<dir>/tickets-<run>-{api,worker}.folded (`python -m bench.flame` summarises them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from fairline_events.auth import TokenIssuer
 from fairline_events.db import create_pool, drop_database
+from fairline_events.lag import relay_lag
 from fairline_events.settings import ServiceSettings
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
@@ -31,168 +46,337 @@ from .load import LoadResult, Request, ensure_vegeta, open_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from e2e.tickets.conftest import seed_visitors  # the same seeding as the e2e tests
-from support.serving import ready, start_service
+from support.serving import ready
 from support.waiting import eventually
 from tickets.domain.events import registry
 from tickets.domain.values import fair_day
+from tickets.payments import DevPay
+from tickets.service import definition
 
 PORT = 18606
 EDITION = "ciftis-2099"  # the seeding helper's edition
+GATES = 8
+SETUP_CONCURRENCY = 16
+
+
+def _env(settings: ServiceSettings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        **settings.kafka.env(),
+        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
+        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
+        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _tickets(settings: ServiceSettings, *args: str) -> subprocess.Popen[bytes]:
+    """`fairline-tickets <args>` as a process tree of its own, as in production."""
+    command = os.path.join(os.path.dirname(sys.executable), "fairline-tickets")
+    return subprocess.Popen([command, *args], env=_env(settings), stderr=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def _api_processes() -> list[int]:
+    """BENCH_API_PROCESSES (here default "2"): the HTTP processes measured, one after the
+    other; the relay, the projections and the jobs run in one `work` process beside them."""
+    return [int(n) for n in os.environ.get("BENCH_API_PROCESSES", "2").split(",")]
 
 
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bencht{uuid.uuid4().hex[:6]}"
     settings = service_settings(infra, unique)
-    server = start_service("tickets", settings, PORT, quiet=True)
-    issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-tickets")
-    tokens = {
-        role: f"Bearer {issuer.issue(f'bench-{role}', [role])}"
-        for role in ("visitor", "box_office", "gate")
-    }
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    command = os.path.join(os.path.dirname(sys.executable), "fairline-tickets")
+    subprocess.run([command, "migrate"], env=_env(settings), check=True, capture_output=True)
+    worker = _tickets(settings, "work")
+    limits = httpx.Limits(max_connections=SETUP_CONCURRENCY, max_keepalive_connections=16)
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{PORT}",
-            timeout=60,
-            limits=limits,
-            headers={"X-Correlation-ID": str(uuid.uuid4())},
+            base_url=f"http://127.0.0.1:{PORT}", timeout=60, limits=limits
         ) as client:
-            await eventually(lambda: ready(client), bool, within=60, what="the tickets service")
-            return await _measure(client, settings, tokens, scale, server.pid)
+            bench = _Bench(client, settings, scale, worker.pid)
+            for count in _api_processes():
+                server = _tickets(
+                    settings, "serve", "--no-relay", "--no-projections", "--port", str(PORT),
+                    "--workers", str(count),
+                )  # fmt: skip
+                try:
+                    await eventually(lambda: ready(client), bool, within=90, what="tickets API")
+                    await bench.measure(count, server.pid)
+                finally:
+                    _stop(server)
+            return bench.figures
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(worker)
         await drop_database(settings.service_database_url("tickets"))
 
 
-async def _setup(client: httpx.AsyncClient, box: str, capacity: int) -> list[str]:
-    """A day pass on sale today and the next two days, a staff pass with re-entry."""
-    today = fair_day(datetime.now(UTC))
-    days = [(today + timedelta(days=n)).isoformat() for n in range(3)]
-    products: list[dict[str, Any]] = [
-        {"product_code": "day-cncc", "kind": "day", "classes": ["public"], "price": 10000},
-        {
-            "product_code": "staff",
-            "kind": "multi_day",
-            "classes": ["staff"],
-            "price": 0,
-            "reentry": True,
-        },
-    ]
-    for p in products:
-        body = {"name_zh": "票", "name_en": p["product_code"], "days": days, "venues": ["cncc"]}
-        response = await client.post(
-            f"/editions/{EDITION}/products", json=body | p, headers={"Authorization": box}
-        )
+class _Bench:
+    def __init__(
+        self, client: httpx.AsyncClient, settings: ServiceSettings, scale: float, worker: int
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.database = settings.service_database_url("tickets")
+        self.seconds = max(2.0, 10 * scale)
+        self.worker = worker
+        self.issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-tickets")
+        self.box = f"Bearer {self.issuer.issue('bench-box_office', ['box_office'])}"
+        self.order_rates = [
+            int(r) for r in os.environ.get("BENCH_ORDER_RATES", "250,500,1000").split(",")
+        ]
+        self.scan_rate = int(os.environ.get("BENCH_SCAN_RATE", "500"))
+        self.days: list[str] = []
+        self.figures: list[Figure] = []
+        self.runs = 0
+
+    async def measure(self, api_processes: int, server_pid: int) -> None:
+        if not self.days:
+            self.days = await self._catalogue()
+        await self._warm_up()
+        for rate in self.order_rates:
+            await self._orders(rate, api_processes, server_pid)
+        await self._scans(api_processes, server_pid)
+
+    async def _catalogue(self) -> list[str]:
+        """A day pass on sale today and the next two days, with room for every order."""
+        today = fair_day(datetime.now(UTC))
+        days = [(today + timedelta(days=n)).isoformat() for n in range(3)]
+        product = {
+            "product_code": "day-cncc",
+            "kind": "day",
+            "classes": ["public"],
+            "price": 10000,
+            "name_zh": "单日票",
+            "name_en": "Day pass",
+            "days": days,
+            "venues": ["cncc"],
+        }
+        await self._ok("POST", f"/editions/{EDITION}/products", json=product)
+        for day in days:
+            quota = {"day": day, "venue": "cncc", "visitor_class": "public", "capacity": 10**6}
+            await self._ok("PUT", f"/editions/{EDITION}/quotas", json=quota)
+        return days
+
+    async def _ok(self, method: str, path: str, **kw: Any) -> Any:
+        headers = {"Authorization": self.box, "X-Correlation-ID": str(uuid.uuid4())}
+        response = await self.client.request(method, path, headers=headers, **kw)
         response.raise_for_status()
-    for day in days:
-        for cls in ("public", "staff"):
-            quota = {"day": day, "venue": "cncc", "visitor_class": cls, "capacity": capacity}
-            response = await client.put(
-                f"/editions/{EDITION}/quotas", json=quota, headers={"Authorization": box}
+        return response.json()
+
+    async def _warm_up(self) -> None:
+        """A few orders on new connections, so that every API process has its pool open and
+        the product folded, as a production process has."""
+        buyers, _ = await self._visitors(20, "bw")
+        for visitor_id in buyers:
+            body = {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": self.days[2]}
+            response = await self.client.post(
+                f"/editions/{EDITION}/orders",
+                json=body,
+                headers={"Authorization": self.box, "Connection": "close"},
             )
             response.raise_for_status()
-    return days
 
+    async def _visitors(
+        self, count: int, prefix: str, *, own_accounts: bool = False
+    ) -> tuple[list[str], str]:
+        """`count` approved public visitors, new to this run: their ids and their account (or
+        accounts' prefix, `<account>-<n>`, with `own_accounts`)."""
+        self.runs += 1
+        label = f"{prefix}{self.runs}"
+        account = f"bench-{label}"
+        pool = await create_pool(self.database, min_size=1, max_size=2)
+        try:
+            store = EventStore(pool, registry)
+            ids = await seed_visitors(
+                store, count, account=account, prefix=label, own_accounts=own_accounts
+            )
+            return ids, account
+        finally:
+            await pool.close()
 
-async def _measure(
-    client: httpx.AsyncClient,
-    settings: ServiceSettings,
-    tokens: dict[str, str],
-    scale: float,
-    server_pid: int,
-) -> list[Figure]:
-    seconds = max(2.0, 10 * scale)
-    order_rates = [int(r) for r in os.environ.get("BENCH_ORDER_RATES", "250,500,1000").split(",")]
-    scan_rate = int(os.environ.get("BENCH_SCAN_RATE", "500"))
-    days = await _setup(client, tokens["box_office"], capacity=1_000_000)
-    pool = await create_pool(settings.service_database_url("tickets"), min_size=1, max_size=4)
-    try:
-        store = EventStore(pool, registry)
-        buyers = await seed_visitors(store, 2000, account="bench-visitor", prefix="bv")
-        staff = await seed_visitors(
-            store, 1000, account="bench-box_office", prefix="bs", cls="staff"
-        )
-    finally:
-        await pool.close()
-
-    figures: list[Figure] = []
-    for rate in order_rates:
-        total = int(rate * seconds)
+    async def _orders(self, rate: int, api_processes: int, server_pid: int) -> None:
+        """Each order is another visitor's, sent with their own account's token."""
+        total = int(rate * self.seconds)
+        buyers, account = await self._visitors(total, "bv", own_accounts=True)
         orders = [
             Request(
                 "POST",
                 f"/editions/{EDITION}/orders",
-                {
-                    "product_code": "day-cncc",
-                    "visitor_ids": [buyers[i % len(buyers)]],
-                    "day": days[1],
+                {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": self.days[1]},
+                headers={
+                    "Authorization": f"Bearer {self.issuer.issue(f'{account}-{n}', ['visitor'])}",
+                    "X-Correlation-ID": str(uuid.uuid4()),
                 },
             )
-            for i in range(total)
+            for n, visitor_id in enumerate(buyers)
         ]
-        say(f"tickets: {total} orders at {rate}/s, then the healthz baseline…")
-        before = cpu.snapshot(server_pid)
-        headers = {"Authorization": tokens["visitor"], "X-Correlation-ID": str(uuid.uuid4())}
-        result = await open_loop(f"http://127.0.0.1:{PORT}", headers, rate, seconds, orders)
-        cpu_per_order = cpu.per_request_ms(before, cpu.snapshot(server_pid), total)
-        baseline = await _baseline(rate, seconds)
-        figures.append(
+        name = f"orders at {rate}/s, {api_processes} API process(es)"
+        say(f"tickets: healthz at {rate}/s, then {total} {name}…")
+        result, baseline, spent = await self._run(
+            f"orders-{rate}-api{api_processes}", rate, orders, server_pid
+        )
+        headline = rate == 1000
+        self.figures.append(
             _figure(
-                f"orders at {rate}/s: p99 latency",
+                f"{name}: p99 latency",
                 result,
                 baseline,
                 201,
-                target="p99 <= 100 ms at 1,000/s" if rate == 1000 else None,
-                limit=100 if rate == 1000 else None,
-                notes={"cpu_ms_per_order": cpu_per_order},
+                target="p99 <= 100 ms at 1,000/s" if headline else None,
+                limit=100 if headline else None,
+                notes={"cpu_ms_per_order": spent, "api_processes": api_processes},
             )
         )
 
-    say("tickets: issuing staff passes with re-entry for the gates…")
-    box = {"Authorization": tokens["box_office"]}
-    qrs: list[str] = []
-    for n in range(0, len(staff), 10):
-        order = {"product_code": "staff", "visitor_ids": staff[n : n + 10], "order_id": f"bs-{n}"}
-        response = await client.post(f"/editions/{EDITION}/orders", json=order, headers=box)
-        response.raise_for_status()
-        qrs += [t["qr"] for t in response.json()["tickets"]]
-    total = int(scan_rate * seconds)
-    scans = [
-        Request(
-            "POST",
-            f"/gates/cncc/east-{i % 8}/check-ins",
-            {"gate_id": f"g-{i % 8}", "scan_id": f"s-{i}", "qr": qrs[i % len(qrs)]},
+    async def _scans(self, api_processes: int, server_pid: int) -> None:
+        """Tickets of today, bought and paid beforehand, each scanned once at one of eight
+        gates."""
+        total = int(self.scan_rate * self.seconds)
+        qrs = await self._todays_tickets(total)
+        scans = [
+            Request(
+                "POST",
+                f"/gates/cncc/east-{i % GATES}/check-ins",
+                {"gate_id": f"g-{i % GATES}", "scan_id": f"s{self.runs}-{i}", "qr": qr},
+                headers={"X-Correlation-ID": str(uuid.uuid4())},
+            )
+            for i, qr in enumerate(qrs)
+        ]
+        name = f"gate scans at {self.scan_rate}/s, {api_processes} API process(es)"
+        say(f"tickets: healthz at {self.scan_rate}/s, then {total} {name}…")
+        gate = f"Bearer {self.issuer.issue('bench-gate', ['gate'])}"
+        result, baseline, spent = await self._run(
+            f"scans-{self.scan_rate}-api{api_processes}",
+            self.scan_rate,
+            scans,
+            server_pid,
+            headers={"Authorization": gate},
         )
-        for i in range(total)
-    ]
-    say(f"tickets: {total} gate scans at {scan_rate}/s, then the healthz baseline…")
-    before = cpu.snapshot(server_pid)
-    headers = {"Authorization": tokens["gate"], "X-Correlation-ID": str(uuid.uuid4())}
-    result = await open_loop(f"http://127.0.0.1:{PORT}", headers, scan_rate, seconds, scans)
-    cpu_per_scan = cpu.per_request_ms(before, cpu.snapshot(server_pid), total)
-    baseline = await _baseline(scan_rate, seconds)
-    figures.append(
-        _figure(
-            f"gate scans at {scan_rate}/s: p99 latency",
-            result,
-            baseline,
-            200,
-            target=f"p99 <= 20 ms at {scan_rate}/s",
-            limit=20,
-            notes={"cpu_ms_per_scan": cpu_per_scan},
+        self.figures.append(
+            _figure(
+                f"{name}: p99 latency",
+                result,
+                baseline,
+                200,
+                target=f"p99 <= 20 ms at {self.scan_rate}/s",
+                limit=20,
+                notes={"cpu_ms_per_scan": spent, "api_processes": api_processes},
+            )
         )
-    )
-    return figures
+
+    async def _todays_tickets(self, count: int) -> list[str]:
+        """`count` day passes for today, ordered by the box office ten visitors an order,
+        paid through the dev provider's signed notification; their QR codes."""
+        say(f"tickets: buying and paying {count} tickets for today's gates…")
+        visitors, _ = await self._visitors(count, "bs")
+        devpay = DevPay(self.settings.fairline_auth_secret)
+        gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+        async def buy(group: list[str]) -> list[str]:
+            async with gate:
+                body = {"product_code": "day-cncc", "visitor_ids": group, "day": self.days[0]}
+                order = await self._ok("POST", f"/editions/{EDITION}/orders", json=body)
+                note, signature = devpay.notify(order["order_id"], order["total"])
+                response = await self.client.post(
+                    "/payments/devpay/notifications",
+                    content=note,
+                    headers={"X-DevPay-Signature": signature, "Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+                paid = await self._ok("GET", f"/orders/{order['order_id']}")
+                return [t["qr"] for t in paid["tickets"]]
+
+        groups = [visitors[n : n + 10] for n in range(0, count, 10)]
+        return [qr for qrs in await asyncio.gather(*(buy(g) for g in groups)) for qr in qrs]
+
+    async def _run(
+        self,
+        label: str,
+        rate: int,
+        requests: list[Request],
+        server_pid: int,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[LoadResult, LoadResult, dict[str, float]]:
+        """On the settled service: the healthz baseline at `rate`, then the load. CPU is
+        counted until the worker has applied what the load wrote."""
+        await self._settled()
+        baseline = await open_loop(
+            f"http://127.0.0.1:{PORT}",
+            {},
+            rate,
+            self.seconds,
+            [Request("GET", "/healthz")] * len(requests),
+        )
+        before = cpu.snapshot(server_pid, self.worker)
+        api_before = cpu.snapshot(server_pid)["service"]
+        with _profiled(label, self.seconds, api=server_pid, worker=self.worker):
+            result = await open_loop(
+                f"http://127.0.0.1:{PORT}", headers or {}, rate, self.seconds, requests
+            )
+        api_after = cpu.snapshot(server_pid)["service"]
+        await self._settled()
+        spent = cpu.per_request_ms(before, cpu.snapshot(server_pid, self.worker), len(requests))
+        api = round((api_after - api_before) * 1000 / len(requests), 2)
+        spent["of which API"] = api
+        spent["of which worker"] = round(spent.get("service", 0.0) - api, 2)
+        return result, baseline, spent
+
+    async def _settled(self) -> None:
+        """Until the relay has sent every committed event and every read model has applied
+        every record of the topic (only this service's events are on it)."""
+        conn = await asyncpg.connect(self.database)
+        try:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                if (await relay_lag(conn)).events == 0:
+                    events = await conn.fetchval("SELECT count(*) FROM public.events")
+                    applied = [
+                        await conn.fetchval(
+                            f"SELECT coalesce(sum(next_offset), 0) FROM {p.schema}.consumed_offsets"
+                        )
+                        for p in definition.projections
+                    ]
+                    if all(a >= events for a in applied):
+                        return
+                await asyncio.sleep(0.1)
+            raise TimeoutError("the tickets worker did not catch up within 5 minutes")
+        finally:
+            await conn.close()
 
 
-async def _baseline(rate: int, seconds: float) -> LoadResult:
-    health = [Request("GET", "/healthz")] * int(rate * seconds)
-    return await open_loop(f"http://127.0.0.1:{PORT}", {}, rate, seconds, health)
+@contextlib.contextmanager
+def _profiled(name: str, seconds: float, **pids: int) -> Iterator[None]:
+    """With BENCH_PROFILE=<dir>, py-spy samples each process tree while the load runs."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).parent / "py-spy"
+    duration = str(max(1, round(seconds)))
+    recorders = []
+    for part, pid in pids.items():
+        out = Path(folder) / f"tickets-{name}-{part}.folded"
+        command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "--subprocesses"]
+        command += ["-p", str(pid), "-o", str(out)]
+        recorders.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            recorder.wait(60)
+        say(f"tickets: profiles of the {name} run in {folder}")
 
 
 def _figure(
@@ -213,7 +397,7 @@ def _figure(
         name,
         summary["p99_ms"],
         "ms",
-        baseline_name="GET /healthz p99 ms, same rate",
+        baseline_name="GET /healthz p99 ms, same rate, just before",
         baseline=baseline.summary()["p99_ms"],
         target=target,
         met=(summary["p99_ms"] <= limit and all_ok) if limit is not None else None,

@@ -12,10 +12,14 @@ visitor's key, an erasure, a new signing key's private half.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fairline_events.decider import Fold
+from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
 from fairline_events.shredding import KeyStore
 from fairline_events.store import EventStore
@@ -42,7 +46,7 @@ from .domain.commands import (
 )
 from .domain.events import Need, QuotaClaim, QuotaKey, VisitorErased
 from .domain.order import ORDER, PAYMENT, Order, order_stream, payment_stream
-from .domain.product import PRODUCT, product_stream
+from .domain.product import PRODUCT, Product, product_stream
 from .domain.qr import b64, read_code
 from .domain.quota import QUOTA, Quota
 from .domain.signing import SIGNING_KEYS, signing_keys_stream
@@ -157,56 +161,148 @@ def _all_shards(edition_code: str, needs: Sequence[Need]) -> list[str]:
     return [s for need in needs for s in quotas.shard_streams(edition_code, need)]
 
 
-async def _glance(streams: Streams, wanted: list[str]) -> dict[str, Quota]:
+async def _glance(
+    streams: Streams, wanted: list[str], *, also: Sequence[tuple[Fold[Any], str]] = ()
+) -> tuple[dict[str, Quota], list[Any]]:
     """Quotas as they stand, read without a lock and without marking them read for this
     command: a full quota stays full until an order gives places back, so refusing on this
     read is the answer a locked read would give. Five thousand buyers for the last places
-    are then told "sold out" side by side, instead of queueing one by one on the lock."""
+    are then told "sold out" side by side, instead of queueing one by one on the lock.
+
+    `also`: streams the command only reads (its product, its visitors), read in the same
+    round trip; their states come back in that order."""
+    reads = [*also, *((QUOTA, s) for s in wanted)]
     if not isinstance(streams.store, EventStore):  # in memory (unit tests): just read
-        states = await streams.peek_all(*((QUOTA, s) for s in wanted))
+        states = await streams.peek_all(*reads)
     else:
         store = streams.store
         loaded = await store.load_many(
-            [(s, QUOTA.evolve, QUOTA.initial(s)) for s in wanted], connection=streams.connection
+            [(s, fold.evolve, fold.initial(s)) for fold, s in reads],
+            connection=streams.connection,
         )
         # Read before this transaction wrote anything, so committed: cached for the next order,
         # which then reads only the shards' newer events (the store caches only what it knows
-        # to be committed, and cannot tell inside a transaction).
-        for stream_id, (state, version) in zip(wanted, loaded, strict=True):
-            store.remember(stream_id, QUOTA.evolve, state, version)
+        # to be committed, and cannot tell inside a transaction). Visitors are not: each
+        # orders once, and would only push hot states out of the cache.
+        for (fold, stream_id), (state, version) in zip(reads, loaded, strict=True):
+            if fold is not VISITOR:
+                store.remember(stream_id, fold.evolve, state, version)
         states = [state for state, _ in loaded]
-    return dict(zip(wanted, states, strict=True))
+    read = len(also)
+    return dict(zip(wanted, states[read:], strict=True)), states[:read]
+
+
+def _known_product(streams: Streams, command: PlaceOrder) -> tuple[Product, list[date]] | None:
+    """The product as this process last saw it, and the days the order is for: a hint (a
+    product never changes once defined) of which quotas the order needs, so that they are
+    read with the product and the visitors instead of after them."""
+    product = streams.known(PRODUCT, product_stream(command.edition_code, command.product_code))
+    if product is None or not product.defined:
+        return None
+    try:
+        days = product.days_of(command.day)
+    except DomainError:  # refused below, on the product as read
+        return None
+    if len(days) * len(product.venues) * len(product.classes) > LIKELY_QUOTAS:
+        return None
+    return product, days
+
+
+LIKELY_QUOTAS = 4
+"""Quotas (of `SHARDS` streams each) an order reads before it knows its visitors, at most."""
+
+
+def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
+    """The order's own shard of each quota it needs, when the known product says which (it
+    admits one class) and no such shard is known to lack room: those are locked and read
+    with the product and the visitors in one round trip, the rush's common case. Empty
+    otherwise: the quotas are then read unlocked first, so that a sold-out answer takes no
+    lock and five thousand buyers for the last places are told side by side."""
+    known = _known_product(streams, command)
+    if known is None or len(known[0].classes) != 1:
+        return []
+    product, days = known
+    shard = quotas.first_shard(command.order_id)
+    own = [
+        quotas.quota_stream(product.edition_code, day, venue, product.classes[0], shard)
+        for day in days
+        for venue in product.venues
+    ]
+    for stream_id in own:
+        seen = streams.known(QUOTA, stream_id)
+        if seen is not None and seen.left < len(command.visitor_ids):
+            return []
+    return own
+
+
+def _likely_shards(streams: Streams, command: PlaceOrder) -> list[str]:
+    """Every shard of each quota the known product may take places from (all its days,
+    venues and classes), to read with the product and the visitors."""
+    known = _known_product(streams, command)
+    if known is None:
+        return []
+    product, days = known
+    return [
+        quotas.quota_stream(product.edition_code, day, venue, cls, shard)
+        for day in days
+        for venue in product.venues
+        for cls in product.classes
+        for shard in range(quotas.SHARDS)
+    ]
 
 
 @command_handler
 async def place_order(command: PlaceOrder, streams: Streams) -> list[DomainEvent]:
     """Hold places for every visitor on every day and venue of the product, or refuse.
 
-    The quotas' shards are first read unlocked: a sold-out answer needs no lock, and the
-    shards with room are chosen from there. Only those are locked; if others took their
-    places meanwhile, every shard is locked and the order allocated again, so the answer is
-    always the rule's (held, or sold out), never a bare conflict."""
-    product, *visitors = await streams.peek_all(
+    Most orders find room in their own shard of each quota (spread by order id): those are
+    locked and read at once with the product and the visitors. Otherwise the quotas' shards
+    are read unlocked: a sold-out answer needs no lock, and the shards with room are chosen
+    from there. Only those are locked; if others took their places meanwhile, every shard is
+    locked and the order allocated again, so the answer is always the rule's (held, or sold
+    out), never a bare conflict."""
+    read_only: list[tuple[Fold[Any], str]] = [
         (PRODUCT, product_stream(command.edition_code, command.product_code)),
         *((VISITOR, visitor_stream(v)) for v in command.visitor_ids),
-    )
+    ]
+    own = _own_shards(streams, command)
+    glanced: dict[str, Quota] = {}
+    if own:
+        _, *states = await streams.all(
+            (ORDER, order_stream(command.order_id)),
+            *((QUOTA, s) for s in own),
+            also=read_only,
+        )
+        locked: dict[str, Quota] = dict(zip(own, states[: len(own)], strict=True))
+        product, *visitors = states[len(own) :]
+    else:
+        glanced, (product, *visitors) = await _glance(
+            streams, _likely_shards(streams, command), also=read_only
+        )
+        locked = {}
     orders.admissible(command, product=product, visitors=visitors, now=streams.now)
     edition = product.edition_code
     needs = orders.needs_for(product, visitors, product.days_of(command.day))
-    glanced = await _glance(streams, _all_shards(edition, needs))
-    quotas.shortfall(needs, quotas=glanced, edition_code=edition)
-    claims = quotas.allocate(needs, quotas=glanced, edition_code=edition, order_id=command.order_id)
-    chosen = _claim_streams(edition, claims or [])
-    order, *held = await streams.all(
-        (ORDER, order_stream(command.order_id)), *((QUOTA, s) for s in chosen)
-    )
-    locked: dict[str, Quota] = dict(zip(chosen, held, strict=True))
-    if claims is None or not quotas.fits(claims, quotas=locked, edition_code=edition):
+    claims = quotas.allocate(needs, quotas=locked, edition_code=edition, order_id=command.order_id)
+    if claims is None:
         every = _all_shards(edition, needs)
-        locked = dict(zip(every, await streams.all(*((QUOTA, s) for s in every)), strict=True))
+        if missing := [s for s in every if s not in glanced]:
+            glanced |= (await _glance(streams, missing))[0]
+        quotas.shortfall(needs, quotas=glanced, edition_code=edition)
         claims = quotas.allocate(
-            needs, quotas=locked, edition_code=edition, order_id=command.order_id
+            needs, quotas=glanced, edition_code=edition, order_id=command.order_id
         )
+        chosen = _claim_streams(edition, claims or [])
+        _, *held = await streams.all(
+            (ORDER, order_stream(command.order_id)), *((QUOTA, s) for s in chosen)
+        )
+        locked = dict(zip(chosen, held, strict=True))
+        if claims is None or not quotas.fits(claims, quotas=locked, edition_code=edition):
+            locked = dict(zip(every, await streams.all(*((QUOTA, s) for s in every)), strict=True))
+            claims = quotas.allocate(
+                needs, quotas=locked, edition_code=edition, order_id=command.order_id
+            )
+    order = await streams(ORDER, order_stream(command.order_id))  # locked above: no query
     if not product.price:  # a free pass is issued at once: its tickets are written too
         await _tickets(streams, orders.ticket_ids_for(command.order_id, len(visitors)))
     return orders.place(
@@ -275,8 +371,11 @@ async def _tickets(streams: Streams, ticket_ids: Sequence[str]) -> list[Ticket]:
 async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
     """Two gates scanning one ticket queue on its stream: the first admits."""
     code = read_code(command.scan.qr)
-    scanned = await streams(TICKET, ticket_stream(code.ticket_id))
-    keys = await streams.peek(SIGNING_KEYS, signing_keys_stream(code.edition_code))
+    # the edition's public keys, only read, come with the ticket's lock in one round trip
+    scanned, keys = await streams.all(
+        (TICKET, ticket_stream(code.ticket_id)),
+        also=[(SIGNING_KEYS, signing_keys_stream(code.edition_code))],
+    )
     return ticket.check_in(command, ticket=scanned, keys=keys, now=streams.now)
 
 

@@ -135,10 +135,18 @@ class Api:
 
 
 async def seed_visitors(
-    store: EventStore, count: int, *, account: str, prefix: str = "sv", cls: str = "public"
+    store: EventStore,
+    count: int,
+    *,
+    account: str,
+    prefix: str = "sv",
+    cls: str = "public",
+    own_accounts: bool = False,
 ) -> list[str]:
     """Many visitors at once, as events appended in bulk: the history a load test starts
-    from (registering them one request at a time would take longer than the test itself)."""
+    from (registering them one request at a time would take longer than the test itself).
+    `own_accounts`: each registered by an account of their own, `<account>-<n>`, as people
+    who each buy their own ticket (the bench's buyers)."""
     key = new_key()
     ids = [f"{prefix}-{n}" for n in range(count)]
     context = CommandContext.system("test-seed")
@@ -151,7 +159,7 @@ async def seed_visitors(
                         {
                             "visitor_id": visitor_id,
                             "edition_code": EDITION,
-                            "account": account,
+                            "account": f"{account}-{n}" if own_accounts else account,
                             "visitor_class": cls,
                             "key_id": f"vk-{prefix}",
                             "name": seal(key, f"vk-{prefix}", "name", "seeded"),
@@ -166,7 +174,7 @@ async def seed_visitors(
                 ],
                 0,
             )
-            for visitor_id in ids[start : start + 1000]
+            for n, visitor_id in enumerate(ids[start : start + 1000], start=start)
         ]
         await store.append_streams(appends, context)
     return ids

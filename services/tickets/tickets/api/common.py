@@ -128,8 +128,10 @@ def seal_visitor(
     )
 
 
-def providers(request: Request) -> dict[str, PaymentProvider]:
-    """The payment providers this process knows, made once from its settings."""
+async def providers(request: Request) -> dict[str, PaymentProvider]:
+    """The payment providers this process knows, made once from its settings. Async, though
+    it never waits: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    hand-off on every order."""
     state: Any = request.app.state
     known: dict[str, PaymentProvider] | None = getattr(state, "payment_providers", None)
     if known is None:

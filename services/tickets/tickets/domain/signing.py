@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -35,9 +36,15 @@ class SigningKeys:
         if public is None or code.edition_code != self.edition_code:
             raise QrRefused(f"unknown signing key {code.key_id!r}", code="qr_unknown_key")
         try:
-            Ed25519PublicKey.from_public_bytes(unb64(public)).verify(code.signature, code.signed)
+            _public_key(public).verify(code.signature, code.signed)
         except (InvalidSignature, ValueError):
             raise QrRefused("the signature does not match", code="qr_signature_invalid") from None
+
+
+@lru_cache(maxsize=64)
+def _public_key(public: str) -> Ed25519PublicKey:
+    """A public key made once per process, not per scan (a gate's busiest path)."""
+    return Ed25519PublicKey.from_public_bytes(unb64(public))
 
 
 def signing_keys_stream(edition_code: str) -> str:
