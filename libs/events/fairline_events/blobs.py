@@ -3,9 +3,11 @@
 Events never carry file bytes: they name a blob by its SHA-256. A `BlobStore` keeps the
 bytes; the same content is stored once, whoever uploads it and however often. By default
 the bytes live in the service's own PostgreSQL (`PostgresBlobStore`, table `blobs`): every
-replica shares them and containers need no writable disk, and nothing new is deployed. A
-directory (`LocalDiskBlobStore`) remains for tools and tests. `blob_store(pool)` picks one
-from `FAIRLINE_BLOB_STORE` (`postgres`, the default, or `disk` with `FAIRLINE_BLOB_DIR`).
+replica shares them and containers need no writable disk, and nothing new is deployed. An
+S3-compatible bucket (`S3BlobStore`: AWS S3, MinIO, Ceph, versitygw …) is the option for
+files that outgrow the database. A directory (`LocalDiskBlobStore`) remains for tools and
+tests. `blob_store(pool)` picks one from `FAIRLINE_BLOB_STORE` (`postgres`, the default;
+`s3` with `FAIRLINE_S3_*`, see `S3Settings`; `disk` with `FAIRLINE_BLOB_DIR`).
 `BlobPolicy` says which types and sizes a use accepts: the type is read from the bytes
 themselves (their magic numbers), not taken from the client. Refusals are DomainErrors with
 their own statuses: 413 `file_too_large`, 415 `unsupported_media_type`, 404
@@ -19,19 +21,27 @@ and answers a foreign hash exactly as a missing one.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import DomainError, NotFound
+from .outage import DependencyUnavailable
+
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
+    from botocore.exceptions import ClientError
+    from types_aiobotocore_s3 import S3Client
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -137,6 +147,9 @@ class BlobStore(Protocol):
 
     async def read(self, sha256: str) -> bytes: ...
 
+    async def aclose(self) -> None:
+        """Release what the store holds open (the service's shutdown calls it)."""
+
 
 class LocalDiskBlobStore:
     """Blobs as files under `root/ab/cdef…` (the hash), each beside a small JSON of its type.
@@ -193,6 +206,9 @@ class LocalDiskBlobStore:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             raise NotFound(f"file {sha256} not found", code="file_not_found") from None
+
+    async def aclose(self) -> None:
+        """Nothing held open."""
 
 
 _BLOBS_SQL = """
@@ -261,13 +277,343 @@ class PostgresBlobStore:
             raise NotFound(f"file {sha256} not found", code="file_not_found")
         return bytes(data)
 
+    async def aclose(self) -> None:
+        """The pool is the service's, closed with it."""
+
+
+S3 = "s3"
+"""The dependency a 503 names when the bucket does not answer."""
+
+Addressing = Literal["path", "virtual", "auto"]
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where an `S3BlobStore` keeps files, from the environment a deployment sets:
+
+    - `FAIRLINE_S3_BUCKET` (required): made beforehand by whoever runs the store; the
+      service never creates one, and a missing one is an outage (503), not an empty store.
+    - `FAIRLINE_S3_ENDPOINT`: the S3-compatible server's URL (`http://minio:9000`); unset
+      for AWS itself, whose endpoint follows the region.
+    - `FAIRLINE_S3_REGION`: default `us-east-1` (what most S3-compatible servers expect).
+    - `FAIRLINE_S3_ACCESS_KEY_ID`, `FAIRLINE_S3_SECRET_ACCESS_KEY`: both or neither; with
+      neither, botocore's own chain (`AWS_*` variables, a web identity token, an instance
+      role). The secret is kept out of every repr, log line and error message.
+    - `FAIRLINE_S3_PREFIX`: keys are `<prefix><sha256>` (e.g. `exhibitors/`), so that
+      services or environments can share a bucket; default none.
+    - `FAIRLINE_S3_ADDRESSING`: `path` (bucket in the path: every S3-compatible server
+      takes it, and needs no DNS name per bucket) by default when an endpoint is set, else
+      `auto` (AWS's virtual-hosted style); `virtual` forces the latter.
+    """
+
+    bucket: str
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    prefix: str = ""
+    addressing: Addressing = "auto"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(f"FAIRLINE_S3_{name}", "").strip()
+            return value or None
+
+        bucket = get("BUCKET")
+        if bucket is None:
+            raise ValueError("FAIRLINE_BLOB_STORE is s3: set FAIRLINE_S3_BUCKET")
+        access, secret = get("ACCESS_KEY_ID"), get("SECRET_ACCESS_KEY")
+        if (access is None) != (secret is None):
+            raise ValueError(
+                "set both FAIRLINE_S3_ACCESS_KEY_ID and FAIRLINE_S3_SECRET_ACCESS_KEY, or"
+                " neither (then the AWS credential chain is used)"
+            )
+        endpoint = get("ENDPOINT")
+        addressing = (get("ADDRESSING") or ("path" if endpoint else "auto")).lower()
+        if addressing not in ("path", "virtual", "auto"):
+            raise ValueError(f"FAIRLINE_S3_ADDRESSING is {addressing!r}: use path or virtual")
+        prefix = (get("PREFIX") or "").strip("/")
+        return cls(
+            bucket=bucket,
+            endpoint=endpoint,
+            region=get("REGION") or "us-east-1",
+            access_key_id=access,
+            secret_access_key=secret,
+            prefix=f"{prefix}/" if prefix else "",
+            addressing=cast(Addressing, addressing),  # checked just above
+        )
+
+
+# Error codes that say "the store will not serve us now", whatever the file: the bucket is
+# gone, the credentials are refused, the server is busy or failing. A 503 names them; a
+# 500 is left for what would be a bug of ours.
+_BUCKET_GONE = frozenset({"NoSuchBucket"})
+_REFUSED = frozenset(
+    {
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "AccountProblem",
+    }
+)
+_NOT_NOW = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "RequestTimeTooSkewed"}
+)
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+_ALREADY_THERE = frozenset({"PreconditionFailed", "412"})
+_WRITE_IN_FLIGHT = frozenset({"ConditionalRequestConflict", "409"})
+
+
+_SESSION: list[AioSession] = []
+
+
+def aws_session() -> AioSession:
+    """One botocore session per process: it caches the S3 model that clients are built from
+    (loading it costs a client some 60 ms of CPU; with the cache, 4 ms)."""
+    if not _SESSION:
+        from aiobotocore.session import get_session
+
+        _SESSION.append(get_session())
+    return _SESSION[0]
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+class S3BlobStore:
+    """Blobs as objects of one bucket on an S3-compatible server, shared by every replica.
+
+    The key is the content's SHA-256 (after `FAIRLINE_S3_PREFIX`), the object's
+    Content-Type the sniffed type; the server checks the bytes against that hash on upload
+    (`x-amz-checksum-sha256`), so a key always names its content. The same content is
+    written once: a put that finds the key stored sends nothing more, and the write itself
+    is conditional (`If-None-Match: *`), so of two replicas racing with the same file one
+    writes and the other is told it is there. Types and sizes are the policies' business
+    (`BlobPolicy`), checked before a put as for every store.
+
+    The client is aiobotocore's: botocore's signing, endpoints, retries and checksums (the
+    reference S3 client, maintained by AWS), on asyncio without a thread per request. It is
+    made on first use and lives as long as the store (`aclose` ends it). A server that does
+    not answer (1 s to connect, one retry), a missing bucket and refused credentials raise
+    `DependencyUnavailable("s3")`, which the HTTP layer answers with 503 `unavailable` and
+    Retry-After; a missing object is `NotFound` (`file_not_found`) as in every store.
+    On AWS, grant `s3:ListBucket` on the bucket besides `s3:GetObject`/`s3:PutObject`: without
+    it S3 answers a missing object with 403, which reads as refused credentials (503).
+    """
+
+    CONNECT_TIMEOUT_S = 1.0
+    READ_TIMEOUT_S = 5.0
+    CHUNK_BYTES = 1 << 20
+
+    def __init__(self, settings: S3Settings) -> None:
+        self.settings = settings
+        self._client: S3Client | None = None
+        self._resources = AsyncExitStack()
+        self._opening = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        where = self.settings.endpoint or f"AWS {self.settings.region}"
+        return f"S3BlobStore({where}, bucket={self.settings.bucket!r})"
+
+    def _key(self, sha256: str) -> str:
+        if not _SHA256.match(sha256):
+            raise NotFound(f"file {sha256} not found", code="file_not_found")
+        return f"{self.settings.prefix}{sha256}"
+
+    async def _s3(self) -> S3Client:
+        if self._client is not None:
+            return self._client
+        async with self._opening:
+            if self._client is None:
+                from aiobotocore.config import AioConfig
+
+                config = AioConfig(
+                    connect_timeout=self.CONNECT_TIMEOUT_S,
+                    read_timeout=self.READ_TIMEOUT_S,
+                    retries={"mode": "standard", "total_max_attempts": 2},
+                    s3={"addressing_style": self.settings.addressing},
+                    # our own SHA-256 is sent instead of botocore's default CRC32 trailer,
+                    # which not every S3-compatible server reads
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                    max_pool_connections=32,
+                )
+                self._client = await self._resources.enter_async_context(
+                    aws_session().create_client(
+                        "s3",
+                        region_name=self.settings.region,
+                        endpoint_url=self.settings.endpoint,
+                        aws_access_key_id=self.settings.access_key_id,
+                        aws_secret_access_key=self.settings.secret_access_key,
+                        config=config,
+                    )
+                )
+        assert self._client is not None
+        return self._client
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    async def aclose(self) -> None:
+        """Close the client's connections (the store may be used again: it reopens)."""
+        async with self._opening:
+            self._client = None
+            await self._resources.aclose()
+
+    def _outage(self, what: str, reason: str) -> DependencyUnavailable:
+        bucket = self.settings.bucket
+        return DependencyUnavailable(S3, f"{what} in bucket {bucket!r}: {reason}")
+
+    @asynccontextmanager
+    async def _talking(self, what: str) -> AsyncIterator[None]:
+        """Turn the client's failures that mean "the store is down or refuses us" into
+        DependencyUnavailable. Messages name codes and exception types, never credentials."""
+        import aiohttp
+        from botocore import exceptions as boto
+
+        try:
+            yield
+        except boto.ClientError as exc:
+            code, status = _error_code(exc), _status(exc)
+            if code in _BUCKET_GONE:
+                raise self._outage(what, "the bucket does not exist") from exc
+            if code in _REFUSED or status in (401, 403):
+                raise self._outage(what, f"the server refuses our credentials ({code})") from exc
+            if code in _NOT_NOW or status >= 500:
+                raise self._outage(what, f"the server answers {status} {code}") from exc
+            raise
+        except (
+            boto.ConnectionError,  # refused, timed out connecting, TLS, proxy
+            boto.HTTPClientError,  # read timed out, connection closed mid-answer
+            boto.IncompleteReadError,  # the answer ended short of its Content-Length
+            boto.NoCredentialsError,
+            boto.PartialCredentialsError,
+            boto.CredentialRetrievalError,
+            aiohttp.ClientError,
+            TimeoutError,
+        ) as exc:
+            raise self._outage(what, type(exc).__name__) from exc
+
+    async def _head(self, key: str) -> dict[str, Any] | None:
+        """The object's headers; None for a 404 (HEAD has no body to tell a missing bucket
+        from a missing key: callers that must know ask the bucket)."""
+        from botocore.exceptions import ClientError
+
+        s3 = await self._s3()
+        try:
+            head = await s3.head_object(Bucket=self.settings.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING or _status(exc) == 404:
+                return None
+            raise
+        return dict(head)
+
+    async def _check_bucket(self, what: str) -> None:
+        from botocore.exceptions import ClientError
+
+        s3 = await self._s3()
+        try:
+            await s3.head_bucket(Bucket=self.settings.bucket)
+        except ClientError as exc:
+            if _status(exc) == 404 or _error_code(exc) in _BUCKET_GONE | _MISSING:
+                raise self._outage(what, "the bucket does not exist") from exc
+            raise
+
+    async def put(self, data: bytes, content_type: str) -> BlobRef:
+        from botocore.exceptions import ClientError
+
+        digest = hashlib.sha256(data)
+        ref = BlobRef(sha256=digest.hexdigest(), size=len(data), content_type=content_type)
+        key = self._key(ref.sha256)
+        async with self._talking("storing a file"):
+            if await self._head(key) is not None:
+                return ref  # stored before: nothing to send
+            s3 = await self._s3()
+            checksum = base64.b64encode(digest.digest()).decode()
+            try:
+                await s3.put_object(
+                    Bucket=self.settings.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=content_type,
+                    ChecksumSHA256=checksum,
+                    IfNoneMatch="*",
+                )
+            except ClientError as exc:
+                code = _error_code(exc)
+                if code in _ALREADY_THERE:
+                    return ref  # another replica stored the same bytes meanwhile
+                if code not in _WRITE_IN_FLIGHT:
+                    raise
+                # Another replica's write of these bytes is in flight: should it fail, ours
+                # must still land, so write them (the same bytes) unconditionally.
+                await s3.put_object(
+                    Bucket=self.settings.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=content_type,
+                    ChecksumSHA256=checksum,
+                )
+        return ref
+
+    async def stat(self, sha256: str) -> BlobRef | None:
+        if not _SHA256.match(sha256):
+            return None
+        async with self._talking("looking up a file"):
+            head = await self._head(self._key(sha256))
+            if head is None:
+                await self._check_bucket("looking up a file")
+                return None
+        return BlobRef(
+            sha256=sha256,
+            size=int(head["ContentLength"]),
+            content_type=str(head.get("ContentType") or "application/octet-stream"),
+        )
+
+    async def read(self, sha256: str) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks(sha256)])
+
+    async def chunks(self, sha256: str) -> AsyncIterator[bytes]:
+        """The file in pieces as the server sends them (for an answer that streams them on):
+        NotFound or the outage comes before the first piece."""
+        from botocore.exceptions import ClientError
+
+        key = self._key(sha256)
+        async with self._talking("reading a file"):
+            s3 = await self._s3()
+            try:
+                answer = await s3.get_object(Bucket=self.settings.bucket, Key=key)
+            except ClientError as exc:
+                if _error_code(exc) in _MISSING:
+                    raise NotFound(f"file {sha256} not found", code="file_not_found") from None
+                raise
+            async with answer["Body"] as body:
+                async for chunk in body.iter_chunks(self.CHUNK_BYTES):
+                    yield chunk
+
 
 def blob_store(pool: Any) -> BlobStore:
     """The store the configuration names: `FAIRLINE_BLOB_STORE=postgres` (the default, in
-    the service's database) or `disk` (under `FAIRLINE_BLOB_DIR`, default `.local/blobs`)."""
+    the service's database), `s3` (a bucket, `FAIRLINE_S3_*`: see `S3Settings`) or `disk`
+    (under `FAIRLINE_BLOB_DIR`, default `.local/blobs`)."""
     kind = os.environ.get("FAIRLINE_BLOB_STORE", "postgres").strip().lower()
     if kind == "disk":
         return LocalDiskBlobStore(Path(os.environ.get("FAIRLINE_BLOB_DIR", ".local/blobs")))
+    if kind == "s3":
+        return S3BlobStore(S3Settings.from_env())
     if kind != "postgres":
-        raise ValueError(f"FAIRLINE_BLOB_STORE is {kind!r}: use postgres or disk")
+        raise ValueError(f"FAIRLINE_BLOB_STORE is {kind!r}: use postgres, s3 or disk")
     return PostgresBlobStore(pool)

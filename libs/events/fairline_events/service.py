@@ -253,6 +253,9 @@ def build_app(
             yield
         finally:
             await runtime.stop()
+            blobs = getattr(app.state, "blobs", None)  # opened by the routes that use files
+            if blobs is not None:
+                await blobs.aclose()  # an S3 client's connections, within the loop
 
     app = create_app(
         title=definition.title,

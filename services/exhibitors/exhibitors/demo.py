@@ -169,19 +169,22 @@ class Loader:
 async def load_demo(runtime: Runtime) -> int:
     assert runtime.store is not None
     blobs = blob_store(runtime.pool)
-    demo = Loader(runtime.store, blobs)
-    data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
-    edition = data["edition"]["code"]
-    if not await demo.exists(EDITION.stream(edition)):
-        await demo.run(handlers.set_review_sla, SetReviewSla(edition_code=edition, hours=72))
-    for company in data["exhibitors_named_in_article"]:
-        await _company(demo, company, edition)
-    for name in SHOWCASES:
-        await _showcase(demo, name)
-    await _cards_and_lead(demo)
-    await _meetings(demo)
-    await _agreements(demo, edition)
-    return demo.written
+    try:
+        demo = Loader(runtime.store, blobs)
+        data: dict[str, Any] = yaml.safe_load(demo_file().read_text(encoding="utf-8"))
+        edition = data["edition"]["code"]
+        if not await demo.exists(EDITION.stream(edition)):
+            await demo.run(handlers.set_review_sla, SetReviewSla(edition_code=edition, hours=72))
+        for company in data["exhibitors_named_in_article"]:
+            await _company(demo, company, edition)
+        for name in SHOWCASES:
+            await _showcase(demo, name)
+        await _cards_and_lead(demo)
+        await _meetings(demo)
+        await _agreements(demo, edition)
+        return demo.written
+    finally:
+        await blobs.aclose()  # an S3 client's connections
 
 
 def _ids(name: str) -> tuple[str, str, str]:

@@ -57,5 +57,5 @@ async def test_the_store_follows_the_configuration(
     disk = blob_store(pool)
     assert isinstance(disk, LocalDiskBlobStore) and disk.root == tmp_path
     monkeypatch.setenv("FAIRLINE_BLOB_STORE", "ftp")
-    with pytest.raises(ValueError, match="postgres or disk"):
+    with pytest.raises(ValueError, match="use postgres, s3 or disk"):
         blob_store(pool)
