@@ -15,14 +15,10 @@ consumed offset, so a restart mid-way lowers the price exactly once.
 
 from __future__ import annotations
 
-from typing import cast
-
-import asyncpg
-from fairline_events.context import CommandContext, continued_trace
 from fairline_events.envelope import Envelope
+from fairline_events.policy import policy_commands
 from fairline_events.projection import Projection, ReadModel
 from fairline_events.registry import DomainEvent, EventRegistry
-from fairline_events.store import EventStore
 from pydantic import ConfigDict
 
 from ..domain.commands import GrantSponsorDiscount
@@ -63,13 +59,7 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
         edition_code=e.edition_code, exhibitor_id=e.exhibitor_id,
         sponsor_name=e.sponsor_name or e.package_id, percent=e.quantity,
     )  # fmt: skip
-    connection = cast(asyncpg.Connection, tx)  # the runner's pipeline forwards to it
-    store = EventStore(cast(asyncpg.Pool, connection), booths_registry)
-    context = CommandContext(
-        actor="system:sponsorship-policy",
-        reason=f"{env.event_type} from the sponsorship service",
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-        trace_context=continued_trace(env.trace_context),
+    commands = policy_commands(
+        tx, booths_registry, env, actor="system:sponsorship-policy", source="sponsorship"
     )
-    await grant_sponsor_discount(store, command, context, connection=connection)
+    await commands.run(grant_sponsor_discount, command)

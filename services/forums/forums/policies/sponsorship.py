@@ -15,14 +15,11 @@ consumed offset, so a restart mid-way books the slot exactly once.
 from __future__ import annotations
 
 from datetime import date
-from typing import cast
 
-import asyncpg
-from fairline_events.context import CommandContext, continued_trace
 from fairline_events.envelope import Envelope
+from fairline_events.policy import policy_commands
 from fairline_events.projection import Projection, ReadModel
 from fairline_events.registry import DomainEvent, EventRegistry
-from fairline_events.store import EventStore
 from pydantic import BaseModel, ConfigDict
 
 from ..domain.commands import BookSponsorLaunch
@@ -72,13 +69,7 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
         sponsor_name=e.sponsor_name or e.package_id, day=e.launch.day,
         title_zh=e.launch.title_zh, title_en=e.launch.title_en,
     )  # fmt: skip
-    connection = cast(asyncpg.Connection, tx)  # the runner's pipeline forwards to it
-    store = EventStore(cast(asyncpg.Pool, connection), forums_registry)
-    context = CommandContext(
-        actor="system:sponsorship-policy",
-        reason=f"{env.event_type} from the sponsorship service",
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-        trace_context=continued_trace(env.trace_context),
+    commands = policy_commands(
+        tx, forums_registry, env, actor="system:sponsorship-policy", source="sponsorship"
     )
-    await book_sponsor_launch(store, command, context, connection=connection)
+    await commands.run(book_sponsor_launch, command)

@@ -20,16 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import cast
 
-import asyncpg
-from fairline_events.context import CommandContext, continued_trace
 from fairline_events.decider import Fold
 from fairline_events.envelope import Envelope
 from fairline_events.errors import DomainError
+from fairline_events.policy import policy_commands
 from fairline_events.projection import Projection, ReadModel
 from fairline_events.registry import DomainEvent, EventRegistry
-from fairline_events.store import EventStore
 from fairline_events.transact import Streams, command_handler
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -133,22 +130,6 @@ sponsorship = Projection(
 )
 
 
-def _bound(tx: ReadModel) -> tuple[EventStore, asyncpg.Connection]:
-    """The hotels event store inside the runner's transaction, and that transaction."""
-    connection = cast(asyncpg.Connection, tx)  # the runner's pipeline forwards to it
-    return EventStore(cast(asyncpg.Pool, connection), hotels_registry), connection
-
-
-def _context(env: Envelope) -> CommandContext:
-    return CommandContext(
-        actor="system:sponsorship-policy",
-        reason=f"{env.event_type} from the sponsorship service",
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-        trace_context=continued_trace(env.trace_context),
-    )
-
-
 def cut_off(first_night: date, now: datetime) -> datetime:
     at = datetime.combine(first_night - timedelta(days=CUT_OFF_DAYS), time(18), BEIJING)
     return at if at > now else datetime.combine(first_night - timedelta(days=1), time(18), BEIJING)
@@ -159,8 +140,10 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
     if e.kind != "hotel_rooms" or e.stay is None:
         return
     block_id = f"sponsorship:{e.package_id}:{e.benefit_no}"
-    store, connection = _bound(tx)
-    context = _context(env)
+    commands = policy_commands(
+        tx, hotels_registry, env, actor="system:sponsorship-policy", source="sponsorship"
+    )
+    store, connection, context = commands.store, commands.connection, commands.context
     existing = await store.read_stream(block_stream(block_id), connection=connection)
     refused, _ = await store.load(refusal_stream(block_id), _evolve, Refusal(), connection)
     if existing or e.attempt in refused.attempts:
@@ -173,9 +156,9 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
             rooms={e.stay.room_type: e.quantity},
             cut_off_at=cut_off(e.stay.first_night, context.clock()),
         )  # fmt: skip
-        await create_block(store, command, context, connection=connection)
+        await commands.run(create_block, command)
     except (DomainError, ValidationError) as exc:
         code = exc.code if isinstance(exc, DomainError) else "invalid_request"
         refusal = RefuseSponsorBlock(block_id=block_id, reason=str(exc)[:1000], code=code,
                                      attempt=e.attempt)  # fmt: skip
-        await refuse_sponsor_block(store, refusal, context, connection=connection)
+        await commands.run(refuse_sponsor_block, refusal)

@@ -9,33 +9,19 @@ nothing), so a redelivery, a rebuild or a restart of either side settles nothing
 
 from __future__ import annotations
 
-from typing import cast
-
-import asyncpg
-from fairline_events.context import CommandContext, continued_trace
 from fairline_events.envelope import Envelope
 from fairline_events.errors import DomainError
+from fairline_events.policy import PolicyCommands, policy_commands
 from fairline_events.projection import ReadModel
-from fairline_events.store import EventStore
 
 from ..domain.commands import DeliverBenefit, FailBenefit
 from ..domain.events import registry as sponsorship_registry
 from ..handlers import deliver_benefit, fail_benefit
 
 
-def _bound(tx: ReadModel) -> tuple[EventStore, asyncpg.Connection]:
-    """The sponsorship event store inside the runner's transaction, and that transaction."""
-    connection = cast(asyncpg.Connection, tx)  # the runner's pipeline forwards to it
-    return EventStore(cast(asyncpg.Pool, connection), sponsorship_registry), connection
-
-
-def _context(env: Envelope, service: str) -> CommandContext:
-    return CommandContext(
-        actor=f"system:{service}-policy",
-        reason=f"{env.event_type} from the {service} service",
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-        trace_context=continued_trace(env.trace_context),
+def _commands(tx: ReadModel, env: Envelope, service: str) -> PolicyCommands:
+    return policy_commands(
+        tx, sponsorship_registry, env, actor=f"system:{service}-policy", source=service
     )
 
 
@@ -45,9 +31,8 @@ async def confirmed(
 ) -> None:  # fmt: skip
     command = DeliverBenefit(package_id=package_id, benefit_no=benefit_no, proof=proof[:1000],
                              confirmed_by=service, attempt=attempt)  # fmt: skip
-    store, connection = _bound(tx)
     try:
-        await deliver_benefit(store, command, _context(env, service), connection=connection)
+        await _commands(tx, env, service).run(deliver_benefit, command)
     except DomainError:  # a package cancelled meanwhile: nothing left to deliver
         return
 
@@ -58,8 +43,7 @@ async def refused(
 ) -> None:  # fmt: skip
     command = FailBenefit(package_id=package_id, benefit_no=benefit_no, reason=reason[:1000],
                           attempt=attempt)  # fmt: skip
-    store, connection = _bound(tx)
     try:
-        await fail_benefit(store, command, _context(env, service), connection=connection)
+        await _commands(tx, env, service).run(fail_benefit, command)
     except DomainError:
         return
