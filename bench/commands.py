@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -29,7 +28,17 @@ from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 
 from . import cpu
-from .common import Figure, percentile, say, service_settings
+from .common import (
+    Figure,
+    api_processes,
+    migrate_service,
+    percentile,
+    say,
+    service_env,
+    service_process,
+    service_settings,
+    stop,
+)
 from .flame import profiled
 from .load import Request, ensure_vegeta, open_loop
 
@@ -52,46 +61,12 @@ PEER_PORT = 18603
 P99_BOUND_MS = 50.0
 
 
-def _env(settings: ServiceSettings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        **settings.kafka.env(),
-        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
-        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
-        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _booths(settings: ServiceSettings, *args: str) -> subprocess.Popen[bytes]:
-    """`fairline-booths <args>` as a process tree of its own, as in production."""
-    command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
-    return subprocess.Popen([command, *args], env=_env(settings), stderr=subprocess.DEVNULL)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
-def _api_processes() -> list[int]:
-    """BENCH_API_PROCESSES (default "1,2"): the HTTP processes measured, one after another;
-    the relay, the projections and the jobs run in one `work` process beside them."""
-    return [int(n) for n in os.environ.get("BENCH_API_PROCESSES", "1,2").split(",")]
-
-
 async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
     settings = service_settings(infra, unique)
-    command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
-    subprocess.run([command, "migrate"], env=_env(settings), check=True, capture_output=True)
-    worker = _booths(settings, "work")
+    migrate_service("booths", settings)
+    worker = service_process("booths", settings, "work")
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-booths")
     # Enough connections that requests never queue inside the client.
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
@@ -112,7 +87,7 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
                 )
             return figures
     finally:
-        _stop(worker)
+        stop(worker)
         await drop_database(settings.service_database_url("booths"))
         await drop_database(settings.service_database_url("plain"))
 
@@ -127,7 +102,7 @@ async def _serving(
         await eventually(lambda: ready(client), bool, within=60, what=" ".join(command[-4:]))
         yield server.pid
     finally:
-        _stop(server)
+        stop(server)
 
 
 def _system_cpu(per_hold: dict[str, float]) -> float:
@@ -162,7 +137,7 @@ async def _measure(
 ) -> None:
     seconds = max(2.0, 10 * scale)
     rates = _rates()
-    processes = _api_processes()
+    processes = api_processes("1,2")
     needed = int(sum(rates) * seconds) * len(processes) + 2000
     exhibitors = [f"bx-{n:05d}" for n in range(max(200, needed // 8))]
     serve = [
@@ -174,7 +149,7 @@ async def _measure(
         str(PORT),
         "--workers",
     ]
-    env = _env(settings)
+    env = service_env(settings)
     codes = [f"E1-{n:06d}" for n in range(needed)]
     async with _serving(client, [*serve, str(processes[0])], env):
         say(f"commands: opening an edition with {needed} booths, {len(exhibitors)} exhibitors…")
@@ -286,7 +261,7 @@ async def _peer(
     await ensure_database(url)
     codes = [f"P-{n:06d}" for n in range(int(sum(rates) * seconds) * len(processes))]
     await add_plain_booths(url, EDITION, codes)
-    env = {**_env(settings), "DATABASE_URL": url}
+    env = {**service_env(settings), "DATABASE_URL": url}
     token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
     peer_client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{PEER_PORT}", timeout=30)
     figures: list[Figure] = []

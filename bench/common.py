@@ -93,26 +93,64 @@ def service_settings(infra: Infra, unique: str) -> ServiceSettings:
     )
 
 
+def service_env(settings: ServiceSettings) -> dict[str, str]:
+    """A service process's environment: the bench's databases, topics and Kafka identity."""
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        **settings.kafka.env(),
+        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
+        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
+        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _command(service: str) -> str:
+    return os.path.join(os.path.dirname(sys.executable), f"fairline-{service}")
+
+
+def migrate_service(service: str, settings: ServiceSettings) -> None:
+    subprocess.run(
+        [_command(service), "migrate"], env=service_env(settings), check=True, capture_output=True
+    )
+
+
+def service_process(service: str, settings: ServiceSettings, *args: str) -> subprocess.Popen[bytes]:
+    """`fairline-<service> <args>` as a process tree of its own, as in production."""
+    return subprocess.Popen(
+        [_command(service), *args], env=service_env(settings), stderr=subprocess.DEVNULL
+    )
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGINT, as Ctrl-C or an orchestrator would; a minute to finish, then SIGKILL."""
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def api_processes(default: str) -> list[int]:
+    """BENCH_API_PROCESSES (else `default`, e.g. "1,2"): the HTTP processes measured, one
+    after the other; the relay, the projections and the jobs run in one `work` process."""
+    return [int(n) for n in os.environ.get("BENCH_API_PROCESSES", default).split(",")]
+
+
 class Served:
     """A service as production runs it: its HTTP API (`serve --no-relay --no-projections`)
     and its worker (`work`: relay, projections, jobs), each a process tree of its own, so
     the API's load never competes with the read side inside one event loop."""
 
     def __init__(self, service: str, settings: ServiceSettings, port: int) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": settings.database_url,
-            **settings.kafka.env(),
-            "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
-            "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
-            "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
-            "LOG_LEVEL": "WARNING",
-        }
-        command = os.path.join(os.path.dirname(sys.executable), f"fairline-{service}")
-        subprocess.run([command, "migrate"], env=env, check=True, capture_output=True)
-        self.worker = subprocess.Popen([command, "work"], env=env, stderr=subprocess.DEVNULL)
-        api = [command, "serve", "--no-relay", "--no-projections", "--port", str(port)]
-        self.api = subprocess.Popen(api, env=env, stderr=subprocess.DEVNULL)
+        migrate_service(service, settings)
+        self.worker = service_process(service, settings, "work")
+        api = ["serve", "--no-relay", "--no-projections", "--port", str(port)]
+        self.api = service_process(service, settings, *api)
 
     @property
     def pid(self) -> int:
@@ -125,11 +163,4 @@ class Served:
         return self.api.pid, self.worker.pid
 
     def stop(self) -> None:
-        for process in (self.api, self.worker):
-            process.send_signal(signal.SIGINT)
-        for process in (self.api, self.worker):
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop(self.api, self.worker)

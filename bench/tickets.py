@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -41,7 +40,15 @@ from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
 
 from . import cpu
-from .common import Figure, say, service_settings
+from .common import (
+    Figure,
+    api_processes,
+    migrate_service,
+    say,
+    service_process,
+    service_settings,
+    stop,
+)
 from .load import LoadResult, Request, ensure_vegeta, open_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -59,65 +66,31 @@ GATES = 8
 SETUP_CONCURRENCY = 16
 
 
-def _env(settings: ServiceSettings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        **settings.kafka.env(),
-        "FAIRLINE_TOPIC_PREFIX": settings.fairline_topic_prefix,
-        "FAIRLINE_DATABASE_PREFIX": settings.fairline_database_prefix,
-        "FAIRLINE_AUTH_SECRET": settings.fairline_auth_secret,
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _tickets(settings: ServiceSettings, *args: str) -> subprocess.Popen[bytes]:
-    """`fairline-tickets <args>` as a process tree of its own, as in production."""
-    command = os.path.join(os.path.dirname(sys.executable), "fairline-tickets")
-    return subprocess.Popen([command, *args], env=_env(settings), stderr=subprocess.DEVNULL)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
-def _api_processes() -> list[int]:
-    """BENCH_API_PROCESSES (here default "2"): the HTTP processes measured, one after the
-    other; the relay, the projections and the jobs run in one `work` process beside them."""
-    return [int(n) for n in os.environ.get("BENCH_API_PROCESSES", "2").split(",")]
-
-
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bencht{uuid.uuid4().hex[:6]}"
     settings = service_settings(infra, unique)
-    command = os.path.join(os.path.dirname(sys.executable), "fairline-tickets")
-    subprocess.run([command, "migrate"], env=_env(settings), check=True, capture_output=True)
-    worker = _tickets(settings, "work")
+    migrate_service("tickets", settings)
+    worker = service_process("tickets", settings, "work")
     limits = httpx.Limits(max_connections=SETUP_CONCURRENCY, max_keepalive_connections=16)
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{PORT}", timeout=60, limits=limits
         ) as client:
             bench = _Bench(client, settings, scale, worker.pid)
-            for count in _api_processes():
-                server = _tickets(
-                    settings, "serve", "--no-relay", "--no-projections", "--port", str(PORT),
-                    "--workers", str(count),
+            for count in api_processes("2"):
+                server = service_process(
+                    "tickets", settings, "serve", "--no-relay", "--no-projections",
+                    "--port", str(PORT), "--workers", str(count),
                 )  # fmt: skip
                 try:
                     await eventually(lambda: ready(client), bool, within=90, what="tickets API")
                     await bench.measure(count, server.pid)
                 finally:
-                    _stop(server)
+                    stop(server)
             return bench.figures
     finally:
-        _stop(worker)
+        stop(worker)
         await drop_database(settings.service_database_url("tickets"))
 
 
