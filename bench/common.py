@@ -146,11 +146,16 @@ class Served:
     and its worker (`work`: relay, projections, jobs), each a process tree of its own, so
     the API's load never competes with the read side inside one event loop."""
 
-    def __init__(self, service: str, settings: ServiceSettings, port: int) -> None:
+    def __init__(
+        self, service: str, settings: ServiceSettings, port: int, api_processes: int = 1
+    ) -> None:
         migrate_service(service, settings)
         self.worker = service_process(service, settings, "work")
         api = ["serve", "--no-relay", "--no-projections", "--port", str(port)]
+        # more than one: uvicorn's workers share the port, as replicas share a Service
+        api += ["--workers", str(api_processes)]
         self.api = service_process(service, settings, *api)
+        self.api_processes = api_processes
 
     @property
     def pid(self) -> int:
