@@ -240,7 +240,15 @@ for m in $(awk '{print $2}' /proc/self/mounts | sort -u); do
   case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
   mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
+# A checkout under /tmp (CI's clean clone may be) stays visible over the fresh /tmp, read-only.
+case "$PWD" in /tmp/*)
+  held=$(mktemp -d /dev/shm/fairline-checkout.XXXXXX) && mount --bind "$PWD" "$held" || exit 97
+esac
 mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp || exit 98
+case "$PWD" in /tmp/*)
+  mkdir -p "$PWD" && mount --bind "$held" "$PWD" && mount -o remount,bind,ro "$PWD" || exit 97
+  umount "$held" && rmdir "$held" && cd "$PWD" || exit 97
+esac
 if touch .write-probe 2>/dev/null || touch /.write-probe 2>/dev/null; then
   echo "the root filesystem is still writable" >&2; exit 99
 fi
