@@ -92,9 +92,16 @@ async def fair(infra) -> AsyncIterator[Fair]:  # type: ignore[no-untyped-def]
     # `make run` migrates every service before it starts any.
     await ensure_topics(as_exhibitors.kafka, [settings.topic("exhibitors.events")])
     await ensure_topics(as_forums.kafka, [settings.topic("forums.events")])
-    # The exhibitors service also reads booth sales, which is not running here: its topic is
-    # made as booths would make it (by the admin, for this test).
-    await ensure_topics(settings.kafka, [settings.topic("booths.events")])
+    # Both also read services not running here (booths, sponsorship): their topics are made
+    # as those services' migrations would make them (by the admin, for this test).
+    running = {"exhibitors.events", "forums.events"}
+    others = {
+        topic
+        for definition in (exhibitors_definition, forums_definition)
+        for projection in definition.projections
+        for topic in projection.topics
+    } - running
+    await ensure_topics(settings.kafka, sorted(settings.topic(t) for t in others))
     exhibitors_app = build_app(exhibitors_definition, as_exhibitors)
     forums_app = build_app(forums_definition, as_forums)
     try:
