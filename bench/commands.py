@@ -115,11 +115,16 @@ async def _warm_up(client: httpx.AsyncClient, holds: list[str]) -> None:
     """A few holds, each on a new connection so that every API process gets some: a
     production process is warm (its pool open, the edition's catalogue folded and cached)."""
     for n, path in enumerate(holds):
-        await client.post(
+        answer = await client.post(
             path,
             json={"exhibitor_id": f"bx-{n:05d}"},
             headers={"Connection": "close"},
         )
+        # a server that refuses the bench's holds measures nothing: stop with its answer
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"warm-up hold {path} answered {answer.status_code}: {answer.text[:300]}"
+            )
 
 
 def _rates() -> list[int]:

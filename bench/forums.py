@@ -51,8 +51,7 @@ async def bench_forums(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
     unique = f"bench{uuid.uuid4().hex[:6]}"
     settings = service_settings(infra, unique)
-    # two API processes, as the Kubernetes Deployment runs two replicas (deploy/k8s/base)
-    server = Served("forums", settings, PORT, api_processes=2)
+    server = Served("forums", settings, PORT)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-forums")
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     team = {"Authorization": f"Bearer {issuer.issue('bench-team', ['forums_team'])}"}
@@ -154,7 +153,7 @@ async def _registrations(
     return [
         Figure(
             "forums",
-            "300 registrations for 100 seats (2 API processes): time to settle",
+            "300 registrations for 100 seats: time to settle",
             settled,
             "s",
             baseline_name="raw seat claims in PostgreSQL, s",
@@ -241,7 +240,7 @@ async def _agenda(
     return [
         Figure(
             "forums",
-            f"agenda of {len(slots) + 1} forums at {rate} reads/s (2 API processes): p99 latency",
+            f"agenda of {len(slots) + 1} forums at {rate} reads/s: p99 latency",
             summary["p99_ms"],
             "ms",
             baseline_name="/healthz p99, ms",

@@ -20,9 +20,11 @@ import asyncpg
 from booths.api.sales import HoldRequest
 from booths.domain.values import Code, EditionCode
 from fairline_events.api import install_error_handlers
-from fairline_events.auth import Principal, TokenIssuer, require
+from fairline_events.auth import Principal, require
 from fairline_events.db import create_pool
 from fairline_events.errors import DomainError
+from fairline_events.service import token_verification
+from fairline_events.settings import ServiceSettings
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
@@ -75,7 +77,9 @@ def build(database_url: str, secret: str) -> FastAPI:
             await app.state.pool.close()
 
     app = FastAPI(title="plain hold (bench peer)", lifespan=lifespan)
-    app.state.token_issuer = TokenIssuer(secret)
+    # the booths service's own token checks (its audience, lifetime bound and key)
+    settings = ServiceSettings(database_url=database_url, fairline_auth_secret=secret)
+    app.state.token_issuer, app.state.token_verifier = token_verification(settings, "booths")
     install_error_handlers(app)
 
     @app.get("/readyz")
