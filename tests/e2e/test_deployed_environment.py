@@ -266,10 +266,7 @@ def on_a_read_only_root() -> list[str]:
             probe = [*prefix, "sh", "-c", "mount -o remount,bind,ro / && mount -t tmpfs t /tmp"]
             if subprocess.run(probe, capture_output=True, timeout=30).returncode == 0:
                 return [*prefix, "sh", "-c", READ_ONLY_ROOT, "read-only-root"]
-    pytest.skip(
-        reason="no private mount namespace here (unshare --mount refused): the service"
-        " cannot be run on a read-only root"
-    )
+    pytest.skip(reason="unshare --mount refused: no read-only root to run the service on here")
 
 
 def run(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

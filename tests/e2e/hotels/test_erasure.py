@@ -151,9 +151,7 @@ async def test_an_erased_key_leaves_no_bytes_in_the_key_tables_pages(api: Api) -
     are not there for whoever reads the data files or a later backup of them."""
     pool = api.runtime.pool
     if not await pool.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-        pytest.skip(
-            reason="reading raw pages (pageinspect) needs a superuser, as on the local stack"
-        )
+        pytest.skip(reason="pageinspect (raw pages) needs a superuser, as the local stack has")
     await pool.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
     await api.hotel()
     await api.allot(10)
