@@ -12,9 +12,12 @@ Routes, the offer-lapse job, the demo loader and the exhibitors policy call thes
 
 from __future__ import annotations
 
+from typing import Any
+
+from fairline_events.decider import Fold
 from fairline_events.registry import DomainEvent
 from fairline_events.transact import Streams, command_handler
-from fairline_events.turns import turn
+from fairline_events.turns import together, turn
 
 from .domain import attendance as seats
 from .domain import company, forum, programme, slots, sponsored
@@ -182,21 +185,26 @@ async def _held(streams: Streams, forums: frozenset[str]) -> dict[str, Forum]:
     return dict(zip(ids, states, strict=True))
 
 
+async def _edition_of(streams: Streams, forum_id: str) -> str:
+    """A forum's edition. A forum never changes edition, so the one this process last saw
+    names it without a query."""
+    seen = streams.known(FORUM, forum_stream(forum_id))
+    if seen is None or not seen.edition_code:
+        seen = (await streams.peek(FORUM, forum_stream(forum_id))).exists()
+    return seen.edition_code
+
+
 async def _seat_streams(
     streams: Streams, forum_id: str, person: str
 ) -> tuple[Forum, Programme, Attendance, Agenda]:
     """The forum's seats and the person's agenda (locked), with the forum and its programme
-    (read after the locks, in the same round trip). A forum never changes edition, so the
-    one this process last saw names the agenda's stream without a query.
+    (read after the locks, in the same round trip).
 
     Registrations for one forum all queue on its seats: each waits its turn in this process
     (`fairline_events.turns`, first come first served) before asking for the lock, so the
     waitlist keeps the order of arrival while the lock passes from one to the next with
     nothing to read but the last one's events."""
-    seen = streams.known(FORUM, forum_stream(forum_id))
-    if seen is None or not seen.edition_code:
-        seen = (await streams.peek(FORUM, forum_stream(forum_id))).exists()
-    edition_code = seen.edition_code
+    edition_code = await _edition_of(streams, forum_id)
     async with turn(streams, attendance_stream(forum_id)):
         attendance, agenda, the_forum, setup = await streams.all(
             (ATTENDANCE, attendance_stream(forum_id)),
@@ -221,6 +229,23 @@ async def register(command: Register, streams: Streams) -> list[DomainEvent]:
         held=held,
         now=streams.now,
     )
+
+
+async def _seats_and_agenda(command: Register, streams: Streams) -> list[tuple[Fold[Any], str]]:
+    """What a registration writes: the forum's seats and the person's agenda."""
+    edition_code = await _edition_of(streams, command.forum_id)
+    return [
+        (ATTENDANCE, attendance_stream(command.forum_id)),
+        (AGENDA, agenda_stream(edition_code, command.person)),
+    ]
+
+
+registrations = together(
+    register, queue=lambda command: attendance_stream(command.forum_id), locks=_seats_and_agenda
+)
+"""Registrations over HTTP: those that queue for one forum's seats are decided in batches,
+in arrival order, one transaction each (`fairline_events.turns.Together`): the burst of a
+popular forum's opening costs one lock and one COMMIT per batch, not per registration."""
 
 
 @command_handler

@@ -40,7 +40,7 @@ from ..handlers import (
     invite,
     join,
     refuse_access,
-    register,
+    registrations,
     revoke_invitation,
 )
 from .common import Anyone, Team, is_team, join_link, read_link
@@ -127,7 +127,7 @@ async def register_me(
     forum_id: str = ForumId,
 ) -> RegistrationView:
     command = Register(forum_id=forum_id, person=who.subject, confirm_overlap=body.confirm_overlap)
-    outcome = _answered(await register(store, command, context))
+    outcome = _answered(await registrations(store, command, context))
     return _after(request, outcome, forum_id, who.subject)
 
 
