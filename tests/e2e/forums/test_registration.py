@@ -143,3 +143,32 @@ async def test_online_registrants_get_a_personal_link_that_only_they_can_use(api
     assert again["join_link"] != link
     assert (await api.call("POST", link, "wang-fang")).status_code == 403
     assert (await api.ok("POST", again["join_link"], "wang-fang"))["joined"] is True
+
+
+async def test_one_person_racing_for_two_overlapping_forums_in_a_crowd_gets_one_seat(
+    api: Api,
+) -> None:
+    """Registrations for a forum are decided in batches; a person's two registrations at
+    once, each in another forum's batch among a crowd, still see each other."""
+    first = await api.published(room_code="hall-a", starts_at=at(3, 9), ends_at=at(3, 11))
+    second = await api.published(room_code="hall-b", starts_at=at(3, 10), ends_at=at(3, 12))
+    crowd = [f"c{i:02}" for i in range(40)]
+    for person in [*crowd, "wang-fang"]:
+        api.token(person)
+    calls = [
+        api.call("POST", f"/forums/{forum}/registrations", person, json={})
+        for person in crowd[:20]
+        for forum in (first, second)
+    ]
+    calls[10:10] = [
+        api.call("POST", f"/forums/{first}/registrations", "wang-fang", json={}),
+        api.call("POST", f"/forums/{second}/registrations", "wang-fang", json={}),
+    ]
+    answers = await asyncio.gather(*calls)
+
+    hers = answers[10:12]
+    assert sorted(a.status_code for a in hers) == [201, 409], [a.text for a in hers]
+    refused = next(a for a in hers if a.status_code == 409).json()["error"]
+    assert refused["code"] == "overlapping_seat"
+    # the crowd held the same two overlapping seats each: one each too
+    assert sorted(a.status_code for a in answers[:10] + answers[12:]) == [201] * 20 + [409] * 20
