@@ -1,6 +1,7 @@
 """A sponsor's package: offered (holding the tier's place and the category until it expires),
 signed as a contract with instalments, paid in fen, cancelled with a fee; and its benefits,
-each a deliverable moving pending → requested → delivered (with proof) or failed.
+each a deliverable moving pending → requested → delivered (with proof) or failed; a
+delivered one withdrawn when the service that delivered it takes it back.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from .commands import (
     RecordPayment,
     RequestBenefit,
     SignContract,
+    WithdrawBenefit,
 )
 from .events import (
     BenefitDelivered,
     BenefitFailed,
     BenefitRequested,
+    BenefitWithdrawn,
     ContractSigned,
     HotelStay,
     Instalment,
@@ -43,7 +46,7 @@ from .tier import Tier
 from .values import DELIVERED_BY, BenefitKind
 
 Status = Literal["none", "offered", "contracted", "cancelled", "expired"]
-Standing = Literal["pending", "requested", "delivered", "failed"]
+Standing = Literal["pending", "requested", "delivered", "failed", "withdrawn"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Deliverable:
     detail: str
     standing: Standing = "pending"
     note: str = ""
-    """The proof of delivery, or the reason it failed."""
+    """The proof of delivery, or the reason it failed or was withdrawn."""
     attempt: int = 0
     """How many times it was requested (the latest request is the one answered)."""
 
@@ -217,7 +220,7 @@ def request(command: RequestBenefit, *, package: Package) -> list[DomainEvent]:
     (where and when), a launch slot (the sponsor's exhibitor, the day, the title), a booth
     discount (the sponsor's exhibitor, whose booth contract it lowers)."""
     benefit = _benefit(offered(package), command.benefit_no)
-    if benefit.standing not in ("pending", "failed"):  # a failed one may be asked again
+    if benefit.standing not in ("pending", "failed", "withdrawn"):  # asked again after those
         return []
     if benefit.kind == "hotel_rooms" and command.stay is None:
         raise DomainError(
@@ -279,6 +282,21 @@ def fail(command: FailBenefit, *, package: Package) -> list[DomainEvent]:
                           reason=command.reason)]  # fmt: skip
 
 
+def withdraw(command: WithdrawBenefit, *, package: Package) -> list[DomainEvent]:
+    """Only the delivery the owning service took back is withdrawn: a later request's
+    delivery, or one another service made, stays (a rebuild replaying an old cancellation)."""
+    benefit = _benefit(offered(package), command.benefit_no)
+    if benefit.standing != "delivered" or command.attempt != benefit.attempt:
+        return []
+    if DELIVERED_BY.get(benefit.kind) != command.service:
+        return []
+    return [BenefitWithdrawn(package_id=package.package_id, benefit_no=command.benefit_no,
+                             attempt=command.attempt, service=command.service,
+                             withdrawn_by=command.withdrawn_by,
+                             withdrawn_at=command.withdrawn_at,
+                             reason=command.reason)]  # fmt: skip
+
+
 def _mark(package: Package, number: int, standing: Standing, note: str = "") -> Package:
     benefits = list(package.benefits)
     benefits[number - 1] = replace(benefits[number - 1], standing=standing, note=note)
@@ -317,6 +335,8 @@ def evolve(package: Package, event: DomainEvent) -> Package:
             return _mark(package, event.benefit_no, "delivered", event.proof)
         case BenefitFailed():
             return _mark(package, event.benefit_no, "failed", event.reason)
+        case BenefitWithdrawn():
+            return _mark(package, event.benefit_no, "withdrawn", event.reason)
         case _:
             return package
 
