@@ -15,6 +15,7 @@ from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
 from . import category as categories
+from . import sale
 from . import tier as tiers
 from .category import CategoryHolders
 from .commands import (
@@ -138,7 +139,7 @@ def sign(command: SignContract, *, package: Package, now: datetime) -> list[Doma
         return []
     if package.status != "offered":
         raise Conflict(f"the package is {package.status}", code=f"package_{package.status}")
-    if package.expires_at is not None and package.expires_at <= now:
+    if sale.past(package.expires_at, now):
         raise Conflict("the offer has expired", code="offer_expired")
     total = sum(i.amount_fen for i in command.instalments)
     if total != package.price_fen:
@@ -161,12 +162,8 @@ def pay(command: RecordPayment, *, package: Package, now: datetime) -> list[Doma
         return []  # the bank's notice again
     if package.status != "contracted":
         raise Conflict("payments are taken on a signed contract", code="not_contracted")
-    if package.paid_fen + command.amount_fen > package.price_fen:
-        raise DomainError(
-            f"{package.price_fen - package.paid_fen} fen are due; {command.amount_fen} is more",
-            code="overpayment",
-            due_fen=package.price_fen - package.paid_fen,
-        )
+    sale.within_price(amount_fen=command.amount_fen, price_fen=package.price_fen,
+                      paid_fen=package.paid_fen)  # fmt: skip
     return [PaymentRecorded(package_id=package.package_id, payment_id=command.payment_id,
                             amount_fen=command.amount_fen, received_at=now)]  # fmt: skip
 
@@ -201,8 +198,7 @@ def expire(
 ) -> list[DomainEvent]:
     """Only an unsigned offer past its date lapses; decided again on the package's own stream,
     so an offer signed a moment ago expires nothing."""
-    due = package.expires_at is not None and package.expires_at <= now
-    if package.status != "offered" or not due:
+    if package.status != "offered" or not sale.past(package.expires_at, now):
         return []
     return [OfferExpired(package_id=package.package_id), *_releases(package, tier, category)]
 
