@@ -28,7 +28,7 @@ from fairline_stack.resolve import Infra
 from . import cpu
 from .common import Figure, Served, say, scratch_database, service_settings
 from .flame import profiled
-from .load import Request, ensure_vegeta, open_loop
+from .load import Request, ensure_vegeta, open_loop, read_load
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.serving import ready
@@ -237,18 +237,10 @@ async def _agenda(
     ]
     base = str(client.base_url).rstrip("/")
     say(f"forums: {total} agenda reads at {rate}/s (open loop, vegeta)…")
-    before = cpu.snapshot(*server_pids)
-    with profiled(server_pids[0], f"forums-agenda-{rate}", seconds):
-        result = await open_loop(base, visitor, rate, seconds, reads)
-    cpu_per_read = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
-    health = [Request("GET", "/healthz")] * total
-    before = cpu.snapshot(*server_pids)
-    baseline = await open_loop(base, {}, rate, seconds, health)
-    cpu_per_health = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
-    summary = result.summary()
-    summary["cpu_ms_per_read"] = cpu_per_read
-    summary["cpu_ms_per_healthz"] = cpu_per_health
-    ok = result.statuses.get(200, 0)
+    load = await read_load(base, visitor, rate, seconds, reads, server_pids=server_pids,
+                           profile=f"forums-agenda-{rate}")  # fmt: skip
+    summary = load.notes
+    ok = load.reads.statuses.get(200, 0)
     return [
         Figure(
             "forums",
@@ -256,7 +248,7 @@ async def _agenda(
             summary["p99_ms"],
             "ms",
             baseline_name="/healthz p99, ms",
-            baseline=baseline.summary()["p99_ms"],
+            baseline=load.healthz.summary()["p99_ms"],
             target="p99 <= 50 ms at 500 reads/s",
             met=summary["p99_ms"] <= 50 and ok == total,
             notes=summary,

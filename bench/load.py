@@ -23,7 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import cpu
 from .common import percentile, say
+from .flame import profiled
 
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"
 TOOLS = Path(__file__).resolve().parents[1] / ".tools" / "bin"
@@ -140,6 +142,45 @@ async def open_loop(
             text=True,
         ).stdout
     return _result(rate, seconds, encoded)
+
+
+@dataclass(frozen=True)
+class ReadLoad:
+    """Reads at a rate, then `/healthz` at the same rate as their baseline."""
+
+    reads: LoadResult
+    healthz: LoadResult
+    notes: dict[str, Any]
+    """The reads' summary, with the service's CPU per read (`cpu_ms_per_read`) and per
+    `/healthz` (`cpu_ms_per_healthz`), part by part."""
+
+
+async def read_load(
+    base_url: str,
+    headers: dict[str, str],
+    rate: int,
+    seconds: float,
+    reads: list[Request],
+    *,
+    server_pids: tuple[int, int],
+    profile: str,
+) -> ReadLoad:
+    """`reads` in open loop (profiled as `profile` under BENCH_PROFILE), then as many
+    `/healthz` at the same rate: each with the CPU the service's processes spent on it, so a
+    read's cost stands beside the framework's floor on the same machine at the same moment."""
+    total = int(rate * seconds)
+    before = cpu.snapshot(*server_pids)
+    with profiled(server_pids[0], profile, seconds):
+        result = await open_loop(base_url, headers, rate, seconds, reads)
+    cpu_per_read = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
+    health = [Request("GET", "/healthz")] * total
+    before = cpu.snapshot(*server_pids)
+    baseline = await open_loop(base_url, {}, rate, seconds, health)
+    cpu_per_health = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
+    notes = result.summary()
+    notes["cpu_ms_per_read"] = cpu_per_read
+    notes["cpu_ms_per_healthz"] = cpu_per_health
+    return ReadLoad(reads=result, healthz=baseline, notes=notes)
 
 
 def _result(rate: int, seconds: float, encoded: str) -> LoadResult:

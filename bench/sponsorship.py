@@ -27,7 +27,7 @@ from . import cpu
 from .common import Figure, Served, say, service_settings
 from .core import raw_consumer, raw_producer
 from .flame import profiled
-from .load import Request, ensure_vegeta, open_loop
+from .load import Request, ensure_vegeta, read_load
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.serving import ready
@@ -169,17 +169,10 @@ async def _serving(
     reads = [Request("GET", path + channels[i % 3]) for i in range(total)]
     base = str(client.base_url).rstrip("/")
     say(f"sponsorship: {total} serving-schedule reads at {rate}/s (open loop, vegeta)…")
-    before = cpu.snapshot(*server_pids)
-    with profiled(server_pids[0], f"sponsorship-serving-{rate}", seconds):
-        result = await open_loop(base, {}, rate, seconds, reads)
-    cpu_per_read = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
-    before = cpu.snapshot(*server_pids)
-    baseline = await open_loop(base, {}, rate, seconds, [Request("GET", "/healthz")] * total)
-    cpu_per_health = cpu.per_request_ms(before, cpu.snapshot(*server_pids), total)
-    summary = result.summary()
-    summary["cpu_ms_per_read"] = cpu_per_read
-    summary["cpu_ms_per_healthz"] = cpu_per_health
-    ok = result.statuses.get(200, 0)
+    load = await read_load(base, {}, rate, seconds, reads, server_pids=server_pids,
+                           profile=f"sponsorship-serving-{rate}")  # fmt: skip
+    summary = load.notes
+    ok = load.reads.statuses.get(200, 0)
     return [
         Figure(
             "sponsorship",
@@ -187,7 +180,7 @@ async def _serving(
             summary["p99_ms"],
             "ms",
             baseline_name="/healthz p99, ms",
-            baseline=baseline.summary()["p99_ms"],
+            baseline=load.healthz.summary()["p99_ms"],
             target="p99 <= 20 ms at 1,000 reads/s",
             met=summary["p99_ms"] <= 20 and ok == total,
             notes=summary,

@@ -49,7 +49,7 @@ from .domain.company import EXHIBITOR, exhibitor_stream
 from .domain.forum import FORUM, Forum, forum_stream
 from .domain.programme import PROGRAMME, Programme, programme_stream
 from .domain.slots import ROOM_DAY, SPEAKER_DAY, day_streams
-from .domain.sponsored import SPONSOR_LAUNCH, launch_forum_id, sponsor_launch_stream
+from .domain.sponsored import SPONSOR_LAUNCH, sponsor_launch_stream
 
 # --- the edition's programme ----------------------------------------------------------------
 
@@ -155,12 +155,16 @@ async def cancel_forum(command: CancelForum, streams: Streams) -> list[DomainEve
 
 @command_handler
 async def book_sponsor_launch(command: BookSponsorLaunch, streams: Streams) -> list[DomainEvent]:
-    """The request's answer stream and the launch's forum, then every launch hall's day:
-    two requests for one day (or a scheduler of one hall) queue on the same room-day lock."""
-    request, the_forum = await streams.all(
-        (SPONSOR_LAUNCH, sponsor_launch_stream(command.package_id, command.benefit_no)),
-        (FORUM, forum_stream(launch_forum_id(command.package_id, command.benefit_no))),
+    """The request's answer stream, then the launch's forum it names (and the one booked
+    before, if any), then every launch hall's day: two requests for one day (or a scheduler
+    of one hall) queue on the same room-day lock."""
+    request = await streams(
+        SPONSOR_LAUNCH, sponsor_launch_stream(command.package_id, command.benefit_no)
     )
+    the_forum = await streams(FORUM, forum_stream(sponsored.next_forum_id(request)))
+    before: Forum | None = None
+    if request.booked is not None:
+        before = await streams.peek(FORUM, forum_stream(request.booked.forum_id))
     setup = await streams.peek(PROGRAMME, programme_stream(command.edition_code))
     exhibitor = await streams.peek(EXHIBITOR, exhibitor_stream(command.exhibitor_id))
     days = sponsored.hall_days(setup, command.edition_code, command.day)
@@ -168,6 +172,7 @@ async def book_sponsor_launch(command: BookSponsorLaunch, streams: Streams) -> l
     return sponsored.book(
         command,
         request=request,
+        booked=before,
         forum=the_forum,
         programme=setup,
         exhibitor=exhibitor,

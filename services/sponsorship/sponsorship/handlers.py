@@ -37,6 +37,7 @@ from .domain.commands import (
     ReviewCreative,
     SignContract,
     SubmitCreative,
+    WithdrawBenefit,
 )
 from .domain.package import PACKAGE, Package, package_stream
 from .domain.placement import PLACEMENT, placement_stream
@@ -116,6 +117,12 @@ async def deliver_benefit(command: DeliverBenefit, streams: Streams) -> list[Dom
 async def fail_benefit(command: FailBenefit, streams: Streams) -> list[DomainEvent]:
     package = await streams(PACKAGE, package_stream(command.package_id))
     return packages.fail(command, package=package)
+
+
+@command_handler
+async def withdraw_benefit(command: WithdrawBenefit, streams: Streams) -> list[DomainEvent]:
+    package = await streams(PACKAGE, package_stream(command.package_id))
+    return packages.withdraw(command, package=package)
 
 
 # --- ad placements and bookings --------------------------------------------------------------

@@ -299,3 +299,70 @@ async def test_restarts_of_either_side_mid_leg_still_deliver_exactly_once(
     assert delivered == 2
     assert await events_of(platform, "forums", "forums.RoomBooked") == 1
     assert await events_of(platform, "booths", "booths.BoothPriceAdjusted") == 1
+
+
+async def test_a_launch_forums_cancels_is_withdrawn_on_the_checklist_and_booked_again(
+    platform: Platform, settings: ServiceSettings
+) -> None:
+    api = await platform.sponsorship()
+    forums = await set_up_forums(platform, ExhibitorFeed(settings))
+    pid = await package(api, "huawei", "telecoms")
+    await ask(api, pid, 1, launch("app-huawei"))
+    await settled(api, pid, "huawei", 1, "delivered")
+
+    forum_id = f"sponsor-{pid}-1"
+    cancelled = await forums("POST", f"/forums/{forum_id}/cancel",
+                             json={"reason": "the launch hall is closed for repairs"})  # fmt: skip
+    assert cancelled.status_code == 200, cancelled.text
+    withdrawn = await settled(api, pid, "huawei", 1, "withdrawn")
+    assert withdrawn["note"].startswith(
+        f"forums cancelled launch {forum_id}: the launch hall is closed for repairs"
+        " (by user:t-1 at the forums service, "
+    )
+
+    # asked again: forums books a new launch in the freed hall, and the checklist follows it
+    await ask(api, pid, 1, launch("app-huawei"))
+    again = await settled(api, pid, "huawei", 1, "delivered")
+    assert again["note"].startswith(f"forums launch {forum_id}-2 in launch-hall, ")
+
+    # every answer and cancellation applied again: nothing withdrawn or delivered twice
+    settled_before = await count(platform.database("sponsorship"), "SELECT count(*) FROM events")
+    await rebuild(platform.running["sponsorship"][1], "sponsorship_forums")
+    assert await count(platform.database("sponsorship"), "SELECT count(*) FROM events") == (
+        settled_before
+    )
+    assert await events_of(platform, "sponsorship", "sponsorship.BenefitWithdrawn") == 1
+    assert (await settled(api, pid, "huawei", 1, "delivered"))["note"] == again["note"]
+
+
+async def test_a_discount_whose_contract_booths_cancels_is_withdrawn_and_granted_again(
+    platform: Platform, settings: ServiceSettings
+) -> None:
+    api = await platform.sponsorship()
+    booths = await set_up_booths(platform, ExhibitorFeed(settings))
+    booth = f"/editions/{EDITION}/booths/E1-101"
+    pid = await package(api, "huawei", "telecoms")
+    await ask(api, pid, 2, {"exhibitor_id": "app-huawei"})
+    await settled(api, pid, "huawei", 2, "delivered")
+
+    await booths.ok("POST", f"{booth}/cancel", "sales", json={"reason": "moved to next year"})
+    withdrawn = await settled(api, pid, "huawei", 2, "withdrawn")
+    assert withdrawn["note"].startswith(
+        "booths cancelled every contract the discount lowered (contract c-huawei: moved to next"
+        " year) (by user:sales-1 at the booths service, "
+    )
+
+    # signed again: asked again, the new contract is lowered
+    await booths.ok("POST", f"{booth}/hold", "sales", json={"exhibitor_id": "app-huawei"})
+    await booths.ok("POST", f"{booth}/reserve", "sales", json={"contract_id": "c-huawei-2"})
+    await ask(api, pid, 2, {"exhibitor_id": "app-huawei"})
+    again = await settled(api, pid, "huawei", 2, "delivered")
+    assert "(contract c-huawei-2)" in again["note"]
+    assert await events_of(platform, "booths", "booths.BoothPriceAdjusted") == 2
+
+    settled_before = await count(platform.database("sponsorship"), "SELECT count(*) FROM events")
+    await rebuild(platform.running["sponsorship"][1], "sponsorship_booths")
+    assert await count(platform.database("sponsorship"), "SELECT count(*) FROM events") == (
+        settled_before
+    )
+    assert await events_of(platform, "sponsorship", "sponsorship.BenefitWithdrawn") == 1

@@ -95,3 +95,19 @@ def test_a_redelivered_request_lowers_nothing_twice_and_a_new_attempt_is_decided
     assert discount(world, attempt=2) == [] and discount(world, attempt=3) == []
     contract = booth(world, "E1-101").contract
     assert contract is not None and contract.terms.price_fen == 850_500  # lowered once
+
+
+def test_once_every_discounted_contract_is_cancelled_a_later_attempt_is_decided_afresh() -> None:
+    world = floor()
+    contracted(world)
+    discount(world)
+    assert discount(world, attempt=2) == []  # its contract stands: answered already
+    cancel = CancelContract(edition_code=EDITION, booth_code="E1-101", reason="budget cut")
+    world.when(cancel_contract, cancel, at=T0 + timedelta(days=1))
+    [refused] = discount(world, attempt=2)  # nothing under contract now
+    assert isinstance(refused, SponsorDiscountRefused) and refused.code == "no_booth_contract"
+    contracted(world, "E1-102", "c-2")
+    *_, granted = discount(world, attempt=3)
+    assert isinstance(granted, SponsorDiscountGranted)
+    assert [c.contract_id for c in granted.contracts] == ["c-2"]
+    assert discount(world, attempt=3) == [] and discount(world, attempt=1) == []

@@ -10,6 +10,7 @@ from forums.domain.commands import (
     ApproveExhibitor,
     ApproveForum,
     BookSponsorLaunch,
+    CancelForum,
     OrganiserInput,
     ProposeForum,
     ScheduleForum,
@@ -30,6 +31,7 @@ from forums.handlers import (
     approve_exhibitor,
     approve_forum,
     book_sponsor_launch,
+    cancel_forum,
     propose_forum,
     schedule_forum,
     set_kind_policy,
@@ -137,3 +139,16 @@ def test_a_redelivered_request_books_nothing_twice_and_a_new_attempt_is_decided_
     assert isinstance(booked[-1], SponsorLaunchBooked)
     assert world.when(book_sponsor_launch, asked(attempt=2), at=NOW) == []
     assert world.when(book_sponsor_launch, asked(attempt=3), at=NOW) == []  # booked once only
+
+
+def test_once_its_launch_is_cancelled_a_later_attempt_books_a_new_launch_forum() -> None:
+    world = edition()
+    first = world.when(book_sponsor_launch, asked(), at=NOW)[-1]
+    assert isinstance(first, SponsorLaunchBooked) and first.forum_id == "sponsor-pkg-1-3"
+    world.when(cancel_forum, CancelForum(forum_id=first.forum_id, reason="hall flooded"), at=NOW)
+    assert world.when(book_sponsor_launch, asked(), at=NOW) == []  # the old request again
+    second = world.when(book_sponsor_launch, asked(attempt=2), at=NOW)[-1]
+    assert isinstance(second, SponsorLaunchBooked) and second.forum_id == "sponsor-pkg-1-3-2"
+    assert (second.room_code, second.starts_at) == (first.room_code, first.starts_at)  # freed
+    assert world.state(FORUM, forum_stream(first.forum_id)).status == "cancelled"
+    assert world.when(book_sponsor_launch, asked(attempt=3), at=NOW) == []  # the second stands

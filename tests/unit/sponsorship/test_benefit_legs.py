@@ -3,7 +3,7 @@ how its answer settles the deliverable (never by hand, never an older request's 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fairline_events.errors import Conflict, DomainError
@@ -14,8 +14,9 @@ from sponsorship.domain.commands import (
     FailBenefit,
     Launch,
     RequestBenefit,
+    WithdrawBenefit,
 )
-from sponsorship.domain.events import Benefit, BenefitRequested
+from sponsorship.domain.events import Benefit, BenefitRequested, BenefitWithdrawn
 from sponsorship.domain.package import PACKAGE, Deliverable, package_stream
 from sponsorship.handlers import (
     define_tier,
@@ -24,6 +25,7 @@ from sponsorship.handlers import (
     offer_package,
     request_benefit,
     sign_contract,
+    withdraw_benefit,
 )
 from unit.sponsorship.test_rules import ED, T0, contract, desk, offer
 
@@ -103,4 +105,34 @@ def test_an_answer_to_an_older_request_changes_nothing() -> None:
     assert world.when(deliver_benefit, booked, at=T0) == []
     assert (benefit(world, 1).standing, benefit(world, 1).attempt) == ("requested", 2)
     world.when(deliver_benefit, booked.model_copy(update={"attempt": 2, "proof": "slot"}), at=T0)
+    assert benefit(world, 1).standing == "delivered"
+
+
+def test_a_launch_forums_cancels_is_withdrawn_with_who_when_why_and_can_be_asked_again() -> None:
+    world = signed()
+    ask = RequestBenefit(package_id="huawei", benefit_no=1, exhibitor_id="app-huawei",
+                         launch=LAUNCH)  # fmt: skip
+    world.when(request_benefit, ask, at=T0)
+    booked = DeliverBenefit(package_id="huawei", benefit_no=1, confirmed_by="forums",
+                            attempt=1, proof="forums launch sponsor-huawei-1")  # fmt: skip
+    world.when(deliver_benefit, booked, at=T0)
+    cancelled = WithdrawBenefit(
+        package_id="huawei", benefit_no=1, attempt=1, service="forums", withdrawn_by="t-7",
+        withdrawn_at=T0 + timedelta(days=2), reason="forums cancelled launch: hall flooded",
+    )  # fmt: skip
+    # a cancellation of what another service delivered, or of a delivery not yet made, is not it
+    for other in ({"service": "booths"}, {"attempt": 2}):
+        assert world.when(withdraw_benefit, cancelled.model_copy(update=other), at=T0) == []
+    [withdrawn] = world.when(withdraw_benefit, cancelled, at=T0 + timedelta(days=2))
+    assert isinstance(withdrawn, BenefitWithdrawn)
+    assert (withdrawn.withdrawn_by, withdrawn.withdrawn_at, withdrawn.reason) == (
+        "t-7", T0 + timedelta(days=2), "forums cancelled launch: hall flooded")  # fmt: skip
+    assert (benefit(world, 1).standing, benefit(world, 1).note) == (
+        "withdrawn", "forums cancelled launch: hall flooded")  # fmt: skip
+    assert world.when(withdraw_benefit, cancelled, at=T0) == []  # the cancellation again
+    # asked again (attempt 2) and booked: the first launch's cancellation, replayed, stays old
+    [again] = world.when(request_benefit, ask, at=T0)
+    assert isinstance(again, BenefitRequested) and again.attempt == 2
+    world.when(deliver_benefit, booked.model_copy(update={"attempt": 2}), at=T0)
+    assert world.when(withdraw_benefit, cancelled, at=T0) == []
     assert benefit(world, 1).standing == "delivered"

@@ -15,7 +15,9 @@ again then), or the percent is not 1 to 100.
 One stream per requested benefit (`sponsor-discount-<package>:<benefit>`) holds the answer,
 `SponsorDiscountGranted` or `SponsorDiscountRefused`, per attempt: a redelivered request
 finds its answer and changes nothing; a new attempt after a refusal is decided afresh; once
-granted, nothing is granted again.
+granted, nothing is granted again while a contract it lowered stands. Once every one of them
+is cancelled, the sponsorship desk withdraws the benefit and may ask again: that later
+attempt is decided afresh, on the contracts the company holds then.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ from .values import PriceAdjustment
 class SponsorDiscount:
     package_id: str
     benefit_no: int
-    granted: bool = False
+    granted: int = 0
+    """The attempt granted last (0: none)."""
+    lowered: frozenset[str] = frozenset()
+    """The contracts that grant lowered."""
     refused: frozenset[int] = frozenset()
     """The attempts refused (a later attempt is decided afresh)."""
 
@@ -61,7 +66,8 @@ def _initial(stream_id: str) -> SponsorDiscount:
 def _evolve(state: SponsorDiscount, event: DomainEvent) -> SponsorDiscount:
     match event:
         case SponsorDiscountGranted():
-            return replace(state, granted=True)
+            lowered = frozenset(c.contract_id for c in event.contracts)
+            return replace(state, granted=event.attempt, lowered=lowered)
         case SponsorDiscountRefused():
             return replace(state, refused=state.refused | {event.attempt})
     return state
@@ -79,8 +85,12 @@ def grant(
 ) -> list[DomainEvent]:
     """Lower the company's booth contracts, or record why not: either way, the sponsorship
     service gets an answer. `booths` holds every booth the account has under contract."""
-    if request.granted or command.attempt in request.refused:
+    if command.attempt in request.refused:
         return []  # answered already (a redelivered request)
+    if request.granted:
+        standing = not request.lowered or any(c in account.contracts for c in request.lowered)
+        if standing or command.attempt <= request.granted:
+            return []  # answered already, or a contract it lowered still stands
     try:
         return _grant(command, account=account, booths=booths)
     except DomainError as exc:

@@ -6,6 +6,8 @@ import re
 from typing import Annotated, Literal
 
 from fairline_events.names import Readable
+from fairline_events.values import Slug as Slug  # a zone or other code, e.g. `laozihao`
+from fairline_events.values import code
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -55,17 +57,9 @@ class Asked(BaseModel):
     asked_by: Actor | None = Field(default=None, exclude=True)
 
 
-_EDITION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]+$")
-
-
-def _edition_code(value: str) -> str:
-    value = value.strip().lower()
-    if len(value) > 32 or not _EDITION.match(value):
-        raise ValueError("expected an edition code such as ciftis-2021")
-    return value
 
 
 def _email(value: str) -> str:
@@ -90,7 +84,7 @@ def _phone(value: str) -> str:
     return value
 
 
-EditionCode = Annotated[str, AfterValidator(_edition_code)]
+EditionCode = Annotated[str, code("edition", "ciftis-2021", longest=32)]
 """An edition (届) of the fair, e.g. `ciftis-2021`."""
 Email = Annotated[str, AfterValidator(_email)]
 CountryOrRegion = Annotated[str, AfterValidator(_country_or_region)]
@@ -203,19 +197,6 @@ Theme = Literal["governance", "experience", "transformation", "trust"]
 
 DIGITAL_SERVICES_ZONE = "digital-services"
 """The zone code of 数字服务专区, the only zone whose exhibitors carry a theme."""
-
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def _slug(value: str) -> str:
-    value = value.strip().lower()
-    if len(value) > 64 or not _SLUG.match(value):
-        raise ValueError("expected a code of lower-case letters, digits and dashes")
-    return value
-
-
-Slug = Annotated[str, AfterValidator(_slug)]
-"""A zone or other code, e.g. `digital-services`, `country-exhibitions`, `laozihao`."""
 
 
 # --- services-trade sectors (服务贸易领域) ---------------------------------------------------

@@ -14,7 +14,10 @@ commercial team sold the slot; the forums team still publishes it when its conte
 One stream per requested benefit (`sponsor-launch-<package>:<benefit>`) holds the answer,
 `SponsorLaunchBooked` or `SponsorLaunchRefused` (with the rules' own reason), per attempt: a
 redelivered request finds its answer and changes nothing; a new attempt after a refusal is
-decided afresh; once booked, nothing is booked again.
+decided afresh; once booked, nothing is booked again while that launch stands. Once the
+forums team cancels it, the sponsorship desk withdraws the benefit and may ask again: that
+later attempt is booked afresh, as a new launch forum (`launch_forum_id`, numbered by the
+launches booked before it).
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class SponsorLaunch:
     package_id: str
     benefit_no: int
     booked: SponsorLaunchBooked | None = None
+    """The latest launch booked."""
+    launches: int = 0
+    """How many launches were booked (a cancelled one may be followed by another)."""
     refused: frozenset[int] = frozenset()
     """The attempts refused (a later attempt is decided afresh)."""
 
@@ -68,7 +74,7 @@ def _initial(stream_id: str) -> SponsorLaunch:
 def _evolve(state: SponsorLaunch, event: DomainEvent) -> SponsorLaunch:
     match event:
         case SponsorLaunchBooked():
-            return replace(state, booked=event)
+            return replace(state, booked=event, launches=state.launches + 1)
         case SponsorLaunchRefused():
             return replace(state, refused=state.refused | {event.attempt})
     return state
@@ -77,12 +83,20 @@ def _evolve(state: SponsorLaunch, event: DomainEvent) -> SponsorLaunch:
 SPONSOR_LAUNCH: Fold[SponsorLaunch] = Fold(_initial, _evolve)
 
 
-def launch_forum_id(package_id: str, benefit_no: int) -> str:
-    """The launch's forum id, readable when it fits an id (64 characters)."""
-    readable = f"sponsor-{package_id}-{benefit_no}"
+def launch_forum_id(package_id: str, benefit_no: int, booked_before: int = 0) -> str:
+    """The launch's forum id, readable when it fits an id (64 characters); the first launch
+    of a benefit has none of the count of launches booked before it."""
+    later = f"-{booked_before + 1}" if booked_before else ""
+    readable = f"sponsor-{package_id}-{benefit_no}{later}"
     if len(readable) <= 64:
         return readable
-    return "sponsor-" + hashlib.sha256(f"{package_id}:{benefit_no}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{package_id}:{benefit_no}".encode()).hexdigest()[:32]
+    return f"sponsor-{digest}{later}"
+
+
+def next_forum_id(request: SponsorLaunch) -> str:
+    """The forum a booking of this request makes."""
+    return launch_forum_id(request.package_id, request.benefit_no, request.launches)
 
 
 def launch_halls(programme: Programme) -> list[Room]:
@@ -103,14 +117,20 @@ def book(
     command: BookSponsorLaunch,
     *,
     request: SponsorLaunch,
+    booked: Forum | None,
     forum: Forum,
     programme: Programme,
     exhibitor: Exhibitor,
     room_days: Mapping[str, Day],
 ) -> list[DomainEvent]:
-    """Book the launch, or record why not: either way, the sponsorship service gets an answer."""
-    if request.booked is not None or command.attempt in request.refused:
+    """Book the launch, or record why not: either way, the sponsorship service gets an answer.
+    `booked` is the launch booked last (None before any), `forum` the one this would book."""
+    if command.attempt in request.refused:
         return []  # answered already (a redelivered request)
+    if request.booked is not None:
+        standing = booked is None or booked.status != "cancelled"
+        if standing or command.attempt <= request.booked.attempt:
+            return []  # answered already, or its launch still stands
     try:
         return _book(command, forum=forum, programme=programme, exhibitor=exhibitor,
                      room_days=room_days)  # fmt: skip

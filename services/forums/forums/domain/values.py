@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
+from fairline_events.values import code
 from pydantic import AfterValidator, Field, StringConstraints
 
 FAIR_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -64,25 +65,12 @@ Identifier = Annotated[
     AfterValidator(_no_nul),
 ]
 
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def _slug(kind: str, example: str) -> AfterValidator:
-    def check(value: str) -> str:
-        value = value.strip().lower()
-        if len(value) > 40 or not _SLUG.match(value):
-            raise ValueError(f"expected a {kind} code such as {example}")
-        return value
-
-    return AfterValidator(check)
-
-
-EditionCode = Annotated[str, _slug("edition", "ciftis-2021")]
-RoomCode = Annotated[str, _slug("room", "cncc-room-301")]
-KindCode = Annotated[str, _slug("kind", "summit")]
+EditionCode = Annotated[str, code("edition", "ciftis-2021")]
+RoomCode = Annotated[str, code("room", "cncc-room-301")]
+KindCode = Annotated[str, code("kind", "summit")]
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Language = Annotated[str, _slug("language", "zh")]
-Equipment = Annotated[str, _slug("equipment", "simultaneous-interpretation")]
+Language = Annotated[str, code("language", "zh")]
+Equipment = Annotated[str, code("equipment", "simultaneous-interpretation")]
 _ROLE = re.compile(r"^[a-z][a-z_]{0,39}$")
 
 

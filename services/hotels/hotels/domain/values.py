@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from fairline_events.names import Readable
-from pydantic import AfterValidator, Field, StringConstraints
+from fairline_events.values import code
+from pydantic import Field, StringConstraints
 
 HOTEL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 """The hotels' local time (China keeps UTC+8 all year): nights and arrivals are local dates."""
@@ -41,21 +41,8 @@ Name = Annotated[
 """A name shown to people: never empty on screen, never reordering the text around it."""
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def _slug(kind: str, example: str) -> AfterValidator:
-    def check(value: str) -> str:
-        value = value.strip().lower()
-        if len(value) > 32 or not _SLUG.match(value):
-            raise ValueError(f"expected a {kind} code such as {example}")
-        return value
-
-    return AfterValidator(check)
-
-
-HotelCode = Annotated[str, _slug("hotel", "cncc-grand")]
-RoomType = Annotated[str, _slug("room type", "standard")]
+HotelCode = Annotated[str, code("hotel", "cncc-grand", longest=32)]
+RoomType = Annotated[str, code("room type", "standard", longest=32)]
 
 
 def local_date(moment: datetime) -> date:

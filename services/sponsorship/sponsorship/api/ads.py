@@ -45,7 +45,15 @@ from ..handlers import (
     review_creative,
     submit_creative,
 )
-from .common import TEAM, BookingView, Team, TeamOrSponsor, booking_view
+from .common import (
+    TEAM,
+    BookingView,
+    PaymentRequest,
+    ReasonRequest,
+    Team,
+    TeamOrSponsor,
+    booking_view,
+)
 
 router = APIRouter(tags=["advertising"])
 
@@ -132,11 +140,6 @@ async def confirm(
     return _answer(booking_id, await confirm_booking(store, command, context))
 
 
-class PaymentRequest(Body):
-    payment_id: Identifier
-    amount_fen: Fen
-
-
 @router.post("/bookings/{booking_id}/payments", summary="Record a payment (once per id)")
 async def pay(
     body: PaymentRequest, who: Team, store: Store, context: Context,
@@ -146,13 +149,9 @@ async def pay(
     return _answer(booking_id, await pay_booking(store, command, context))
 
 
-class ReleaseRequest(Body):
-    reason: Reason
-
-
 @router.post("/bookings/{booking_id}/release", summary="Release a hold or cancel a booking")
 async def release(
-    body: ReleaseRequest, who: Team, store: Store, context: Context,
+    body: ReasonRequest, who: Team, store: Store, context: Context,
     booking_id: str = BookingId,
 ) -> BookingView:  # fmt: skip
     command = ReleaseBooking(booking_id=booking_id, why=body.reason)

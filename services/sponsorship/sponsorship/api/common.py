@@ -1,5 +1,6 @@
-"""What the sponsorship endpoints share: roles and views. The store, pool, context and body
-base are `fairline_events.dependencies`."""
+"""What the sponsorship endpoints share: roles, views, and the bodies packages and ad
+bookings both take (a payment, a reason). The store, pool, context and body base are
+`fairline_events.dependencies`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fairline_events.auth import Principal, require
+from fairline_events.dependencies import Body
 from fairline_events.errors import Forbidden
 from fastapi import Depends
 from pydantic import BaseModel
@@ -15,6 +17,7 @@ from pydantic import BaseModel
 from ..domain.booking import Booking, serving
 from ..domain.events import Instalment
 from ..domain.package import Package
+from ..domain.values import Fen, Identifier, Reason
 
 TEAM = "sponsorship_team"
 """The commercial team (招商): tiers, placements, offers, contracts, reviews, reports."""
@@ -27,6 +30,17 @@ AD_SERVER = "ad_server"
 Team = Annotated[Principal, Depends(require(TEAM))]
 TeamOrSponsor = Annotated[Principal, Depends(require(TEAM, SPONSOR))]
 AdServer = Annotated[Principal, Depends(require(AD_SERVER, TEAM))]
+
+
+class PaymentRequest(Body):
+    """A payment received for a package or a booking, counted once by its bank reference."""
+
+    payment_id: Identifier
+    amount_fen: Fen
+
+
+class ReasonRequest(Body):
+    reason: Reason
 
 
 def may_see(who: Principal, sponsor_id: str) -> None:

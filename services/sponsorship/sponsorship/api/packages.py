@@ -47,7 +47,7 @@ from ..handlers import (
     request_benefit,
     sign_contract,
 )
-from .common import PackageView, Team, package_view
+from .common import PackageView, PaymentRequest, ReasonRequest, Team, package_view
 
 router = APIRouter(tags=["packages"])
 
@@ -129,11 +129,6 @@ async def contract(
     return _answer(package_id, await sign_contract(store, command, context))
 
 
-class PaymentRequest(Body):
-    payment_id: Identifier
-    amount_fen: Fen
-
-
 @router.post("/packages/{package_id}/payments", summary="Record a payment (once per id)")
 async def payment(
     body: PaymentRequest, who: Team, store: Store, context: Context,
@@ -141,10 +136,6 @@ async def payment(
 ) -> PackageView:  # fmt: skip
     command = RecordPayment(package_id=package_id, **body.model_dump())
     return _answer(package_id, await record_payment(store, command, context))
-
-
-class ReasonRequest(Body):
-    reason: Reason
 
 
 @router.post(

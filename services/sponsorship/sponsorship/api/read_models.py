@@ -203,7 +203,7 @@ class ChecklistItem(BaseModel):
     detail: str
     standing: str
     note: str
-    """The proof of delivery, or the reason it failed."""
+    """The proof of delivery, or the reason it failed or was withdrawn (and by whom, when)."""
     since: datetime
 
 

@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from fairline_events.decider import Fold
-from fairline_events.errors import Conflict, DomainError, Forbidden, NotFound
+from fairline_events.errors import Conflict, Forbidden, NotFound
 from fairline_events.registry import DomainEvent
 
+from . import sale
 from . import slot_day as slot_days
 from .commands import HoldSlot, PayBooking, ReleaseBooking, ReviewCreative, SubmitCreative
 from .events import (
@@ -123,7 +124,7 @@ def confirm(*, booking: Booking, days: Sequence[SlotDay], now: datetime) -> list
         return []
     if booking.status == "released":
         raise Conflict("the booking was released", code="booking_released")
-    if booking.expires_at is not None and booking.expires_at <= now:
+    if sale.past(booking.expires_at, now):
         raise Conflict("the hold has lapsed; hold the dates again", code="hold_lapsed")
     return [
         BookingConfirmed(booking_id=booking.booking_id),
@@ -137,12 +138,8 @@ def pay(command: PayBooking, *, booking: Booking) -> list[DomainEvent]:
         return []
     if booking.status != "confirmed":
         raise Conflict("payments are taken on a confirmed booking", code="not_confirmed")
-    if booking.paid_fen + command.amount_fen > booking.price_fen:
-        raise DomainError(
-            f"{booking.price_fen - booking.paid_fen} fen are due",
-            code="overpayment",
-            due_fen=booking.price_fen - booking.paid_fen,
-        )
+    sale.within_price(amount_fen=command.amount_fen, price_fen=booking.price_fen,
+                      paid_fen=booking.paid_fen)  # fmt: skip
     return [BookingPaid(booking_id=booking.booking_id, payment_id=command.payment_id,
                         amount_fen=command.amount_fen)]  # fmt: skip
 
@@ -161,8 +158,7 @@ def release(
 
 def lapse(*, booking: Booking, days: Sequence[SlotDay], now: datetime) -> list[DomainEvent]:
     """The expiry clock: a hold past its end is released; anything else is left alone."""
-    due = booking.expires_at is not None and booking.expires_at <= now
-    if booking.status != "held" or not due:
+    if booking.status != "held" or not sale.past(booking.expires_at, now):
         return []
     return [
         BookingReleased(booking_id=booking.booking_id, why="hold lapsed"),

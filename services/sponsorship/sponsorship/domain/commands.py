@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -128,6 +128,18 @@ class FailBenefit(Command):
     reason: Reason
     attempt: int | None = None
     """The request the refusal answers (None: the team gives up on what stands now)."""
+
+
+class WithdrawBenefit(Command):
+    """The delivering service took back what delivered the benefit (a policy's command)."""
+
+    package_id: Identifier
+    benefit_no: int = Field(ge=1, le=100)
+    attempt: int = Field(ge=1)
+    service: str
+    withdrawn_by: str
+    withdrawn_at: datetime
+    reason: Reason
 
 
 class DefinePlacement(Command):

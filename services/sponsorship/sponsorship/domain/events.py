@@ -217,6 +217,22 @@ class BenefitFailed(PackageEvent):
     reason: str
 
 
+@registry.event("sponsorship.BenefitWithdrawn", version=1)
+class BenefitWithdrawn(PackageEvent):
+    """A delivered benefit the delivering service took back (forums cancelled the launch,
+    booths cancelled the discounted contracts): no longer delivered, and asked again as a
+    failed one is. Who took it back, when and why are the other service's own."""
+
+    benefit_no: int
+    attempt: int
+    """The request whose delivery is withdrawn."""
+    service: str
+    withdrawn_by: str
+    """The actor at that service (a user id or a system process)."""
+    withdrawn_at: datetime
+    reason: str
+
+
 # --- ad placements and their days -----------------------------------------------------------
 
 

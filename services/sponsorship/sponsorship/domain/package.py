@@ -1,6 +1,7 @@
 """A sponsor's package: offered (holding the tier's place and the category until it expires),
 signed as a contract with instalments, paid in fen, cancelled with a fee; and its benefits,
-each a deliverable moving pending → requested → delivered (with proof) or failed.
+each a deliverable moving pending → requested → delivered (with proof) or failed; a
+delivered one withdrawn when the service that delivered it takes it back.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fairline_events.errors import Conflict, DomainError, NotFound
 from fairline_events.registry import DomainEvent
 
 from . import category as categories
+from . import sale
 from . import tier as tiers
 from .category import CategoryHolders
 from .commands import (
@@ -25,11 +27,13 @@ from .commands import (
     RecordPayment,
     RequestBenefit,
     SignContract,
+    WithdrawBenefit,
 )
 from .events import (
     BenefitDelivered,
     BenefitFailed,
     BenefitRequested,
+    BenefitWithdrawn,
     ContractSigned,
     HotelStay,
     Instalment,
@@ -43,7 +47,7 @@ from .tier import Tier
 from .values import DELIVERED_BY, BenefitKind
 
 Status = Literal["none", "offered", "contracted", "cancelled", "expired"]
-Standing = Literal["pending", "requested", "delivered", "failed"]
+Standing = Literal["pending", "requested", "delivered", "failed", "withdrawn"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class Deliverable:
     detail: str
     standing: Standing = "pending"
     note: str = ""
-    """The proof of delivery, or the reason it failed."""
+    """The proof of delivery, or the reason it failed or was withdrawn."""
     attempt: int = 0
     """How many times it was requested (the latest request is the one answered)."""
 
@@ -135,7 +139,7 @@ def sign(command: SignContract, *, package: Package, now: datetime) -> list[Doma
         return []
     if package.status != "offered":
         raise Conflict(f"the package is {package.status}", code=f"package_{package.status}")
-    if package.expires_at is not None and package.expires_at <= now:
+    if sale.past(package.expires_at, now):
         raise Conflict("the offer has expired", code="offer_expired")
     total = sum(i.amount_fen for i in command.instalments)
     if total != package.price_fen:
@@ -158,12 +162,8 @@ def pay(command: RecordPayment, *, package: Package, now: datetime) -> list[Doma
         return []  # the bank's notice again
     if package.status != "contracted":
         raise Conflict("payments are taken on a signed contract", code="not_contracted")
-    if package.paid_fen + command.amount_fen > package.price_fen:
-        raise DomainError(
-            f"{package.price_fen - package.paid_fen} fen are due; {command.amount_fen} is more",
-            code="overpayment",
-            due_fen=package.price_fen - package.paid_fen,
-        )
+    sale.within_price(amount_fen=command.amount_fen, price_fen=package.price_fen,
+                      paid_fen=package.paid_fen)  # fmt: skip
     return [PaymentRecorded(package_id=package.package_id, payment_id=command.payment_id,
                             amount_fen=command.amount_fen, received_at=now)]  # fmt: skip
 
@@ -198,8 +198,7 @@ def expire(
 ) -> list[DomainEvent]:
     """Only an unsigned offer past its date lapses; decided again on the package's own stream,
     so an offer signed a moment ago expires nothing."""
-    due = package.expires_at is not None and package.expires_at <= now
-    if package.status != "offered" or not due:
+    if package.status != "offered" or not sale.past(package.expires_at, now):
         return []
     return [OfferExpired(package_id=package.package_id), *_releases(package, tier, category)]
 
@@ -217,7 +216,7 @@ def request(command: RequestBenefit, *, package: Package) -> list[DomainEvent]:
     (where and when), a launch slot (the sponsor's exhibitor, the day, the title), a booth
     discount (the sponsor's exhibitor, whose booth contract it lowers)."""
     benefit = _benefit(offered(package), command.benefit_no)
-    if benefit.standing not in ("pending", "failed"):  # a failed one may be asked again
+    if benefit.standing not in ("pending", "failed", "withdrawn"):  # asked again after those
         return []
     if benefit.kind == "hotel_rooms" and command.stay is None:
         raise DomainError(
@@ -279,6 +278,21 @@ def fail(command: FailBenefit, *, package: Package) -> list[DomainEvent]:
                           reason=command.reason)]  # fmt: skip
 
 
+def withdraw(command: WithdrawBenefit, *, package: Package) -> list[DomainEvent]:
+    """Only the delivery the owning service took back is withdrawn: a later request's
+    delivery, or one another service made, stays (a rebuild replaying an old cancellation)."""
+    benefit = _benefit(offered(package), command.benefit_no)
+    if benefit.standing != "delivered" or command.attempt != benefit.attempt:
+        return []
+    if DELIVERED_BY.get(benefit.kind) != command.service:
+        return []
+    return [BenefitWithdrawn(package_id=package.package_id, benefit_no=command.benefit_no,
+                             attempt=command.attempt, service=command.service,
+                             withdrawn_by=command.withdrawn_by,
+                             withdrawn_at=command.withdrawn_at,
+                             reason=command.reason)]  # fmt: skip
+
+
 def _mark(package: Package, number: int, standing: Standing, note: str = "") -> Package:
     benefits = list(package.benefits)
     benefits[number - 1] = replace(benefits[number - 1], standing=standing, note=note)
@@ -317,6 +331,8 @@ def evolve(package: Package, event: DomainEvent) -> Package:
             return _mark(package, event.benefit_no, "delivered", event.proof)
         case BenefitFailed():
             return _mark(package, event.benefit_no, "failed", event.reason)
+        case BenefitWithdrawn():
+            return _mark(package, event.benefit_no, "withdrawn", event.reason)
         case _:
             return package
 

@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
+from fairline_events.values import code
 from pydantic import AfterValidator, Field, StringConstraints
 
 Channel = Literal["website", "mini-program", "on-site"]
@@ -69,28 +70,16 @@ Url = Annotated[
     ),
 ]
 
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
 
 def slug(text: str) -> str:
     """`strategic partner` → `strategic-partner`: codes made from the yaml's names."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _slug(kind: str, example: str) -> AfterValidator:
-    def check(value: str) -> str:
-        value = value.strip().lower()
-        if len(value) > 40 or not _SLUG.match(value):
-            raise ValueError(f"expected a {kind} code such as {example}")
-        return value
-
-    return AfterValidator(check)
-
-
-EditionCode = Annotated[str, _slug("edition", "ciftis-2021")]
-TierCode = Annotated[str, _slug("tier", "strategic-partner")]
-PlacementCode = Annotated[str, _slug("placement", "home-banner")]
-Category = Annotated[str, _slug("industry category", "banking")]
+EditionCode = Annotated[str, code("edition", "ciftis-2021")]
+TierCode = Annotated[str, code("tier", "strategic-partner")]
+PlacementCode = Annotated[str, code("placement", "home-banner")]
+Category = Annotated[str, code("industry category", "banking")]
 
 Fen = Annotated[int, Field(ge=0, le=MAX_FEN)]
 """Money in fen (分), never floats."""

@@ -1,22 +1,26 @@
 """How another service's answer settles a benefit: the shared half of every benefit's leg.
 
 A confirmation delivers the benefit (with the other service's proof), a refusal fails it
-(with the other service's own reason), each as a command on the package's stream, appended
-in the projection runner's transaction (atomically with the consumed offset). Both are
-idempotent (a delivered or failed benefit stays so; an answer to an older request changes
-nothing), so a redelivery, a rebuild or a restart of either side settles nothing twice.
+(with the other service's own reason), a cancellation of what delivered it withdraws it
+(with who cancelled it there, when and why), each as a command on the package's stream,
+appended in the projection runner's transaction (atomically with the consumed offset). All
+are idempotent (a delivered or failed benefit stays so; an answer to an older request, or a
+cancellation of an older delivery, changes nothing), so a redelivery, a rebuild or a
+restart of either side settles nothing twice.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from fairline_events.envelope import Envelope
 from fairline_events.errors import DomainError
 from fairline_events.policy import PolicyCommands, policy_commands
 from fairline_events.projection import ReadModel
 
-from ..domain.commands import DeliverBenefit, FailBenefit
+from ..domain.commands import DeliverBenefit, FailBenefit, WithdrawBenefit
 from ..domain.events import registry as sponsorship_registry
-from ..handlers import deliver_benefit, fail_benefit
+from ..handlers import deliver_benefit, fail_benefit, withdraw_benefit
 
 
 def _commands(tx: ReadModel, env: Envelope, service: str) -> PolicyCommands:
@@ -46,4 +50,19 @@ async def refused(
     try:
         await _commands(tx, env, service).run(fail_benefit, command)
     except DomainError:
+        return
+
+
+async def withdrawn(
+    tx: ReadModel, env: Envelope, service: str, *, package_id: str, benefit_no: int,
+    attempt: int, reason: str, withdrawn_by: str, withdrawn_at: datetime,
+) -> None:  # fmt: skip
+    """What delivered the benefit (the request `attempt`'s delivery) was taken back by
+    `withdrawn_by` at `service`, at `withdrawn_at`, for `reason`."""
+    command = WithdrawBenefit(package_id=package_id, benefit_no=benefit_no, attempt=attempt,
+                              service=service, withdrawn_by=withdrawn_by[:200],
+                              withdrawn_at=withdrawn_at, reason=reason[:1000])  # fmt: skip
+    try:
+        await _commands(tx, env, service).run(withdraw_benefit, command)
+    except DomainError:  # a package cancelled meanwhile: nothing delivered to take back
         return

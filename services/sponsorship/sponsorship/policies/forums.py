@@ -6,19 +6,28 @@ and answers on `forums.events`, each answer naming the package, the benefit and 
 it answers: `forums.SponsorLaunchBooked` delivers the benefit (the forum, hall and hour as
 proof), `forums.SponsorLaunchRefused` fails it with the forums service's own reason.
 
-It decodes only those two events, with its own models reading only the fields it uses.
+A booked launch the forums team later cancels (`forums.ForumCancelled`) withdraws the
+benefit, with who cancelled it, when and why; the team may then ask for it again. The
+answer travels on its request's stream and the cancellation on the forum's, so they may
+arrive in either order (two partitions): the read model `launches` keeps, per forum, the
+benefit it delivered and its cancellation, whichever came first, and the second to arrive
+withdraws. Every cancellation is kept, as the forum's id alone does not say whether it is
+a sponsor's launch until its answer arrives; forums cancels few enough for that.
+
+It decodes only those three events, with its own models reading only the fields it uses.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from asyncpg import Record
 from fairline_events.envelope import Envelope
 from fairline_events.projection import Projection, ReadModel
 from fairline_events.registry import DomainEvent, EventRegistry
 from pydantic import ConfigDict
 
-from .answers import confirmed, refused
+from .answers import confirmed, refused, withdrawn
 
 FAIR_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -46,12 +55,41 @@ class SponsorLaunchRefused(Answer):
     reason: str
 
 
+@consumed.event("forums.ForumCancelled", version=1)
+class ForumCancelled(DomainEvent):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    forum_id: str
+    reason: str
+
+
+TABLES_SQL = """
+CREATE TABLE IF NOT EXISTS launches (
+    forum_id      text PRIMARY KEY,
+    package_id    text,
+    benefit_no    int,
+    attempt       int,
+    cancelled_by  text,
+    cancelled_at  timestamptz,
+    cancelled_why text
+);
+"""
+
 forums = Projection(
     name="sponsorship_forums",
     topics=["forums.events"],
     registry=consumed,
-    tables_sql="SELECT 1;",
+    tables_sql=TABLES_SQL,
 )
+
+
+async def _withdraw(tx: ReadModel, env: Envelope, launch: Record) -> None:
+    await withdrawn(
+        tx, env, "forums", package_id=launch["package_id"], benefit_no=launch["benefit_no"],
+        attempt=launch["attempt"], withdrawn_by=launch["cancelled_by"],
+        withdrawn_at=launch["cancelled_at"],
+        reason=f"forums cancelled launch {launch['forum_id']}: {launch['cancelled_why']}",
+    )  # fmt: skip
 
 
 @forums.on(SponsorLaunchBooked)
@@ -63,9 +101,35 @@ async def launch_booked(e: SponsorLaunchBooked, env: Envelope, tx: ReadModel) ->
     )
     await confirmed(tx, env, "forums", package_id=e.package_id, benefit_no=e.benefit_no,
                     proof=proof, attempt=e.attempt)  # fmt: skip
+    # one row per forum: a concurrent cancellation's upsert waits for this one, and the
+    # later of the two sees both halves
+    launch = await tx.fetchrow(
+        """INSERT INTO launches (forum_id, package_id, benefit_no, attempt)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (forum_id) DO UPDATE
+             SET package_id = $2, benefit_no = $3, attempt = $4
+           RETURNING *""",
+        e.forum_id, e.package_id, e.benefit_no, e.attempt,
+    )  # fmt: skip
+    if launch is not None and launch["cancelled_at"] is not None:
+        await _withdraw(tx, env, launch)  # cancelled before its answer reached us
 
 
 @forums.on(SponsorLaunchRefused)
 async def launch_refused(e: SponsorLaunchRefused, env: Envelope, tx: ReadModel) -> None:
     await refused(tx, env, "forums", package_id=e.package_id, benefit_no=e.benefit_no,
                   reason=e.reason, attempt=e.attempt)  # fmt: skip
+
+
+@forums.on(ForumCancelled)
+async def forum_cancelled(e: ForumCancelled, env: Envelope, tx: ReadModel) -> None:
+    launch = await tx.fetchrow(
+        """INSERT INTO launches (forum_id, cancelled_by, cancelled_at, cancelled_why)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (forum_id) DO UPDATE
+             SET cancelled_by = $2, cancelled_at = $3, cancelled_why = $4
+           RETURNING *""",
+        e.forum_id, env.actor, env.occurred_at, e.reason,
+    )  # fmt: skip
+    if launch is not None and launch["package_id"] is not None:
+        await _withdraw(tx, env, launch)

@@ -8,7 +8,7 @@ Every handler is one idempotent change: a redelivered event writes the same row 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from fairline_events.envelope import Envelope
 from fairline_events.projection import Projection, ReadModel, Sql, sql
@@ -17,6 +17,7 @@ from ..domain.events import (
     BenefitDelivered,
     BenefitFailed,
     BenefitRequested,
+    BenefitWithdrawn,
     BookingConfirmed,
     BookingPaid,
     BookingReleased,
@@ -274,6 +275,14 @@ async def benefit_delivered(e: BenefitDelivered, env: Envelope, tx: ReadModel) -
 @desk.on(BenefitFailed)
 async def benefit_failed(e: BenefitFailed, env: Envelope, tx: ReadModel) -> Sql:
     return _standing(e.package_id, e.benefit_no, "failed", e.reason, env)
+
+
+@desk.on(BenefitWithdrawn)
+async def benefit_withdrawn(e: BenefitWithdrawn, env: Envelope, tx: ReadModel) -> Sql:
+    # the sponsor reads who took back what it paid for, when, and why
+    when = f"{e.withdrawn_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    note = f"{e.reason} (by {e.withdrawn_by} at the {e.service} service, {when})"
+    return _standing(e.package_id, e.benefit_no, "withdrawn", note, env)
 
 
 # --- placements, bookings, creatives --------------------------------------------------------
