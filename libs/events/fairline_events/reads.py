@@ -342,13 +342,37 @@ class Revalidations:
         self.answered = 0
         """Conditional GETs answered 304 before routing."""
 
-    def keep(self, scope: Scope, revalidation: Revalidation) -> None:
+    def keep(
+        self,
+        scope: Scope,
+        kept: tuple[Stamps, str],
+        stamp: Stamp,
+        body: Body,
+        plain: dict[str, str],
+        zipped: dict[str, str],
+    ) -> None:
+        """Keep how to revalidate the target `scope` asks for, answered with `body` at
+        `stamp` (kept under `kept`) and these headers (without gzip, with it)."""
         query: bytes = scope.get("query_string", b"")
         if scope.get("method") != "GET" or len(query) > self.MAX_QUERY:
             return
         target = (scope["path"], query)
+        known = self.targets.get(target)
+        if known is not None and known.stamp == stamp and known.etags[0] == body.etag:
+            return  # as kept: most answers are of a target answered before
         self.targets.pop(target, None)  # re-inserted: the newest answered goes last
-        self.targets[target] = revalidation
+        self.targets[target] = Revalidation(
+            kept[0],
+            kept[1],
+            stamp,
+            (body.etag, body.gzip_etag),
+            # made once, as the route's own 304 is made
+            (
+                Response(status_code=304, headers=plain).raw_headers,
+                Response(status_code=304, headers=zipped).raw_headers,
+            ),
+            scope.get("route"),
+        )
         if len(self.targets) > self.MAX_TARGETS:
             del self.targets[next(iter(self.targets))]
 
@@ -432,19 +456,7 @@ async def answer(
     plain, zipped = _headers(body, stamp, cache_control)
     headers = zipped if gzipped is not None else plain
     if kept is not None:
-        # the 304's headers, made once as the route's 304 would carry them
-        revalidation = Revalidation(
-            kept[0],
-            kept[1],
-            stamp,
-            (body.etag, body.gzip_etag),
-            (
-                Response(status_code=304, headers=plain).raw_headers,
-                Response(status_code=304, headers=zipped).raw_headers,
-            ),
-            request.scope.get("route"),
-        )
-        revalidations_of(_state(request)).keep(request.scope, revalidation)
+        revalidations_of(_state(request)).keep(request.scope, kept, stamp, body, plain, zipped)
     if not_modified(request, stamp, body.etag, body.gzip_etag):
         return Response(status_code=304, headers=headers)
     if gzipped is not None:
