@@ -220,6 +220,22 @@ def validators(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k not in own}
 
 
+async def not_modified_by_route(service: Service) -> dict[str, float]:
+    """The 304s the service's metrics counted, by route template."""
+    metrics = (await anonymous(service, "/metrics")).text
+    counted = {
+        "/public/companies/{company_id}": 0.0,
+        "/public/editions/{edition_code}": 0.0,
+        "/public/editions/{edition_code}/exhibitors": 0.0,
+    }
+    for route in counted:
+        line = f'fairline_http_requests_total{{method="GET",route="{route}",status="304"}} '
+        for row in metrics.splitlines():
+            if row.startswith(line):
+                counted[route] = float(row.removeprefix(line))
+    return counted
+
+
 async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Service) -> None:
     ed = edition()
     company_id, _, staff = await exhibit(
@@ -247,6 +263,7 @@ async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Serv
     await eventually(listening, lambda conn: conn is not None, what="the stamps' listener")
     revalidations = service.app.state.revalidations
     answered = revalidations.answered
+    counted = await not_modified_by_route(service)
     cache_controls = set()
     for path in paths:
         for encoding in ("gzip, deflate", "identity"):
@@ -265,6 +282,10 @@ async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Serv
     assert first.headers["cache-control"] == "public, no-cache"
     # each was answered before routing, from the kept stamp (no query, no validation)
     assert revalidations.answered == answered + 2 * 2 * len(paths)
+    # and counted by their route, as any answer
+    assert await not_modified_by_route(service) == {
+        route: count + 2 * 2 for route, count in counted.items()
+    }
 
     # A change the public sees: 200 with a new ETag.
     etag = first.headers["etag"]
