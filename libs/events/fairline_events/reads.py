@@ -424,10 +424,14 @@ class Revalidate:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.kept: Revalidations | None = None
+        """The app's, once its first answer opted in (`revalidations_of`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            kept: Revalidations | None = getattr(scope["app"].state, "revalidations", None)
+            kept = self.kept
+            if kept is None:
+                kept = self.kept = getattr(scope["app"].state, "revalidations", None)
             if kept is not None and (headers := kept.not_modified(scope)) is not None:
                 await send({"type": "http.response.start", "status": 304, "headers": headers})
                 await send({"type": "http.response.body", "body": b""})
