@@ -320,7 +320,9 @@ async def _measure(
         figures.append(_figure(name, got, floor, expect, costs))
         service_ms[name] = costs["cpu_ms_per_read"].get("service", 0.0)
     # "conditional GETs cheaper still": the service's CPU per 304 over its CPU per 200, a
-    # steadier measure than two p99s of a few milliseconds each
+    # steadier measure than two p99s of a few milliseconds each. A 304 is answered before
+    # routing (fairline_events.reads.Revalidate): what is left is the HTTP server and the
+    # middleware every answer passes (spans, metrics, security headers), about /healthz's.
     for full, conditional in (
         ("exhibitor page", "exhibitor page, conditional (304)"),
         ("hall listings", "hall listings, conditional (304)"),
@@ -335,8 +337,8 @@ async def _measure(
                     "ms",
                     baseline_name=f"{full}, service CPU ms per request",
                     baseline=service_ms[full],
-                    target="< 1 x the full answer's",
-                    met=ratio < 1,
+                    target="≤ 0.6 x the full answer's",
+                    met=ratio <= 0.6,
                 )
             )
     figures.append(await _search(client, pool))

@@ -24,6 +24,7 @@ from .errors import DomainError
 from .guards import SecurityHeaders, Unstorable, install_docs
 from .metrics import HttpMetrics, exposition
 from .outage import unavailable_dependency
+from .reads import Revalidate
 from .telemetry import ServerSpans
 
 log = structlog.get_logger(__name__)
@@ -248,7 +249,8 @@ def create_app(
     )
     install_error_handlers(app)
     install_docs(app)
-    app.add_middleware(Unstorable)  # innermost: only requests that are let in are read
+    app.add_middleware(Revalidate)  # innermost: a kept answer's 304 skips routing (reads.py)
+    app.add_middleware(Unstorable)  # only requests that are let in are read
     app.add_middleware(Admission, limit=max_in_flight)
     app.add_middleware(Failures)  # outside the routes and Admission: it sees every failure
     app.add_middleware(HttpMetrics)  # it times and counts every answer, 503s too

@@ -16,6 +16,12 @@ encoded, with its ETag; a request then costs a dictionary lookup, a revalidation
   requests for a body being rendered wait for it rather than render it again), a large one
   also gzip-encoded once, or 304 when the client's copy is current (If-None-Match, else
   If-Modified-Since).
+- `Revalidate`: a conditional GET of a target whose answer was kept, at a stamp that is
+  still the kept one, is answered 304 before routing: no dependencies, no validation, no
+  route. An answer opts in (`answer(..., kept=(stamps, key))`) when it depends on nothing
+  but its target (path and query), the stamp and Accept-Encoding; anything else (another
+  target, a moved or unkept stamp, a consistency token, a copy that is not current) goes
+  the whole way, so the fast 304 is exactly the one the route would give.
 - `read_model_stamps(...)`: the stamp of whole read models: the Kafka offsets their projection
   has applied, moved by each batch (the runner notifies `READ_MODELS_CHANNEL` at its commit).
   A service with finer stamps (the online fair's, per company) brings its own reader.
@@ -38,6 +44,7 @@ import asyncpg
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .consistency import TOKEN_HEADER
 
@@ -128,18 +135,24 @@ class Stamps:
         if conn is not None:
             await conn.close()
 
+    def current(self, key: str) -> Stamp | None:
+        """The kept stamp of `key` while it can be trusted (listening, within the safety
+        time), else None: the stamp must be read."""
+        kept = self.kept.get(key)
+        if (
+            kept is None
+            or self.listening is None
+            or time.monotonic() - kept[1] >= self.SAFETY_SECONDS
+        ):
+            return None
+        return kept[0]
+
     async def get(self, pool: asyncpg.Pool, key: str, *, fresh: bool = False) -> Stamp:
         """The stamp of `key`: kept if a notification would have moved it, else read (and
         kept when no notification arrived meanwhile). `fresh`: read it whatever is kept."""
-        kept = self.kept.get(key)
+        if not fresh and (kept := self.current(key)) is not None:
+            return kept
         now = time.monotonic()
-        if (
-            not fresh
-            and kept is not None
-            and self.listening is not None
-            and now - kept[1] < self.SAFETY_SECONDS
-        ):
-            return kept[0]
         listening, seen = self.listening, self.seen
         stamp = await self.read(pool, key)
         if listening is not None and self.listening is listening and self.seen == seen:
@@ -257,11 +270,16 @@ def wants_fresh(request: Request) -> bool:
 def not_modified(request: Request, stamp: Stamp, etag: str, *also: str) -> bool:
     """RFC 9110: If-None-Match decides when sent (weak comparison, against `etag` or any tag
     of the same content in `also`); else If-Modified-Since (seconds)."""
-    match = request.headers.get("if-none-match")
+    headers = request.headers
+    return _not_modified(
+        headers.get("if-none-match"), headers.get("if-modified-since"), stamp, (etag, *also)
+    )
+
+
+def _not_modified(match: str | None, since: str | None, stamp: Stamp, etags: Sequence[str]) -> bool:
     if match is not None:
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return "*" in tags or any(e.removeprefix("W/") in tags for e in (etag, *also))
-    since = request.headers.get("if-modified-since")
+        return "*" in tags or any(e.removeprefix("W/") in tags for e in etags)
     if since is None or stamp.changed_at is None:
         return False
     try:
@@ -275,7 +293,11 @@ def not_modified(request: Request, stamp: Stamp, etag: str, *also: str) -> bool:
 
 def accepts_gzip(request: Request) -> bool:
     """Whether Accept-Encoding allows gzip (`gzip` or `*`, not with q=0)."""
-    for part in request.headers.get("accept-encoding", "").split(","):
+    return _accepts_gzip(request.headers.get("accept-encoding", ""))
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
         name, _, params = part.partition(";")
         if name.strip().lower() not in ("gzip", "*"):
             continue
@@ -289,6 +311,134 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class Revalidation:
+    """How to revalidate one target's answer without its route: the stamp it was rendered
+    at (still current while `stamps` keeps it under `key`), the tags of its bytes, and the
+    headers of its 304 for a client without and with gzip (as the route sends them)."""
+
+    stamps: Stamps
+    key: str
+    stamp: Stamp
+    etags: tuple[str, str]
+    headers: tuple[RawHeaders, RawHeaders]
+    route: object
+    """The route that answered (`scope["route"]`): metrics and spans name it, as before."""
+
+
+class Revalidations:
+    """The targets (path and query, as sent) this process answered from a kept stamp.
+    Bounded (the oldest answered goes first), so a crawler cannot grow it."""
+
+    MAX_TARGETS = 8192
+    MAX_QUERY = 512
+    """A longer query string is not kept: such a target is rarely asked twice."""
+
+    def __init__(self) -> None:
+        self.targets: dict[tuple[str, bytes], Revalidation] = {}
+        self.answered = 0
+        """Conditional GETs answered 304 before routing."""
+
+    def keep(
+        self,
+        scope: Scope,
+        kept: tuple[Stamps, str],
+        stamp: Stamp,
+        body: Body,
+        plain: dict[str, str],
+        zipped: dict[str, str],
+    ) -> None:
+        """Keep how to revalidate the target `scope` asks for, answered with `body` at
+        `stamp` (kept under `kept`) and these headers (without gzip, with it)."""
+        query: bytes = scope.get("query_string", b"")
+        if scope.get("method") != "GET" or len(query) > self.MAX_QUERY:
+            return
+        target = (scope["path"], query)
+        known = self.targets.get(target)
+        if known is not None and known.stamp == stamp and known.etags[0] == body.etag:
+            return  # as kept: most answers are of a target answered before
+        self.targets.pop(target, None)  # re-inserted: the newest answered goes last
+        self.targets[target] = Revalidation(
+            kept[0],
+            kept[1],
+            stamp,
+            (body.etag, body.gzip_etag),
+            # made once, as the route's own 304 is made
+            (
+                Response(status_code=304, headers=plain).raw_headers,
+                Response(status_code=304, headers=zipped).raw_headers,
+            ),
+            scope.get("route"),
+        )
+        if len(self.targets) > self.MAX_TARGETS:
+            del self.targets[next(iter(self.targets))]
+
+    def not_modified(self, scope: Scope) -> RawHeaders | None:
+        """The headers of the 304 the target's route would give this request, if it would
+        give one; the route is then named in the scope, for metrics and spans."""
+        found = self.targets.get((scope["path"], scope.get("query_string", b"")))
+        if found is None:
+            return None
+        match = since = encoding = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                match = match if match is not None else value.decode("latin-1")
+            elif name == b"if-modified-since":
+                since = since if since is not None else value.decode("latin-1")
+            elif name == b"accept-encoding":
+                encoding = encoding if encoding is not None else value.decode("latin-1")
+            elif name == _TOKEN:
+                return None  # the token's writes first: the route reads its stamp afresh
+        if match is None and since is None:
+            return None
+        current = found.stamps.current(found.key)
+        if current is not found.stamp and current != found.stamp:
+            return None  # moved, or no longer kept: the route reads the stamp
+        if not _not_modified(match, since, found.stamp, found.etags):
+            return None
+        scope["route"] = found.route
+        self.answered += 1
+        return found.headers[1 if encoding is not None and _accepts_gzip(encoding) else 0]
+
+
+_TOKEN = TOKEN_HEADER.lower().encode()
+
+
+def revalidations_of(state: Any) -> Revalidations:
+    kept: Revalidations | None = getattr(state, "revalidations", None)
+    if kept is None:
+        kept = state.revalidations = Revalidations()
+    return kept
+
+
+class Revalidate:
+    """Answers a conditional GET 304 before routing when its target's answer is kept at a
+    stamp that is still current (`Revalidations`); anything else goes on to the route.
+
+    Most of a revalidation's cost was FastAPI's: matching, resolving dependencies, checking
+    the query, the route's own lookups; the 304 itself is a compare. It sits innermost, so
+    admission, metrics, spans and security headers treat its answers as any other."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.kept: Revalidations | None = None
+        """The app's, once its first answer opted in (`revalidations_of`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            kept = self.kept
+            if kept is None:
+                kept = self.kept = getattr(scope["app"].state, "revalidations", None)
+            if kept is not None and (headers := kept.not_modified(scope)) is not None:
+                await send({"type": "http.response.start", "status": 304, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await self.app(scope, receive, send)
+
+
 async def answer(
     request: Request,
     stamp: Stamp,
@@ -296,26 +446,47 @@ async def answer(
     *,
     variant: str,
     cache_control: str | None = None,
+    kept: tuple[Stamps, str] | None = None,
 ) -> Response:
     """A conditional JSON answer: the bytes `render()` makes, rendered once per stamp and
     `variant` (what else the answer depends on: the path, the query as resolved, the
     caller's view), with an ETag of those bytes; gzip-encoded for a client that accepts it
-    (a large answer); 304 when the client's copy is current."""
+    (a large answer); 304 when the client's copy is current.
+
+    `kept`: the `Stamps` and key `stamp` came from, for an answer that depends on its target
+    alone (not the caller): its revalidations are then answered before routing (`Revalidate`)."""
     body = await rendered_of(request).body(f"{stamp.version}|{variant}", render)
     gzipped = body.gzipped if body.gzipped is not None and accepts_gzip(request) else None
-    headers = {"ETag": body.gzip_etag if gzipped is not None else body.etag}
+    plain, zipped = _headers(body, stamp, cache_control)
+    headers = zipped if gzipped is not None else plain
+    if kept is not None:
+        revalidations_of(_state(request)).keep(request.scope, kept, stamp, body, plain, zipped)
+    if not_modified(request, stamp, body.etag, body.gzip_etag):
+        return Response(status_code=304, headers=headers)
+    if gzipped is not None:
+        return Response(
+            gzipped,
+            media_type="application/json",
+            headers={**headers, "Content-Encoding": "gzip"},
+        )
+    return Response(body.content, media_type="application/json", headers=headers)
+
+
+def _headers(
+    body: Body, stamp: Stamp, cache_control: str | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """An answer's headers for a client without gzip and for one with it (a small answer
+    goes as it is to both)."""
+    headers = {"ETag": body.etag}
     if body.gzipped is not None:
         headers["Vary"] = "Accept-Encoding"
     if (modified := stamp.last_modified()) is not None:
         headers["Last-Modified"] = modified
     if cache_control is not None:
         headers["Cache-Control"] = cache_control
-    if not_modified(request, stamp, body.etag, body.gzip_etag):
-        return Response(status_code=304, headers=headers)
-    if gzipped is not None:
-        headers["Content-Encoding"] = "gzip"
-        return Response(gzipped, media_type="application/json", headers=headers)
-    return Response(body.content, media_type="application/json", headers=headers)
+    if body.gzipped is None:
+        return headers, headers
+    return headers, {**headers, "ETag": body.gzip_etag}
 
 
 def read_model_stamps(schemas: Sequence[str]) -> Stamps:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from booths.domain import events as booths
 from booths.domain.values import CancellationTier, ContractTerms, Quote
+from fairline_events.consistency import TOKEN_HEADER
 from fairline_events.envelope import Envelope
 from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
@@ -212,6 +213,29 @@ async def test_nothing_goes_public_before_the_organiser_approves_it(service: Ser
     assert staff_list.json()[0]["moderated_by"] == organiser.subject
 
 
+def validators(response: httpx.Response) -> dict[str, str]:
+    """The headers a 304 must repeat from its 200 (RFC 9110): all but the body's own
+    and the connection's."""
+    own = {"content-length", "content-type", "content-encoding", "date", "server"}
+    return {k: v for k, v in response.headers.items() if k not in own}
+
+
+async def not_modified_by_route(service: Service) -> dict[str, float]:
+    """The 304s the service's metrics counted, by route template."""
+    metrics = (await anonymous(service, "/metrics")).text
+    counted = {
+        "/public/companies/{company_id}": 0.0,
+        "/public/editions/{edition_code}": 0.0,
+        "/public/editions/{edition_code}/exhibitors": 0.0,
+    }
+    for route in counted:
+        line = f'fairline_http_requests_total{{method="GET",route="{route}",status="304"}} '
+        for row in metrics.splitlines():
+            if row.startswith(line):
+                counted[route] = float(row.removeprefix(line))
+    return counted
+
+
 async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Service) -> None:
     ed = edition()
     company_id, _, staff = await exhibit(
@@ -231,19 +255,37 @@ async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Serv
     first = await eventually(
         lambda: anonymous(service, paths[0]), lambda r: r.status_code == 200, what="the page"
     )
+    stamps = service.app.state.read_stamps["exhibitors_public"]
+
+    async def listening() -> object:
+        return stamps.listening
+
+    await eventually(listening, lambda conn: conn is not None, what="the stamps' listener")
+    revalidations = service.app.state.revalidations
+    answered = revalidations.answered
+    counted = await not_modified_by_route(service)
     cache_controls = set()
     for path in paths:
-        got = await anonymous(service, path)
-        assert got.status_code == 200, got.text
-        etag, modified = got.headers["etag"], got.headers["last-modified"]
-        cache_controls.add(got.headers["cache-control"])
-        again = await anonymous(service, path, headers={"If-None-Match": etag})
-        assert again.status_code == 304 and again.content == b""
-        assert again.headers["etag"] == etag
-        since = await anonymous(service, path, headers={"If-Modified-Since": modified})
-        assert since.status_code == 304
+        for encoding in ("gzip, deflate", "identity"):
+            asks = {"Accept-Encoding": encoding}
+            got = await anonymous(service, path, headers=asks)
+            assert got.status_code == 200, got.text
+            etag, modified = got.headers["etag"], got.headers["last-modified"]
+            cache_controls.add(got.headers["cache-control"])
+            again = await anonymous(service, path, headers={**asks, "If-None-Match": etag})
+            assert again.status_code == 304 and again.content == b""
+            # the same ETag, Last-Modified, Cache-Control, Vary and security headers
+            assert validators(again) == validators(got)
+            since = await anonymous(service, path, headers={**asks, "If-Modified-Since": modified})
+            assert since.status_code == 304 and validators(since) == validators(got)
     assert len(cache_controls) == 3  # per resource: pages, halls, listings
     assert first.headers["cache-control"] == "public, no-cache"
+    # each was answered before routing, from the kept stamp (no query, no validation)
+    assert revalidations.answered == answered + 2 * 2 * len(paths)
+    # and counted by their route, as any answer
+    assert await not_modified_by_route(service) == {
+        route: count + 2 * 2 for route, count in counted.items()
+    }
 
     # A change the public sees: 200 with a new ETag.
     etag = first.headers["etag"]
@@ -256,15 +298,26 @@ async def test_conditional_gets_answer_304_and_a_change_a_new_etag(service: Serv
     )
     ok(await staff.post(f"/booth-items/{news['item_id']}/publish"))
     organiser = service.user("recruitment")
-    ok(await organiser.post(f"/booth-items/{news['item_id']}/approve", {"revision": 1}))
+    approval = await organiser.post(f"/booth-items/{news['item_id']}/approve", {"revision": 1})
+    token = {TOKEN_HEADER: approval.headers[TOKEN_HEADER]}
+    # The organiser's own read after the approval (its consistency token): the new page at
+    # once, never the old copy's 304.
+    mine = await anonymous(service, paths[0], headers={"If-None-Match": etag, **token})
+    assert mine.status_code == 200 and mine.headers["etag"] != etag
+    assert [n["content"]["title"] for n in mine.json()["news"]] == ["京东云"]
+    # and the route's own 304 (the token reads the stamp afresh) has the same headers
+    route = await anonymous(
+        service, paths[0], headers={"If-None-Match": mine.headers["etag"], **token}
+    )
+    assert route.status_code == 304 and validators(route) == validators(mine)
     changed = await eventually(
         lambda: anonymous(service, paths[0], headers={"If-None-Match": etag}),
         lambda r: r.status_code == 200 and r.json()["news"] != [],
         within=10,  # well before the kept stamp's safety expiry: the notification moved it
         what="the page changed",
     )
-    assert service.app.state.read_stamps["exhibitors_public"].listening is not None
-    assert changed.headers["etag"] != etag
+    assert stamps.listening is not None
+    assert changed.headers["etag"] == mine.headers["etag"] != etag
     assert [n["content"]["title"] for n in changed.json()["news"]] == ["京东云"]
 
 

@@ -1,5 +1,6 @@
 """Turns keep arrival order and hold nothing once empty; rendered reads render once per
-stamp and variant, answer 304 on a current ETag, and a kept stamp goes when it moves."""
+stamp and variant, answer 304 on a current ETag, and a kept stamp goes when it moves; a
+revalidation of a kept answer is answered before its route, only while its stamp is kept."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fairline_events.consistency import TOKEN_HEADER
 from fairline_events.reads import (
     Body,
     Rendered,
+    Revalidate,
     Stamp,
     Stamps,
     accepts_gzip,
     answer,
     not_modified,
+    wants_fresh,
 )
 from fairline_events.turns import TURNS, Turns, turn
 from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
 
 
 async def test_turns_are_taken_in_the_order_asked_and_forgotten_when_nobody_waits() -> None:
@@ -259,3 +264,101 @@ async def test_a_large_answer_goes_gzipped_to_a_client_that_accepts_it_encoded_o
 
 async def _small() -> bytes:
     return b"[]"
+
+
+async def test_a_revalidation_is_answered_before_its_route_only_while_its_stamp_is_kept() -> None:
+    versions = {"company:c1": 1}
+
+    async def read(_pool: Any, key: str) -> Stamp:
+        return Stamp(versions[key], AT)
+
+    stamps: Any = Stamps("channel", read)
+    stamps.listening = object()  # as if listening
+    app = SimpleNamespace(state=SimpleNamespace())
+    routed = 0
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal routed
+        routed += 1
+        request = Request(scope)
+        stamp = await stamps.get(None, "company:c1", fresh=wants_fresh(request))
+
+        async def render() -> bytes:  # large: kept gzip-encoded too
+            return b"[" + b",".join(b'{"v":%d}' % stamp.version for _ in range(200)) + b"]"
+
+        response = await answer(
+            request,
+            stamp,
+            render,
+            variant=scope["path"],
+            cache_control="public, no-cache",
+            kept=(stamps, "company:c1"),
+        )
+        await response(scope, receive, send)
+
+    revalidate = Revalidate(route)
+
+    async def get(
+        headers: dict[str, str], query: bytes = b"edition_code=e1"
+    ) -> tuple[int, dict[str, str]]:
+        sent: list[Message] = []
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/public/companies/c1",
+            "query_string": query,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "app": app,
+        }
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await revalidate(scope, receive, send)
+        start = sent[0]
+        return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+
+    gzip_ok, identity = {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}
+    status, full = await get(gzip_ok)
+    assert (status, routed) == (200, 1) and full["content-encoding"] == "gzip"
+    status, plain = await get(identity)
+    assert (status, routed) == (200, 2) and "content-encoding" not in plain
+    validators = {"etag", "last-modified", "cache-control", "vary"}
+
+    # a current copy: 304 without the route, with the headers the route's own 304 has
+    status, fast = await get({**gzip_ok, "If-None-Match": full["etag"]})
+    assert (status, routed) == (304, 2)
+    status, routes = await get({**gzip_ok, "If-None-Match": full["etag"], TOKEN_HEADER: "t"})
+    assert (status, routed) == (304, 3)  # a consistency token: the route, the stamp afresh
+    assert fast == routes and set(fast) == validators
+    assert {k: full[k] for k in validators} == fast
+    status, fast = await get({**identity, "If-None-Match": f"W/{plain['etag']}"})
+    assert (status, routed) == (304, 3) and fast == {k: plain[k] for k in validators}
+    status, _ = await get({**identity, "If-Modified-Since": full["last-modified"]})
+    assert (status, routed) == (304, 3)
+    assert app.state.revalidations.answered == 3
+
+    # anything else goes the whole way
+    for headers, query, expected in (
+        ({"If-None-Match": '"other"', "If-Modified-Since": full["last-modified"]}, None, 200),
+        ({}, None, 200),  # unconditional
+        ({"If-None-Match": full["etag"]}, b"edition_code=e2", 304),  # a target not answered yet
+    ):
+        before = routed
+        status, _ = await get(headers, *([query] if query is not None else []))
+        assert (status, routed) == (expected, before + 1)
+
+    # the stamp moved: the old copy is not current, at once
+    versions["company:c1"] = 2
+    stamps._moved(None, 0, "channel", "company:c1")
+    before = routed
+    status, changed = await get({**gzip_ok, "If-None-Match": full["etag"]})
+    assert (status, routed) == (200, before + 1) and changed["etag"] != full["etag"]
+    status, _ = await get({**gzip_ok, "If-None-Match": changed["etag"]})
+    assert (status, routed) == (304, before + 1)
+    stamps._lost(None)  # not listening: no stamp is trusted, the route reads it
+    status, _ = await get({**gzip_ok, "If-None-Match": changed["etag"]})
+    assert (status, routed) == (304, before + 2)

@@ -11,7 +11,8 @@ Caching (`fairline_events.reads`): every answer carries an ETag of its bytes and
 Last-Modified from the read models' `stamps` (moved on by each change a visitor could see).
 A process reads a stamp once and keeps it until the read models notify that it moved
 (LISTEN/NOTIFY at their commit), and an answer is encoded once per stamp, so a read or a
-revalidation costs no database round trip while nothing changes.
+revalidation costs no database round trip while nothing changes; a revalidation of a target
+already answered at the kept stamp is answered 304 before routing (`reads.Revalidate`).
 `Cache-Control` follows the resource: pages and items `no-cache` (revalidated each time, so
 a takedown hides at once, while a 304 costs one lookup), listings and searches 30 s, the
 edition's halls 5 min, files a year (named by their content hash).
@@ -104,8 +105,11 @@ def public_stamps(request: Request) -> Stamps:
 
 async def stamp_of(request: Request, pool: asyncpg.Pool, company_id: str | None = None) -> Stamp:
     """The stamp behind an answer (a request with a consistency token reads it afresh)."""
-    key = "all" if company_id is None else f"company:{company_id}"
-    return await public_stamps(request).get(pool, key, fresh=wants_fresh(request))
+    return await public_stamps(request).get(pool, _key(company_id), fresh=wants_fresh(request))
+
+
+def _key(company_id: str | None) -> str:
+    return "all" if company_id is None else f"company:{company_id}"
 
 
 def _variant(request: Request) -> str:
@@ -115,18 +119,29 @@ def _variant(request: Request) -> str:
 
 async def cached(
     request: Request,
-    stamp: Stamp,
+    pool: asyncpg.Pool,
     cache_control: str,
     build: Callable[[], Awaitable[BaseModel]],
+    *,
+    company_id: str | None = None,
 ) -> Response:
     """A conditional answer: 304 when the client's copy is current, else the JSON `build()`
-    makes (an awaitable returning a pydantic model), encoded once per stamp."""
+    makes (an awaitable returning a pydantic model), encoded once per stamp (the edition's,
+    or `company_id`'s). Every public answer is the same for any caller and depends only on
+    its path and query, so a revalidation is answered before routing while its stamp is
+    kept (`fairline_events.reads.Revalidate`)."""
+    stamp = await stamp_of(request, pool, company_id)
 
     async def render() -> bytes:
         return (await build()).model_dump_json().encode()
 
     return await answer(
-        request, stamp, render, variant=_variant(request), cache_control=cache_control
+        request,
+        stamp,
+        render,
+        variant=_variant(request),
+        cache_control=cache_control,
+        kept=(public_stamps(request), _key(company_id)),
     )
 
 
@@ -396,7 +411,7 @@ async def edition(edition_code: EditionCode, request: Request, pool: Pool) -> Re
             sectors=[NamedOut(**vars(s)) for s in SECTORS.values()],
         )
 
-    return await cached(request, await stamp_of(request, pool), HALLS_CACHE, build)
+    return await cached(request, pool, HALLS_CACHE, build)
 
 
 @router.get(
@@ -470,7 +485,7 @@ async def exhibitors(
             items=[_exhibitor(r) for r in rows], page=page, page_size=page_size, total=total
         )
 
-    return await cached(request, await stamp_of(request, pool), LISTING_CACHE, build)
+    return await cached(request, pool, LISTING_CACHE, build)
 
 
 @router.get(
@@ -529,7 +544,7 @@ async def services(
         total = rows[0]["total"] if rows else 0
         return Page[ServiceOut](items=out, page=page, page_size=page_size, total=total)
 
-    return await cached(request, await stamp_of(request, pool), LISTING_CACHE, build)
+    return await cached(request, pool, LISTING_CACHE, build)
 
 
 def _file_of(item_id: str, kind: str, content: dict[str, Any]) -> FileOut | None:
@@ -609,7 +624,7 @@ async def company_page(
             services=of("service"),
         )
 
-    return await cached(request, await stamp_of(request, pool, company_id), PAGE_CACHE, build)
+    return await cached(request, pool, PAGE_CACHE, build, company_id=company_id)
 
 
 async def _public_item(pool: asyncpg.Pool, item_id: str) -> asyncpg.Record:
@@ -640,9 +655,7 @@ async def public_item(item_id: Code, request: Request, pool: Pool) -> Response:
     async def build() -> ItemOut:
         return _item_out(row)
 
-    return await cached(
-        request, await stamp_of(request, pool, row["company_id"]), PAGE_CACHE, build
-    )
+    return await cached(request, pool, PAGE_CACHE, build, company_id=row["company_id"])
 
 
 @router.get(
