@@ -64,6 +64,9 @@ PORT = 18606
 EDITION = "ciftis-2099"  # the seeding helper's edition
 GATES = 8
 SETUP_CONCURRENCY = 16
+WARM_UP_ORDERS = 160
+"""Orders sent by the warm-up, half of them at once: more than the API processes' pools
+hold together (20 connections each)."""
 
 
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
@@ -148,17 +151,28 @@ class _Bench:
         return response.json()
 
     async def _warm_up(self) -> None:
-        """A few orders on new connections, so that every API process has its pool open and
-        the product folded, as a production process has."""
-        buyers, _ = await self._visitors(20, "bw")
-        for visitor_id in buyers:
+        """Orders from many clients at once, on new connections, so that every API process
+        has its database pool open to its full size and the product folded, as a production
+        process has: otherwise the first seconds of a run pay for opening connections."""
+        buyers, _ = await self._visitors(WARM_UP_ORDERS, "bw")
+        gate = asyncio.Semaphore(WARM_UP_ORDERS // 2)
+
+        async def order(client: httpx.AsyncClient, visitor_id: str) -> None:
             body = {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": self.days[2]}
-            response = await self.client.post(
-                f"/editions/{EDITION}/orders",
-                json=body,
-                headers={"Authorization": self.box, "Connection": "close"},
-            )
-            response.raise_for_status()
+            async with gate:
+                response = await client.post(
+                    f"/editions/{EDITION}/orders",
+                    json=body,
+                    headers={"Authorization": self.box, "Connection": "close"},
+                )
+                response.raise_for_status()
+
+        async with httpx.AsyncClient(
+            base_url=str(self.client.base_url),
+            timeout=60,
+            limits=httpx.Limits(max_connections=WARM_UP_ORDERS),
+        ) as client:
+            await asyncio.gather(*(order(client, v) for v in buyers))
 
     async def _visitors(
         self, count: int, prefix: str, *, own_accounts: bool = False
