@@ -4,13 +4,14 @@ service just before the load (what HTTP, the event loop and the load generator c
 any rule, lock or write).
 
 The tickets service runs as `make run` runs it: `serve --no-relay --no-projections` HTTP
-processes (BENCH_API_PROCESSES, default 2) and one `work` process apart that relays,
-projects and runs the expiry job. The load is the shop's and the gates': every order is a
-different visitor's, sent with that visitor's own account token; every scan is a different
-ticket of today at one of eight gates, scanned once (tickets bought and paid through the
-provider's signed callback beforehand). Visitors are seeded as events (the history a rush
-starts from). Before each run the worker has applied everything before it, and the CPU of
-a run is counted once the worker has applied the run's events too (API and worker apart).
+processes (BENCH_API_PROCESSES, default "1,2": one, then two, each measured) and one `work`
+process apart that relays, projects and runs the expiry job. The load is the shop's and the
+gates': every order is a different visitor's, sent with that visitor's own account token;
+every scan is a different ticket of today at one of eight gates, scanned once (tickets
+bought and paid through the provider's signed callback beforehand). Visitors are seeded as
+events (the history a rush starts from). Before each run the worker has applied everything
+before it, and the CPU of a run is counted once the worker has applied the run's events too
+(API and worker apart).
 
 BENCH_PROFILE=<dir>: py-spy records the API processes and the worker during each run, into
 <dir>/tickets-<run>-{api,worker}.folded (`python -m bench.flame` summarises them).
@@ -81,7 +82,7 @@ async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
             base_url=f"http://127.0.0.1:{PORT}", timeout=60, limits=limits
         ) as client:
             bench = _Bench(client, settings, scale, worker.pid)
-            for count in api_processes("2"):
+            for count in api_processes("1,2"):
                 server = service_process(
                     "tickets", settings, "serve", "--no-relay", "--no-projections",
                     "--port", str(PORT), "--workers", str(count),
