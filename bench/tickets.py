@@ -65,9 +65,10 @@ PORT = 18606
 EDITION = "ciftis-2099"  # the seeding helper's edition
 GATES = 8
 SETUP_CONCURRENCY = 16
-WARM_UP_ORDERS = 160
-"""Orders sent by the warm-up, half of them at once: more than the API processes' pools
-hold together (20 connections each)."""
+WARM_UP_ORDERS = 480
+"""Orders sent by the warm-up, 80 at once (more than two API processes' pools hold, 20
+connections each), spread over the days: each process then has, all but surely, placed
+orders on every shard of every day's quota (8 shards)."""
 
 
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
@@ -152,14 +153,17 @@ class _Bench:
         return response.json()
 
     async def _warm_up(self) -> None:
-        """Orders from many clients at once, on new connections, so that every API process
-        has its database pool open to its full size and the product folded, as a production
-        process has: otherwise the first seconds of a run pay for opening connections."""
+        """Orders from many clients at once, on new connections, on every day the runs use,
+        so that every API process has its database pool open to its full size and the
+        product and each quota shard folded, as a production process has: otherwise the
+        first seconds of a run pay for opening connections and for folding every shard's
+        history from the start (thousands of events once earlier runs have sold)."""
         buyers, _ = await self._visitors(WARM_UP_ORDERS, "bw")
-        gate = asyncio.Semaphore(WARM_UP_ORDERS // 2)
+        gate = asyncio.Semaphore(80)
 
-        async def order(client: httpx.AsyncClient, visitor_id: str) -> None:
-            body = {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": self.days[2]}
+        async def order(client: httpx.AsyncClient, n: int, visitor_id: str) -> None:
+            day = self.days[n % len(self.days)]
+            body = {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": day}
             async with gate:
                 response = await client.post(
                     f"/editions/{EDITION}/orders",
@@ -173,7 +177,7 @@ class _Bench:
             timeout=60,
             limits=httpx.Limits(max_connections=WARM_UP_ORDERS),
         ) as client:
-            await asyncio.gather(*(order(client, v) for v in buyers))
+            await asyncio.gather(*(order(client, n, v) for n, v in enumerate(buyers)))
 
     async def _visitors(
         self, count: int, prefix: str, *, own_accounts: bool = False
