@@ -4,13 +4,14 @@ service just before the load (what HTTP, the event loop and the load generator c
 any rule, lock or write).
 
 The tickets service runs as `make run` runs it: `serve --no-relay --no-projections` HTTP
-processes (BENCH_API_PROCESSES, default 2) and one `work` process apart that relays,
-projects and runs the expiry job. The load is the shop's and the gates': every order is a
-different visitor's, sent with that visitor's own account token; every scan is a different
-ticket of today at one of eight gates, scanned once (tickets bought and paid through the
-provider's signed callback beforehand). Visitors are seeded as events (the history a rush
-starts from). Before each run the worker has applied everything before it, and the CPU of
-a run is counted once the worker has applied the run's events too (API and worker apart).
+processes (BENCH_API_PROCESSES, default "1,2": one, then two, each measured) and one `work`
+process apart that relays, projects and runs the expiry job. The load is the shop's and the
+gates': every order is a different visitor's, sent with that visitor's own account token;
+every scan is a different ticket of today at one of eight gates, scanned once (tickets
+bought and paid through the provider's signed callback beforehand). Visitors are seeded as
+events (the history a rush starts from). Before each run the worker has applied everything
+before it, and the CPU of a run is counted once the worker has applied the run's events too
+(API and worker apart).
 
 BENCH_PROFILE=<dir>: py-spy records the API processes and the worker during each run, into
 <dir>/tickets-<run>-{api,worker}.folded (`python -m bench.flame` summarises them).
@@ -64,6 +65,10 @@ PORT = 18606
 EDITION = "ciftis-2099"  # the seeding helper's edition
 GATES = 8
 SETUP_CONCURRENCY = 16
+WARM_UP_ORDERS = 480
+"""Orders sent by the warm-up, 80 at once (more than two API processes' pools hold, 20
+connections each), spread over the days: each process then has, all but surely, placed
+orders on every shard of every day's quota (8 shards)."""
 
 
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
@@ -78,7 +83,7 @@ async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
             base_url=f"http://127.0.0.1:{PORT}", timeout=60, limits=limits
         ) as client:
             bench = _Bench(client, settings, scale, worker.pid)
-            for count in api_processes("2"):
+            for count in api_processes("1,2"):
                 server = service_process(
                     "tickets", settings, "serve", "--no-relay", "--no-projections",
                     "--port", str(PORT), "--workers", str(count),
@@ -148,17 +153,31 @@ class _Bench:
         return response.json()
 
     async def _warm_up(self) -> None:
-        """A few orders on new connections, so that every API process has its pool open and
-        the product folded, as a production process has."""
-        buyers, _ = await self._visitors(20, "bw")
-        for visitor_id in buyers:
-            body = {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": self.days[2]}
-            response = await self.client.post(
-                f"/editions/{EDITION}/orders",
-                json=body,
-                headers={"Authorization": self.box, "Connection": "close"},
-            )
-            response.raise_for_status()
+        """Orders from many clients at once, on new connections, on every day the runs use,
+        so that every API process has its database pool open to its full size and the
+        product and each quota shard folded, as a production process has: otherwise the
+        first seconds of a run pay for opening connections and for folding every shard's
+        history from the start (thousands of events once earlier runs have sold)."""
+        buyers, _ = await self._visitors(WARM_UP_ORDERS, "bw")
+        gate = asyncio.Semaphore(80)
+
+        async def order(client: httpx.AsyncClient, n: int, visitor_id: str) -> None:
+            day = self.days[n % len(self.days)]
+            body = {"product_code": "day-cncc", "visitor_ids": [visitor_id], "day": day}
+            async with gate:
+                response = await client.post(
+                    f"/editions/{EDITION}/orders",
+                    json=body,
+                    headers={"Authorization": self.box, "Connection": "close"},
+                )
+                response.raise_for_status()
+
+        async with httpx.AsyncClient(
+            base_url=str(self.client.base_url),
+            timeout=60,
+            limits=httpx.Limits(max_connections=WARM_UP_ORDERS),
+        ) as client:
+            await asyncio.gather(*(order(client, n, v) for n, v in enumerate(buyers)))
 
     async def _visitors(
         self, count: int, prefix: str, *, own_accounts: bool = False

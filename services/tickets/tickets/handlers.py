@@ -376,7 +376,7 @@ async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
         (TICKET, ticket_stream(code.ticket_id)),
         also=[(SIGNING_KEYS, signing_keys_stream(code.edition_code))],
     )
-    return ticket.check_in(command, ticket=scanned, keys=keys, now=streams.now)
+    return ticket.check_in(command, code=code, ticket=scanned, keys=keys, now=streams.now)
 
 
 @command_handler

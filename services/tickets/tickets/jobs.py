@@ -16,7 +16,7 @@ from fairline_events.service import Runtime
 
 from .domain.commands import ExpireOrder
 from .handlers import expire_order
-from .projections import sales
+from .projections import views
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 async def expire_unpaid_orders(runtime: Runtime, batch: int = 500) -> int:
     assert runtime.pool is not None and runtime.store is not None
     due = await runtime.pool.fetch(
-        f"""SELECT order_id FROM {sales.schema}.orders
+        f"""SELECT order_id FROM {views.schema}.orders
             WHERE status = 'held' AND expires_at <= now() ORDER BY expires_at LIMIT $1""",
         batch,
     )

@@ -9,7 +9,7 @@ from fairline_events.service import ServiceDefinition
 from .api import catalogue_router, gates_router, orders_router, read_models_router, visitors_router
 from .domain.events import registry
 from .jobs import expiry_job
-from .projections import admissions, sales, visitors
+from .projections import views
 
 definition = ServiceDefinition(
     name="tickets",
@@ -24,7 +24,7 @@ definition = ServiceDefinition(
     ),
     registry=registry,
     routers=[catalogue_router, visitors_router, orders_router, gates_router, read_models_router],
-    projections=[sales, admissions, visitors],
+    projections=[views],
     migrations=[resources.files("tickets") / "migrations"],
     jobs=[expiry_job],
 )

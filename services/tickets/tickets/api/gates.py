@@ -21,7 +21,7 @@ from ..domain.signing import SigningKeys
 from ..domain.ticket import Ticket, genuine, ticket_stream
 from ..domain.values import EditionCode, EntranceCode, Identifier, Venue
 from ..handlers import check_in, record_offline_scans
-from ..projections import admissions
+from ..projections import views
 from .common import Gate
 
 router = APIRouter(tags=["gates"])
@@ -69,7 +69,8 @@ async def scan(
         scan=Scanned(scan_id=body.scan_id, qr=body.qr, scanned_at=now),
     )
     outcome = await check_in(store, command, context)
-    ticket = outcome.state(ticket_stream(read_code(body.qr).ticket_id), Ticket)
+    # the one ticket the scan read (its code was read and verified by the command)
+    ticket = next(s for s in outcome.states.values() if isinstance(s, Ticket))
     entry = next(e for e in reversed(ticket.entries) if e.gate_id == body.gate_id)
     return AdmissionView(
         admitted=True,
@@ -196,7 +197,7 @@ async def revocations(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[Revocation]:
     rows = await pool.fetch(
-        f"""SELECT seq, ticket_id, revoked_at, why FROM {admissions.schema}.revocations
+        f"""SELECT seq, ticket_id, revoked_at, why FROM {views.schema}.revocations
             WHERE edition_code = $1 AND seq > $2 ORDER BY seq LIMIT $3""",
         edition_code,
         after,

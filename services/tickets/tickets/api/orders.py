@@ -21,7 +21,7 @@ from ..domain.ticket import TICKET, Ticket, ticket_stream
 from ..domain.values import MAX_POSITIONS, EditionCode, Identifier, ProductCode, Text
 from ..handlers import cancel_order, place_order, record_payment, refund_order
 from ..payments import DevPay, PaymentProvider
-from ..projections import sales
+from ..projections import views
 from .common import BoxOffice, Buyer, Providers, is_box_office
 
 router = APIRouter(tags=["orders"])
@@ -195,7 +195,7 @@ async def list_orders(
         account = who.subject
     rows = await pool.fetch(
         f"""SELECT order_id, product_code, status, days, positions, total, placed_at, expires_at
-            FROM {sales.schema}.orders
+            FROM {views.schema}.orders
             WHERE edition_code = $1 AND ($2::text IS NULL OR account = $2)
             ORDER BY placed_at DESC, order_id LIMIT $3""",
         edition_code,

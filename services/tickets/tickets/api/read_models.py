@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ..domain.values import FAIR_TIME, EditionCode
-from ..projections import admissions, sales, visitors
+from ..projections import views
 from .common import BoxOffice, Gate
 
 router = APIRouter(tags=["read models"])
@@ -49,7 +49,7 @@ class SalesView(BaseModel):
     "/editions/{edition_code}/sales", summary="sales and remaining places per product and day"
 )
 async def sales_view(edition_code: EditionCode, who: BoxOffice, pool: Pool) -> SalesView:
-    s = sales.schema
+    s = views.schema
     days = await pool.fetch(
         f"""SELECT p.product_code, p.name_en, d.day, p.price, p.venues, p.classes,
                    coalesce(sum(o.positions) FILTER (WHERE o.status = 'issued'), 0) AS sold,
@@ -125,7 +125,7 @@ async def quotas_view(edition_code: EditionCode, who: BoxOffice, pool: Pool) -> 
     rows = await pool.fetch(
         f"""SELECT day, venue, visitor_class, sum(capacity)::int AS capacity,
                    sum(taken)::int AS taken
-            FROM {sales.schema}.quotas WHERE edition_code = $1
+            FROM {views.schema}.quotas WHERE edition_code = $1
             GROUP BY 1, 2, 3 ORDER BY day, venue, visitor_class""",
         edition_code,
     )
@@ -157,8 +157,8 @@ async def admissions_view(
                      AT TIME ZONE 'Asia/Shanghai' AS hour,
                    count(*) FILTER (WHERE s.conflict IS NULL) AS admitted,
                    count(*) FILTER (WHERE s.conflict IS NOT NULL) AS conflicts
-            FROM {admissions.schema}.scans s
-            JOIN {admissions.schema}.tickets t USING (ticket_id)
+            FROM {views.schema}.scans s
+            JOIN {views.schema}.tickets t USING (ticket_id)
             WHERE t.edition_code = $1 AND ($2::date IS NULL OR s.day = $2)
             GROUP BY 1, 2, 3 ORDER BY 3, 1, 2""",
         edition_code,
@@ -192,8 +192,8 @@ async def conflicts_view(
     rows = await pool.fetch(
         f"""SELECT s.scan_id, s.ticket_id, s.conflict, s.venue, s.entrance, s.gate_id,
                    s.scanned_at, s.first_gate_id, s.first_scanned_at
-            FROM {admissions.schema}.scans s
-            JOIN {admissions.schema}.tickets t USING (ticket_id)
+            FROM {views.schema}.scans s
+            JOIN {views.schema}.tickets t USING (ticket_id)
             WHERE t.edition_code = $1 AND s.conflict IS NOT NULL
             ORDER BY s.scanned_at, s.scan_id LIMIT $2""",
         edition_code,
@@ -222,7 +222,7 @@ class VisitorStatistics(BaseModel):
     summary="visitors per class, status, country or region: what the fair statistics use",
 )
 async def statistics(edition_code: EditionCode, who: BoxOffice, pool: Pool) -> VisitorStatistics:
-    v = visitors.schema
+    v = views.schema
 
     async def counts(column: str) -> list[Count]:
         rows = await pool.fetch(
@@ -234,8 +234,8 @@ async def statistics(edition_code: EditionCode, who: BoxOffice, pool: Pool) -> V
 
     by_class = await counts("visitor_class")
     admitted = await pool.fetchval(
-        f"""SELECT count(DISTINCT s.ticket_id) FROM {admissions.schema}.scans s
-            JOIN {admissions.schema}.tickets t USING (ticket_id) WHERE t.edition_code = $1""",
+        f"""SELECT count(DISTINCT s.ticket_id) FROM {views.schema}.scans s
+            JOIN {views.schema}.tickets t USING (ticket_id) WHERE t.edition_code = $1""",
         edition_code,
     )
     return VisitorStatistics(

@@ -19,7 +19,7 @@ from ..domain.values import EditionCode, Identifier, Text, VisitorClass
 from ..domain.visitor import VISITOR as VISITOR_FOLD
 from ..domain.visitor import Visitor, visitor_stream
 from ..handlers import erase_visitor, register_visitor, review_visitor, visitor_keys
-from ..projections import visitors as visitors_projection
+from ..projections import views
 from .common import (
     BOX_OFFICE,
     OPS,
@@ -185,7 +185,7 @@ async def queue(
     rows = await pool.fetch(
         f"""SELECT visitor_id, visitor_class, status, name::text AS name,
                    organisation::text AS organisation, country_region
-            FROM {visitors_projection.schema}.visitors
+            FROM {views.schema}.visitors
             WHERE edition_code = $1 AND status = $2 AND ($3::text IS NULL OR visitor_class = $3)
             ORDER BY registered_at, visitor_id LIMIT $4""",
         edition_code,

@@ -81,9 +81,13 @@ class AlreadyAdmitted(Conflict):
 
 
 def genuine(qr: str, *, ticket: Ticket, keys: SigningKeys) -> TicketCode:
+    """The ticket code, read and verified (see `verified`)."""
+    return verified(read_code(qr), ticket=ticket, keys=keys)
+
+
+def verified(code: TicketCode, *, ticket: Ticket, keys: SigningKeys) -> TicketCode:
     """The ticket code, verified: a code for a ticket that exists but whose signature fails
     was altered; one that names no ticket of ours, or an unknown key, was forged."""
-    code = read_code(qr)
     try:
         keys.verify(code)
     except QrRefused as refused:
@@ -127,10 +131,11 @@ def _refusal(ticket: Ticket, *, day: date, venue: str) -> DomainError | None:
 
 
 def check_in(
-    command: CheckIn, *, ticket: Ticket, keys: SigningKeys, now: datetime
+    command: CheckIn, *, code: TicketCode, ticket: Ticket, keys: SigningKeys, now: datetime
 ) -> list[DomainEvent]:
-    """A gate online: admit now, or refuse with the rule's own code and write nothing."""
-    genuine(command.scan.qr, ticket=ticket, keys=keys)
+    """A gate online: admit now, or refuse with the rule's own code and write nothing.
+    `code` is the scan's QR as read (`read_code`) to find its ticket: verified here."""
+    verified(code, ticket=ticket, keys=keys)
     if command.scan.scan_id in ticket.scans:  # the gate asked again after a timeout
         return []
     day = fair_day(now)

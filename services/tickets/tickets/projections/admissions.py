@@ -4,6 +4,8 @@ venue, entrance and hour, and the revocations gates must know of.
 Revocations reach gates through this read model, fed by `tickets.ticket_revoked` from the
 topic: a gate asks for those after the last one it has (`GET .../revocations?after=`), or
 reads the topic itself.
+
+A part of the one `views` projection (`projections/__init__.py`): its tables and handlers.
 """
 
 from __future__ import annotations

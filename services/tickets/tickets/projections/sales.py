@@ -1,6 +1,8 @@
 """Sales: products, quotas (capacity and places taken per day, venue and class) and orders.
 Remaining places per product and day are read from here; so are the orders the expiry clock
 must release. Counts and money only: an order names visitors by id, never by name.
+
+A part of the one `views` projection (`projections/__init__.py`): its tables and handlers.
 """
 
 from __future__ import annotations

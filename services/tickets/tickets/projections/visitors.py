@@ -3,6 +3,8 @@ centre) and the statistics per edition (classes, countries and regions) the fair
 
 Names and organisations are kept sealed, as the events carry them, and opened only when an
 authorised reader asks; an erased visitor's sealed values are dropped here as well.
+
+A part of the one `views` projection (`projections/__init__.py`): its tables and handlers.
 """
 
 from __future__ import annotations
