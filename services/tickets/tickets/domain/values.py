@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
+from fairline_events.values import code
 from pydantic import AfterValidator, Field, StringConstraints
 
 FAIR_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -42,18 +42,7 @@ MAX_POSITIONS = 10
 HOLD_MINUTES = 15
 """How long an unpaid order holds its quota (pretix's default reservation period)."""
 
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _NUL = "\x00"
-
-
-def _slug(kind: str, example: str) -> AfterValidator:
-    def check(value: str) -> str:
-        value = value.strip().lower()
-        if len(value) > 40 or not _SLUG.match(value):
-            raise ValueError(f"expected a {kind} code such as {example}")
-        return value
-
-    return AfterValidator(check)
 
 
 def _no_nul(value: str) -> str:
@@ -62,9 +51,9 @@ def _no_nul(value: str) -> str:
     return value
 
 
-EditionCode = Annotated[str, _slug("edition", "ciftis-2021")]
-ProductCode = Annotated[str, _slug("product", "cncc-day")]
-EntranceCode = Annotated[str, _slug("entrance", "east-1")]
+EditionCode = Annotated[str, code("edition", "ciftis-2021")]
+ProductCode = Annotated[str, code("product", "cncc-day")]
+EntranceCode = Annotated[str, code("entrance", "east-1")]
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$"),
