@@ -17,10 +17,12 @@ import os
 import sys
 import time
 import uuid
+from typing import Any
 
 root = sys.argv[1]
 sys.path.insert(0, root)
 
+from fairline_events import projection  # noqa: E402
 from fairline_events.kafka import ensure_topics  # noqa: E402
 from fairline_events.projection import LiveProjection, ProjectionRunner  # noqa: E402
 from fairline_events.relay import Relay  # noqa: E402
@@ -48,6 +50,37 @@ def out(name: str, rate: float, cpu: float, n: int, **more: object) -> None:
         ),
         flush=True,
     )
+
+
+def _ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except OSError:
+        return 0
+
+
+class Backends:
+    """The CPU the PostgreSQL server's processes for this database spent (a local server)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    async def _pids(self) -> list[int]:
+        rows = await self.pool.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        return [r["pid"] for r in rows]
+
+    async def __aenter__(self) -> Backends:
+        self.before = {pid: _ticks(pid) for pid in await self._pids()}
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        after = {pid: _ticks(pid) for pid in await self._pids()}
+        ticks = sum(t - self.before.get(pid, 0) for pid, t in after.items())
+        self.cpu = ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Clock:
@@ -102,6 +135,10 @@ async def relay(server: str, events: int) -> None:
     async with scratch_database(server, "abrelay") as (_, pool):
         store = EventStore(pool, registry)
         await core.fill_store(store, events)
+        # from here on, as the checkout's worker runs the relay and the projections
+        settle = getattr(projection, "settle_worker_heap", None)
+        if settle is not None:
+            settle()
         r = Relay(store, kafka, topic, batch_size=5000)
         stopping = asyncio.Event()
         with Clock() as c:
@@ -128,13 +165,24 @@ async def relay(server: str, events: int) -> None:
         )
         await live.start()
         live.subscribe(broker)
-        with Clock() as c:
-            await broker.start()
-            while live.applied < events:
-                await asyncio.sleep(0.02)
+        first = 0.0
+        async with Backends(pool) as database:
+            with Clock() as c:
+                await broker.start()
+                while live.applied < events:
+                    if not first and live.applied:
+                        first = time.perf_counter() - c.t
+                    await asyncio.sleep(0.02)
         await broker.stop()
         await live.stop()
-        out("projection", events / c.seconds, c.cpu, events)
+        out(
+            "projection",
+            events / c.seconds,
+            c.cpu,
+            events,
+            postgres_cpu_us=round(database.cpu * 1e6 / events, 1),
+            first_batch_after_s=round(first, 2),
+        )
 
 
 async def main() -> None:

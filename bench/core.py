@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
+import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from fairline_events.context import CommandContext
 from fairline_events.kafka import KafkaAccess, consumer, ensure_topics, producer, topic_partitions
-from fairline_events.projection import LiveProjection, ProjectionRunner
+from fairline_events.projection import LiveProjection, ProjectionRunner, settle_worker_heap
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore, StreamAppend
 from faststream.kafka import KafkaBroker
@@ -232,63 +240,108 @@ async def bench_relay_and_projection(server: str, kafka: KafkaAccess, events: in
         store = EventStore(pool, registry)
         say(f"relay: appending {events} events to relay…")
         await fill_store(store, events)
-        relay = Relay(store, kafka, topic, batch_size=5000)
-        stopping = asyncio.Event()
-        say("relay: publishing…")
-        with Timer() as t:
-            task = asyncio.create_task(relay.run(stopping))
-            while relay.published < events:
-                await asyncio.sleep(0.05)
-        stopping.set()
-        await task
-        relay_rate = events / t.seconds
-        raw_rate = await raw_producer(kafka, f"{prefix}raw", events)
-        # The broker creates no topic on first use: Kafka's own tool needs its topic made.
-        await ensure_topics(kafka, [f"{prefix}perf"])
-        perf_rate = producer_performance(kafka, f"{prefix}perf", events)
-        figures.append(
-            Figure(
-                "relay",
-                "relay events/s",
-                relay_rate,
-                "events/s",
-                "raw aiokafka producer msgs/s",
-                raw_rate,
-                ">= 0.8 of the raw producer",
-                relay_rate >= 0.8 * raw_rate,
-                {"kafka ProducerPerformance records/s": perf_rate},
-            )
-        )
-
-        say("projection: applying the relayed events…")
-        runner = ProjectionRunner(floor, pool, kafka, prefix)
-        live = LiveProjection(runner, max_records=2000)
-        broker = KafkaBroker(
-            kafka.bootstrap_servers, security=kafka.faststream_security(), logger=None
-        )
-        await live.start()
-        live.subscribe(broker)
-        with Timer() as t:
-            await broker.start()
-            while live.applied < events:
-                await asyncio.sleep(0.05)
-        await broker.stop()
-        await live.stop()
-        projection_rate = events / t.seconds
-        raw_consume = await raw_consumer(kafka, topic, events)
-        figures.append(
-            Figure(
-                "projection",
-                "projection events/s",
-                projection_rate,
-                "events/s",
-                "raw aiokafka consumer msgs/s",
-                raw_consume,
-                ">= 30,000",
-                projection_rate >= 30_000,
-            )
-        )
+        with as_in_a_worker():
+            figures += await _relay_and_projection(pool, store, kafka, prefix, topic, events)
     return figures
+
+
+@contextlib.contextmanager
+def as_in_a_worker() -> Iterator[None]:
+    """The relay and the projections run in a service's worker, which settles its heap once
+    started (`fairline-<service> work`); here they run in the bench's process, which does the
+    same for them and then goes back to the interpreter's defaults for the other sections."""
+    threshold = gc.get_threshold()
+    settle_worker_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+async def _relay_and_projection(
+    pool: asyncpg.Pool, store: EventStore, kafka: KafkaAccess, prefix: str, topic: str, events: int
+) -> list[Figure]:
+    figures = []
+    relay = Relay(store, kafka, topic, batch_size=5000)
+    stopping = asyncio.Event()
+    say("relay: publishing…")
+    with sampled("relay"), Timer() as t:
+        task = asyncio.create_task(relay.run(stopping))
+        while relay.published < events:
+            await asyncio.sleep(0.05)
+    stopping.set()
+    await task
+    relay_rate = events / t.seconds
+    raw_rate = await raw_producer(kafka, f"{prefix}raw", events)
+    # The broker creates no topic on first use: Kafka's own tool needs its topic made.
+    await ensure_topics(kafka, [f"{prefix}perf"])
+    perf_rate = producer_performance(kafka, f"{prefix}perf", events)
+    figures.append(
+        Figure(
+            "relay",
+            "relay events/s",
+            relay_rate,
+            "events/s",
+            "raw aiokafka producer msgs/s",
+            raw_rate,
+            ">= 0.8 of the raw producer",
+            relay_rate >= 0.8 * raw_rate,
+            {"kafka ProducerPerformance records/s": perf_rate},
+        )
+    )
+
+    say("projection: applying the relayed events…")
+    runner = ProjectionRunner(floor, pool, kafka, prefix)
+    live = LiveProjection(runner, max_records=2000)
+    broker = KafkaBroker(kafka.bootstrap_servers, security=kafka.faststream_security(), logger=None)
+    await live.start()
+    live.subscribe(broker)
+    with sampled("projection"), Timer() as t:
+        await broker.start()
+        while live.applied < events:
+            await asyncio.sleep(0.05)
+    await broker.stop()
+    await live.stop()
+    projection_rate = events / t.seconds
+    raw_consume = await raw_consumer(kafka, topic, events)
+    figures.append(
+        Figure(
+            "projection",
+            "projection events/s",
+            projection_rate,
+            "events/s",
+            "raw aiokafka consumer msgs/s",
+            raw_consume,
+            ">= 30,000",
+            projection_rate >= 30_000,
+        )
+    )
+    return figures
+
+
+@contextlib.contextmanager
+def sampled(name: str) -> Iterator[None]:
+    """With BENCH_PROFILE=<dir>, py-spy samples this process (the relay and the projection
+    run inside the bench's own) for the block, into <dir>/<name>.folded; `python -m
+    bench.flame` summarises it. The block's length is not known ahead, so py-spy runs until
+    it is interrupted, as on Ctrl-C, and then writes what it sampled."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"{name}.folded"
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy), "record", "-f", "raw", "-r", "200", "-p", str(os.getpid())]
+    recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached before the work starts
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(60)
+        say(f"profile of the {name} in {out}")
 
 
 async def raw_producer(kafka: KafkaAccess, topic: str, events: int) -> float:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .asyncapi import asyncapi_document
+from .projection import settle_worker_heap
 from .service import Runtime, ServiceDefinition, build_app
 from .settings import ServiceSettings
 from .telemetry import configure_logging
@@ -210,6 +211,7 @@ async def _work(runtime: Runtime, args: argparse.Namespace) -> int:
 
         start_http_server(runtime.settings.metrics_port, addr=runtime.settings.http_host)
     await runtime.start(relay=not args.no_relay, projections=not args.no_projections)
+    settle_worker_heap()
     try:
         await stop.wait()
     finally:

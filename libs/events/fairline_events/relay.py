@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from opentelemetry import propagate, trace
 
@@ -29,7 +30,6 @@ from .telemetry import send_span
 log = structlog.get_logger(__name__)
 
 _RELAY_LOCK = 0x7265_6C61  # "rela"
-_PARTITIONER = DefaultPartitioner()
 
 # The relay reads in commit order through the (tx_id, position) index. Without statistics
 # (a new database, a burst before autovacuum's first ANALYZE) the planner guesses a few
@@ -61,6 +61,7 @@ class Relay:
         self.idle_poll_seconds = idle_poll_seconds
         self.published = 0
         self._wakeup = asyncio.Event()
+        self._partitions = _StreamPartitions([])
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Lead while this process holds the lock; stand by otherwise; stop with `stopping`."""
@@ -190,6 +191,10 @@ class Relay:
         Java client's murmur2), so a stream's events stay in one partition, in order.
         """
         partitions = sorted(await producer.partitions_for(self.topic))
+        partition_of = self._partitions.of if self._partitions.fits(partitions) else None
+        if partition_of is None:
+            self._partitions = _StreamPartitions(partitions)
+            partition_of = self._partitions.of
         builders: dict[int, BatchBuilder] = {}
         sends: list[asyncio.Future[object]] = []
         spans: list[trace.Span] = []
@@ -203,7 +208,7 @@ class Relay:
                     propagate.inject(carrier, context=trace.set_span_in_context(span))
                     headers += [(k, v.encode()) for k, v in carrier.items()]
             key = event.stream_id.encode()
-            partition = _PARTITIONER(key, partitions, partitions)
+            partition = partition_of(key)
             builder = builders.get(partition)
             if builder is None:
                 builder = builders[partition] = producer.create_batch()
@@ -234,6 +239,61 @@ class Relay:
             event_id=str(event.event_id),
             parent=event.trace_context,
         )
+
+
+class _StreamPartitions:
+    """The partition of each stream's key, as Kafka's Java client (and aiokafka's `send`)
+    chooses it: murmur2 of the key, modulo the partition count. Remembered per stream, since a
+    stream's events keep coming, until the topic's partitions change."""
+
+    REMEMBERED = 100_000
+
+    def __init__(self, partitions: list[int]) -> None:
+        self.partitions = partitions
+        self._known: dict[bytes, int] = {}
+
+    def fits(self, partitions: list[int]) -> bool:
+        return partitions == self.partitions
+
+    def of(self, key: bytes) -> int:
+        partition = self._known.get(key)
+        if partition is None:
+            if len(self._known) >= self.REMEMBERED:
+                self._known.clear()
+            partitions = self.partitions
+            partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            self._known[key] = partition
+        return partition
+
+
+_M = 0x5BD1E995
+_WORDS: dict[int, Callable[[bytes], tuple[int, ...]]] = {}
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as aiokafka's
+    partitioner computes it, but a little-endian word at a time instead of a byte at a time:
+    half the CPU (it was 40 % of the relay's)."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    words = _WORDS.get(length >> 2)
+    if words is None:
+        words = _WORDS[length >> 2] = struct.Struct(f"<{length >> 2}I").unpack_from
+    for k in words(data):
+        k = (k * _M) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * _M) & 0xFFFFFFFF
+        h = ((h * _M) & 0xFFFFFFFF) ^ k
+    tail = length & 3
+    if tail:
+        end = length - tail
+        if tail == 3:
+            h ^= data[end + 2] << 16
+        if tail >= 2:
+            h ^= data[end + 1] << 8
+        h = ((h ^ data[end]) * _M) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
 
 
 @dataclass
