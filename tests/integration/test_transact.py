@@ -6,7 +6,7 @@ transaction nothing is retried."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import pytest
@@ -236,3 +236,37 @@ async def test_events_for_a_stream_not_locked_are_a_bug(store: EventStore) -> No
     with pytest.raises(RuntimeError, match="did not lock"):
         await transact(store, decide, ctx)
     assert await store.stream_version("read-only") == 0
+
+
+async def test_a_command_races_without_locks_until_its_stream_loses_a_race(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("fairline_events.store.CONTENDED_SECONDS", 0.2)
+    in_transaction: list[bool] = []
+
+    def plan(*, interloper: bool = False) -> Callable[[Streams], Awaitable[Decision]]:
+        async def decide(load: Streams) -> Decision:
+            version = await load(COUNT, "booth-O1")
+            in_transaction.append(load.connection.is_in_transaction())
+            if interloper and len(in_transaction) == 1:  # another writer gets in first
+                await store.append("booth-O1", [BoothReleased(booth="O1")], version, ctx)
+            return {"booth-O1": [BoothReleased(booth="O1")]}
+
+        return decide
+
+    await transact(store, plan(), ctx)
+    assert in_transaction == [False]  # read, then one append: no BEGIN, no lock, no COMMIT
+
+    in_transaction.clear()
+    await transact(store, plan(interloper=True), ctx)
+    assert in_transaction == [False, True]  # the race lost, decided again under the lock
+
+    in_transaction.clear()
+    await transact(store, plan(), ctx)
+    assert in_transaction == [True]  # a stream that just lost a race is locked at once
+
+    await asyncio.sleep(0.3)
+    in_transaction.clear()
+    await transact(store, plan(), ctx)
+    assert in_transaction == [False]  # and raced for again once it has been quiet
+    assert await store.stream_version("booth-O1") == 5

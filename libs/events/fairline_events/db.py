@@ -118,6 +118,8 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's)
         if timeout is not None:  # the caller's own bound
             return await super()._acquire(timeout)
+        if self._queue is not None and self._queue.qsize():  # one is free: no wait, no timer
+            return await super()._acquire(None)
         while True:
             try:
                 return await super()._acquire(self._stall_timeout)

@@ -35,7 +35,8 @@ Correlation = Annotated[
 
 async def clock_of(request: Request) -> Clock:
     """The time rules see; a test may put its own clock on `app.state.clock`."""
-    clock: Any = getattr(request.app.state, "clock", None)
+    # `State` raises (and catches) an AttributeError for a name it lacks: look it up instead
+    clock: Any = request.app.state._state.get("clock")
     return clock if clock is not None else utc_now
 
 

@@ -6,9 +6,10 @@ Recorder only: it persists and reads envelopes; deciding is the domain's job.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -25,6 +26,10 @@ S = TypeVar("S")
 
 NOTIFY_CHANNEL = "fairline_events"
 _CONFLICT = "FL409"  # raised by fairline_require_claims (sql/003)
+
+CONTENDED_SECONDS = 1.0
+"""How long a stream that lost an optimistic race is written under its lock from the start."""
+CONTENDED_STREAMS = 10_000
 
 _COLUMNS = (
     "event_id, stream_id, stream_version, event_type, schema_version, occurred_at, actor,"
@@ -96,6 +101,9 @@ class EventStore:
         # re-decoded on every command. States are immutable, so sharing them is safe.
         self._states: OrderedDict[tuple[str, Callable[..., Any]], tuple[Any, int]] = OrderedDict()
         self._cached_states = cached_states
+        # Streams whose optimistic writers lost a race lately, until when (monotonic): a
+        # rush on one booth queues on its lock instead of racing, losing and queueing anyway.
+        self._contended: OrderedDict[str, float] = OrderedDict()
 
     async def append(
         self,
@@ -251,6 +259,26 @@ class EventStore:
         self._states.move_to_end(key)
         if len(self._states) > self._cached_states:
             self._states.popitem(last=False)
+
+    def contend(self, stream_id: str) -> None:
+        """A writer of `stream_id` lost a race: lock it from the start for a while."""
+        self._contended[stream_id] = time.monotonic() + CONTENDED_SECONDS
+        self._contended.move_to_end(stream_id)
+        if len(self._contended) > CONTENDED_STREAMS:
+            self._contended.popitem(last=False)
+
+    def contended(self, stream_ids: Iterable[str]) -> bool:
+        """Whether a writer of any of `stream_ids` lost a race in the last moments."""
+        if not self._contended:
+            return False
+        now = time.monotonic()
+        for stream_id in stream_ids:
+            until = self._contended.get(stream_id)
+            if until is not None:
+                if until > now:
+                    return True
+                del self._contended[stream_id]
+        return False
 
     async def read_all(self, after: Checkpoint, limit: int = 1000) -> list[StoredEvent]:
         """Committed events after `after`, in commit order, never skipping a late commit.

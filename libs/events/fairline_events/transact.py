@@ -5,15 +5,18 @@ needs (a booth and the exhibitor's hold cap, every night of a hotel stay, a meet
 party's agenda), calls the pure rule, and appends to all of them or to none; `transact` is
 that plumbing, once, for every service.
 
-Round trips. Locks are taken in one statement, the streams a step needs (written and only
-read) are loaded in one query, and the append is one statement: BEGIN, lock, load, append,
-COMMIT for a command over a booth, an account and the edition's market.
+Round trips. A command's first attempt takes no lock and no transaction: it reads the
+streams it needs in one query and appends in one statement that checks every written
+stream's version, so a command over a booth, an account and the edition's market is two
+round trips. Only when it loses a race (or a stream it writes lost one in the last second,
+`EventStore.contended`) does the command run locked: BEGIN, lock and read (one round trip),
+append, COMMIT, decided again on fresh state, so a lost race ends in the rule's answer.
 
-Locks. Each stream a command writes is locked before it is read, so concurrent commands on
-a stream queue, and each decides on the state the previous one left. Locks are taken in one
-global order (by key), so two commands never wait on each other in a cycle; a command that
-finds it needs a stream ordered before one it already holds starts over, with every stream
-it now knows of locked first.
+Locks. On a locked attempt each stream a command writes is locked before it is read, so
+concurrent commands on a stream queue, and each decides on the state the previous one left.
+Locks are taken in one global order (by key), so two commands never wait on each other in a
+cycle; a command that finds it needs a stream ordered before one it already holds starts
+over, with every stream it now knows of locked first.
 
 They are transaction-level advisory locks, not row locks (`FOR UPDATE`), because taking one
 gives the transaction no id. Its id comes with its first write, the append, after every lock
@@ -22,11 +25,11 @@ append by a transaction older than the stream's last writer: a command that took
 early and then waited for a lock would lose its append. With advisory locks, for each
 stream the order of transaction ids is the order of versions.
 
-Retries. The append still checks every version read: a writer that does not lock (a plain
-`handle`) or a policy's batch may get in first. The command is then decided again on fresh
-state, after a short random pause that spreads the racers out, a bounded number of times,
-so the loser of a race gets the rule's answer (`booth_unavailable`, `no_room`), not a bare
-409.
+Retries. The append still checks every version read: a writer that does not lock (another
+command's optimistic attempt, a plain append) or a policy's batch may get in first. The
+command is then decided again on fresh state, after a short random pause that spreads the
+racers out, a bounded number of times, so the loser of a race gets the rule's answer
+(`booth_unavailable`, `no_room`), not a bare 409.
 
 Policies. With `connection` the command runs in the caller's transaction (a policy appends
 with its checkpoint): no transaction of its own and no retry. That transaction may already
@@ -102,6 +105,10 @@ class _Relock(Exception):
         self.streams = streams
 
 
+class _Contended(_Relock):
+    """A stream this command writes lost a race lately: queue on its lock from the start."""
+
+
 class Streams:
     """The streams one attempt of a command reads and writes, inside its transaction.
 
@@ -118,10 +125,15 @@ class Streams:
         connection: asyncpg.Connection,
         ordered: bool,
         now: datetime | None = None,
+        *,
+        locking: bool = True,
     ) -> None:
         self.store = store
         self.connection = connection
         self.ordered = ordered
+        self.locking = locking
+        """False for a command's first, optimistic attempt: no transaction and no locks; the
+        append's version checks alone decide whether what it read is still current."""
         self.now = now if now is not None else utc_now()
         """The time this attempt's rules see (the context's clock, read once)."""
         self.locked: set[str] = set()
@@ -138,13 +150,20 @@ class Streams:
         """Lock streams for writing. One read before its lock is read again: if the stream
         moved meanwhile, whatever was planned from it is stale, a concurrent change."""
         keys, seen = self._take(stream_ids)
-        await self._read([(loaded.fold, s) for s, loaded in seen.items()], keys)
-        self._check(seen)
+        if self.locking:
+            await self._read([(loaded.fold, s) for s, loaded in seen.items()], keys)
+            self._check(seen)
 
     def _take(self, stream_ids: Iterable[str]) -> tuple[list[int], dict[str, _Loaded]]:
         """The lock keys still to take for `stream_ids`, in the global order, and the states
         read before their lock (to read again once it is held)."""
         wanted = set(stream_ids) - self.locked
+        if not self.locking:
+            # Nothing to lock and nothing to read again: the append checks every version read.
+            if self.store.contended(wanted):
+                raise _Contended(frozenset(self.locked | wanted))
+            self.locked |= wanted
+            return [], {}
         keys = sorted({lock_key(s) for s in wanted} - self._keys)
         if self.ordered and keys and self._keys and keys[0] < max(self._keys):
             raise _Relock(frozenset(self.locked | wanted))
@@ -246,6 +265,12 @@ async def transact(
     `command` names the command in the events' metadata (unless the context does already).
     A concurrent change makes the whole of it, `decide` included, run again on fresh state,
     up to `attempts` times; inside a caller's `connection`, it propagates instead.
+
+    The first attempt is optimistic: it reads without a transaction or a lock and appends in
+    one statement (two round trips instead of BEGIN, lock and read, append, COMMIT). The
+    append's version checks make it exactly as safe; what it costs is a race lost, after
+    which the command queues on the locks like any other, and the streams it lost on are
+    locked from the start by the next commands for a while.
     """
     if command is not None and context.command is None:
         context = context.for_command(command)
@@ -253,6 +278,13 @@ async def transact(
         load = Streams(store, connection, ordered=False, now=context.clock())
         return await _attempt(load, decide, context, after)
     first: frozenset[str] = frozenset()
+    try:
+        return await _optimistic(store, decide, context, after)
+    except _Contended as contended:
+        first = contended.streams
+    except RETRY as lost:
+        if isinstance(lost, ConcurrencyConflict):
+            store.contend(lost.stream_id)
     relocks = failures = 0
     while True:
         try:
@@ -262,17 +294,7 @@ async def transact(
                 load = Streams(store, conn, ordered=relocks < attempts, now=context.clock())
                 await load.lock(*first)
                 outcome = await _attempt(load, decide, context, after)
-            if context.receipt is not None:  # the answer's consistency token
-                context.receipt.record({e.stream_id: e.stream_version for e in outcome.envelopes})
-            # Committed: the next command on these streams reads only what came after.
-            for stream_id, loaded in load.loaded.items():
-                store.remember(
-                    stream_id,
-                    loaded.fold.evolve,
-                    outcome.states[stream_id],
-                    outcome.versions[stream_id],
-                )
-            return outcome
+            return _committed(store, load, outcome, context)
         except _Relock as relock:
             relocks += 1
             first |= relock.streams
@@ -283,13 +305,58 @@ async def transact(
             await asyncio.sleep(random.uniform(0, JITTER * failures))
 
 
+async def _optimistic(
+    store: EventStore, decide: Decide, context: CommandContext, after: After | None
+) -> Outcome:
+    """One attempt without locks: read, decide, append with every version checked; a
+    transaction only when work outside the event table must commit with the events."""
+    async with store.pool.acquire() as conn:
+        load = Streams(store, conn, ordered=False, now=context.clock(), locking=False)
+        decision = await _decision(load, decide)
+        if not load.hooks and after is None:
+            outcome = await _append(load, decision, context, None)
+        else:
+            async with conn.transaction():
+                outcome = await _append(load, decision, context, after)
+    return _committed(store, load, outcome, context)
+
+
+def _committed(
+    store: EventStore, load: Streams, outcome: Outcome, context: CommandContext
+) -> Outcome:
+    if context.receipt is not None:  # the answer's consistency token
+        context.receipt.record({e.stream_id: e.stream_version for e in outcome.envelopes})
+    # Committed: the next command on these streams reads only what came after.
+    for stream_id, loaded in load.loaded.items():
+        store.remember(
+            stream_id,
+            loaded.fold.evolve,
+            outcome.states[stream_id],
+            outcome.versions[stream_id],
+        )
+    return outcome
+
+
 async def _attempt(
     load: Streams, decide: Decide, context: CommandContext, after: After | None
 ) -> Outcome:
+    return await _append(load, await _decision(load, decide), context, after)
+
+
+async def _decision(load: Streams, decide: Decide) -> dict[str, list[DomainEvent]]:
     decision = {s: list(events) for s, events in (await decide(load)).items() if events}
     unlocked = sorted(s for s in decision if s not in load.locked or s not in load.loaded)
     if unlocked:
         raise RuntimeError(f"decided events for streams it did not lock and load: {unlocked}")
+    return decision
+
+
+async def _append(
+    load: Streams,
+    decision: dict[str, list[DomainEvent]],
+    context: CommandContext,
+    after: After | None,
+) -> Outcome:
     appends = [StreamAppend(s, events, load.loaded[s].version) for s, events in decision.items()]
     with database_span("INSERT", "events", load.connection, batch=len(appends)):
         envelopes = await load.store.append_streams(appends, context, connection=load.connection)
