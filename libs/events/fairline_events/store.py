@@ -410,8 +410,11 @@ WITH wanted AS (
   WHERE (SELECT ok FROM claims)
   RETURNING event_id, position
 )
--- Wake the relay at commit; one notification per transaction, same round trip.
-SELECT event_id, position, pg_notify('{NOTIFY_CHANNEL}', '') FROM appended
+, woken AS MATERIALIZED (
+  -- Wake the relay at commit: one call per append, not one per event (a CTE scanned once).
+  SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM appended)
+)
+SELECT event_id, position FROM appended, woken
 """
 """Every stream's claim, then the events: one statement, so all of it or none of it."""
 
