@@ -270,3 +270,32 @@ async def test_a_command_races_without_locks_until_its_stream_loses_a_race(
     await transact(store, plan(), ctx)
     assert in_transaction == [False]  # and raced for again once it has been quiet
     assert await store.stream_version("booth-O1") == 5
+
+
+async def test_commands_that_each_write_what_the_other_only_reads_never_both_go_through(
+    store: EventStore,
+) -> None:
+    """Each of two commands locks both streams, writes its own, and only if the other's is
+    still empty: whichever way they race, exactly one writes (no write skew)."""
+
+    def first_of(mine: str, other: str) -> Callable[[Streams], Awaitable[Decision]]:
+        async def decide(load: Streams) -> Decision:
+            await load.lock(mine, other)
+            if await load(COUNT, other):
+                raise Conflict(f"{other} went first", code="taken")
+            await load(COUNT, mine)
+            await asyncio.sleep(0.01)  # both have read before either appends
+            return {mine: [BoothReleased(booth=mine)]}
+
+        return decide
+
+    for race in range(10):
+        left, right = f"left-{race}", f"right-{race}"
+        answers = await asyncio.gather(
+            transact(store, first_of(left, right), ctx),
+            transact(store, first_of(right, left), ctx),
+            return_exceptions=True,
+        )
+        refused = [a for a in answers if isinstance(a, Conflict)]
+        assert [a.code for a in refused] == ["taken"], answers
+        assert await store.stream_version(left) + await store.stream_version(right) == 1

@@ -5,12 +5,15 @@ needs (a booth and the exhibitor's hold cap, every night of a hotel stay, a meet
 party's agenda), calls the pure rule, and appends to all of them or to none; `transact` is
 that plumbing, once, for every service.
 
-Round trips. A command's first attempt takes no lock and no transaction: it reads the
-streams it needs in one query and appends in one statement that checks every written
-stream's version, so a command over a booth, an account and the edition's market is two
-round trips. Only when it loses a race (or a stream it writes lost one in the last second,
-`EventStore.contended`) does the command run locked: BEGIN, lock and read (one round trip),
-append, COMMIT, decided again on fresh state, so a lost race ends in the rule's answer.
+Round trips. A command's first attempt runs without a transaction: it reads the streams it
+needs in one query, unlocked, and appends in one statement that first takes the locks the
+streams it writes would have had (held until that statement commits) and checks that every
+stream it read, written or not, is still at the version it read; only then does it claim
+the versions and insert. So it is as if it had locked, read and appended, in two round trips
+for a booth, an account and the edition's market. When a stream moved meanwhile, or one it
+writes lost such a race in the last second (`EventStore.contended`), the command runs
+locked: BEGIN, lock and read (one round trip), append, COMMIT, decided again on fresh
+state, so a lost race ends in the rule's answer.
 
 Locks. On a locked attempt each stream a command writes is locked before it is read, so
 concurrent commands on a stream queue, and each decides on the state the previous one left.
@@ -57,7 +60,7 @@ from .decider import Fold
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
 from .registry import DomainEvent
-from .store import EventStore, StreamAppend
+from .store import EventStore, Guard, StreamAppend
 from .telemetry import database_span
 
 C = TypeVar("C")
@@ -267,8 +270,8 @@ async def transact(
     up to `attempts` times; inside a caller's `connection`, it propagates instead.
 
     The first attempt is optimistic: it reads without a transaction or a lock and appends in
-    one statement (two round trips instead of BEGIN, lock and read, append, COMMIT). The
-    append's version checks make it exactly as safe; what it costs is a race lost, after
+    one statement that takes the locks, then checks every stream read (two round trips
+    instead of BEGIN, lock and read, append, COMMIT). What it costs is a race lost, after
     which the command queues on the locks like any other, and the streams it lost on are
     locked from the start by the next commands for a while.
     """
@@ -308,8 +311,9 @@ async def transact(
 async def _optimistic(
     store: EventStore, decide: Decide, context: CommandContext, after: After | None
 ) -> Outcome:
-    """One attempt without locks: read, decide, append with every version checked; a
-    transaction only when work outside the event table must commit with the events."""
+    """One attempt that reads unlocked and appends with its locks taken and every stream it
+    read checked; a transaction only when work outside the event table must commit with
+    the events."""
     async with store.pool.acquire() as conn:
         load = Streams(store, conn, ordered=False, now=context.clock(), locking=False)
         decision = await _decision(load, decide)
@@ -358,8 +362,14 @@ async def _append(
     after: After | None,
 ) -> Outcome:
     appends = [StreamAppend(s, events, load.loaded[s].version) for s, events in decision.items()]
+    guard = None
+    if not load.locking:  # the locks now, and every stream read checked as it was read
+        keys = sorted({lock_key(s) for s in load.locked})
+        guard = Guard(keys, {s: loaded.version for s, loaded in load.loaded.items()})
     with database_span("INSERT", "events", load.connection, batch=len(appends)):
-        envelopes = await load.store.append_streams(appends, context, connection=load.connection)
+        envelopes = await load.store.append_streams(
+            appends, context, connection=load.connection, guard=guard
+        )
     events = [event for a in appends for event in a.events]
     for hook in [*load.hooks, *([after] if after is not None else [])]:
         await hook(load.connection, events)
