@@ -15,7 +15,7 @@ from fairline_events.db import migrate
 from fairline_events.decider import Fold
 from fairline_events.errors import ConcurrencyConflict, Conflict
 from fairline_events.registry import DomainEvent
-from fairline_events.store import EventStore
+from fairline_events.store import EventStore, StreamAppend
 from fairline_events.transact import Decision, Streams, transact
 from support.sample_events import BoothHeld, BoothReleased, registry
 
@@ -299,3 +299,36 @@ async def test_commands_that_each_write_what_the_other_only_reads_never_both_go_
         refused = [a for a in answers if isinstance(a, Conflict)]
         assert [a.code for a in refused] == ["taken"], answers
         assert await store.stream_version(left) + await store.stream_version(right) == 1
+
+
+async def test_a_refusal_is_given_only_on_a_state_that_existed_at_one_moment(
+    store: EventStore,
+) -> None:
+    """A slot read open, then its host's agenda read with the booking that took the slot: the
+    answer is the slot's, as it would be with both read at once."""
+    attempts = 0
+
+    async def decide(load: Streams) -> Decision:
+        nonlocal attempts
+        attempts += 1
+        slot_taken = await load(COUNT, "slot-1")
+        if attempts == 1:  # the winner commits between the two reads
+            await store.append_streams(
+                [
+                    StreamAppend("slot-1", [BoothReleased(booth="taken")], 0),
+                    StreamAppend("agenda-1", [BoothReleased(booth="booked")], 0),
+                ],
+                ctx,
+            )
+        double_booked = await load(COUNT, "agenda-1")
+        if slot_taken:
+            raise Conflict("the slot is taken", code="slot_taken")
+        if double_booked:
+            raise Conflict("the host is in another meeting", code="double_booked")
+        return {"slot-1": [BoothReleased(booth="mine")], "agenda-1": [BoothReleased(booth="m")]}
+
+    with pytest.raises(Conflict) as refused:
+        await transact(store, decide, ctx)
+
+    assert refused.value.code == "slot_taken"
+    assert attempts == 2

@@ -58,7 +58,7 @@ import asyncpg
 from .context import CommandContext, utc_now
 from .decider import Fold
 from .envelope import Envelope
-from .errors import ConcurrencyConflict
+from .errors import ConcurrencyConflict, DomainError
 from .registry import DomainEvent
 from .store import EventStore, Guard, StreamAppend
 from .telemetry import database_span
@@ -141,6 +141,8 @@ class Streams:
         """The time this attempt's rules see (the context's clock, read once)."""
         self.locked: set[str] = set()
         self.loaded: dict[str, _Loaded] = {}
+        self.queries = 0
+        """Reads so far: unlocked, each is a snapshot of its own moment."""
         self.hooks: list[After] = []
         self._keys: set[int] = set()
 
@@ -223,6 +225,7 @@ class Streams:
                 missing.setdefault(stream_id, fold)
         if not missing and not locking:
             return
+        self.queries += 1
         loaded = await self.store.load_many(
             [(s, fold.evolve, fold.initial(s)) for s, fold in missing.items()],
             connection=self.connection,
@@ -316,13 +319,35 @@ async def _optimistic(
     the events."""
     async with store.pool.acquire() as conn:
         load = Streams(store, conn, ordered=False, now=context.clock(), locking=False)
-        decision = await _decision(load, decide)
+        try:
+            decision = await _decision(load, decide)
+        except DomainError:
+            await _one_moment(load)  # a refusal stands only on a state that existed
+            raise
+        if not decision:
+            await _one_moment(load)
         if not load.hooks and after is None:
             outcome = await _append(load, decision, context, None)
         else:
             async with conn.transaction():
                 outcome = await _append(load, decision, context, after)
     return _committed(store, load, outcome, context)
+
+
+async def _one_moment(load: Streams) -> None:
+    """Start over locked unless what the attempt read, in several unlocked queries, was the
+    state of one moment: it was if every stream read is still at the version read (versions
+    only grow). A slot read open, then its host's agenda read with the winner's booking,
+    would otherwise refuse with `double_booked` instead of `slot_taken`."""
+    if load.queries < 2:
+        return
+    rows = await load.connection.fetch(
+        "SELECT stream_id, version FROM public.streams WHERE stream_id = ANY($1::text[])",
+        list(load.loaded),
+    )
+    now = {r["stream_id"]: r["version"] for r in rows}
+    if any(now.get(s, 0) != loaded.version for s, loaded in load.loaded.items()):
+        raise _Contended(frozenset(load.locked))
 
 
 def _committed(
