@@ -12,6 +12,8 @@ the peer (for a py-spy recording of Fairline alone). Not part of `make bench`.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -136,8 +138,12 @@ async def relay(server: str, events: int) -> None:
         store = EventStore(pool, registry)
         await core.fill_store(store, events)
         # from here on, as the checkout's worker runs the relay and the projections
+        # a checkout from before the worker settled its heap has neither
+        heap = importlib.util.find_spec("fairline_events.heap")
         settle = getattr(projection, "settle_worker_heap", None)
-        if settle is not None:
+        if heap is not None:
+            importlib.import_module("fairline_events.heap").settle_heap(50_000)
+        elif settle is not None:
             settle()
         r = Relay(store, kafka, topic, batch_size=5000)
         stopping = asyncio.Event()

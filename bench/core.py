@@ -20,8 +20,9 @@ from typing import Any
 
 import asyncpg
 from fairline_events.context import CommandContext
+from fairline_events.heap import WORKING, settle_heap
 from fairline_events.kafka import KafkaAccess, consumer, ensure_topics, producer, topic_partitions
-from fairline_events.projection import LiveProjection, ProjectionRunner, settle_worker_heap
+from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore, StreamAppend
 from faststream.kafka import KafkaBroker
@@ -251,7 +252,7 @@ def as_in_a_worker() -> Iterator[None]:
     started (`fairline-<service> work`); here they run in the bench's process, which does the
     same for them and then goes back to the interpreter's defaults for the other sections."""
     threshold = gc.get_threshold()
-    settle_worker_heap()
+    settle_heap(WORKING)
     try:
         yield
     finally:

@@ -6,7 +6,7 @@ transaction nothing is retried."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import pytest
@@ -15,7 +15,7 @@ from fairline_events.db import migrate
 from fairline_events.decider import Fold
 from fairline_events.errors import ConcurrencyConflict, Conflict
 from fairline_events.registry import DomainEvent
-from fairline_events.store import EventStore
+from fairline_events.store import EventStore, StreamAppend
 from fairline_events.transact import Decision, Streams, transact
 from support.sample_events import BoothHeld, BoothReleased, registry
 
@@ -236,3 +236,99 @@ async def test_events_for_a_stream_not_locked_are_a_bug(store: EventStore) -> No
     with pytest.raises(RuntimeError, match="did not lock"):
         await transact(store, decide, ctx)
     assert await store.stream_version("read-only") == 0
+
+
+async def test_a_command_races_without_locks_until_its_stream_loses_a_race(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("fairline_events.store.CONTENDED_SECONDS", 0.2)
+    in_transaction: list[bool] = []
+
+    def plan(*, interloper: bool = False) -> Callable[[Streams], Awaitable[Decision]]:
+        async def decide(load: Streams) -> Decision:
+            version = await load(COUNT, "booth-O1")
+            in_transaction.append(load.connection.is_in_transaction())
+            if interloper and len(in_transaction) == 1:  # another writer gets in first
+                await store.append("booth-O1", [BoothReleased(booth="O1")], version, ctx)
+            return {"booth-O1": [BoothReleased(booth="O1")]}
+
+        return decide
+
+    await transact(store, plan(), ctx)
+    assert in_transaction == [False]  # read, then one append: no BEGIN, no lock, no COMMIT
+
+    in_transaction.clear()
+    await transact(store, plan(interloper=True), ctx)
+    assert in_transaction == [False, True]  # the race lost, decided again under the lock
+
+    in_transaction.clear()
+    await transact(store, plan(), ctx)
+    assert in_transaction == [True]  # a stream that just lost a race is locked at once
+
+    await asyncio.sleep(0.3)
+    in_transaction.clear()
+    await transact(store, plan(), ctx)
+    assert in_transaction == [False]  # and raced for again once it has been quiet
+    assert await store.stream_version("booth-O1") == 5
+
+
+async def test_commands_that_each_write_what_the_other_only_reads_never_both_go_through(
+    store: EventStore,
+) -> None:
+    """Each of two commands locks both streams, writes its own, and only if the other's is
+    still empty: whichever way they race, exactly one writes (no write skew)."""
+
+    def first_of(mine: str, other: str) -> Callable[[Streams], Awaitable[Decision]]:
+        async def decide(load: Streams) -> Decision:
+            await load.lock(mine, other)
+            if await load(COUNT, other):
+                raise Conflict(f"{other} went first", code="taken")
+            await load(COUNT, mine)
+            await asyncio.sleep(0.01)  # both have read before either appends
+            return {mine: [BoothReleased(booth=mine)]}
+
+        return decide
+
+    for race in range(10):
+        left, right = f"left-{race}", f"right-{race}"
+        answers = await asyncio.gather(
+            transact(store, first_of(left, right), ctx),
+            transact(store, first_of(right, left), ctx),
+            return_exceptions=True,
+        )
+        refused = [a for a in answers if isinstance(a, Conflict)]
+        assert [a.code for a in refused] == ["taken"], answers
+        assert await store.stream_version(left) + await store.stream_version(right) == 1
+
+
+async def test_a_refusal_is_given_only_on_a_state_that_existed_at_one_moment(
+    store: EventStore,
+) -> None:
+    """A slot read open, then its host's agenda read with the booking that took the slot: the
+    answer is the slot's, as it would be with both read at once."""
+    attempts = 0
+
+    async def decide(load: Streams) -> Decision:
+        nonlocal attempts
+        attempts += 1
+        slot_taken = await load(COUNT, "slot-1")
+        if attempts == 1:  # the winner commits between the two reads
+            await store.append_streams(
+                [
+                    StreamAppend("slot-1", [BoothReleased(booth="taken")], 0),
+                    StreamAppend("agenda-1", [BoothReleased(booth="booked")], 0),
+                ],
+                ctx,
+            )
+        double_booked = await load(COUNT, "agenda-1")
+        if slot_taken:
+            raise Conflict("the slot is taken", code="slot_taken")
+        if double_booked:
+            raise Conflict("the host is in another meeting", code="double_booked")
+        return {"slot-1": [BoothReleased(booth="mine")], "agenda-1": [BoothReleased(booth="m")]}
+
+    with pytest.raises(Conflict) as refused:
+        await transact(store, decide, ctx)
+
+    assert refused.value.code == "slot_taken"
+    assert attempts == 2

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .asyncapi import asyncapi_document
-from .projection import settle_worker_heap
+from .heap import WORKING, settle_heap
 from .service import Runtime, ServiceDefinition, build_app
 from .settings import ServiceSettings
 from .telemetry import configure_logging
@@ -118,6 +118,7 @@ def main(
         app = build_app(
             definition, settings, relay=not args.no_relay, projections=not args.no_projections
         )
+        settle_heap()
         uvicorn.run(app, **served)
         return 0
     if args.command == "openapi":
@@ -172,7 +173,9 @@ def app_from_environment() -> Any:
     ).definition
     settings = ServiceSettings()
     configure_logging(settings.log_level)
-    return build_app(definition, settings, relay=False, projections=False, jobs=False)
+    app = build_app(definition, settings, relay=False, projections=False, jobs=False)
+    settle_heap()
+    return app
 
 
 async def _offline(
@@ -211,7 +214,7 @@ async def _work(runtime: Runtime, args: argparse.Namespace) -> int:
 
         start_http_server(runtime.settings.metrics_port, addr=runtime.settings.http_host)
     await runtime.start(relay=not args.no_relay, projections=not args.no_projections)
-    settle_worker_heap()
+    settle_heap(WORKING)
     try:
         await stop.wait()
     finally:

@@ -115,9 +115,17 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
             self._last_probe = (time.monotonic(), answered)
             return answered
 
+    def _idle_connection(self) -> bool:
+        """A connected holder waits in the queue (one without a connection would connect,
+        which may time out on a busy server: that goes through the bounded path below)."""
+        queue = self._queue
+        return queue is not None and any(holder.is_connected() for holder in queue._queue)
+
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's)
         if timeout is not None:  # the caller's own bound
             return await super()._acquire(timeout)
+        if self._idle_connection():  # taken at once: no wait to bound, so no timer
+            return await super()._acquire(None)
         while True:
             try:
                 return await super()._acquire(self._stall_timeout)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import time
 import traceback
@@ -116,24 +115,6 @@ def sql(query: str, *args: Any) -> Sql:
 Statements = Sql | Sequence[Sql] | None
 """What a projection handler returns: the read model's change, as statements the runner
 pipelines (several for an event that touches several rows' shapes, none to ignore it)."""
-
-
-YOUNG_OBJECTS_BEFORE_COLLECTING = 50_000
-"""A batch of 2,000 events holds some 40,000 small objects (records, envelopes, events,
-statements) that all die when it commits. CPython's default (a collection every 700 new
-objects) scans each of them, then scans them again as survivors, and a full collection then
-walks the whole heap: 16 µs of the worker's CPU per event, half its time, on the core bench."""
-
-
-def settle_worker_heap() -> None:
-    """Call once a worker (relay, projections, jobs) has started: what start-up built (modules,
-    schemas, clients) is frozen out of every later collection, and the collector waits for
-    50,000 new objects, so a batch's short-lived ones are mostly freed before it looks.
-    Reference cycles are still collected, only less often."""
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_OBJECTS_BEFORE_COLLECTING, older, oldest)
 
 
 class _PoisonInBatch(Exception):

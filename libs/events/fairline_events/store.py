@@ -6,9 +6,10 @@ Recorder only: it persists and reads envelopes; deciding is the domain's job.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -25,6 +26,10 @@ S = TypeVar("S")
 
 NOTIFY_CHANNEL = "fairline_events"
 _CONFLICT = "FL409"  # raised by fairline_require_claims (sql/003)
+
+CONTENDED_SECONDS = 1.0
+"""How long a stream that lost an optimistic race is written under its lock from the start."""
+CONTENDED_STREAMS = 10_000
 
 _COLUMNS = (
     "event_id, stream_id, stream_version, event_type, schema_version, occurred_at, actor,"
@@ -96,6 +101,9 @@ class EventStore:
         # re-decoded on every command. States are immutable, so sharing them is safe.
         self._states: OrderedDict[tuple[str, Callable[..., Any]], tuple[Any, int]] = OrderedDict()
         self._cached_states = cached_states
+        # Streams whose optimistic writers lost a race lately, until when (monotonic): a
+        # rush on one booth queues on its lock instead of racing, losing and queueing anyway.
+        self._contended: OrderedDict[str, float] = OrderedDict()
 
     async def append(
         self,
@@ -113,9 +121,12 @@ class EventStore:
         appends: Sequence[StreamAppend],
         context: CommandContext,
         connection: asyncpg.Connection | None = None,
+        *,
+        guard: Guard | None = None,
     ) -> list[Envelope]:
         """Append to several streams: all of them, or none (one statement, so it needs no
-        transaction of its own; inside a caller's, a conflict aborts the caller's too)."""
+        transaction of its own; inside a caller's, a conflict aborts the caller's too).
+        With `guard`, the statement first takes its locks and checks what was read."""
         appends = [a for a in appends if a.events]
         if not appends:
             return []
@@ -123,12 +134,16 @@ class EventStore:
             raise ValueError("one StreamAppend per stream")
         recording = _Recording(self, appends, context)
         if connection is not None:
-            return await self._write(connection, appends, recording)
+            return await self._write(connection, appends, recording, guard)
         async with self.pool.acquire() as conn:
-            return await self._write(conn, appends, recording)
+            return await self._write(conn, appends, recording, guard)
 
     async def _write(
-        self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], recording: _Recording
+        self,
+        conn: asyncpg.Connection,
+        appends: Sequence[StreamAppend],
+        recording: _Recording,
+        guard: Guard | None = None,
     ) -> list[Envelope]:
         """Claim each stream's versions and insert the events, in one round trip.
 
@@ -138,19 +153,23 @@ class EventStore:
         with a higher id: that would put the stream's versions out of order for them. It is
         refused as a concurrent change, and its retry, with a new id, goes through.
         """
+        guarded = () if guard is None else (list(guard.keys), [*guard.read], [*guard.read.values()])
         try:
             written = await conn.fetch(
-                _APPEND,
+                _APPEND if guard is None else _GUARDED_APPEND,
                 [a.stream_id for a in appends],
                 [a.expected_version for a in appends],
                 [a.expected_version + len(a.events) for a in appends],
                 *recording.columns(),
+                *guarded,
             )
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == _CONFLICT:
                 stream_id = getattr(exc, "detail", None) or appends[0].stream_id
-                expected = next(a.expected_version for a in appends if a.stream_id == stream_id)
-                raise ConcurrencyConflict(stream_id, expected) from exc
+                expected = {a.stream_id: a.expected_version for a in appends}
+                if guard is not None:
+                    expected = {**guard.read, **expected}
+                raise ConcurrencyConflict(stream_id, expected.get(stream_id, 0)) from exc
             if isinstance(exc, asyncpg.UniqueViolationError):  # a writer bypassed `streams`
                 first = appends[0]
                 raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
@@ -251,6 +270,26 @@ class EventStore:
         self._states.move_to_end(key)
         if len(self._states) > self._cached_states:
             self._states.popitem(last=False)
+
+    def contend(self, stream_id: str) -> None:
+        """A writer of `stream_id` lost a race: lock it from the start for a while."""
+        self._contended[stream_id] = time.monotonic() + CONTENDED_SECONDS
+        self._contended.move_to_end(stream_id)
+        if len(self._contended) > CONTENDED_STREAMS:
+            self._contended.popitem(last=False)
+
+    def contended(self, stream_ids: Iterable[str]) -> bool:
+        """Whether a writer of any of `stream_ids` lost a race in the last moments."""
+        if not self._contended:
+            return False
+        now = time.monotonic()
+        for stream_id in stream_ids:
+            until = self._contended.get(stream_id)
+            if until is not None:
+                if until > now:
+                    return True
+                del self._contended[stream_id]
+        return False
 
     async def read_all(self, after: Checkpoint, limit: int = 1000) -> list[StoredEvent]:
         """Committed events after `after`, in commit order, never skipping a late commit.
@@ -356,6 +395,7 @@ _LOCK_AND_LOAD = (
 _APPEND = f"""
 WITH wanted AS (
   SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS w(stream_id, expected, next)
+  {{guard}}
 ), created AS (
   INSERT INTO public.streams (stream_id, version, last_tx_id)
   SELECT stream_id, next, pg_current_xact_id() FROM wanted WHERE expected = 0
@@ -382,10 +422,30 @@ WITH wanted AS (
   WHERE (SELECT ok FROM claims)
   RETURNING event_id, position
 )
--- Wake the relay at commit; one notification per transaction, same round trip.
-SELECT event_id, position, pg_notify('{NOTIFY_CHANNEL}', '') FROM appended
+, woken AS MATERIALIZED (
+  -- Wake the relay at commit: one call per append, not one per event (a CTE scanned once).
+  SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM appended)
+)
+SELECT event_id, position FROM appended, woken
 """
 """Every stream's claim, then the events: one statement, so all of it or none of it."""
+_GUARDED_APPEND = _APPEND.replace(
+    "{guard}",
+    "WHERE (SELECT public.fairline_lock_and_check($17::bigint[], $18::text[], $19::int[]))",
+)
+"""The same, after the locks and the checks of what was read (sql/005_lock_and_check.sql):
+the scalar subquery runs once, before any claim, since every claim reads `wanted`."""
+_APPEND = _APPEND.replace("{guard}", "")
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What an append without a transaction of its own first does in the same statement: take
+    the advisory locks `keys` (in that order, held until it commits) and then check that each
+    stream read is still at the version read (0: it did not exist)."""
+
+    keys: Sequence[int]
+    read: Mapping[str, int]
 
 
 class _Recording:

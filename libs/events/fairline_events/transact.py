@@ -5,15 +5,21 @@ needs (a booth and the exhibitor's hold cap, every night of a hotel stay, a meet
 party's agenda), calls the pure rule, and appends to all of them or to none; `transact` is
 that plumbing, once, for every service.
 
-Round trips. Locks are taken in one statement, the streams a step needs (written and only
-read) are loaded in one query, and the append is one statement: BEGIN, lock, load, append,
-COMMIT for a command over a booth, an account and the edition's market.
+Round trips. A command's first attempt runs without a transaction: it reads the streams it
+needs in one query, unlocked, and appends in one statement that first takes the locks the
+streams it writes would have had (held until that statement commits) and checks that every
+stream it read, written or not, is still at the version it read; only then does it claim
+the versions and insert. So it is as if it had locked, read and appended, in two round trips
+for a booth, an account and the edition's market. When a stream moved meanwhile, or one it
+writes lost such a race in the last second (`EventStore.contended`), the command runs
+locked: BEGIN, lock and read (one round trip), append, COMMIT, decided again on fresh
+state, so a lost race ends in the rule's answer.
 
-Locks. Each stream a command writes is locked before it is read, so concurrent commands on
-a stream queue, and each decides on the state the previous one left. Locks are taken in one
-global order (by key), so two commands never wait on each other in a cycle; a command that
-finds it needs a stream ordered before one it already holds starts over, with every stream
-it now knows of locked first.
+Locks. On a locked attempt each stream a command writes is locked before it is read, so
+concurrent commands on a stream queue, and each decides on the state the previous one left.
+Locks are taken in one global order (by key), so two commands never wait on each other in a
+cycle; a command that finds it needs a stream ordered before one it already holds starts
+over, with every stream it now knows of locked first.
 
 They are transaction-level advisory locks, not row locks (`FOR UPDATE`), because taking one
 gives the transaction no id. Its id comes with its first write, the append, after every lock
@@ -22,11 +28,11 @@ append by a transaction older than the stream's last writer: a command that took
 early and then waited for a lock would lose its append. With advisory locks, for each
 stream the order of transaction ids is the order of versions.
 
-Retries. The append still checks every version read: a writer that does not lock (a plain
-`handle`) or a policy's batch may get in first. The command is then decided again on fresh
-state, after a short random pause that spreads the racers out, a bounded number of times,
-so the loser of a race gets the rule's answer (`booth_unavailable`, `no_room`), not a bare
-409.
+Retries. The append still checks every version read: a writer that does not lock (another
+command's optimistic attempt, a plain append) or a policy's batch may get in first. The
+command is then decided again on fresh state, after a short random pause that spreads the
+racers out, a bounded number of times, so the loser of a race gets the rule's answer
+(`booth_unavailable`, `no_room`), not a bare 409.
 
 Policies. With `connection` the command runs in the caller's transaction (a policy appends
 with its checkpoint): no transaction of its own and no retry. That transaction may already
@@ -52,9 +58,9 @@ import asyncpg
 from .context import CommandContext, utc_now
 from .decider import Fold
 from .envelope import Envelope
-from .errors import ConcurrencyConflict
+from .errors import ConcurrencyConflict, DomainError
 from .registry import DomainEvent
-from .store import EventStore, StreamAppend
+from .store import EventStore, Guard, StreamAppend
 from .telemetry import database_span
 
 C = TypeVar("C")
@@ -102,6 +108,10 @@ class _Relock(Exception):
         self.streams = streams
 
 
+class _Contended(_Relock):
+    """A stream this command writes lost a race lately: queue on its lock from the start."""
+
+
 class Streams:
     """The streams one attempt of a command reads and writes, inside its transaction.
 
@@ -118,14 +128,21 @@ class Streams:
         connection: asyncpg.Connection,
         ordered: bool,
         now: datetime | None = None,
+        *,
+        locking: bool = True,
     ) -> None:
         self.store = store
         self.connection = connection
         self.ordered = ordered
+        self.locking = locking
+        """False for a command's first, optimistic attempt: no transaction and no locks; the
+        append's version checks alone decide whether what it read is still current."""
         self.now = now if now is not None else utc_now()
         """The time this attempt's rules see (the context's clock, read once)."""
         self.locked: set[str] = set()
         self.loaded: dict[str, _Loaded] = {}
+        self.queries = 0
+        """Reads so far: unlocked, each is a snapshot of its own moment."""
         self.hooks: list[After] = []
         self._keys: set[int] = set()
 
@@ -138,13 +155,20 @@ class Streams:
         """Lock streams for writing. One read before its lock is read again: if the stream
         moved meanwhile, whatever was planned from it is stale, a concurrent change."""
         keys, seen = self._take(stream_ids)
-        await self._read([(loaded.fold, s) for s, loaded in seen.items()], keys)
-        self._check(seen)
+        if self.locking:
+            await self._read([(loaded.fold, s) for s, loaded in seen.items()], keys)
+            self._check(seen)
 
     def _take(self, stream_ids: Iterable[str]) -> tuple[list[int], dict[str, _Loaded]]:
         """The lock keys still to take for `stream_ids`, in the global order, and the states
         read before their lock (to read again once it is held)."""
         wanted = set(stream_ids) - self.locked
+        if not self.locking:
+            # Nothing to lock and nothing to read again: the append checks every version read.
+            if self.store.contended(wanted):
+                raise _Contended(frozenset(self.locked | wanted))
+            self.locked |= wanted
+            return [], {}
         keys = sorted({lock_key(s) for s in wanted} - self._keys)
         if self.ordered and keys and self._keys and keys[0] < max(self._keys):
             raise _Relock(frozenset(self.locked | wanted))
@@ -201,6 +225,7 @@ class Streams:
                 missing.setdefault(stream_id, fold)
         if not missing and not locking:
             return
+        self.queries += 1
         loaded = await self.store.load_many(
             [(s, fold.evolve, fold.initial(s)) for s, fold in missing.items()],
             connection=self.connection,
@@ -246,6 +271,12 @@ async def transact(
     `command` names the command in the events' metadata (unless the context does already).
     A concurrent change makes the whole of it, `decide` included, run again on fresh state,
     up to `attempts` times; inside a caller's `connection`, it propagates instead.
+
+    The first attempt is optimistic: it reads without a transaction or a lock and appends in
+    one statement that takes the locks, then checks every stream read (two round trips
+    instead of BEGIN, lock and read, append, COMMIT). What it costs is a race lost, after
+    which the command queues on the locks like any other, and the streams it lost on are
+    locked from the start by the next commands for a while.
     """
     if command is not None and context.command is None:
         context = context.for_command(command)
@@ -253,6 +284,13 @@ async def transact(
         load = Streams(store, connection, ordered=False, now=context.clock())
         return await _attempt(load, decide, context, after)
     first: frozenset[str] = frozenset()
+    try:
+        return await _optimistic(store, decide, context, after)
+    except _Contended as contended:
+        first = contended.streams
+    except RETRY as lost:
+        if isinstance(lost, ConcurrencyConflict):
+            store.contend(lost.stream_id)
     relocks = failures = 0
     while True:
         try:
@@ -262,17 +300,7 @@ async def transact(
                 load = Streams(store, conn, ordered=relocks < attempts, now=context.clock())
                 await load.lock(*first)
                 outcome = await _attempt(load, decide, context, after)
-            if context.receipt is not None:  # the answer's consistency token
-                context.receipt.record({e.stream_id: e.stream_version for e in outcome.envelopes})
-            # Committed: the next command on these streams reads only what came after.
-            for stream_id, loaded in load.loaded.items():
-                store.remember(
-                    stream_id,
-                    loaded.fold.evolve,
-                    outcome.states[stream_id],
-                    outcome.versions[stream_id],
-                )
-            return outcome
+            return _committed(store, load, outcome, context)
         except _Relock as relock:
             relocks += 1
             first |= relock.streams
@@ -283,16 +311,90 @@ async def transact(
             await asyncio.sleep(random.uniform(0, JITTER * failures))
 
 
+async def _optimistic(
+    store: EventStore, decide: Decide, context: CommandContext, after: After | None
+) -> Outcome:
+    """One attempt that reads unlocked and appends with its locks taken and every stream it
+    read checked; a transaction only when work outside the event table must commit with
+    the events."""
+    async with store.pool.acquire() as conn:
+        load = Streams(store, conn, ordered=False, now=context.clock(), locking=False)
+        try:
+            decision = await _decision(load, decide)
+        except DomainError:
+            await _one_moment(load)  # a refusal stands only on a state that existed
+            raise
+        if not decision:
+            await _one_moment(load)
+        if not load.hooks and after is None:
+            outcome = await _append(load, decision, context, None)
+        else:
+            async with conn.transaction():
+                outcome = await _append(load, decision, context, after)
+    return _committed(store, load, outcome, context)
+
+
+async def _one_moment(load: Streams) -> None:
+    """Start over locked unless what the attempt read, in several unlocked queries, was the
+    state of one moment: it was if every stream read is still at the version read (versions
+    only grow). A slot read open, then its host's agenda read with the winner's booking,
+    would otherwise refuse with `double_booked` instead of `slot_taken`."""
+    if load.queries < 2:
+        return
+    rows = await load.connection.fetch(
+        "SELECT stream_id, version FROM public.streams WHERE stream_id = ANY($1::text[])",
+        list(load.loaded),
+    )
+    now = {r["stream_id"]: r["version"] for r in rows}
+    if any(now.get(s, 0) != loaded.version for s, loaded in load.loaded.items()):
+        raise _Contended(frozenset(load.locked))
+
+
+def _committed(
+    store: EventStore, load: Streams, outcome: Outcome, context: CommandContext
+) -> Outcome:
+    if context.receipt is not None:  # the answer's consistency token
+        context.receipt.record({e.stream_id: e.stream_version for e in outcome.envelopes})
+    # Committed: the next command on these streams reads only what came after.
+    for stream_id, loaded in load.loaded.items():
+        store.remember(
+            stream_id,
+            loaded.fold.evolve,
+            outcome.states[stream_id],
+            outcome.versions[stream_id],
+        )
+    return outcome
+
+
 async def _attempt(
     load: Streams, decide: Decide, context: CommandContext, after: After | None
 ) -> Outcome:
+    return await _append(load, await _decision(load, decide), context, after)
+
+
+async def _decision(load: Streams, decide: Decide) -> dict[str, list[DomainEvent]]:
     decision = {s: list(events) for s, events in (await decide(load)).items() if events}
     unlocked = sorted(s for s in decision if s not in load.locked or s not in load.loaded)
     if unlocked:
         raise RuntimeError(f"decided events for streams it did not lock and load: {unlocked}")
+    return decision
+
+
+async def _append(
+    load: Streams,
+    decision: dict[str, list[DomainEvent]],
+    context: CommandContext,
+    after: After | None,
+) -> Outcome:
     appends = [StreamAppend(s, events, load.loaded[s].version) for s, events in decision.items()]
+    guard = None
+    if not load.locking:  # the locks now, and every stream read checked as it was read
+        keys = sorted({lock_key(s) for s in load.locked})
+        guard = Guard(keys, {s: loaded.version for s, loaded in load.loaded.items()})
     with database_span("INSERT", "events", load.connection, batch=len(appends)):
-        envelopes = await load.store.append_streams(appends, context, connection=load.connection)
+        envelopes = await load.store.append_streams(
+            appends, context, connection=load.connection, guard=guard
+        )
     events = [event for a in appends for event in a.events]
     for hook in [*load.hooks, *([after] if after is not None else [])]:
         await hook(load.connection, events)
