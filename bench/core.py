@@ -8,14 +8,10 @@ import gc
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,6 +24,7 @@ from fairline_events.store import EventStore, StreamAppend
 from faststream.kafka import KafkaBroker
 
 from .common import Figure, Timer, say, scratch_database
+from .flame import sampling
 from .model import envelope_bytes, floor, held_event, registry
 
 ctx = CommandContext(actor="user:bench")
@@ -325,24 +322,9 @@ async def _relay_and_projection(
 def sampled(name: str) -> Iterator[None]:
     """With BENCH_PROFILE=<dir>, py-spy samples this process (the relay and the projection
     run inside the bench's own) for the block, into <dir>/<name>.folded; `python -m
-    bench.flame` summarises it. The block's length is not known ahead, so py-spy runs until
-    it is interrupted, as on Ctrl-C, and then writes what it sampled."""
-    folder = os.environ.get("BENCH_PROFILE")
-    if not folder:
+    bench.flame` summarises it."""
+    with sampling({name: os.getpid()}, None, subprocesses=False):
         yield
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    out = Path(folder) / f"{name}.folded"
-    spy = Path(sys.executable).parent / "py-spy"
-    command = [str(spy), "record", "-f", "raw", "-r", "200", "-p", str(os.getpid())]
-    recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
-    time.sleep(0.5)  # attached before the work starts
-    try:
-        yield
-    finally:
-        recorder.send_signal(signal.SIGINT)
-        recorder.wait(60)
-        say(f"profile of the {name} in {out}")
 
 
 async def raw_producer(kafka: KafkaAccess, topic: str, events: int) -> float:

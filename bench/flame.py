@@ -12,11 +12,12 @@ import argparse
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 _IDLE = re.compile(r"\b(select|poll|epoll_wait|_run_once \(asyncio/base_events.py:\d+\)$)")
@@ -59,26 +60,49 @@ def summary(folded: Path, top: int = 15) -> str:
 
 
 @contextlib.contextmanager
-def profiled(pid: int, name: str, seconds: float) -> Iterator[None]:
+def profiled(pid: int, name: str, seconds: float | None = None) -> Iterator[None]:
     """With BENCH_PROFILE=<dir>, py-spy samples the server while the load runs, into
     <dir>/<name>.folded (collapsed stacks, for flamegraph.pl or speedscope)."""
+    with sampling({name: pid}, seconds):
+        yield
+
+
+@contextlib.contextmanager
+def sampling(
+    profiles: Mapping[str, int], seconds: float | None, *, subprocesses: bool = True
+) -> Iterator[None]:
+    """With BENCH_PROFILE=<dir>, py-spy samples each process (name -> pid, with its children
+    unless `subprocesses` is false) into <dir>/<name>.folded, for `seconds`, or, when the
+    block's length is not known ahead, until the block ends (interrupted as on Ctrl-C, py-spy
+    then writes what it sampled)."""
     folder = os.environ.get("BENCH_PROFILE")
     if not folder:
         yield
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    out = Path(folder) / f"{name}.folded"
     spy = Path(sys.executable).parent / "py-spy"
-    duration = str(max(1, round(seconds)))
-    command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "--subprocesses"]
-    command += ["-p", str(pid)]
-    recorder = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.DEVNULL)
+    recorders = []
+    for name, pid in profiles.items():
+        command = [str(spy), "record", "-f", "raw", "-r", "200", "-p", str(pid)]
+        if seconds is not None:
+            command += ["-d", str(max(1, round(seconds)))]
+        if subprocesses:
+            command.append("--subprocesses")
+        out = Path(folder) / f"{name}.folded"
+        recorders.append(
+            subprocess.Popen(
+                [*command, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
     time.sleep(0.3)  # py-spy attaches before the load starts, so a short burst is sampled too
     try:
         yield
     finally:
-        recorder.wait(60)
-        print(f"profile of the server under load in {out}", flush=True)
+        for recorder in recorders:
+            if seconds is None:
+                recorder.send_signal(signal.SIGINT)
+            recorder.wait(60)
+        print(f"profiles of {', '.join(profiles)} in {folder}", flush=True)
 
 
 def cli() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -50,6 +49,7 @@ from .common import (
     service_settings,
     stop,
 )
+from .flame import sampling
 from .load import LoadResult, Request, ensure_vegeta, open_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -350,25 +350,8 @@ class _Bench:
 @contextlib.contextmanager
 def _profiled(name: str, seconds: float, **pids: int) -> Iterator[None]:
     """With BENCH_PROFILE=<dir>, py-spy samples each process tree while the load runs."""
-    folder = os.environ.get("BENCH_PROFILE")
-    if not folder:
+    with sampling({f"tickets-{name}-{part}": pid for part, pid in pids.items()}, seconds):
         yield
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    spy = Path(sys.executable).parent / "py-spy"
-    duration = str(max(1, round(seconds)))
-    recorders = []
-    for part, pid in pids.items():
-        out = Path(folder) / f"tickets-{name}-{part}.folded"
-        command = [str(spy), "record", "-f", "raw", "-r", "200", "-d", duration, "--subprocesses"]
-        command += ["-p", str(pid), "-o", str(out)]
-        recorders.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
-    try:
-        yield
-    finally:
-        for recorder in recorders:
-            recorder.wait(60)
-        say(f"tickets: profiles of the {name} run in {folder}")
 
 
 def _figure(
