@@ -10,9 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
-from fairline_events.db import create_pool, drop_database, ensure_database, with_database
+from fairline_events.db import (
+    create_pool,
+    drop_database,
+    drop_databases,
+    ensure_database,
+    with_database,
+)
 from fairline_events.kafka import admin_client
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
@@ -58,15 +63,7 @@ async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,
     )
-    admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
-    try:
-        names = await admin.fetch(
-            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{unique}_"
-        )
-    finally:
-        await admin.close()
-    for row in names:
-        await drop_database(with_database(infra.database_url, row["datname"]))
+    await drop_databases(infra.database_url, f"{unique}_")
     await delete_topics(infra, f"{unique}.")
 
 

@@ -45,7 +45,7 @@ from exhibitors.domain.values import credit_code_check_char
 from exhibitors.service import definition
 from fairline_events.access import create_acls, new_password, service_grants, upsert_scram_users
 from fairline_events.auth import TokenIssuer, private_key_pem
-from fairline_events.db import drop_database, with_database
+from fairline_events.db import drop_databases, with_database
 from fairline_events.kafka import KafkaAccess, ensure_topics
 from fairline_stack.resolve import Infra
 
@@ -306,18 +306,6 @@ def made_by_strimzi(prefix: str) -> list[str]:
     return [prefix + n.removeprefix("fairline.") for n in own]
 
 
-async def drop_databases(infra: Infra, unique: str) -> None:
-    admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
-    try:
-        names = await admin.fetch(
-            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{unique}_"
-        )
-    finally:
-        await admin.close()
-    for row in names:
-        await drop_database(with_database(infra.database_url, row["datname"]))
-
-
 async def until_ready(
     client: httpx.AsyncClient, process: subprocess.Popen[bytes], log: Path
 ) -> None:
@@ -444,4 +432,4 @@ async def test_a_booth_file_round_trips_with_the_containers_configuration(
                     await conn.close()
                 assert bytes(stored) == PNG, "the file's bytes live in the service's database"
             finally:
-                await drop_databases(infra, unique)
+                await drop_databases(infra.database_url, f"{unique}_")

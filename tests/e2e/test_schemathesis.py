@@ -24,7 +24,7 @@ import httpx
 import pytest
 import schemathesis
 from fairline_events.auth import ROLES, TokenIssuer
-from fairline_events.db import drop_database, with_database
+from fairline_events.db import drop_databases
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 from hypothesis import HealthCheck, Phase, given, settings
@@ -73,19 +73,8 @@ def infra_settings(infra: Infra) -> Iterator[ServiceSettings]:
 def _drop_databases(settings: ServiceSettings) -> None:
     import asyncio
 
-    import asyncpg
-
     async def drop() -> None:
-        admin = await asyncpg.connect(with_database(settings.database_url, "postgres"))
-        try:
-            rows = await admin.fetch(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-                settings.fairline_database_prefix,
-            )
-        finally:
-            await admin.close()
-        for row in rows:
-            await drop_database(with_database(settings.database_url, row["datname"]))
+        await drop_databases(settings.database_url, settings.fairline_database_prefix)
 
     asyncio.run(drop())
 

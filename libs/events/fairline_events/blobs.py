@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -542,16 +543,16 @@ class S3BlobStore:
             if await self._head(key) is not None:
                 return ref  # stored before: nothing to send
             s3 = await self._s3()
-            checksum = base64.b64encode(digest.digest()).decode()
+            put = functools.partial(
+                s3.put_object,
+                Bucket=self.settings.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
+            )
             try:
-                await s3.put_object(
-                    Bucket=self.settings.bucket,
-                    Key=key,
-                    Body=data,
-                    ContentType=content_type,
-                    ChecksumSHA256=checksum,
-                    IfNoneMatch="*",
-                )
+                await put(IfNoneMatch="*")
             except ClientError as exc:
                 code = _error_code(exc)
                 if code in _ALREADY_THERE:
@@ -560,13 +561,7 @@ class S3BlobStore:
                     raise
                 # Another replica's write of these bytes is in flight: should it fail, ours
                 # must still land, so write them (the same bytes) unconditionally.
-                await s3.put_object(
-                    Bucket=self.settings.bucket,
-                    Key=key,
-                    Body=data,
-                    ContentType=content_type,
-                    ChecksumSHA256=checksum,
-                )
+                await put()
         return ref
 
     async def stat(self, sha256: str) -> BlobRef | None:

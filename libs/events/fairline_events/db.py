@@ -62,6 +62,20 @@ async def drop_database(dsn: str) -> None:
         await admin.close()
 
 
+async def drop_databases(dsn: str, prefix: str) -> None:
+    """Drop every database on `dsn`'s server whose name starts with `prefix` (the scratch
+    databases of one test or bench run, `fairline_database_prefix`)."""
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        names = await admin.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix
+        )
+    finally:
+        await admin.close()
+    for row in names:
+        await drop_database(with_database(dsn, row["datname"]))
+
+
 async def _keep_session(_: asyncpg.Connection) -> None:
     """Nothing to reset when a connection returns to the pool.
 

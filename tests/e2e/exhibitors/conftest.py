@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from exhibitors.service import definition
 from fairline_events.auth import TokenIssuer
-from fairline_events.db import drop_database, with_database
+from fairline_events.db import drop_databases
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from fastapi import FastAPI
@@ -109,15 +108,7 @@ async def service(infra, tmp_path_factory) -> AsyncIterator[Service]:  # type: i
         async with serving(app, request_timeout=30) as client:
             yield Service(client, app.state.token_issuer, app, settings)
     finally:
-        admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
-        try:
-            names = await admin.fetch(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{unique}_"
-            )
-        finally:
-            await admin.close()
-        for row in names:
-            await drop_database(with_database(infra.database_url, row["datname"]))
+        await drop_databases(infra.database_url, f"{unique}_")
 
 
 async def new_company(

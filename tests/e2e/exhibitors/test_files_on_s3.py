@@ -14,12 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import pytest
 from exhibitors.domain.booth import FILES, UPLOADS
 from exhibitors.service import definition
 from fairline_events.blobs import S3BlobStore
-from fairline_events.db import drop_database, with_database
+from fairline_events.db import drop_databases
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
@@ -81,15 +80,7 @@ async def replicas(infra: Infra, server: S3Server) -> AsyncIterator[Deployment]:
         # each replica closed its S3 client's connections when it stopped
         stores = [getattr(app.state, "blobs", None) for app in apps]
         assert all(isinstance(s, S3BlobStore) and not s.connected for s in stores), stores
-        admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
-        try:
-            names = await admin.fetch(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{unique}_"
-            )
-        finally:
-            await admin.close()
-        for row in names:
-            await drop_database(with_database(infra.database_url, row["datname"]))
+        await drop_databases(infra.database_url, f"{unique}_")
 
 
 def on(service: Service, user: User) -> User:

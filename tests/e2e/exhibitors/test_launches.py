@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from e2e.forums.conftest import ROOMS, Api, at
 from exhibitors.service import definition as exhibitors_definition
 from fairline_events.access import create_acls, new_password, service_grants, upsert_scram_users
-from fairline_events.db import drop_database, with_database
+from fairline_events.db import drop_databases
 from fairline_events.kafka import ensure_topics, producer
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
@@ -119,15 +118,7 @@ async def fair(infra) -> AsyncIterator[Fair]:  # type: ignore[no-untyped-def]
                 Api(forums_client, forums_app),
             )
     finally:
-        admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
-        try:
-            names = await admin.fetch(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", f"{unique}_"
-            )
-        finally:
-            await admin.close()
-        for row in names:
-            await drop_database(with_database(infra.database_url, row["datname"]))
+        await drop_databases(infra.database_url, f"{unique}_")
 
 
 async def programme(forums: Api, edition: str) -> None:
