@@ -242,7 +242,10 @@ class PostgresServer:
             "log_destination = 'stderr'\n"
             "logging_collector = off  # pg_ctl -l sends stderr to postgres.log\n"
             "log_line_prefix = '%m [%p] %q%u@%d '\n"
-            "log_min_duration_statement = 1000\n",
+            "log_min_duration_statement = 1000\n"
+            # per-statement calls and time, so the bench can say what a command costs the server
+            "shared_preload_libraries = 'pg_stat_statements'\n"
+            "pg_stat_statements.track = all\n",
         )
         self._write(
             self.pgdata / "pg_hba.conf",
