@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -217,6 +218,20 @@ class Admission:
             self.in_flight -= 1
 
 
+def prepare_routes(app: FastAPI) -> None:
+    """Build every route's request handler now, at startup.
+
+    FastAPI builds the routes of an included router when the first request reaches it: on
+    a service's first request, that blocked the event loop 80 to 160 ms, and every request
+    then in flight waited too."""
+    for _ in iter_route_contexts(app.router.routes):
+        pass
+    for route in app.router.routes:
+        low_priority = getattr(route, "effective_low_priority_routes", None)
+        if callable(low_priority):
+            low_priority()
+
+
 def create_app(
     *,
     title: str,
@@ -230,6 +245,7 @@ def create_app(
 
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_routes(app)
         if lifespan is None:
             yield
             return

@@ -70,6 +70,8 @@ def main(
         sub.add_parser("load-demo", help="load the demo edition (idempotent)")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
+    if args.command == "serve":
+        settings = serving(settings)
     configure_logging(settings.log_level)
 
     if args.command == "serve":
@@ -166,12 +168,20 @@ def definition_module(definition: ServiceDefinition) -> str:
     return f"{definition.name}.service"
 
 
+def serving(settings: ServiceSettings) -> ServiceSettings:
+    """An API process opens its whole pool at startup unless told otherwise: connecting
+    (SCRAM, a backend forked) in the middle of the first burst delays every request."""
+    if settings.database_pool_opened is not None:
+        return settings
+    return settings.model_copy(update={"database_pool_opened": settings.database_pool_size})
+
+
 def app_from_environment() -> Any:
     """The app of one worker of `serve --workers N` (uvicorn imports it by name): HTTP only."""
     definition: ServiceDefinition = importlib.import_module(
         os.environ["FAIRLINE_SERVE_MODULE"]
     ).definition
-    settings = ServiceSettings()
+    settings = serving(ServiceSettings())
     configure_logging(settings.log_level)
     app = build_app(definition, settings, relay=False, projections=False, jobs=False)
     settle_heap()

@@ -172,7 +172,9 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         max_queries=50_000,
-        max_inactive_connection_lifetime=300.0,
+        # Connections opened at startup are kept, not closed after five idle minutes only
+        # to be opened again by the next burst; above `min_size`, idle ones go.
+        max_inactive_connection_lifetime=0 if min_size >= max_size else 300.0,
         setup=None,
         init=None,
         reset=_keep_session,

@@ -93,7 +93,9 @@ class Runtime:
         """Database, migrations, topics and projection schemas: safe to run many times."""
         await ensure_database(self.database_url)
         if self.pool is None:
-            self.pool = await create_pool(self.database_url)
+            size = self.settings.database_pool_size
+            opened = min(self.settings.database_pool_opened or 2, size)
+            self.pool = await create_pool(self.database_url, min_size=opened, max_size=size)
         await migrate(self.pool, *self.definition.migrations)
         self.store = EventStore(self.pool, self.definition.registry, service=self.definition.name)
         owned = {self.topic}

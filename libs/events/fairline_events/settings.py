@@ -82,6 +82,15 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="requests one process handles at once; beyond it, 503 with Retry-After",
     )
+    database_pool_size: int = Field(
+        default=20, ge=1, description="connections to PostgreSQL one process keeps at most"
+    )
+    database_pool_opened: int | None = Field(
+        default=None,
+        ge=1,
+        description="connections opened at startup and kept open; default: all of them in an"
+        " API process (`serve`), so a first burst never waits on connecting, and 2 elsewhere",
+    )
     metrics_port: int | None = Field(
         default=None,
         description="port of the worker's (`work`) Prometheus endpoint; API processes serve"

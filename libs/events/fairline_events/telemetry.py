@@ -171,9 +171,34 @@ def database_span(
     database = getattr(getattr(connection, "_params", None), "database", None)
     if isinstance(database, str):
         attributes[db.DB_NAMESPACE] = database
-    return tracer("fairline.store").start_as_current_span(
+    span = tracer("fairline.store").start_span(
         f"{operation} {collection}", kind=trace.SpanKind.CLIENT, attributes=attributes
     )
+    return _Ending(span)
+
+
+class _Ending:
+    """A span ended when its block ends, failures recorded, and never made current: it has
+    no children, and attaching and detaching a context cost as much again as the span."""
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> trace.Span:
+        return self.span
+
+    def __exit__(self, kind: Any, exc: Any, _traceback: Any) -> None:
+        if isinstance(exc, Exception):
+            _failed(self.span, exc)
+        self.span.end()
+
+
+def _failed(span: trace.Span, exc: Exception) -> None:
+    """What `start_as_current_span` records of an exception that leaves its block."""
+    span.record_exception(exc)
+    span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
 def extract_context(carrier: Mapping[str, str]) -> otel_context.Context:
@@ -251,7 +276,7 @@ class ServerSpans:
                 status = message["status"]
             await send(message)
 
-        with self.tracer.start_as_current_span(
+        span = self.tracer.start_span(
             method,
             context=parent,
             kind=trace.SpanKind.SERVER,
@@ -260,15 +285,26 @@ class ServerSpans:
                 url.URL_PATH: scope["path"],
                 url.URL_SCHEME: scope.get("scheme", "http"),
             },
-        ) as span:
-            try:
-                await self.app(scope, receive, sending)
-            finally:
-                template = getattr(scope.get("route"), "path", None)
-                if template is not None:
-                    span.update_name(f"{method} {template}")
-                    span.set_attribute(http.HTTP_ROUTE, template)
-                span.set_attribute(http.HTTP_RESPONSE_STATUS_CODE, status)
-                if status >= 500:
-                    span.set_attribute(error_attributes.ERROR_TYPE, str(status))
-                    span.set_status(trace.StatusCode.ERROR)
+        )
+        # Current while the route runs, as `start_as_current_span` would make it, without
+        # its generator-based context managers (a twentieth of a hold's CPU with the store's).
+        token = otel_context.attach(trace.set_span_in_context(span))
+        failure: Exception | None = None
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            failure = exc
+            raise
+        finally:
+            template = getattr(scope.get("route"), "path", None)
+            if template is not None:
+                span.update_name(f"{method} {template}")
+                span.set_attribute(http.HTTP_ROUTE, template)
+            span.set_attribute(http.HTTP_RESPONSE_STATUS_CODE, status)
+            if status >= 500:
+                span.set_attribute(error_attributes.ERROR_TYPE, str(status))
+                span.set_status(trace.StatusCode.ERROR)
+            if failure is not None:
+                _failed(span, failure)
+            span.end()
+            otel_context.detach(token)

@@ -65,6 +65,7 @@ from .telemetry import database_span
 
 C = TypeVar("C")
 S = TypeVar("S")
+T = TypeVar("T")
 
 Decision = Mapping[str, Sequence[DomainEvent]]
 """What a command appends: the events for each stream, streams in the order to append."""
@@ -291,19 +292,34 @@ async def transact(
     except RETRY as lost:
         if isinstance(lost, ConcurrencyConflict):
             store.contend(lost.stream_id)
-    relocks = failures = 0
+    relocks = 0
+
+    async def locked() -> Outcome:
+        nonlocal first, relocks
+        while True:
+            try:
+                async with store.pool.acquire() as conn, conn.transaction():
+                    # A plan that keeps finding new streams is not restarted for ever: from
+                    # then on it locks as asked, and a deadlock is retried like a conflict.
+                    load = Streams(store, conn, ordered=relocks < attempts, now=context.clock())
+                    await load.lock(*first)
+                    outcome = await _attempt(load, decide, context, after)
+                return _committed(store, load, outcome, context)
+            except _Relock as relock:  # not a failure: start over at once, more locked first
+                relocks += 1
+                first |= relock.streams
+
+    return await retrying(locked, attempts=attempts)
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]], *, attempts: int = ATTEMPTS) -> T:
+    """`attempt()` again after a concurrent change or a deadlock (`RETRY`), after a short
+    random pause that grows with each failure, up to `attempts` times in all; the last
+    failure propagates, and so does any other exception, at once."""
+    failures = 0
     while True:
         try:
-            async with store.pool.acquire() as conn, conn.transaction():
-                # A plan that keeps finding new streams is not restarted for ever: from then
-                # on it locks as asked, and a deadlock is retried like a conflict.
-                load = Streams(store, conn, ordered=relocks < attempts, now=context.clock())
-                await load.lock(*first)
-                outcome = await _attempt(load, decide, context, after)
-            return _committed(store, load, outcome, context)
-        except _Relock as relock:
-            relocks += 1
-            first |= relock.streams
+            return await attempt()
         except RETRY:
             failures += 1
             if failures >= attempts:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -41,12 +40,12 @@ from .errors import DomainError
 from .store import EventStore, StreamAppend
 from .transact import (
     ATTEMPTS,
-    JITTER,
     RETRY,
     CommandHandler,
     Outcome,
     Streams,
     by_stream,
+    retrying,
 )
 
 C = TypeVar("C")
@@ -219,15 +218,9 @@ async def transact_together(
         context if context.command is not None else context.for_command(type(command).__name__)
         for command, context in commands
     ]
-    failures = 0
-    while True:
-        try:
-            return await _together(store, handler, commands, contexts, locks, turn_of)
-        except RETRY:
-            failures += 1
-            if failures >= attempts:
-                raise
-            await asyncio.sleep(random.uniform(0, JITTER * failures))
+    return await retrying(
+        lambda: _together(store, handler, commands, contexts, locks, turn_of), attempts=attempts
+    )
 
 
 async def _together(
