@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
+from fastapi.security import HTTPBearer
 
 from .errors import DomainError, Forbidden
 
@@ -317,31 +317,47 @@ def private_key_pem() -> bytes:
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="JWT from the Fairline issuer")
+class _Caller(HTTPBearer):
+    """The bearer scheme and the caller it proves, as ONE dependency: FastAPI resolves each
+    dependency of a route on every request, and a scheme apart from the caller cost a
+    command a resolution of its own. In the OpenAPI it is the `HTTPBearer` scheme, as
+    before."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        """The signed-in caller, verified once per request (FastAPI caches a dependency's
+        answer, so the role check and the command context share it)."""
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Unauthenticated("send a bearer token in the Authorization header")
+        verifier: TokenVerifier = request.app.state.token_verifier
+        return await verifier.verify_async(credentials.credentials)
 
 
-async def caller(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
-) -> Principal:
-    """The signed-in caller, verified once per request (FastAPI caches a dependency's answer,
-    so the role check and the command context share it)."""
-    if credentials is None:
-        raise Unauthenticated("send a bearer token in the Authorization header")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify_async(credentials.credentials)
+caller = _Caller(
+    auto_error=False, scheme_name="HTTPBearer", description="JWT from the Fairline issuer"
+)
 
 
-def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency that authenticates the caller and checks one of `roles` (admin passes)."""
+class _Role(_Caller):
+    """The caller, checked to hold one of `roles` (admin passes), still one dependency."""
 
-    async def dependency(principal: Principal = Depends(caller)) -> Principal:  # noqa: B008
-        if roles and not principal.has_any(roles):
+    def __init__(self, roles: tuple[str, ...]) -> None:
+        super().__init__(
+            auto_error=False, scheme_name="HTTPBearer", description="JWT from the Fairline issuer"
+        )
+        self.roles = roles
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        principal = await super().__call__(request)
+        if self.roles and not principal.has_any(self.roles):
             raise Forbidden(
-                f"this needs one of the roles {', '.join(roles)}",
+                f"this needs one of the roles {', '.join(self.roles)}",
                 code="missing_role",
-                required=list(roles),
+                required=list(self.roles),
             )
         return principal
 
-    return dependency
+
+def require(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    """A dependency that authenticates the caller and checks one of `roles` (admin passes)."""
+    return _Role(roles)

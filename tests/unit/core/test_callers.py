@@ -1,0 +1,102 @@
+"""Who calls a command: the bearer token, the role a route needs, and the context its events
+carry, resolved as one dependency per role check (the OpenAPI still names `HTTPBearer`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fairline_events.api import create_app
+from fairline_events.auth import Principal, TokenIssuer, require
+from fairline_events.dependencies import Caller, Context
+from fastapi import Depends
+
+SECRET = "s" * 40
+Sales = Annotated[Principal, Depends(require("sales", "ops"))]
+
+
+@pytest.fixture
+def app() -> Any:
+    app = create_app(title="t", description="d", version="1")
+    issuer = TokenIssuer(SECRET)
+    app.state.token_issuer, app.state.token_verifier = issuer, issuer.verifier
+
+    @app.post("/booths/{code}/hold")
+    async def hold(code: str, who: Sales, context: Context) -> dict[str, str]:
+        return {"code": code, "who": who.subject, "actor": context.actor}
+
+    @app.get("/me")
+    async def me(who: Caller) -> dict[str, Any]:
+        return {"who": who.subject, "roles": sorted(who.roles)}
+
+    return app
+
+
+async def _call(app: Any, method: str, path: str, **headers: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.request(method, path, headers=headers)
+
+
+def _bearer(app: Any, subject: str, *roles: str) -> str:
+    return f"Bearer {app.state.token_issuer.issue(subject, list(roles))}"
+
+
+async def test_the_sales_desk_holds_and_its_events_name_it(app: Any) -> None:
+    answer = await _call(app, "POST", "/booths/A1/hold", Authorization=_bearer(app, "ana", "sales"))
+    assert answer.status_code == 200
+    assert answer.json() == {"code": "A1", "who": "ana", "actor": "user:ana"}
+    admin = await _call(app, "POST", "/booths/A1/hold", Authorization=_bearer(app, "bo", "admin"))
+    assert admin.status_code == 200
+
+
+async def test_a_caller_without_the_role_is_refused_with_the_roles_it_needs(app: Any) -> None:
+    answer = await _call(
+        app, "POST", "/booths/A1/hold", Authorization=_bearer(app, "vi", "visitor")
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "missing_role"
+    assert answer.json()["error"]["details"] == {"required": ["sales", "ops"]}
+
+
+@pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwdw==", "Bearer", "Bearer x.y.z"])
+async def test_no_or_a_bad_token_is_a_401_challenge(app: Any, authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    for method, path in (("POST", "/booths/A1/hold"), ("GET", "/me")):
+        answer = await _call(app, method, path, **headers)
+        assert answer.status_code == 401, (method, path, authorization)
+        assert answer.json()["error"]["code"] == "unauthenticated"
+        assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="fairline"')
+
+
+async def test_a_token_is_verified_once_however_many_dependencies_ask(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = app.state.token_verifier
+    checked = 0
+    verify = verifier._verify
+
+    def counting(token: str) -> Any:
+        nonlocal checked
+        checked += 1
+        return verify(token)
+
+    monkeypatch.setattr(verifier, "_verify", counting)
+    token = _bearer(app, "ana", "sales")
+    for _ in range(3):
+        assert (await _call(app, "POST", "/booths/A1/hold", Authorization=token)).status_code == 200
+    assert checked == 1
+
+
+def test_the_openapi_names_one_bearer_scheme(app: Any) -> None:
+    spec = app.openapi()
+    assert spec["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "JWT from the Fairline issuer",
+        }
+    }
+    for path, method in (("/booths/{code}/hold", "post"), ("/me", "get")):
+        assert spec["paths"][path][method]["security"] == [{"HTTPBearer": []}]
