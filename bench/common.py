@@ -27,9 +27,14 @@ from pydantic import SecretStr
 
 from .statements import STATEMENT_MARK
 
+_STARTED = time.monotonic()
+
 
 def say(line: str) -> None:
-    print(line, flush=True)
+    """A progress line, after the minutes and seconds since the bench started: what each
+    step costs the whole run."""
+    minutes, seconds = divmod(int(time.monotonic() - _STARTED), 60)
+    print(f"[{minutes:02d}:{seconds:02d}] {line}", flush=True)
 
 
 @dataclass

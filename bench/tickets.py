@@ -298,7 +298,7 @@ class _Bench:
             for n, visitor_id in enumerate(buyers)
         ]
         return await self._run(
-            f"orders-{rate}-api{api_processes}", f"run{run}", rate, orders,
+            f"orders-{rate}-api{api_processes}", run, rate, orders,
             server_pid, ok_status=201, per="order",
         )  # fmt: skip
 
@@ -318,7 +318,7 @@ class _Bench:
         ]
         gate = f"Bearer {self.issuer.issue('bench-gate', ['gate'])}"
         return await self._run(
-            f"scans-{rate}-api{api_processes}", f"run{run}", rate, scans,
+            f"scans-{rate}-api{api_processes}", run, rate, scans,
             server_pid, ok_status=200, per="scan", headers={"Authorization": gate},
         )  # fmt: skip
 
@@ -350,7 +350,7 @@ class _Bench:
     async def _run(
         self,
         load: str,
-        run: str,
+        run: int,
         rate: int,
         requests: list[Request],
         server_pid: int,
@@ -368,12 +368,13 @@ class _Bench:
             self.baselines[load] = await open_loop(
                 self.base_url, {}, rate, self.seconds, [Request("GET", "/healthz")] * len(requests)
             )
-        kind, _, processes = load.split("-")
-        say(f"tickets: {len(requests)} {kind} at {rate}/s, {processes[3:]} API process(es), {run}…")
+        kind, _, api_processes = load.split("-")
+        count = api_processes.removeprefix("api")
+        say(f"tickets: {len(requests)} {kind} at {rate}/s, {count} API process(es), run {run}…")
         sql_before = await self._statements()
         before = cpu.snapshot(server_pid, self.worker)
         api_before = cpu.snapshot(server_pid)["service"]
-        with _profiled(f"{load}-{run}", self.seconds, api=server_pid, worker=self.worker):
+        with _profiled(f"{load}-run{run}", self.seconds, api=server_pid, worker=self.worker):
             result = await open_loop(self.base_url, headers or {}, rate, self.seconds, requests)
         api_after = cpu.snapshot(server_pid)["service"]
         await self._settled()
