@@ -8,8 +8,9 @@ BENCH_RATES (default 100,250,500,1000) are the offered rates; BENCH_PEER=0 skips
 
 Each rate is measured BENCH_REPEATS (3) times and its figure is the median run (every run's
 p99 in the notes): on a shared two-core box one 10 s run swings by a factor of two. A rate
-is measured once when its first run is saturated, and so is every rate above the first
-whose median missed the bound (`bench.common.climb`). Before each service's holds, 10 s with
+is measured once when its first run is saturated or within a fifth of the bound, and so is
+every rate above the first whose median missed the bound (`bench.common.climb`; the notes
+say which). Before each service's holds, 10 s with
 no load give its idle burn: the CPU its API, its worker, PostgreSQL and Kafka spend anyway.
 Each run's notes carry the PostgreSQL statements per hold (`bench.statements`).
 """

@@ -14,8 +14,9 @@ before it, and the CPU of a run is counted once the worker has applied the run's
 (API and worker apart), and so are its PostgreSQL statements (`bench.statements`).
 
 Each rate is measured up to BENCH_REPEATS (3) times and its figure is the median run, beside
-the healthz baseline taken before its first run; a saturated rate, and every order rate
-above the first whose median missed 100 ms, is measured once (`bench.common.climb`). Before
+the healthz baseline taken before its first run; a rate whose first run is saturated or
+within a fifth of the bound, and every order rate above the first whose median missed
+100 ms, is measured once (`bench.common.climb`; the notes say which). Before
 the orders, 10 s with no load give the service's idle burn.
 
 BENCH_PROFILE=<dir>: py-spy records the API processes and the worker during each run, into

@@ -34,7 +34,7 @@ def test_one_noisy_run_does_not_decide_a_rate() -> None:
 
 async def test_each_rate_is_measured_three_times_until_a_median_misses() -> None:
     seen: dict[int, list[float]] = {
-        100: [10, 12, 11],
+        100: [15, 12, 11],
         250: [40, 60, 70],  # the median (60) misses 50 ms, though one run held it
         500: [45],  # a lucky run above a missed rate is measured once and decides nothing
     }
@@ -46,7 +46,7 @@ async def test_each_rate_is_measured_three_times_until_a_median_misses() -> None
 
     ladder = await climb([500, 100, 250], measure, 50, repeats=3)
     assert calls == [(100, 1), (100, 2), (100, 3), (250, 1), (250, 2), (250, 3), (500, 1)]
-    assert [s.median.p99_ms for s in ladder.steps] == [11, 60, 45]
+    assert [s.median.p99_ms for s in ladder.steps] == [12, 60, 45]
     assert ladder.highest == 100
     step = ladder.step(500)
     assert step is not None and "already missed 50 ms at 250/s" in (step.one_run or "")
@@ -60,7 +60,7 @@ async def test_a_saturated_first_run_is_not_repeated() -> None:
         return {100: run(20), 250: run(800), 500: run(9000, ok=False)}[rate]
 
     ladder = await climb([100, 250, 500], measure, 50, repeats=3)
-    assert calls == [(100, 1), (100, 2), (100, 3), (250, 1), (500, 1)]
+    assert calls == [(100, 1), (100, 2), (100, 3), (250, 1), (500, 1)]  # 20 ms: three runs
     assert ladder.highest == 100
     assert "saturated" in (ladder.steps[1].one_run or "")
 
@@ -84,23 +84,48 @@ async def test_a_run_that_lost_answers_is_saturated_however_fast() -> None:
 
     async def measure(rate: int, n: int) -> Run:
         calls.append(rate)
-        return run(3, ok=rate < 1000, p50=2)
+        return run(20, ok=rate < 1000, p50=2)
 
     ladder = await climb([500, 1000], measure, 50, repeats=3)
     assert calls == [500, 500, 500, 1000]
     assert ladder.highest == 500
 
 
-async def test_a_server_that_holds_every_rate_is_measured_three_times_at_each() -> None:
+async def test_a_server_that_holds_every_rate_near_the_bound_is_measured_three_times_at_each() -> (
+    None
+):
     calls: list[int] = []
 
     async def measure(rate: int, n: int) -> Run:
         calls.append(rate)
-        return run(5, p50=2)
+        return run(20, p50=2)
 
     ladder = await climb([100, 1000], measure, 50, repeats=3)
     assert calls == [100, 100, 100, 1000, 1000, 1000]
     assert ladder.highest == 1000
+
+
+async def test_a_first_run_far_inside_the_bound_decides_its_rate_alone() -> None:
+    calls: list[tuple[int, int]] = []
+
+    async def measure(rate: int, n: int) -> Run:
+        calls.append((rate, n))
+        return {100: run(4, p50=1), 250: run(10, p50=2), 500: run(11, p50=2)}[rate]
+
+    ladder = await climb([100, 250, 500], measure, 50, repeats=3)
+    # 10 ms is a fifth of 50: one run; 11 ms is not: three
+    assert calls == [(100, 1), (250, 1), (500, 1), (500, 2), (500, 3)]
+    assert ladder.highest == 500
+    assert "clearly within" in (ladder.steps[0].one_run or "")
+    # a run with a lost answer is never "clearly within", however fast
+    lost: list[int] = []
+
+    async def losing(rate: int, n: int) -> Run:
+        lost.append(n)
+        return run(2, ok=n > 1, p50=1)
+
+    assert (await climb([100], losing, 50, repeats=3)).highest == 0
+    assert lost == [1]
 
 
 async def test_a_missed_lowest_rate_leaves_no_rate_held() -> None:
