@@ -5,6 +5,14 @@ The booths service runs as in production: one `work` process (relay, projections
 and `serve --workers N` HTTP processes, N from BENCH_API_PROCESSES (default 1 then 2).
 Exhibitors are approved the production way: the exhibitors service's events on its topic.
 BENCH_RATES (default 100,250,500,1000) are the offered rates; BENCH_PEER=0 skips the peer.
+
+Each rate is measured BENCH_REPEATS (3) times and its figure is the median run (every run's
+p99 in the notes): on a shared two-core box one 10 s run swings by a factor of two. A rate
+is measured once when its first run is saturated or within a fifth of the bound, and so is
+every rate above the first whose median missed the bound (`bench.common.climb`; the notes
+say which). Before each service's holds, 10 s with
+no load give its idle burn: the CPU its API, its worker, PostgreSQL and Kafka spend anyway.
+Each run's notes carry the PostgreSQL statements per hold (`bench.statements`).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,38 +36,53 @@ from fairline_events.db import drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 
-from . import cpu
+from . import cpu, statements
 from .common import (
+    REPEATS,
     Figure,
+    Ladder,
+    Run,
     api_processes,
+    climb,
+    free_port,
     migrate_service,
     percentile,
     say,
     service_env,
     service_process,
     service_settings,
+    settled,
     stop,
 )
 from .flame import profiled
 from .load import Request, ensure_vegeta, open_loop
+from .plain import add_booths as add_plain_booths
 
 # The booths end-to-end harness already knows how to open an edition, import booths from
 # CSV and publish exhibitors' approvals; the benchmark reuses it rather than copying it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from booths.projections import floor_plan
+from booths.service import definition
 from e2e.booths.harness import (
     EDITION,
     Api,
     ExhibitorFeed,
     add_booths,
-    admitted,
     open_edition,
 )
 from support.serving import ready
 from support.waiting import eventually
 
-PORT = 18602
-PEER_PORT = 18603
 P99_BOUND_MS = 50.0
+EXHIBITORS_PER_BLOCK = 500
+HOLDS_PER_EXHIBITOR = 8
+"""Each exhibitor holds 8 booths over a block of 4,000 holds (one every 500), under the
+edition's limit of 10 at once with room for the warm-up and the contention run."""
+STOCK_STEP = 5000
+SPARE_EXHIBITORS = 1000
+"""Approved at the start for the warm-ups and the contention run: holders of their own."""
+CONTENTION_BOOTHS = 100
+WARM_UP_HOLDS = 50
 
 
 async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
@@ -68,24 +92,25 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     migrate_service("booths", settings)
     worker = service_process("booths", settings, "work")
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-booths")
+    port = free_port()
     # Enough connections that requests never queue inside the client.
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{PORT}", timeout=30, limits=limits
+            base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
         ) as client:
             api = Api(client, SimpleNamespace(state=SimpleNamespace(token_issuer=issuer)))
-            figures: list[Figure] = []
+            holds = _Holds(api, settings, infra.database_url, issuer, scale, worker.pid, port)
             try:
-                await _measure(figures, api, client, settings, issuer, scale, worker.pid)
+                await holds.measure()
             except Exception as exc:  # keep what was measured before the failure
                 say(f"commands: failed: {exc!r}")
-                figures.append(
+                holds.figures.append(
                     Figure(
                         "commands", "section failed", float("nan"), "", notes={"error": repr(exc)}
                     )
                 )
-            return figures
+            return holds.figures
     finally:
         stop(worker)
         await drop_database(settings.service_database_url("booths"))
@@ -96,10 +121,17 @@ async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
 async def _serving(
     client: httpx.AsyncClient, command: list[str], env: dict[str, str]
 ) -> AsyncIterator[int]:
-    """An HTTP server process on PORT or PEER_PORT until the block ends; yields its pid."""
+    """An HTTP server process until the block ends; yields its pid. It must be the one that
+    answers: a server that could not bind its port exits, and the bench says so."""
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+
+    async def up() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"{' '.join(command[-6:])} exited with {server.returncode}")
+        return await ready(client)
+
     try:
-        await eventually(lambda: ready(client), bool, within=60, what=" ".join(command[-4:]))
+        await eventually(up, bool, within=60, what=" ".join(command[-4:]))
         yield server.pid
     finally:
         stop(server)
@@ -111,14 +143,13 @@ def _system_cpu(per_hold: dict[str, float]) -> float:
     return per_hold.get("service", 0.0)
 
 
-async def _warm_up(client: httpx.AsyncClient, holds: list[str]) -> None:
-    """A few holds, each on a new connection so that every API process gets some: a
-    production process is warm (its pool open, the edition's catalogue folded and cached)."""
-    for n, path in enumerate(holds):
+async def _warm_up(client: httpx.AsyncClient, holds: list[tuple[str, str]]) -> None:
+    """A few holds (path, exhibitor), each on a new connection so that every API process gets
+    some: a production process is warm (its pool open, the edition's catalogue folded and
+    cached)."""
+    for path, exhibitor in holds:
         answer = await client.post(
-            path,
-            json={"exhibitor_id": f"bx-{n:05d}"},
-            headers={"Connection": "close"},
+            path, json={"exhibitor_id": exhibitor}, headers={"Connection": "close"}
         )
         # a server that refuses the bench's holds measures nothing: stop with its answer
         if answer.status_code != 200:
@@ -131,112 +162,357 @@ def _rates() -> list[int]:
     return [int(r) for r in os.environ.get("BENCH_RATES", "100,250,500,1000").split(",")]
 
 
-async def _measure(
-    figures: list[Figure],
-    api: Api,
-    client: httpx.AsyncClient,
-    settings: ServiceSettings,
-    issuer: TokenIssuer,
-    scale: float,
-    worker_pid: int,
-) -> None:
-    seconds = max(2.0, 10 * scale)
-    rates = _rates()
-    processes = api_processes("1,2")
-    needed = int(sum(rates) * seconds) * len(processes) + 2000
-    exhibitors = [f"bx-{n:05d}" for n in range(max(200, needed // 8))]
-    serve = [
-        os.path.join(os.path.dirname(sys.executable), "fairline-booths"),
-        "serve",
-        "--no-relay",
-        "--no-projections",
-        "--port",
-        str(PORT),
-        "--workers",
-    ]
-    env = service_env(settings)
-    codes = [f"E1-{n:06d}" for n in range(needed)]
-    async with _serving(client, [*serve, str(processes[0])], env):
-        say(f"commands: opening an edition with {needed} booths, {len(exhibitors)} exhibitors…")
-        await open_edition(api, max_concurrent_holds=10)
-        for start in range(0, len(codes), 2000):
-            await add_booths(api, "E1", codes[start : start + 2000])
-        await ExhibitorFeed(settings).approve(*exhibitors)
-        await admitted(api, len(exhibitors), within=180)
-    token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
-    client.headers["Authorization"] = token
-    database = settings.service_database_url("booths")
-    await _record_visibility(database)
+def _booth(n: int) -> str:
+    """The booth of the n-th hold of the whole section."""
+    return f"E1-{n:06d}"
 
-    best: dict[int, int] = {}
-    costs: dict[tuple[int, int], float] = {}
-    next_booth = 0
-    for count in processes:
-        async with _serving(client, [*serve, str(count)], env) as server_pid:
-            spare = codes[-50 * (processes.index(count) + 1) :][:50]
-            await _warm_up(client, [f"/editions/{EDITION}/booths/{c}/hold" for c in spare])
-            for rate in rates:
-                total = int(rate * seconds)
-                first = next_booth
-                next_booth += total
-                holds = [
-                    Request(
-                        "POST",
-                        f"/editions/{EDITION}/booths/{codes[first + i]}/hold",
-                        {"exhibitor_id": exhibitors[(first + i) % len(exhibitors)]},
-                    )
-                    for i in range(total)
-                ]
-                say(f"commands: {total} holds at {rate}/s, {count} API process(es)…")
-                before = cpu.snapshot(server_pid, worker_pid)
-                api_before = cpu.snapshot(server_pid)["service"]
-                with profiled(server_pid, f"holds-{rate}-api{count}", seconds):
-                    result = await open_loop(
-                        f"http://127.0.0.1:{PORT}", {"Authorization": token}, rate, seconds, holds
-                    )
-                after = cpu.snapshot(server_pid, worker_pid)
-                api_after = cpu.snapshot(server_pid)["service"]
-                cpu_per_hold = cpu.per_request_ms(before, after, total)
-                # the service's share split: its API processes apart from its worker
-                cpu_per_hold["of which API"] = round((api_after - api_before) * 1000 / total, 2)
-                costs[count, rate] = _system_cpu(cpu_per_hold)
-                summary = result.summary()
-                ok = result.statuses.get(200, 0)
-                if summary["p99_ms"] <= P99_BOUND_MS and _all_answered(summary, ok, total):
-                    best[count] = max(best.get(count, 0), rate)
-                visible = await _visibility(database, codes[first : first + total])
-                headline = rate == 1000 and count == processes[0]
-                figures.append(
+
+def _exhibitor_number(n: int) -> int:
+    """The exhibitor of the n-th hold: 500 exhibitors take turns, a new 500 every 4,000."""
+    block = n // (EXHIBITORS_PER_BLOCK * HOLDS_PER_EXHIBITOR)
+    return block * EXHIBITORS_PER_BLOCK + n % EXHIBITORS_PER_BLOCK
+
+
+def _exhibitor(n: int) -> str:
+    return f"bx-{_exhibitor_number(n):05d}"
+
+
+class _Holds:
+    """Fairline's holds rate by rate, 1 then 2 API processes, then the plain peer's."""
+
+    def __init__(
+        self,
+        api: Api,
+        settings: ServiceSettings,
+        server_url: str,
+        issuer: TokenIssuer,
+        scale: float,
+        worker: int,
+        port: int,
+    ) -> None:
+        self.api = api
+        self.client = api.client
+        self.settings = settings
+        self.server_url = server_url
+        self.issuer = issuer
+        self.worker = worker
+        self.port = port
+        self.seconds = max(2.0, 10 * scale)
+        self.rates = _rates()
+        self.processes = api_processes("1,2")
+        self.database = settings.service_database_url("booths")
+        self.topic = settings.topic("booths.events")
+        self.feed = ExhibitorFeed(settings)
+        self.token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
+        self.figures: list[Figure] = []
+        self.ladders: dict[int, Ladder] = {}
+        self.costs: dict[tuple[int, int], float] = {}
+        self.holds = 0
+        """Holds sent so far: the next one takes booth `_booth(holds)`."""
+        self.stocked = 0
+        """Booths imported (and exhibitors approved) for the holds `0 .. stocked - 1`."""
+        self.no_statements: str | None = None
+
+    def _serve(self, count: int) -> list[str]:
+        command = os.path.join(os.path.dirname(sys.executable), "fairline-booths")
+        api = ["--no-relay", "--no-projections", "--port", str(self.port)]
+        return [command, "serve", *api, "--workers", str(count)]
+
+    async def measure(self) -> None:
+        self.no_statements = await statements.prepare(self.server_url)
+        env = service_env(self.settings)
+        spare = [f"EW-{n:04d}" for n in range(WARM_UP_HOLDS * len(self.processes))]
+        contested = [f"EC-{n:03d}" for n in range(CONTENTION_BOOTHS)]
+        async with _serving(self.client, self._serve(self.processes[0]), env):
+            say("commands: opening an edition…")
+            await open_edition(self.api, max_concurrent_holds=10)
+            await add_booths(self.api, "E1", spare + contested)
+            await self.feed.approve(*(f"bc-{n:04d}" for n in range(SPARE_EXHIBITORS)))
+            await self._admitted(SPARE_EXHIBITORS)
+        self.client.headers["Authorization"] = self.token
+        await _record_visibility(self.database)
+        for index, count in enumerate(self.processes):
+            async with _serving(self.client, self._serve(count), env) as server_pid:
+                mine = spare[WARM_UP_HOLDS * index :][:WARM_UP_HOLDS]
+                await _warm_up(
+                    self.client,
+                    [
+                        (f"/editions/{EDITION}/booths/{c}/hold", f"bc-{n:04d}")
+                        for n, c in enumerate(mine)
+                    ],
+                )
+                await self._stock(self.holds + 1)  # the imports' work done before the quiet
+                await settled(self.database, self.topic, definition.projections)
+                say(f"commands: idle for {self.seconds:g} s, {count} API process(es)…")
+                idle = await cpu.idle_burn({"API": server_pid, "worker": self.worker}, self.seconds)
+                self.figures.append(
                     Figure(
                         "commands",
-                        f"holds at {rate}/s, {count} API process(es): p99 latency",
-                        summary["p99_ms"],
-                        "ms",
-                        target="p99 <= 50 ms at 1,000/s" if headline else None,
-                        met=(summary["p99_ms"] <= 50 and ok == total) if headline else None,
-                        notes={
-                            **summary,
-                            "command_to_read_model_p50_ms": visible["p50"],
-                            "command_to_read_model_p99_ms": visible["p99"],
-                            "cpu_ms_per_hold": cpu_per_hold,
-                        },
+                        f"idle burn, {count} API process(es): CPU per second",
+                        idle["total"],
+                        "ms/s",
+                        notes={"cpu_ms_per_s": idle, "seconds": self.seconds},
                     )
                 )
-                if rate == 500 and count == processes[0]:
-                    figures.append(
-                        Figure(
-                            "commands",
-                            "command-to-read-model p99 at 500 holds/s",
-                            visible["p99"],
-                            "ms",
-                            target="<= 100 ms",
-                            met=visible["p99"] <= 100,
-                        )
+
+                async def holds(
+                    rate: int, run: int, count: int = count, pid: int = server_pid
+                ) -> Run:
+                    return await self._holds(rate, run, count, pid)
+
+                ladder = await climb(self.rates, holds, P99_BOUND_MS)
+                self.ladders[count] = ladder
+                self._ladder_figures(ladder, count)
+                if count == self.processes[-1]:
+                    self.figures += await _contention(contested, self.port, self.token)
+        if os.environ.get("BENCH_PEER", "1") != "0":  # BENCH_PEER=0: Fairline alone
+            self.figures += await self._peer()
+
+    def _ladder_figures(self, ladder: Ladder, count: int) -> None:
+        for step in ladder.steps:
+            median = step.median
+            headline = step.rate == 1000 and count == self.processes[0]
+            self.figures.append(
+                Figure(
+                    "commands",
+                    f"holds at {step.rate}/s, {count} API process(es): p99 latency",
+                    median.p99_ms,
+                    "ms",
+                    target="p99 <= 50 ms at 1,000/s" if headline else None,
+                    met=step.within(P99_BOUND_MS) if headline else None,
+                    notes=step.notes(),
+                )
+            )
+            self.costs[count, step.rate] = _system_cpu(median.notes["cpu_ms_per_hold"])
+            if step.rate == 500 and count == self.processes[0]:
+                visible = median.notes["command_to_read_model_p99_ms"]
+                self.figures.append(
+                    Figure(
+                        "commands",
+                        "command-to-read-model p99 at 500 holds/s",
+                        visible,
+                        "ms",
+                        target="<= 100 ms",
+                        met=visible <= 100,
+                        notes={"of the median run of": step.notes()["runs_p99_ms"]},
                     )
-            if count == processes[-1]:
-                figures += await _contention(api, codes[next_booth:], exhibitors, token)
-    if os.environ.get("BENCH_PEER", "1") != "0":  # BENCH_PEER=0: Fairline alone
-        figures += await _peer(settings, client, issuer, scale, processes, best, costs)
+                )
+
+    async def _holds(self, rate: int, run: int, count: int, server_pid: int) -> Run:
+        total = int(rate * self.seconds)
+        first = self.holds
+        self.holds += total
+        await self._stock(self.holds)
+        await settled(self.database, self.topic, definition.projections)
+        holds = [
+            Request(
+                "POST",
+                f"/editions/{EDITION}/booths/{_booth(n)}/hold",
+                {"exhibitor_id": _exhibitor(n)},
+            )
+            for n in range(first, first + total)
+        ]
+        say(f"commands: {total} holds at {rate}/s, {count} API process(es), run {run}…")
+        sql_before = await self._statements()
+        before = cpu.snapshot(server_pid, self.worker)
+        api_before = cpu.snapshot(server_pid)["service"]
+        with profiled(server_pid, f"holds-{rate}-api{count}-run{run}", self.seconds):
+            result = await open_loop(
+                f"http://127.0.0.1:{self.port}",
+                {"Authorization": self.token},
+                rate,
+                self.seconds,
+                holds,
+            )
+        api_after = cpu.snapshot(server_pid)["service"]
+        # CPU and statements until the worker has relayed and projected the run's holds too
+        await settled(self.database, self.topic, definition.projections)
+        after = cpu.snapshot(server_pid, self.worker)
+        sql_after = await self._statements()
+        cpu_per_hold = cpu.per_request_ms(before, after, total)
+        # the service's share split: its API processes apart from its worker
+        api = round((api_after - api_before) * 1000 / total, 2)
+        cpu_per_hold["of which API"] = api
+        cpu_per_hold["of which worker"] = round(cpu_per_hold.get("service", 0.0) - api, 2)
+        summary = result.summary()
+        ok = result.statuses.get(200, 0)
+        visible = await _visibility(self.database, [_booth(n) for n in range(first, first + total)])
+        return Run(
+            summary["p99_ms"],
+            _all_answered(summary, ok, total),
+            {
+                **summary,
+                "command_to_read_model_p50_ms": visible["p50"],
+                "command_to_read_model_p99_ms": visible["p99"],
+                "cpu_ms_per_hold": cpu_per_hold,
+                "postgresql_per_hold": self._per_request(sql_before, sql_after, total),
+            },
+        )
+
+    async def _statements(self, database: str | None = None) -> statements.Snapshot | None:
+        if self.no_statements:
+            return None
+        name = (database or self.database).rsplit("/", 1)[-1]
+        return await statements.snapshot(self.server_url, name)
+
+    def _per_request(
+        self,
+        before: statements.Snapshot | None,
+        after: statements.Snapshot | None,
+        requests: int,
+    ) -> dict[str, Any] | str:
+        if before is None or after is None:
+            return self.no_statements or "no statement figures"
+        return statements.per_request(before, after, requests)
+
+    async def _stock(self, holds: int) -> None:
+        """Booths and approved exhibitors for the first `holds` holds, imported a few
+        thousand ahead, between runs (the next run starts once the worker has applied them)."""
+        if holds <= self.stocked:
+            return
+        target = max(holds, self.stocked + STOCK_STEP)
+        codes = [_booth(n) for n in range(self.stocked, target)]
+        approved = _exhibitor_number(self.stocked - 1) + 1 if self.stocked else 0
+        needed = _exhibitor_number(target - 1) + 1
+        say(f"commands: importing {len(codes)} booths, approving {needed - approved} exhibitors…")
+        for start in range(0, len(codes), 2000):
+            await add_booths(self.api, "E1", codes[start : start + 2000])
+        await self.feed.approve(*(f"bx-{n:05d}" for n in range(approved, needed)))
+        self.stocked = target
+        await self._admitted(SPARE_EXHIBITORS + needed)
+
+    async def _admitted(self, count: int) -> None:
+        """Until the floor plan lists `count` exhibitors of the edition."""
+        conn = await asyncpg.connect(self.database)
+        try:
+
+            async def listed() -> int:
+                return int(
+                    await conn.fetchval(
+                        f"{statements.STATEMENT_MARK} SELECT count(*)"
+                        f" FROM {floor_plan.schema}.exhibitors WHERE edition_code = $1",
+                        EDITION,
+                    )
+                )
+
+            await eventually(listed, lambda n: n >= count, within=300, what=f"{count} admitted")
+        finally:
+            await conn.close()
+
+    async def _peer(self) -> list[Figure]:
+        """The plain FastAPI + asyncpg hold (`bench.plain`) under the same open-loop runs: the
+        highest rate each holds at p99 <= 50 ms (each decided on its median run), side by
+        side, with the ratio."""
+        peer = _Peer(self.settings.service_database_url("plain"), free_port())
+        await ensure_database(peer.url)
+        # booths for every run the ladders could make: a plain INSERT, no events to apply
+        most = REPEATS * int(sum(self.rates) * self.seconds) * len(self.processes)
+        peer.codes = [f"P-{n:06d}" for n in range(most)]
+        await add_plain_booths(peer.url, EDITION, peer.codes)
+        env = {**service_env(self.settings), "DATABASE_URL": peer.url}
+        figures: list[Figure] = []
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{peer.port}", timeout=30
+        ) as peer_client:
+            for count in self.processes:
+                command = [sys.executable, "-m", "bench.plain", "--port", str(peer.port)]
+                async with _serving(peer_client, [*command, "--workers", str(count)], env) as pid:
+                    spare = [f"W{count}-{n}" for n in range(WARM_UP_HOLDS)]
+                    await add_plain_booths(peer.url, EDITION, spare)
+                    peer_client.headers["Authorization"] = self.token
+                    await _warm_up(
+                        peer_client,
+                        [(f"/editions/{EDITION}/booths/{c}/hold", "bx-00000") for c in spare],
+                    )
+
+                    async def plain(rate: int, run: int, count: int = count, pid: int = pid) -> Run:
+                        return await self._plain(peer, rate, run, count, pid)
+
+                    ladder = await climb(self.rates, plain, P99_BOUND_MS)
+                figures += self._peer_figures(ladder, count)
+        return figures
+
+    async def _plain(self, peer: _Peer, rate: int, run: int, count: int, pid: int) -> Run:
+        total = int(rate * self.seconds)
+        holds = [
+            Request(
+                "POST",
+                f"/editions/{EDITION}/booths/{peer.codes[peer.used + i]}/hold",
+                {"exhibitor_id": f"bx-{i % 200:05d}"},
+            )
+            for i in range(total)
+        ]
+        peer.used += total
+        say(f"peer: {total} plain holds at {rate}/s, {count} API process(es), run {run}…")
+        sql_before = await self._statements(peer.url)
+        before = cpu.snapshot(pid)
+        result = await open_loop(
+            f"http://127.0.0.1:{peer.port}",
+            {"Authorization": self.token},
+            rate,
+            self.seconds,
+            holds,
+        )
+        spent = cpu.per_request_ms(before, cpu.snapshot(pid), total)
+        sql_after = await self._statements(peer.url)
+        summary = result.summary()
+        return Run(
+            summary["p99_ms"],
+            _all_answered(summary, result.statuses.get(200, 0), total),
+            {
+                **summary,
+                "cpu_ms_per_hold": spent,
+                "postgresql_per_hold": self._per_request(sql_before, sql_after, total),
+            },
+        )
+
+    def _peer_figures(self, ladder: Ladder, count: int) -> list[Figure]:
+        figures = []
+        cpu_ratios: dict[str, float] = {}
+        for step in ladder.steps:
+            plain_cpu = _system_cpu(step.median.notes["cpu_ms_per_hold"])
+            if (count, step.rate) in self.costs and plain_cpu:
+                cpu_ratios[f"at {step.rate}/s"] = round(self.costs[count, step.rate] / plain_cpu, 2)
+            figures.append(
+                Figure(
+                    "peer",
+                    f"plain holds at {step.rate}/s, {count} API process(es): p99 latency",
+                    step.median.p99_ms,
+                    "ms",
+                    notes=step.notes(),
+                )
+            )
+        mine = self.ladders[count].highest if count in self.ladders else 0
+        best = ladder.highest
+        figures.append(
+            Figure(
+                "peer",
+                f"highest hold rate at p99 <= 50 ms, {count} API process(es)",
+                mine,
+                "holds/s",
+                "plain FastAPI + asyncpg hold",
+                best,
+                ">= 0.5 of the plain hold",
+                bool(best) and mine / best >= 0.5,
+                notes={
+                    "rates_tried": self.rates,
+                    "decided_on": f"each rate's median run of up to {REPEATS}",
+                    # steadier than a p99 on a shared box: the service's CPU per hold,
+                    # Fairline's (API and worker) over the plain hold's, rate by rate
+                    "cpu_per_hold_fairline_over_plain": cpu_ratios,
+                },
+            )
+        )
+        return figures
+
+
+@dataclass
+class _Peer:
+    url: str
+    port: int
+    codes: list[str] = field(default_factory=list)
+    used: int = 0
+    """Booths held so far: the next run starts at `codes[used]`."""
 
 
 def _all_answered(summary: dict[str, Any], ok: int, total: int) -> bool:
@@ -245,102 +521,6 @@ def _all_answered(summary: dict[str, Any], ok: int, total: int) -> bool:
     is no error of the server's; more than 1 % missing would mean the generator fell behind."""
     sent = int(summary["sent"])
     return ok == sent and sent >= total * 0.99
-
-
-async def _peer(
-    settings: ServiceSettings,
-    client: httpx.AsyncClient,
-    issuer: TokenIssuer,
-    scale: float,
-    processes: list[int],
-    fairline_best: dict[int, int],
-    fairline_costs: dict[tuple[int, int], float],
-) -> list[Figure]:
-    """The plain FastAPI + asyncpg hold (`bench.plain`) under the same open-loop runs: the
-    highest rate each holds at p99 <= 50 ms, side by side, with the ratio."""
-    from .plain import add_booths as add_plain_booths
-
-    seconds = max(2.0, 10 * scale)
-    rates = _rates()
-    url = settings.service_database_url("plain")
-    await ensure_database(url)
-    codes = [f"P-{n:06d}" for n in range(int(sum(rates) * seconds) * len(processes))]
-    await add_plain_booths(url, EDITION, codes)
-    env = {**service_env(settings), "DATABASE_URL": url}
-    token = f"Bearer {issuer.issue('bench-sales', ['sales'])}"
-    peer_client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{PEER_PORT}", timeout=30)
-    figures: list[Figure] = []
-    next_booth = 0
-    async with peer_client:
-        for count in processes:
-            best = 0
-            cpu_ratios: dict[str, float] = {}
-            command = [sys.executable, "-m", "bench.plain", "--port", str(PEER_PORT)]
-            async with _serving(peer_client, [*command, "--workers", str(count)], env) as pid:
-                spare = [f"W{count}-{n}" for n in range(50)]
-                await add_plain_booths(url, EDITION, spare)
-                peer_client.headers["Authorization"] = token
-                await _warm_up(peer_client, [f"/editions/{EDITION}/booths/{c}/hold" for c in spare])
-                for rate in rates:
-                    total = int(rate * seconds)
-                    holds = [
-                        Request(
-                            "POST",
-                            f"/editions/{EDITION}/booths/{codes[next_booth + i]}/hold",
-                            {"exhibitor_id": f"bx-{i % 200:05d}"},
-                        )
-                        for i in range(total)
-                    ]
-                    next_booth += total
-                    say(f"peer: {total} plain holds at {rate}/s, {count} API process(es)…")
-                    before = cpu.snapshot(pid)
-                    result = await open_loop(
-                        f"http://127.0.0.1:{PEER_PORT}",
-                        {"Authorization": token},
-                        rate,
-                        seconds,
-                        holds,
-                    )
-                    summary = result.summary()
-                    summary["cpu_ms_per_hold"] = cpu.per_request_ms(
-                        before, cpu.snapshot(pid), total
-                    )
-                    ok = result.statuses.get(200, 0)
-                    if summary["p99_ms"] <= P99_BOUND_MS and _all_answered(summary, ok, total):
-                        best = max(best, rate)
-                    plain_cpu = _system_cpu(summary["cpu_ms_per_hold"])
-                    if (count, rate) in fairline_costs and plain_cpu:
-                        ratio = fairline_costs[count, rate] / plain_cpu
-                        cpu_ratios[f"at {rate}/s"] = round(ratio, 2)
-                    figures.append(
-                        Figure(
-                            "peer",
-                            f"plain holds at {rate}/s, {count} API process(es): p99 latency",
-                            summary["p99_ms"],
-                            "ms",
-                            notes=summary,
-                        )
-                    )
-            mine = fairline_best.get(count, 0)
-            figures.append(
-                Figure(
-                    "peer",
-                    f"highest hold rate at p99 <= 50 ms, {count} API process(es)",
-                    mine,
-                    "holds/s",
-                    "plain FastAPI + asyncpg hold",
-                    best,
-                    ">= 0.5 of the plain hold",
-                    bool(best) and mine / best >= 0.5,
-                    notes={
-                        "rates_tried": rates,
-                        # steadier than a p99 on a shared box: the service's CPU per hold,
-                        # Fairline's (API and worker) over the plain hold's, rate by rate
-                        "cpu_per_hold_fairline_over_plain": cpu_ratios,
-                    },
-                )
-            )
-    return figures
 
 
 async def _record_visibility(database: str) -> None:
@@ -353,8 +533,8 @@ async def _record_visibility(database: str) -> None:
             CREATE OR REPLACE FUNCTION bench_stamp() RETURNS trigger AS $$
             BEGIN
               IF NEW.status = 'held' THEN
-                INSERT INTO public.bench_visible VALUES (NEW.booth_code, clock_timestamp())
-                ON CONFLICT DO NOTHING;
+                /* bench */ INSERT INTO public.bench_visible
+                VALUES (NEW.booth_code, clock_timestamp()) ON CONFLICT DO NOTHING;
               END IF;
               RETURN NEW;
             END $$ LANGUAGE plpgsql;
@@ -374,7 +554,8 @@ async def _visibility(database: str, booths: list[str]) -> dict[str, float]:
     try:
         for _ in range(100):  # let the projection finish the tail of the run
             rows = await conn.fetch(
-                """
+                f"""
+                {statements.STATEMENT_MARK}
                 SELECT extract(epoch FROM v.at - e.committed) * 1000 AS ms
                 FROM bench_visible v
                 JOIN (SELECT data->>'booth_code' AS booth_code,
@@ -393,26 +574,25 @@ async def _visibility(database: str, booths: list[str]) -> dict[str, float]:
     return {"p50": round(percentile(values, 50), 1), "p99": round(percentile(values, 99), 1)}
 
 
-async def _contention(api: Api, free: list[str], exhibitors: list[str], token: str) -> list[Figure]:
+async def _contention(targets: list[str], port: int, token: str) -> list[Figure]:
     """N buyers race for M booths: how long until settled, and how many were sold.
 
     The buyers come from vegeta in one burst (all sent within 0.2 s). An httpx client with a
     thousand requests queued spent its time in its own connection pool (its assignment of
     queued requests to connections is quadratic): the 30 s this figure once showed was the
     client's, while the server sat idle."""
-    buyers, booths, burst = 1000, 100, 0.2
-    targets = free[:booths]
+    buyers, booths, burst = SPARE_EXHIBITORS, len(targets), 0.2
     say(f"contention: {buyers} buyers on {booths} booths…")
     attempts = [
         Request(
             "POST",
             f"/editions/{EDITION}/booths/{targets[i % booths]}/hold",
-            {"exhibitor_id": exhibitors[-1 - i % len(exhibitors)]},
+            {"exhibitor_id": f"bc-{i:04d}"},
         )
         for i in range(buyers)
     ]
     result = await open_loop(
-        f"http://127.0.0.1:{PORT}",
+        f"http://127.0.0.1:{port}",
         {"Authorization": token},
         int(buyers / burst),
         burst,

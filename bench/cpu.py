@@ -7,8 +7,10 @@ seconds by the requests answered gives a budget that explains the rate the box c
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -33,11 +35,9 @@ def _processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def snapshot(service_pid: int, *others: int) -> dict[str, float]:
-    """CPU seconds so far: the service's process trees (its API processes and its worker),
-    PostgreSQL, Kafka, vegeta, the bench."""
-    processes = _processes()
-    tree = {service_pid, *others}
+def _tree(processes: dict[int, tuple[str, int, float]], *roots: int) -> set[int]:
+    """The roots and all their descendants."""
+    tree = set(roots)
     changed = True
     while changed:
         changed = False
@@ -45,6 +45,14 @@ def snapshot(service_pid: int, *others: int) -> dict[str, float]:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 changed = True
+    return tree
+
+
+def snapshot(service_pid: int, *others: int) -> dict[str, float]:
+    """CPU seconds so far: the service's process trees (its API processes and its worker),
+    PostgreSQL, Kafka, vegeta, the bench."""
+    processes = _processes()
+    tree = _tree(processes, service_pid, *others)
     seconds: dict[str, float] = defaultdict(float)
     for pid, (name, _, cpu) in processes.items():
         if pid in tree:
@@ -71,3 +79,46 @@ def per_request_ms(
     result = {part: round(s * 1000 / requests, 2) for part, s in sorted(spent.items()) if s > 0}
     result["total"] = round(sum(result.values()), 2)
     return result
+
+
+Usage = dict[int, tuple[str, float]]
+"""pid: (part, CPU seconds so far)."""
+
+
+def parts(trees: dict[str, int]) -> Usage:
+    """Each process of the named trees (`{"API": pid, "worker": pid}`), of PostgreSQL and of
+    Kafka, with its part and CPU seconds so far."""
+    processes = _processes()
+    owner = {pid: name for name, root in trees.items() for pid in _tree(processes, root)}
+    usage: Usage = {}
+    for pid, (name, _, cpu) in processes.items():
+        if pid in owner:
+            usage[pid] = (owner[pid], cpu)
+        elif name.startswith("postgres"):
+            usage[pid] = ("postgresql", cpu)
+        elif name == "java":
+            usage[pid] = ("kafka", cpu)
+    return usage
+
+
+def per_second_ms(before: Usage, after: Usage, seconds: float) -> dict[str, float]:
+    """Each part's CPU milliseconds per wall-clock second between two snapshots, and their
+    total: a fixed cost, paid whether requests come or not. Counted process by process: a
+    PostgreSQL backend that another client closed meanwhile takes its past CPU with it, and
+    one opened meanwhile counts from its start."""
+    spent = dict.fromkeys(sorted({part for part, _ in [*before.values(), *after.values()]}), 0.0)
+    for pid, (part, cpu) in after.items():
+        earlier = before.get(pid)
+        spent[part] += cpu - (earlier[1] if earlier and earlier[0] == part else 0.0)
+    burn = {part: round(s * 1000 / seconds, 1) for part, s in spent.items()}
+    burn["total"] = round(sum(burn.values()), 1)
+    return burn
+
+
+async def idle_burn(trees: dict[str, int], seconds: float = 10.0) -> dict[str, float]:
+    """CPU milliseconds per second that each part spends with no load for `seconds`: the
+    service's polling, timers and heartbeats, PostgreSQL's and Kafka's background work (and,
+    on a shared stack, whatever else uses them)."""
+    before, start = parts(trees), time.monotonic()
+    await asyncio.sleep(seconds)
+    return per_second_ms(before, parts(trees), time.monotonic() - start)

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import metadata
@@ -43,10 +44,21 @@ def machine() -> dict[str, Any]:
             p: metadata.version(p) for p in ("faststream", "aiokafka", "asyncpg", "pydantic")
         },
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "section_seconds": dict(SECTION_SECONDS),
     }
 
 
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+
+
+SECTION_SECONDS: dict[str, float] = {}
+"""How long each section took in this run: what a change to one costs the whole bench."""
+
+
 def markdown(info: dict[str, Any], figures: list[Figure]) -> str:
+    took = info.get("section_seconds") or {}
     lines = [
         "# Fairline benchmarks",
         "",
@@ -55,6 +67,16 @@ def markdown(info: dict[str, Any], figures: list[Figure]) -> str:
         + ", ".join(f"{k} {v}" for k, v in info["packages"].items())
         + f"; {info['when']}",
         "",
+        *(
+            [
+                "Sections took "
+                + ", ".join(f"{name} {_duration(s)}" for name, s in took.items())
+                + f"; {_duration(sum(took.values()))} in all.",
+                "",
+            ]
+            if took
+            else []
+        ),
         "| section | figure | value | baseline | ratio | target | met |",
         "| --- | --- | ---: | ---: | ---: | --- | --- |",
     ]
@@ -124,6 +146,7 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
         if only and name not in only:
             continue
         say(f"== {name}")
+        start = time.monotonic()
         try:
             figures += await run()
         except Exception as exc:  # a report: one broken section must not lose the others
@@ -131,6 +154,8 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
             figures.append(
                 Figure(name, "section failed", float("nan"), "", notes={"error": repr(exc)})
             )
+        SECTION_SECONDS[name] = round(time.monotonic() - start, 1)
+        say(f"== {name} took {_duration(SECTION_SECONDS[name])}")
         # after every section, so a long run keeps what it measured
         write_results(figures, _record(quick, only))
     return figures

@@ -11,10 +11,17 @@ every scan is a different ticket of today at one of eight gates, scanned once (t
 bought and paid through the provider's signed callback beforehand). Visitors are seeded as
 events (the history a rush starts from). Before each run the worker has applied everything
 before it, and the CPU of a run is counted once the worker has applied the run's events too
-(API and worker apart).
+(API and worker apart), and so are its PostgreSQL statements (`bench.statements`).
+
+Each rate is measured up to BENCH_REPEATS (3) times and its figure is the median run, beside
+the healthz baseline taken before its first run; a rate whose first run is saturated or
+within a fifth of the bound, and every order rate above the first whose median missed
+100 ms, is measured once (`bench.common.climb`; the notes say which). Before
+the orders, 10 s with no load give the service's idle burn.
 
 BENCH_PROFILE=<dir>: py-spy records the API processes and the worker during each run, into
-<dir>/tickets-<run>-{api,worker}.folded (`python -m bench.flame` summarises them).
+<dir>/tickets-<load>-<rate>-api<n>-run<k>-{api,worker}.folded (`python -m bench.flame`
+summarises them).
 """
 
 from __future__ import annotations
@@ -22,31 +29,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from fairline_events.auth import TokenIssuer
 from fairline_events.db import create_pool, drop_database
-from fairline_events.lag import relay_lag
 from fairline_events.settings import ServiceSettings
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
 
-from . import cpu
+from . import cpu, statements
 from .common import (
+    REPEATS,
     Figure,
+    Run,
+    Step,
     api_processes,
+    climb,
+    free_port,
     migrate_service,
     say,
     service_process,
     service_settings,
+    settled,
     stop,
 )
 from .flame import sampling
@@ -61,9 +72,10 @@ from tickets.domain.values import fair_day
 from tickets.payments import DevPay
 from tickets.service import definition
 
-PORT = 18606
 EDITION = "ciftis-2099"  # the seeding helper's edition
 GATES = 8
+ORDER_BOUND_MS = 100.0
+SCAN_BOUND_MS = 20.0
 SETUP_CONCURRENCY = 16
 WARM_UP_ORDERS = 480
 """Orders sent by the warm-up, 80 at once (more than two API processes' pools hold, 20
@@ -77,19 +89,27 @@ async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
     settings = service_settings(infra, unique)
     migrate_service("tickets", settings)
     worker = service_process("tickets", settings, "work")
+    port = free_port()
     limits = httpx.Limits(max_connections=SETUP_CONCURRENCY, max_keepalive_connections=16)
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{PORT}", timeout=60, limits=limits
+            base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
         ) as client:
-            bench = _Bench(client, settings, scale, worker.pid)
+            bench = _Bench(client, settings, infra.database_url, scale, worker.pid)
+            bench.no_statements = await statements.prepare(infra.database_url)
             for count in api_processes("1,2"):
                 server = service_process(
                     "tickets", settings, "serve", "--no-relay", "--no-projections",
-                    "--port", str(PORT), "--workers", str(count),
+                    "--port", str(port), "--workers", str(count),
                 )  # fmt: skip
+
+                async def up(server: subprocess.Popen[bytes] = server) -> bool:
+                    if server.poll() is not None:  # e.g. its port taken meanwhile
+                        raise RuntimeError(f"the tickets API exited with {server.returncode}")
+                    return await ready(client)
+
                 try:
-                    await eventually(lambda: ready(client), bool, within=90, what="tickets API")
+                    await eventually(up, bool, within=90, what="tickets API")
                     await bench.measure(count, server.pid)
                 finally:
                     stop(server)
@@ -101,11 +121,21 @@ async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
 
 class _Bench:
     def __init__(
-        self, client: httpx.AsyncClient, settings: ServiceSettings, scale: float, worker: int
+        self,
+        client: httpx.AsyncClient,
+        settings: ServiceSettings,
+        server_url: str,
+        scale: float,
+        worker: int,
     ) -> None:
         self.client = client
         self.settings = settings
         self.database = settings.service_database_url("tickets")
+        self.topic = settings.topic("tickets.events")
+        self.base_url = str(client.base_url).rstrip("/")
+        self.server_url = server_url
+        """The server's own database: where pg_stat_statements is read."""
+        self.no_statements: str | None = None
         self.seconds = max(2.0, 10 * scale)
         self.worker = worker
         self.issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-tickets")
@@ -117,14 +147,69 @@ class _Bench:
         self.days: list[str] = []
         self.figures: list[Figure] = []
         self.runs = 0
+        self.baselines: dict[str, LoadResult] = {}
+        """The healthz baseline of each load and rate, taken before its first run."""
 
     async def measure(self, api_processes: int, server_pid: int) -> None:
         if not self.days:
             self.days = await self._catalogue()
         await self._warm_up()
-        for rate in self.order_rates:
-            await self._orders(rate, api_processes, server_pid)
-        await self._scans(api_processes, server_pid)
+        await self._settled()
+        say(f"tickets: idle for {self.seconds:g} s, {api_processes} API process(es)…")
+        idle = await cpu.idle_burn({"API": server_pid, "worker": self.worker}, self.seconds)
+        self.figures.append(
+            Figure(
+                "tickets",
+                f"idle burn, {api_processes} API process(es): CPU per second",
+                idle["total"],
+                "ms/s",
+                notes={"cpu_ms_per_s": idle, "seconds": self.seconds},
+            )
+        )
+
+        async def orders(rate: int, run: int) -> Run:
+            return await self._orders(rate, run, api_processes, server_pid)
+
+        ladder = await climb(self.order_rates, orders, ORDER_BOUND_MS)
+        for step in ladder.steps:
+            headline = step.rate == 1000
+            self.figures.append(
+                _figure(
+                    f"orders at {step.rate}/s, {api_processes} API process(es): p99 latency",
+                    step,
+                    self.baselines[f"orders-{step.rate}-api{api_processes}"],
+                    target="p99 <= 100 ms at 1,000/s" if headline else None,
+                    bound=ORDER_BOUND_MS if headline else None,
+                )
+            )
+        self.figures.append(
+            Figure(
+                "tickets",
+                f"highest order rate at p99 <= 100 ms, {api_processes} API process(es)",
+                ladder.highest,
+                "orders/s",
+                target=">= 1,000 orders/s",
+                met=ladder.highest >= 1000,
+                notes={
+                    "rates_tried": self.order_rates,
+                    "decided_on": f"each rate's median run of up to {REPEATS}",
+                },
+            )
+        )
+
+        async def scans(rate: int, run: int) -> Run:
+            return await self._scans(rate, run, api_processes, server_pid)
+
+        step = (await climb([self.scan_rate], scans, SCAN_BOUND_MS)).steps[0]
+        self.figures.append(
+            _figure(
+                f"gate scans at {self.scan_rate}/s, {api_processes} API process(es): p99 latency",
+                step,
+                self.baselines[f"scans-{self.scan_rate}-api{api_processes}"],
+                target=f"p99 <= 20 ms at {self.scan_rate}/s",
+                bound=SCAN_BOUND_MS,
+            )
+        )
 
     async def _catalogue(self) -> list[str]:
         """A day pass on sale today and the next two days, with room for every order."""
@@ -197,7 +282,7 @@ class _Bench:
         finally:
             await pool.close()
 
-    async def _orders(self, rate: int, api_processes: int, server_pid: int) -> None:
+    async def _orders(self, rate: int, run: int, api_processes: int, server_pid: int) -> Run:
         """Each order is another visitor's, sent with their own account's token."""
         total = int(rate * self.seconds)
         buyers, account = await self._visitors(total, "bv", own_accounts=True)
@@ -213,28 +298,15 @@ class _Bench:
             )
             for n, visitor_id in enumerate(buyers)
         ]
-        name = f"orders at {rate}/s, {api_processes} API process(es)"
-        say(f"tickets: healthz at {rate}/s, then {total} {name}…")
-        result, baseline, spent = await self._run(
-            f"orders-{rate}-api{api_processes}", rate, orders, server_pid
-        )
-        headline = rate == 1000
-        self.figures.append(
-            _figure(
-                f"{name}: p99 latency",
-                result,
-                baseline,
-                201,
-                target="p99 <= 100 ms at 1,000/s" if headline else None,
-                limit=100 if headline else None,
-                notes={"cpu_ms_per_order": spent, "api_processes": api_processes},
-            )
-        )
+        return await self._run(
+            f"orders-{rate}-api{api_processes}", run, rate, orders,
+            server_pid, ok_status=201, per="order",
+        )  # fmt: skip
 
-    async def _scans(self, api_processes: int, server_pid: int) -> None:
+    async def _scans(self, rate: int, run: int, api_processes: int, server_pid: int) -> Run:
         """Tickets of today, bought and paid beforehand, each scanned once at one of eight
         gates."""
-        total = int(self.scan_rate * self.seconds)
+        total = int(rate * self.seconds)
         qrs = await self._todays_tickets(total)
         scans = [
             Request(
@@ -245,27 +317,11 @@ class _Bench:
             )
             for i, qr in enumerate(qrs)
         ]
-        name = f"gate scans at {self.scan_rate}/s, {api_processes} API process(es)"
-        say(f"tickets: healthz at {self.scan_rate}/s, then {total} {name}…")
         gate = f"Bearer {self.issuer.issue('bench-gate', ['gate'])}"
-        result, baseline, spent = await self._run(
-            f"scans-{self.scan_rate}-api{api_processes}",
-            self.scan_rate,
-            scans,
-            server_pid,
-            headers={"Authorization": gate},
-        )
-        self.figures.append(
-            _figure(
-                f"{name}: p99 latency",
-                result,
-                baseline,
-                200,
-                target=f"p99 <= 20 ms at {self.scan_rate}/s",
-                limit=20,
-                notes={"cpu_ms_per_scan": spent, "api_processes": api_processes},
-            )
-        )
+        return await self._run(
+            f"scans-{rate}-api{api_processes}", run, rate, scans,
+            server_pid, ok_status=200, per="scan", headers={"Authorization": gate},
+        )  # fmt: skip
 
     async def _todays_tickets(self, count: int) -> list[str]:
         """`count` day passes for today, ordered by the box office ten visitors an order,
@@ -294,57 +350,62 @@ class _Bench:
 
     async def _run(
         self,
-        label: str,
+        load: str,
+        run: int,
         rate: int,
         requests: list[Request],
         server_pid: int,
+        *,
+        ok_status: int,
+        per: str,
         headers: dict[str, str] | None = None,
-    ) -> tuple[LoadResult, LoadResult, dict[str, float]]:
-        """On the settled service: the healthz baseline at `rate`, then the load. CPU is
-        counted until the worker has applied what the load wrote."""
+    ) -> Run:
+        """On the settled service: the healthz baseline at `rate` (before the first run of
+        `load` only), then the load. CPU and statements are counted until the worker has
+        applied what the load wrote."""
         await self._settled()
-        baseline = await open_loop(
-            f"http://127.0.0.1:{PORT}",
-            {},
-            rate,
-            self.seconds,
-            [Request("GET", "/healthz")] * len(requests),
-        )
+        if load not in self.baselines:
+            say(f"tickets: healthz at {rate}/s, the baseline of {load}…")
+            self.baselines[load] = await open_loop(
+                self.base_url, {}, rate, self.seconds, [Request("GET", "/healthz")] * len(requests)
+            )
+        kind, _, api_processes = load.split("-")
+        count = api_processes.removeprefix("api")
+        say(f"tickets: {len(requests)} {kind} at {rate}/s, {count} API process(es), run {run}…")
+        sql_before = await self._statements()
         before = cpu.snapshot(server_pid, self.worker)
         api_before = cpu.snapshot(server_pid)["service"]
-        with _profiled(label, self.seconds, api=server_pid, worker=self.worker):
-            result = await open_loop(
-                f"http://127.0.0.1:{PORT}", headers or {}, rate, self.seconds, requests
-            )
+        with _profiled(f"{load}-run{run}", self.seconds, api=server_pid, worker=self.worker):
+            result = await open_loop(self.base_url, headers or {}, rate, self.seconds, requests)
         api_after = cpu.snapshot(server_pid)["service"]
         await self._settled()
         spent = cpu.per_request_ms(before, cpu.snapshot(server_pid, self.worker), len(requests))
+        sql_after = await self._statements()
         api = round((api_after - api_before) * 1000 / len(requests), 2)
         spent["of which API"] = api
         spent["of which worker"] = round(spent.get("service", 0.0) - api, 2)
-        return result, baseline, spent
+        summary = result.summary()
+        sent = sum(result.statuses.values())
+        all_ok = result.statuses.get(ok_status, 0) == sent and not result.errors
+        if sql_before is None or sql_after is None:
+            sql: dict[str, Any] | str = self.no_statements or "no statement figures"
+        else:
+            sql = statements.per_request(sql_before, sql_after, len(requests))
+        return Run(
+            summary["p99_ms"],
+            all_ok,
+            {**summary, f"cpu_ms_per_{per}": spent, f"postgresql_per_{per}": sql},
+        )
+
+    async def _statements(self) -> statements.Snapshot | None:
+        if self.no_statements:
+            return None
+        return await statements.snapshot(self.server_url, self.database.rsplit("/", 1)[-1])
 
     async def _settled(self) -> None:
         """Until the relay has sent every committed event and every read model has applied
         every record of the topic (only this service's events are on it)."""
-        conn = await asyncpg.connect(self.database)
-        try:
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                if (await relay_lag(conn)).events == 0:
-                    events = await conn.fetchval("SELECT count(*) FROM public.events")
-                    applied = [
-                        await conn.fetchval(
-                            f"SELECT coalesce(sum(next_offset), 0) FROM {p.schema}.consumed_offsets"
-                        )
-                        for p in definition.projections
-                    ]
-                    if all(a >= events for a in applied):
-                        return
-                await asyncio.sleep(0.1)
-            raise TimeoutError("the tickets worker did not catch up within 5 minutes")
-        finally:
-            await conn.close()
+        await settled(self.database, self.topic, definition.projections)
 
 
 @contextlib.contextmanager
@@ -356,27 +417,23 @@ def _profiled(name: str, seconds: float, **pids: int) -> Iterator[None]:
 
 def _figure(
     name: str,
-    result: LoadResult,
+    step: Step,
     baseline: LoadResult,
-    ok_status: int,
     *,
     target: str | None,
-    limit: float | None,
-    notes: dict[str, Any],
+    bound: float | None,
 ) -> Figure:
-    summary = result.summary()
-    sent = sum(result.statuses.values())
-    all_ok = result.statuses.get(ok_status, 0) == sent and not result.errors
+    """A rate's median run beside the healthz baseline at the same rate."""
     return Figure(
         "tickets",
         name,
-        summary["p99_ms"],
+        step.median.p99_ms,
         "ms",
         baseline_name="GET /healthz p99 ms, same rate, just before",
         baseline=baseline.summary()["p99_ms"],
         target=target,
-        met=(summary["p99_ms"] <= limit and all_ok) if limit is not None else None,
-        notes={**summary, **notes},
+        met=step.within(bound) if bound is not None else None,
+        notes=step.notes(),
     )
 
 
