@@ -15,7 +15,10 @@ from fairline_events.db import migrate
 pytestmark = pytest.mark.infra
 
 CHECK = "SELECT public.fairline_lock_and_check(ARRAY[7]::bigint[], ARRAY['booth-1'], ARRAY[1])"
-LOAD = "SELECT count(*) FROM public.fairline_lock_and_load(ARRAY[7]::bigint[], ARRAY['booth-1'], ARRAY[0])"
+LOAD = (
+    "SELECT count(*)"
+    " FROM public.fairline_lock_and_load(ARRAY[7]::bigint[], ARRAY['booth-1'], ARRAY[0])"
+)
 
 
 async def _blocks_read(conn: asyncpg.Connection, query: str) -> int:
