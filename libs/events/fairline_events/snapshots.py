@@ -10,11 +10,13 @@ the state's shape:
     snapshots.register(QUOTA, Quota, kind="tickets.quota.1", every=100)
 
 From then on, a load (`EventStore.load_many`) of a stream of that fold that this process has
-not folded yet starts from its snapshot, when there is one of that kind; and a load that
-finds the stream `every` events past its last snapshot known here writes a new one (one
-statement, on the load's connection, inside its transaction if any: a snapshot that holds
-events of a transaction commits with them or not at all; one rolled back is taken again
-`every` events later). Snapshots only ever move forward.
+not folded yet starts from its snapshot, when there is one of that kind; and a load outside
+a transaction that finds the stream `every` events past its last snapshot known here writes
+a new one (one statement on the load's connection). Only such loads write, as only they are
+cached (`EventStore.remember`): what they read is committed, and a command's transaction
+never waits on a snapshot row another holds while it queues on that one's stream lock. A
+stream written under its lock in a rush is still loaded outside one often enough: by the
+optimistic first attempts, and by reads that take no lock. Snapshots only move forward.
 
 A snapshot is a cache of what the events say, never a source of truth: deleting rows of
 `public.snapshots` is always safe. Change `kind` whenever the state's shape or its `evolve`
@@ -117,11 +119,14 @@ async def keep(
     db: asyncpg.Connection | asyncpg.Pool, wanted: Wanted, loaded: Sequence[tuple[Any, int]]
 ) -> None:
     """Snapshot each stream of a registered fold that is `every` events past its last
-    snapshot known here; one statement for all of them."""
-    if not _registered:
+    snapshot known here, unless read inside a transaction; one statement for all of them,
+    rows in stream order (two such statements never wait on each other in a cycle)."""
+    if not _registered or (not isinstance(db, asyncpg.Pool) and db.is_in_transaction()):
         return
     due: dict[str, tuple[str, int, str]] = {}
-    for (sid, evolve, _), (state, version) in zip(wanted, loaded, strict=True):
+    for (sid, evolve, _), (state, version) in sorted(
+        zip(wanted, loaded, strict=True), key=lambda loaded: loaded[0][0]
+    ):
         snapshotted = _registered.get(evolve)
         if snapshotted is None or sid in due:
             continue

@@ -83,8 +83,8 @@ async def test_5000_concurrent_orders_for_1000_places_issue_exactly_1000_tickets
     assert ordering < 60, f"{BUYERS} orders took {ordering:.0f}s"
 
     # A process that starts now reads the rushed shards from their snapshots (taken every
-    # hundred events; one taken by an order refused under its lock is taken again a hundred
-    # later), not from their first order, and sees what the events say: every place taken.
+    # hundred events by reads outside a transaction: the optimistic attempts, the sold-out
+    # glances), not from their first order, and sees what the events say: all places taken.
     shards = quotas.shard_streams(EDITION, QuotaKey(day=DAY1, venue="cncc", visitor_class="public"))
     kept = await api.runtime.pool.fetch(
         "SELECT stream_id, version, state FROM public.snapshots WHERE stream_id = ANY($1)", shards
