@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 
 import asyncpg
 
+from . import snapshots
 from .context import CommandContext
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
@@ -223,6 +224,7 @@ class EventStore:
         same round trip (inside the caller's transaction); the streams are read after every
         lock is held."""
         starts = [self._states.get((sid, evolve), (initial, 0)) for sid, evolve, initial in wanted]
+        starts = await snapshots.starts(connection or self.pool, wanted, starts)
         after: dict[str, int] = {}
         for (sid, _, _), (_, version) in zip(wanted, starts, strict=True):
             after[sid] = min(after.get(sid, version), version)
@@ -249,6 +251,7 @@ class EventStore:
             if committed:
                 self.remember(sid, evolve, state, version)
             loaded.append((state, version))
+        await snapshots.keep(connection or self.pool, wanted, loaded)
         return loaded
 
     def known(self, stream_id: str, evolve: Callable[[Any, DomainEvent], Any]) -> Any | None:

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fairline_events import snapshots
 from fairline_events.decider import Fold
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
@@ -54,6 +55,10 @@ from .domain.ticket import TICKET, Ticket, ticket_stream
 from .domain.visitor import VISITOR, visitor_stream
 
 visitor_keys = KeyStore("visitor_keys")
+
+snapshots.register(QUOTA, Quota, kind="tickets.quota.1", every=100)
+"""A quota shard takes an event per order: a process that starts reads a rushed shard from
+its latest snapshot and at most a hundred events after it, not its thousands of orders."""
 
 
 def new_signing_key(edition_code: str, key_id: str) -> RotateSigningKey:
