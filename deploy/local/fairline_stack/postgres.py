@@ -245,7 +245,9 @@ class PostgresServer:
             "log_min_duration_statement = 1000\n"
             # per-statement calls and time, so the bench can say what a command costs the server
             "shared_preload_libraries = 'pg_stat_statements'\n"
-            "pg_stat_statements.track = all\n",
+            "pg_stat_statements.track = all\n"
+            # every test makes its own databases, each statement counted per database
+            "pg_stat_statements.max = 20000\n",
         )
         self._write(
             self.pgdata / "pg_hba.conf",
