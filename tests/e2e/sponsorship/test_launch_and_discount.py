@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,8 @@ from support.waiting import eventually
 from .conftest import EDITION, FAIR, Api, day
 
 pytestmark = pytest.mark.infra
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 PARTNER = {
     "name": "partner",
@@ -333,6 +335,40 @@ async def test_a_launch_forums_cancels_is_withdrawn_on_the_checklist_and_booked_
     )
     assert await events_of(platform, "sponsorship", "sponsorship.BenefitWithdrawn") == 1
     assert (await settled(api, pid, "huawei", 1, "delivered"))["note"] == again["note"]
+
+
+async def test_a_launch_forums_moves_shows_its_new_hall_and_hour_on_the_checklist(
+    platform: Platform, settings: ServiceSettings
+) -> None:
+    api = await platform.sponsorship()
+    forums = await set_up_forums(platform, ExhibitorFeed(settings))
+    pid = await package(api, "huawei", "telecoms")
+    await ask(api, pid, 1, launch("app-huawei"))
+    booked = await settled(api, pid, "huawei", 1, "delivered")
+
+    forum_id = f"sponsor-{pid}-1"
+    afternoon = datetime.combine(FAIR + timedelta(days=2), time(14), BEIJING)
+    move = {"format": "in_person", "room_code": "launch-hall", "starts_at": afternoon.isoformat(),
+            "reason": "the minister opens the fair that morning"}  # fmt: skip
+    moved = await forums("POST", f"/forums/{forum_id}/schedule", json=move)
+    assert moved.status_code == 200, moved.text
+    hours = f"{afternoon.date().isoformat()} 14:00–14:45 (Beijing time)"
+    note = f"forums launch {forum_id} in launch-hall, {hours}"
+
+    async def benefit() -> Any:
+        lists = await api.read("/sponsors/huawei/checklist", "huawei")
+        return next(c for c in lists if c["package_id"] == pid)["items"][0]
+
+    now = await eventually(benefit, lambda b: b["note"] != booked["note"], within=60,
+                           what="the checklist's proof moved with the launch")  # fmt: skip
+    assert (now["standing"], now["note"]) == ("delivered", note)
+    assert now["since"] == booked["since"]  # delivered since it was booked: only the proof moved
+
+    # every answer and move applied again: the proof revised once, the benefit as it is
+    await rebuild(platform.running["sponsorship"][1], "sponsorship_forums")
+    assert await events_of(platform, "sponsorship", "sponsorship.BenefitProofRevised") == 1
+    assert await events_of(platform, "sponsorship", "sponsorship.BenefitDelivered") == 1
+    assert (await benefit())["note"] == note
 
 
 async def test_a_discount_whose_contract_booths_cancels_is_withdrawn_and_granted_again(
