@@ -22,6 +22,7 @@ It decodes only those four events, with its own models reading only the fields i
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from asyncpg import Record
 from fairline_events.envelope import Envelope
@@ -114,18 +115,24 @@ def _proof(forum_id: str, room_code: str | None, starts_at: datetime, ends_at: d
     return f"forums launch {forum_id} {where}, {starts:%Y-%m-%d %H:%M}–{ends:%H:%M} (Beijing time)"
 
 
+async def _launch(tx: ReadModel, forum_id: str, **columns: Any) -> Record | None:
+    """The forum's row with `columns` set (names from this module, never from an event). One
+    row per forum: a concurrent answer's, move's or cancellation's upsert waits for this
+    one, and the later of the two sees both halves."""
+    names = ", ".join(columns)
+    values = ", ".join(f"${n}" for n in range(2, len(columns) + 2))
+    sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=2))
+    return await tx.fetchrow(
+        f"INSERT INTO launches (forum_id, {names}) VALUES ($1, {values})"
+        f" ON CONFLICT (forum_id) DO UPDATE SET {sets} RETURNING *",
+        forum_id, *columns.values(),
+    )  # fmt: skip
+
+
 @forums.on(SponsorLaunchBooked)
 async def launch_booked(e: SponsorLaunchBooked, env: Envelope, tx: ReadModel) -> None:
-    # one row per forum: a concurrent move's or cancellation's upsert waits for this one,
-    # and the later of the two sees both halves
-    launch = await tx.fetchrow(
-        """INSERT INTO launches (forum_id, package_id, benefit_no, attempt)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (forum_id) DO UPDATE
-             SET package_id = $2, benefit_no = $3, attempt = $4
-           RETURNING *""",
-        e.forum_id, e.package_id, e.benefit_no, e.attempt,
-    )  # fmt: skip
+    launch = await _launch(tx, e.forum_id, package_id=e.package_id, benefit_no=e.benefit_no,
+                           attempt=e.attempt)  # fmt: skip
     proof = _proof(e.forum_id, e.room_code, e.starts_at, e.ends_at)
     if launch is not None and launch["starts_at"] is not None:  # moved before the answer came
         proof = _proof(e.forum_id, launch["room_code"], launch["starts_at"], launch["ends_at"])
@@ -143,14 +150,8 @@ async def launch_refused(e: SponsorLaunchRefused, env: Envelope, tx: ReadModel) 
 
 @forums.on(ForumRescheduled)
 async def forum_rescheduled(e: ForumRescheduled, env: Envelope, tx: ReadModel) -> None:
-    launch = await tx.fetchrow(
-        """INSERT INTO launches (forum_id, room_code, starts_at, ends_at)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (forum_id) DO UPDATE
-             SET room_code = $2, starts_at = $3, ends_at = $4
-           RETURNING *""",
-        e.forum_id, e.room_code, e.starts_at, e.ends_at,
-    )  # fmt: skip
+    launch = await _launch(tx, e.forum_id, room_code=e.room_code, starts_at=e.starts_at,
+                           ends_at=e.ends_at)  # fmt: skip
     if launch is not None and launch["package_id"] is not None:
         await moved(tx, env, "forums", package_id=launch["package_id"],
                     benefit_no=launch["benefit_no"], attempt=launch["attempt"],
@@ -159,13 +160,7 @@ async def forum_rescheduled(e: ForumRescheduled, env: Envelope, tx: ReadModel) -
 
 @forums.on(ForumCancelled)
 async def forum_cancelled(e: ForumCancelled, env: Envelope, tx: ReadModel) -> None:
-    launch = await tx.fetchrow(
-        """INSERT INTO launches (forum_id, cancelled_by, cancelled_at, cancelled_why)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (forum_id) DO UPDATE
-             SET cancelled_by = $2, cancelled_at = $3, cancelled_why = $4
-           RETURNING *""",
-        e.forum_id, env.actor, env.occurred_at, e.reason,
-    )  # fmt: skip
+    launch = await _launch(tx, e.forum_id, cancelled_by=env.actor,
+                           cancelled_at=env.occurred_at, cancelled_why=e.reason)  # fmt: skip
     if launch is not None and launch["package_id"] is not None:
         await _withdraw(tx, env, launch)
