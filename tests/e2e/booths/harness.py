@@ -11,9 +11,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from typing import Any
 
-import httpx
 from booths.service import definition
 from exhibitors.domain.events import (
     ApplicationApproved,
@@ -27,37 +25,19 @@ from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
+from support.api import RoleApi
 from support.serving import serving
 from support.waiting import eventually
 
 EDITION = "ciftis-2021"
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
-        self.client = client
-        self.app = app
-        self._tokens: dict[str, str] = {}
-
-    def token(self, who: str) -> str:
+class Api(RoleApi):
+    def identity(self, who: str) -> tuple[str, list[str]]:
         """`sales`, `ops`, or `user:<subject>` for an exhibitor's company user."""
-        if who not in self._tokens:
-            issuer = self.app.state.token_issuer
-            if who.startswith("user:"):
-                self._tokens[who] = issuer.issue(who.removeprefix("user:"), ["exhibitor"])
-            else:
-                self._tokens[who] = issuer.issue(f"{who}-1", [who])
-        return self._tokens[who]
-
-    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
-        headers.update(kw.pop("headers", {}))
-        return await self.client.request(method, path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, who: str | None, **kw: Any) -> Any:
-        response = await self.call(method, path, who, **kw)
-        assert response.status_code in (200, 201), (path, response.status_code, response.text)
-        return response.json()
+        if who.startswith("user:"):
+            return who.removeprefix("user:"), ["exhibitor"]
+        return f"{who}-1", [who]
 
 
 @contextlib.asynccontextmanager

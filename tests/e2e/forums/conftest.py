@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from exhibitors.domain.events import (
     ApplicationApproved,
@@ -26,6 +25,7 @@ from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from forums.domain.values import FAIR_TIME
 from forums.service import definition
+from support.api import RoleApi
 from support.serving import serving
 
 EDITION = "ciftis-2021"
@@ -59,44 +59,22 @@ KINDS = {
 }  # fmt: skip
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
-        self.client = client
-        self.app = app
-        self.tokens: dict[str, str] = {}
+ROLES = {
+    "team": ("team-1", ["forums_team"]),
+    "committee": ("committee-1", ["organising_committee"]),
+    "organiser": ("org-mofcom", ["organiser"]),
+}
 
-    def token(self, who: str) -> str:
+
+class Api(RoleApi):
+    def identity(self, who: str) -> tuple[str, list[str]]:
         """`team`, `committee`, `organiser`, or `<subject>` for a visitor; `staff:<subject>`
         for an exhibitor's staff member."""
-        if who not in self.tokens:
-            issuer = self.app.state.token_issuer
-            roles = {
-                "team": ("team-1", ["forums_team"]),
-                "committee": ("committee-1", ["organising_committee"]),
-                "organiser": ("org-mofcom", ["organiser"]),
-            }
-            if who in roles:
-                subject, granted = roles[who]
-            elif who.startswith("staff:"):
-                subject, granted = who.removeprefix("staff:"), ["exhibitor"]
-            else:
-                subject, granted = who, ["visitor"]
-            self.tokens[who] = issuer.issue(subject, granted)
-        return self.tokens[who]
-
-    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
-        headers |= kw.pop("headers", {})
-        return await self.client.request(method, path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, who: str, **kw: Any) -> Any:
-        response = await self.call(method, path, who, **kw)
-        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
-        return response.json()
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
+        if who in ROLES:
+            return ROLES[who]
+        if who.startswith("staff:"):
+            return who.removeprefix("staff:"), ["exhibitor"]
+        return who, ["visitor"]
 
     async def event_count(self) -> int:
         return int(await self.runtime.pool.fetchval("SELECT count(*) FROM events"))
