@@ -3,7 +3,6 @@ against the real broker and database; tokens for every role, and a set-up editio
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -18,14 +17,13 @@ from exhibitors.domain.events import (
 )
 from exhibitors.domain.events import registry as exhibitors_registry
 from exhibitors.domain.values import CompanyProfile, ContactPerson
-from fairline_events.envelope import Envelope
-from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from forums.domain.values import FAIR_TIME
 from forums.service import definition
 from support.api import RoleApi
+from support.feed import Feed
 from support.serving import serving
 
 EDITION = "ciftis-2021"
@@ -123,43 +121,18 @@ class Api(RoleApi):
         return forum_id
 
 
-class ExhibitorFeed:
+class ExhibitorFeed(Feed):
     """Publishes the exhibitors service's own events on its topic, as its relay would."""
 
     def __init__(self, settings: ServiceSettings) -> None:
-        self.settings = settings
-        self.topic = settings.topic("exhibitors.events")
-        self.versions: dict[str, int] = {}
+        super().__init__(settings, "exhibitors", exhibitors_registry, actor="user:recruiter-1")
 
-    async def publish(self, application_id: str, events: list[DomainEvent]) -> None:
-        send = producer(self.settings.kafka)
-        await send.start()
-        try:
-            stream = f"application-{application_id}"
-            for event in events:
-                version = self.versions[stream] = self.versions.get(stream, 0) + 1
-                name, schema, data = exhibitors_registry.encode(event)
-                envelope = Envelope(
-                    event_id=uuid.uuid4(),
-                    event_type=name,
-                    schema_version=schema,
-                    stream_id=stream,
-                    stream_version=version,
-                    occurred_at=datetime.now(UTC),
-                    actor="user:recruiter-1",
-                    correlation_id=uuid.uuid4(),
-                    data=data,
-                )
-                sent = await send.send(
-                    self.topic, envelope.to_json(), key=stream.encode(),
-                    headers=envelope.kafka_headers(),
-                )  # fmt: skip
-                await asyncio.wait_for(sent, 30)
-        finally:
-            await send.stop()
+    async def application(self, application_id: str, events: list[DomainEvent]) -> None:
+        """The events, in order, on the application's stream."""
+        await self.publish(*((f"application-{application_id}", e) for e in events))
 
     async def withdraw(self, application_id: str, reason: str) -> None:
-        await self.publish(
+        await self.application(
             application_id, [ApplicationWithdrawn(application_id=application_id, reason=reason)]
         )
 
@@ -172,7 +145,7 @@ class ExhibitorFeed:
             participation_mode="both",
         )
         contact = ContactPerson(name="Wang Fang", email="wang@example.com", phone="+86 10 1234")
-        await self.publish(
+        await self.application(
             application_id,
             [
                 ExhibitorRegistered(
