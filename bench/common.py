@@ -21,9 +21,8 @@ import asyncpg
 from fairline_events.db import create_pool, drop_database, ensure_database, migrate, with_database
 from fairline_events.lag import relay_lag
 from fairline_events.projection import Projection
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
-from pydantic import SecretStr
 
 from .statements import STATEMENT_MARK
 
@@ -95,10 +94,7 @@ def service_settings(infra: Infra, unique: str) -> ServiceSettings:
     fresh signing key."""
     return ServiceSettings(
         database_url=infra.database_url,
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
-        kafka_security_protocol=infra.kafka.security_protocol,
-        kafka_sasl_username=infra.kafka.username,
-        kafka_sasl_password=SecretStr(infra.kafka.password or ""),
+        **kafka_fields(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret=secrets.token_urlsafe(48),

@@ -19,9 +19,8 @@ from fairline_events.db import (
     with_database,
 )
 from fairline_events.kafka import admin_client
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
-from support.kafka_access import kafka_settings
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -58,7 +57,7 @@ async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
     """Settings for a service under test: its own databases and topics, dropped afterwards."""
     yield ServiceSettings(
         database_url=infra.database_url,
-        **kafka_settings(infra.kafka),
+        **kafka_fields(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,

@@ -25,7 +25,7 @@ import pytest
 import schemathesis
 from fairline_events.auth import ROLES, TokenIssuer
 from fairline_events.db import drop_databases
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -34,7 +34,6 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from support.kafka_access import kafka_settings
 from support.serving import free_port, start_service
 
 pytestmark = pytest.mark.infra
@@ -61,7 +60,7 @@ def infra_settings(infra: Infra) -> Iterator[ServiceSettings]:
     unique = f"st{uuid.uuid4().hex[:8]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        **kafka_settings(infra.kafka),
+        **kafka_fields(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="st-secret-" + "x" * 40,

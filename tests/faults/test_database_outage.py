@@ -17,10 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 from fairline_events.service import build_app
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
 from hotels.service import definition
-from support.kafka_access import kafka_settings
 from support.own_postgres import crash, own_postgres, restart
 from support.serving import serving
 
@@ -89,7 +88,7 @@ async def test_a_database_crash_under_load_answers_503_with_retry_after_and_keep
     with own_postgres() as server:
         settings = ServiceSettings(
             database_url=server.dsn,
-            **kafka_settings(infra.kafka),
+            **kafka_fields(infra.kafka),
             fairline_topic_prefix=f"{unique}.",
             fairline_database_prefix=f"{unique}_",
             fairline_auth_secret="test-secret-" + "x" * 40,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -132,3 +132,16 @@ class ServiceSettings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.fairline_topic_prefix}{name}"
+
+
+def kafka_fields(kafka: KafkaAccess) -> dict[str, Any]:
+    """`ServiceSettings` fields for one Kafka identity (what `ServiceSettings.kafka` reads
+    back): a test's or a bench's service settings, as the stack or a principal gives them."""
+    return {
+        "kafka_bootstrap_servers": kafka.bootstrap_servers,
+        "kafka_security_protocol": kafka.security_protocol,
+        "kafka_sasl_mechanism": kafka.sasl_mechanism,
+        "kafka_sasl_username": kafka.username,
+        "kafka_sasl_password": SecretStr(kafka.password),
+        "kafka_ssl_cafile": kafka.ssl_cafile,
+    }

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+NOT_IN_A_CODE = re.compile(r"[^a-z0-9]+")
 
 
 def code(kind: str | None = None, example: str = "", *, longest: int = 40) -> AfterValidator:
@@ -35,3 +36,11 @@ def code(kind: str | None = None, example: str = "", *, longest: int = 40) -> Af
 
 Slug = Annotated[str, code(longest=64)]
 """Any code, e.g. `digital-services`, `country-exhibitions`, `laozihao`."""
+
+
+def slug(name: str) -> str:
+    """A code made from a name, `Bank of China` → `bank-of-china`: every run of anything but
+    a-z and digits becomes one dash. The demos make ids from the demo file's names with it,
+    so one company has the same id in every service (the forums' launch organiser is the
+    exhibitors' application `demo-<slug>`)."""
+    return NOT_IN_A_CODE.sub("-", name.lower()).strip("-")

@@ -8,7 +8,6 @@ the exhibitors service's approvals once the service runs.
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 from fairline_events.context import CommandContext
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
+from fairline_events.values import slug
 
 from .domain.booth import booth_stream
 from .domain.catalogue import CATALOGUE, Catalogue, edition_stream
@@ -55,10 +55,6 @@ def demo_file() -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError("deploy/demo/edition-2021.yaml not found; set FAIRLINE_DEMO_FILE")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def catalogue_commands(data: dict[str, Any]) -> list[Any]:
@@ -104,11 +100,11 @@ def catalogue_commands(data: dict[str, Any]) -> list[Any]:
                 )
             )
         for exhibition in venue.get("exhibitions", []):
-            slug = _slug(exhibition["en"])
+            zone = slug(exhibition["en"])
             commands.append(
                 AddZone(
                     edition_code=code,
-                    zone_code=slug[:32].strip("-"),
+                    zone_code=zone[:32].strip("-"),
                     venue_code=v,
                     name_zh=exhibition["zh"],
                     name_en=exhibition["en"],
@@ -119,7 +115,7 @@ def catalogue_commands(data: dict[str, Any]) -> list[Any]:
             commands.append(
                 AddZone(
                     edition_code=code,
-                    zone_code=_slug(name)[:32].strip("-"),
+                    zone_code=slug(name)[:32].strip("-"),
                     venue_code=v,
                     name_zh=name,
                     name_en=name.title(),
@@ -141,7 +137,7 @@ def catalogue_commands(data: dict[str, Any]) -> list[Any]:
                 commands.append(
                     AddZone(
                         edition_code=code,
-                        zone_code=f"{special['code']}-{_slug(zone['en'])}"[:32].strip("-"),
+                        zone_code=f"{special['code']}-{slug(zone['en'])}"[:32].strip("-"),
                         venue_code=v,
                         name_zh=zone["zh"],
                         name_en=zone["en"],

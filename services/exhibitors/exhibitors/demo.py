@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from fairline_events.context import CommandContext
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
 from fairline_events.transact import CommandHandler
+from fairline_events.values import slug
 
 from . import handlers
 from .api.common import read
@@ -114,10 +114,6 @@ def demo_file() -> Path:
     raise FileNotFoundError("deploy/demo/edition-2021.yaml not found; set FAIRLINE_DEMO_FILE")
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def demo_credit_code(slug: str) -> str:
     """A valid, made-up unified social credit code, the same on every run."""
     digits = str(int(hashlib.sha256(slug.encode()).hexdigest(), 16))[:9]
@@ -188,13 +184,13 @@ async def load_demo(runtime: Runtime) -> int:
 
 
 def _ids(name: str) -> tuple[str, str, str]:
-    slug = _slug(name)
-    return f"co-demo-{slug}", f"demo-{slug}", f"demo-{slug}-staff"
+    named = slug(name)
+    return f"co-demo-{named}", f"demo-{named}", f"demo-{named}-staff"
 
 
 async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
     name_en = company["name"]["en"]
-    slug = _slug(name_en)
+    named = slug(name_en)
     company_id, application_id, staff = _ids(name_en)
     theme: str | None = company.get("theme")
     country = company["country"]
@@ -205,9 +201,9 @@ async def _company(demo: Loader, company: dict[str, Any], edition: str) -> None:
         sector=THEME_SECTORS.get(theme or "", company.get("role", "services")),
     )
     identity = (
-        CompanyIdentity(credit_code=demo_credit_code(slug))
+        CompanyIdentity(credit_code=demo_credit_code(named))
         if country == "CN"
-        else CompanyIdentity(registration_number=f"DEMO-{slug.upper()}")
+        else CompanyIdentity(registration_number=f"DEMO-{named.upper()}")
     )
     if not await demo.exists(COMPANY.stream(company_id)):
         registration = RegisterCompany(
@@ -292,7 +288,7 @@ async def _participate(
         participation_mode=mode,
         contact=ContactPerson(
             name=f"{details.name_en} fair desk",
-            email=f"fair@{_slug(details.name_en)}.example.com",
+            email=f"fair@{slug(details.name_en)}.example.com",
             phone="+86 10 8437 0000",
         ),
         applicant=staff,
@@ -332,39 +328,39 @@ async def _showcase(demo: Loader, name: str) -> None:
             ProfileContent(
                 introduction=f"{name} at the China International Fair for Trade in Services: "
                 "our digital services, online all year.",
-                website=f"https://{_slug(name)}.example.com",
+                website=f"https://{slug(name)}.example.com",
                 logo=logo,
             ),
         ),
         (
-            f"demo-news-{_slug(name)}",
+            f"demo-news-{slug(name)}",
             NewsContent(
                 title=f"{name} at CIFTIS 2021",
                 body="Visit our booth in the Digital Services Zone at the CNCC, or online.",
             ),
         ),
         (
-            f"demo-image-{_slug(name)}",
+            f"demo-image-{slug(name)}",
             ImageContent(title="Our booth", caption="CNCC, Digital Services Zone", file=photo),
         ),
-        (f"demo-document-{_slug(name)}", DocumentContent(title=f"{name} brochure", file=brochure)),
+        (f"demo-document-{slug(name)}", DocumentContent(title=f"{name} brochure", file=brochure)),
         (
-            f"demo-activity-{_slug(name)}",
+            f"demo-activity-{slug(name)}",
             ActivityContent(
                 title="Live product demo",
                 description="Cloud negotiation welcome after the demo.",
                 starts_at=start,
                 ends_at=start + timedelta(hours=1),
                 where="online",
-                link=f"https://meet.example.com/{_slug(name)}",
+                link=f"https://meet.example.com/{slug(name)}",
             ),
         ),
         (
-            f"demo-poster-{_slug(name)}",
+            f"demo-poster-{slug(name)}",
             PosterContent(title="数字开启未来，服务促进发展", file=logo),
         ),
         (
-            f"demo-service-{_slug(name)}",
+            f"demo-service-{slug(name)}",
             ServiceContent(
                 title=f"{name} 云服务",
                 title_en=f"{name} cloud services",

@@ -29,6 +29,7 @@ from fairline_events.errors import Conflict
 from fairline_events.service import Runtime
 from fairline_events.store import EventStore
 from fairline_events.transact import CommandHandler
+from fairline_events.values import slug
 
 from .domain.commands import (
     AddRoom,
@@ -179,10 +180,6 @@ def demo_file() -> Path:
     raise FileNotFoundError("deploy/demo/edition-2021.yaml not found; set FAIRLINE_DEMO_FILE")
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
-
-
 class Loader:
     def __init__(self, store: EventStore) -> None:
         self.store = store
@@ -220,21 +217,21 @@ async def load_demo(runtime: Runtime) -> int:
     for n, (name_en, name_zh, topic, title_zh) in enumerate(LAUNCHES):
         if topic not in topics:
             continue
-        slug = _slug(name_en)
+        named = slug(name_en)
         await demo.run(
             approve_exhibitor,
             ApproveExhibitor(
-                exhibitor_id=f"demo-{slug}", edition_code=edition,
-                applicant=f"demo-{slug}-staff", name_zh=name_zh, name_en=name_en,
+                exhibitor_id=f"demo-{named}", edition_code=edition,
+                applicant=f"demo-{named}-staff", name_zh=name_zh, name_en=name_en,
             ),
         )  # fmt: skip
         hall = "cncc-launch-hall" if n % 2 == 0 else "sg-launch-stage"
         forums.append(
-            {"forum_id": f"demo-launch-{slug}", "kind": "launch", "title_zh": title_zh,
+            {"forum_id": f"demo-launch-{named}", "kind": "launch", "title_zh": title_zh,
              "title_en": f"{name_en}: {topic} launch", "topics": [topic], "language": "zh",
              "organiser": {"kind": "company", "name_zh": name_zh, "name_en": name_en,
-                           "exhibitor_id": f"demo-{slug}"},
-             "by": f"demo-{slug}-staff", "speakers": [(f"sp-demo-{slug}", f"{name_en} CTO")],
+                           "exhibitor_id": f"demo-{named}"},
+             "by": f"demo-{named}-staff", "speakers": [(f"sp-demo-{named}", f"{name_en} CTO")],
              "place": ("hybrid", hall, _at(3 + n // 2, 15 if n % 2 == 0 else 11), None)}
         )  # fmt: skip
     for entry in forums:

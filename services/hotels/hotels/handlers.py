@@ -22,13 +22,14 @@ from fairline_events.registry import DomainEvent
 from fairline_events.shredding import KeyStore
 from fairline_events.transact import After, Streams, command_handler
 
-from .domain import blocks, bookings, guests, hotel, inventory
+from .domain import blocks, bookings, guests, hotel, inventory, sponsored
 from .domain.blocks import BLOCK, Block, block_stream
 from .domain.bookings import BOOKING, Booking, booking_stream
 from .domain.commands import (
     CancelBooking,
     CarveSubBlock,
     CreateBlock,
+    CreateSponsorBlock,
     EraseGuest,
     MakeBooking,
     ModifyBooking,
@@ -42,6 +43,7 @@ from .domain.events import BookingMade, GuestErased
 from .domain.guests import GUEST, guest_stream
 from .domain.hotel import HOTEL, hotel_stream
 from .domain.inventory import NightKey, Nights, by_key, night_streams
+from .domain.sponsored import SPONSOR_BLOCK, sponsor_block_stream
 
 guest_keys = KeyStore("guest_keys")
 
@@ -83,6 +85,22 @@ async def _carve(command: CreateBlock, parent: Block | None, streams: Streams) -
     registered = await streams.peek(HOTEL, hotel_stream(command.hotel_code))
     return blocks.create(
         command, block=block, parent=parent, hotel=registered, nights=nights, now=now
+    )
+
+
+@command_handler
+async def create_sponsor_block(command: CreateSponsorBlock, streams: Streams) -> list[DomainEvent]:
+    """The request's refusals (locked: a redelivery queues behind it), then the block and its
+    nights, as for any block (none for a block the rules refuse anyway)."""
+    now = streams.now
+    request, block, *states, registered = await streams.all(
+        (SPONSOR_BLOCK, sponsor_block_stream(command.block_id)),
+        (BLOCK, block_stream(command.block_id)),
+        *night_streams(command.hotel_code, sponsored.night_keys(command, now)),
+        also=[(HOTEL, hotel_stream(command.hotel_code))],
+    )
+    return sponsored.make(
+        command, request=request, block=block, hotel=registered, nights=by_key(states), now=now
     )
 
 

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from fairline_events.context import CommandContext
 from fairline_events.service import Runtime
+from fairline_events.values import slug
 
 from .domain.commands import DefinePlacement, DefineTier
 from .domain.events import Benefit
-from .domain.values import slug
 from .handlers import define_placement, define_tier
 
 YUAN = 100

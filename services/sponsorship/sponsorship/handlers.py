@@ -35,6 +35,7 @@ from .domain.commands import (
     ReleaseBooking,
     RequestBenefit,
     ReviewCreative,
+    ReviseProof,
     SignContract,
     SubmitCreative,
     WithdrawBenefit,
@@ -117,6 +118,12 @@ async def deliver_benefit(command: DeliverBenefit, streams: Streams) -> list[Dom
 async def fail_benefit(command: FailBenefit, streams: Streams) -> list[DomainEvent]:
     package = await streams(PACKAGE, package_stream(command.package_id))
     return packages.fail(command, package=package)
+
+
+@command_handler
+async def revise_proof(command: ReviseProof, streams: Streams) -> list[DomainEvent]:
+    package = await streams(PACKAGE, package_stream(command.package_id))
+    return packages.revise_proof(command, package=package)
 
 
 @command_handler

@@ -24,7 +24,8 @@ definition = ServiceDefinition(
         " public serving schedule, and delivery reports from impressions and clicks."
         " Benefits owned by another service are asked of it through `BenefitRequested` and"
         " settled by its answer, read from `hotels.events` (BlockCreated,"
-        " SponsorBlockRefused), `forums.events` (SponsorLaunchBooked, SponsorLaunchRefused)"
+        " SponsorBlockRefused), `forums.events` (SponsorLaunchBooked, SponsorLaunchRefused,"
+        " ForumRescheduled, ForumCancelled)"
         " and `booths.events` (SponsorDiscountGranted, SponsorDiscountRefused)."
         " Every change is an event on the `sponsorship.events` topic."
     ),

@@ -6,14 +6,10 @@ event models on its topic, which the booths service consumes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
-import httpx
 from booths.service import definition
 from exhibitors.domain.events import (
     ApplicationApproved,
@@ -22,42 +18,23 @@ from exhibitors.domain.events import (
 )
 from exhibitors.domain.events import registry as exhibitors_registry
 from exhibitors.domain.values import CompanyProfile, ContactPerson
-from fairline_events.envelope import Envelope
-from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
+from support.api import RoleApi
+from support.feed import Feed
 from support.serving import serving
 from support.waiting import eventually
 
 EDITION = "ciftis-2021"
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
-        self.client = client
-        self.app = app
-        self._tokens: dict[str, str] = {}
-
-    def token(self, who: str) -> str:
+class Api(RoleApi):
+    def identity(self, who: str) -> tuple[str, list[str]]:
         """`sales`, `ops`, or `user:<subject>` for an exhibitor's company user."""
-        if who not in self._tokens:
-            issuer = self.app.state.token_issuer
-            if who.startswith("user:"):
-                self._tokens[who] = issuer.issue(who.removeprefix("user:"), ["exhibitor"])
-            else:
-                self._tokens[who] = issuer.issue(f"{who}-1", [who])
-        return self._tokens[who]
-
-    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
-        headers.update(kw.pop("headers", {}))
-        return await self.client.request(method, path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, who: str | None, **kw: Any) -> Any:
-        response = await self.call(method, path, who, **kw)
-        assert response.status_code in (200, 201), (path, response.status_code, response.text)
-        return response.json()
+        if who.startswith("user:"):
+            return who.removeprefix("user:"), ["exhibitor"]
+        return f"{who}-1", [who]
 
 
 @contextlib.asynccontextmanager
@@ -67,47 +44,15 @@ async def running(settings: ServiceSettings, port: int | None = None) -> AsyncIt
         yield Api(client, app)
 
 
-class ExhibitorFeed:
+class ExhibitorFeed(Feed):
     """Publishes the exhibitors service's events, as its relay would."""
 
     def __init__(self, settings: ServiceSettings) -> None:
-        self.settings = settings
-        self.topic = settings.topic("exhibitors.events")
-        self.versions: dict[str, int] = {}
+        super().__init__(settings, "exhibitors", exhibitors_registry, actor="user:recruiter-1")
 
-    async def publish(self, events: list[DomainEvent]) -> None:
-        send = producer(self.settings.kafka)
-        await send.start()
-        try:
-            futures = []
-            for event in events:
-                application_id = event.application_id  # type: ignore[attr-defined]
-                stream = f"application-{application_id}"
-                version = self.versions.get(stream, 0) + 1
-                self.versions[stream] = version
-                name, schema, data = exhibitors_registry.encode(event)
-                envelope = Envelope(
-                    event_id=uuid.uuid4(),
-                    event_type=name,
-                    schema_version=schema,
-                    stream_id=stream,
-                    stream_version=version,
-                    occurred_at=datetime.now(UTC),
-                    actor="user:recruiter-1",
-                    correlation_id=uuid.uuid4(),
-                    data=data,
-                )
-                futures.append(
-                    await send.send(
-                        self.topic,
-                        envelope.to_json(),
-                        key=stream.encode(),
-                        headers=envelope.kafka_headers(),
-                    )
-                )
-            await asyncio.gather(*futures)
-        finally:
-            await send.stop()
+    async def applications(self, events: list[DomainEvent]) -> None:
+        """Each event on its application's stream."""
+        await self.publish(*((f"application-{e.application_id}", e) for e in events))  # type: ignore[attr-defined]
 
     async def approve(self, *exhibitors: str, edition: str = EDITION) -> None:
         events: list[DomainEvent] = []
@@ -130,10 +75,10 @@ class ExhibitorFeed:
                 ),
                 ApplicationApproved(application_id=exhibitor, reviewer="recruiter-1"),
             ]
-        await self.publish(events)
+        await self.applications(events)
 
     async def withdraw(self, exhibitor: str, reason: str) -> None:
-        await self.publish([ApplicationWithdrawn(application_id=exhibitor, reason=reason)])
+        await self.applications([ApplicationWithdrawn(application_id=exhibitor, reason=reason)])
 
 
 async def admitted(api: Api, count: int, within: float = 30) -> None:

@@ -17,9 +17,8 @@ from exhibitors.service import definition
 from fairline_events.auth import TokenIssuer
 from fairline_events.db import drop_databases
 from fairline_events.service import build_app
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fastapi import FastAPI
-from support.kafka_access import kafka_settings
 from support.serving import serving
 
 RUN = uuid.uuid4().hex[:6]
@@ -97,7 +96,7 @@ async def service(infra, tmp_path_factory) -> AsyncIterator[Service]:  # type: i
     unique = f"x{RUN}{uuid.uuid4().hex[:6]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        **kafka_settings(infra.kafka),
+        **kafka_fields(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,

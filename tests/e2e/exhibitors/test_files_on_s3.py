@@ -20,10 +20,9 @@ from exhibitors.service import definition
 from fairline_events.blobs import S3BlobStore
 from fairline_events.db import drop_databases
 from fairline_events.service import build_app
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
 from fastapi import FastAPI
-from support.kafka_access import kafka_settings
 from support.s3_server import S3Server, bucket, client, s3_server
 from support.serving import serving
 
@@ -55,7 +54,7 @@ async def replicas(infra: Infra, server: S3Server) -> AsyncIterator[Deployment]:
     unique = f"s3{uuid.uuid4().hex[:10]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        **kafka_settings(infra.kafka),
+        **kafka_fields(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,

@@ -20,11 +20,10 @@ from fairline_events.access import create_acls, new_password, service_grants, up
 from fairline_events.db import drop_databases
 from fairline_events.kafka import ensure_topics, producer
 from fairline_events.service import build_app
-from fairline_events.settings import ServiceSettings
+from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_events.store import Checkpoint
 from forums.service import definition as forums_definition
 from pydantic import SecretStr
-from support.kafka_access import kafka_settings
 from support.serving import serving
 from support.waiting import eventually
 
@@ -81,7 +80,7 @@ async def fair(infra) -> AsyncIterator[Fair]:  # type: ignore[no-untyped-def]
     unique = f"l{uuid.uuid4().hex[:10]}"
     settings = ServiceSettings(
         database_url=infra.database_url,
-        **kafka_settings(infra.kafka),
+        **kafka_fields(infra.kafka),
         fairline_topic_prefix=f"{unique}.",
         fairline_database_prefix=f"{unique}_",
         fairline_auth_secret="test-secret-" + "x" * 40,

@@ -15,9 +15,8 @@ import pytest
 from booths.domain import events as booths
 from booths.domain.values import CancellationTier, ContractTerms, Quote
 from fairline_events.consistency import TOKEN_HEADER
-from fairline_events.envelope import Envelope
-from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
+from support.feed import Feed
 from support.waiting import eventually
 
 from .conftest import Service, User, credit_code, error, fresh, ok
@@ -404,40 +403,15 @@ async def test_search_finds_by_name_pinyin_english_sector_and_hall(service: Serv
 # --- booths from booth sales, through Kafka --------------------------------------------------
 
 
-class BoothSales:
+class BoothSales(Feed):
     """Publishes the booths service's own events on its topic, as its relay would."""
 
     def __init__(self, service: Service) -> None:
-        self.settings = service.settings
-        self.versions: dict[str, int] = {}
+        super().__init__(service.settings, "booths", booths.registry, actor="user:sales-1")
 
-    async def publish(self, *events: booths.BoothsEvent) -> None:
-        send = producer(self.settings.kafka)
-        await send.start()
-        try:
-            for event in events:
-                stream = event.stream_id()
-                self.versions[stream] = version = self.versions.get(stream, 0) + 1
-                name, schema, data = booths.registry.encode(event)
-                envelope = Envelope(
-                    event_id=uuid.uuid4(),
-                    event_type=name,
-                    schema_version=schema,
-                    stream_id=stream,
-                    stream_version=version,
-                    occurred_at=datetime.now(UTC),
-                    actor="user:sales-1",
-                    correlation_id=uuid.uuid4(),
-                    data=data,
-                )
-                await send.send_and_wait(
-                    self.settings.topic("booths.events"),
-                    envelope.to_json(),
-                    key=stream.encode(),
-                    headers=envelope.kafka_headers(),
-                )
-        finally:
-            await send.stop()
+    async def send(self, *events: booths.BoothsEvent) -> None:
+        """Each event on its own stream, in order."""
+        await self.publish(*((event.stream_id(), event) for event in events))
 
 
 def terms(contract_id: str, exhibitor_id: str) -> ContractTerms:
@@ -510,7 +484,7 @@ async def test_a_booth_bought_in_booth_sales_shows_on_the_public_page_and_moves(
             quote=terms(contract, application_id).quote,
         ),
     ]
-    await feed.publish(*events)  # type: ignore[arg-type]
+    await feed.send(*events)  # type: ignore[arg-type]
     page = f"/public/companies/{company_id}"
 
     async def booth() -> Any:
@@ -518,7 +492,7 @@ async def test_a_booth_bought_in_booth_sales_shows_on_the_public_page_and_moves(
         return got.json()["current"]["booth"] if got.status_code == 200 else "no page"
 
     assert await eventually(booth, lambda b: b != "no page", what="the page") is None  # a hold
-    await feed.publish(
+    await feed.send(
         booths.BoothReserved(
             edition_code=ed, booth_code="E1-101", terms=terms(contract, application_id)
         ),
@@ -546,7 +520,7 @@ async def test_a_booth_bought_in_booth_sales_shows_on_the_public_page_and_moves(
     assert [e["company_id"] for e in in_zone.json()["items"]] == [company_id]
 
     # A move: the page follows the contract to its new booth (confirmation redone).
-    await feed.publish(
+    await feed.send(
         booths.ContractMovedOut(
             edition_code=ed,
             booth_code="E1-101",
@@ -569,7 +543,7 @@ async def test_a_booth_bought_in_booth_sales_shows_on_the_public_page_and_moves(
     )
     assert moved["confirmed"] is False
     # A cancellation takes it off the page.
-    await feed.publish(
+    await feed.send(
         booths.ContractCancelled(
             edition_code=ed,
             booth_code="E1-205",
@@ -587,7 +561,7 @@ async def test_a_booth_bought_in_booth_sales_shows_on_the_public_page_and_moves(
     await eventually(booth, lambda b: b is None, what="the booth gone after cancellation")
 
     # An online package bought in booth sales shows too, and makes the exhibitor online.
-    await feed.publish(
+    await feed.send(
         booths.OnlinePackageDefined(
             edition_code=ed, tier="A", name_zh="云展位A", name_en="Online booth A"
         ),

@@ -3,14 +3,12 @@ against the real broker and database; tokens for every role, and a set-up editio
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from exhibitors.domain.events import (
     ApplicationApproved,
@@ -19,13 +17,13 @@ from exhibitors.domain.events import (
 )
 from exhibitors.domain.events import registry as exhibitors_registry
 from exhibitors.domain.values import CompanyProfile, ContactPerson
-from fairline_events.envelope import Envelope
-from fairline_events.kafka import producer
 from fairline_events.registry import DomainEvent
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from forums.domain.values import FAIR_TIME
 from forums.service import definition
+from support.api import RoleApi
+from support.feed import Feed
 from support.serving import serving
 
 EDITION = "ciftis-2021"
@@ -59,44 +57,22 @@ KINDS = {
 }  # fmt: skip
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
-        self.client = client
-        self.app = app
-        self.tokens: dict[str, str] = {}
+ROLES = {
+    "team": ("team-1", ["forums_team"]),
+    "committee": ("committee-1", ["organising_committee"]),
+    "organiser": ("org-mofcom", ["organiser"]),
+}
 
-    def token(self, who: str) -> str:
+
+class Api(RoleApi):
+    def identity(self, who: str) -> tuple[str, list[str]]:
         """`team`, `committee`, `organiser`, or `<subject>` for a visitor; `staff:<subject>`
         for an exhibitor's staff member."""
-        if who not in self.tokens:
-            issuer = self.app.state.token_issuer
-            roles = {
-                "team": ("team-1", ["forums_team"]),
-                "committee": ("committee-1", ["organising_committee"]),
-                "organiser": ("org-mofcom", ["organiser"]),
-            }
-            if who in roles:
-                subject, granted = roles[who]
-            elif who.startswith("staff:"):
-                subject, granted = who.removeprefix("staff:"), ["exhibitor"]
-            else:
-                subject, granted = who, ["visitor"]
-            self.tokens[who] = issuer.issue(subject, granted)
-        return self.tokens[who]
-
-    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
-        headers |= kw.pop("headers", {})
-        return await self.client.request(method, path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, who: str, **kw: Any) -> Any:
-        response = await self.call(method, path, who, **kw)
-        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
-        return response.json()
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
+        if who in ROLES:
+            return ROLES[who]
+        if who.startswith("staff:"):
+            return who.removeprefix("staff:"), ["exhibitor"]
+        return who, ["visitor"]
 
     async def event_count(self) -> int:
         return int(await self.runtime.pool.fetchval("SELECT count(*) FROM events"))
@@ -145,43 +121,18 @@ class Api:
         return forum_id
 
 
-class ExhibitorFeed:
+class ExhibitorFeed(Feed):
     """Publishes the exhibitors service's own events on its topic, as its relay would."""
 
     def __init__(self, settings: ServiceSettings) -> None:
-        self.settings = settings
-        self.topic = settings.topic("exhibitors.events")
-        self.versions: dict[str, int] = {}
+        super().__init__(settings, "exhibitors", exhibitors_registry, actor="user:recruiter-1")
 
-    async def publish(self, application_id: str, events: list[DomainEvent]) -> None:
-        send = producer(self.settings.kafka)
-        await send.start()
-        try:
-            stream = f"application-{application_id}"
-            for event in events:
-                version = self.versions[stream] = self.versions.get(stream, 0) + 1
-                name, schema, data = exhibitors_registry.encode(event)
-                envelope = Envelope(
-                    event_id=uuid.uuid4(),
-                    event_type=name,
-                    schema_version=schema,
-                    stream_id=stream,
-                    stream_version=version,
-                    occurred_at=datetime.now(UTC),
-                    actor="user:recruiter-1",
-                    correlation_id=uuid.uuid4(),
-                    data=data,
-                )
-                sent = await send.send(
-                    self.topic, envelope.to_json(), key=stream.encode(),
-                    headers=envelope.kafka_headers(),
-                )  # fmt: skip
-                await asyncio.wait_for(sent, 30)
-        finally:
-            await send.stop()
+    async def application(self, application_id: str, events: list[DomainEvent]) -> None:
+        """The events, in order, on the application's stream."""
+        await self.publish(*((f"application-{application_id}", e) for e in events))
 
     async def withdraw(self, application_id: str, reason: str) -> None:
-        await self.publish(
+        await self.application(
             application_id, [ApplicationWithdrawn(application_id=application_id, reason=reason)]
         )
 
@@ -194,7 +145,7 @@ class ExhibitorFeed:
             participation_mode="both",
         )
         contact = ContactPerson(name="Wang Fang", email="wang@example.com", phone="+86 10 1234")
-        await self.publish(
+        await self.application(
             application_id,
             [
                 ExhibitorRegistered(

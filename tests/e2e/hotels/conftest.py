@@ -27,6 +27,7 @@ from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 from hotels.partner.contract import partner_topic
 from hotels.service import definition
+from support.api import RoleApi
 from support.serving import serving
 
 # The fair week the tests book: far enough ahead that no night is ever in the past.
@@ -38,25 +39,15 @@ def night(n: int) -> str:
     return (FAIR + timedelta(days=n - 1)).isoformat()
 
 
-class Api:
+class Api(RoleApi):
+    """The hotels API, called by role with the tokens the fixture issued for each."""
+
     def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], app: Any) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.app = app
+        super().__init__(client, app)
+        self.tokens = dict(tokens)
 
-    async def call(self, method: str, path: str, role: str | None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
-        headers |= kw.pop("headers", {})
-        return await self.client.request(method, path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, role: str, **kw: Any) -> Any:
-        response = await self.call(method, path, role, **kw)
-        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
-        return response.json()
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
+    def identity(self, who: str) -> tuple[str, list[str]]:
+        raise KeyError(f"no token for {who!r}: the fixture issues one per role")
 
     async def hotel(self, code: str = "cncc-grand", **room_types: int) -> None:
         await self.ok(

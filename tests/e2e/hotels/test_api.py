@@ -4,6 +4,7 @@ hotel; clear refusals with machine-readable codes, and nothing a role should not
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -228,34 +229,15 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(api: Api) -> Non
             },
         )
     ) == (409, "hotel_exists")
-    assert await error(
-        await api.call(
-            "PUT",
-            "/hotels/cncc-grand/allotments",
-            "desk",
-            json={
-                "room_type": "standard",
-                "first_night": night(1),
-                "last_night": night(1),
-                "rooms": 301,
-                "rate": 1,
-            },
-        )
-    ) == (422, "allotment_exceeds_rooms")
-    assert await error(
-        await api.call(
-            "PUT",
-            "/hotels/nowhere/allotments",
-            "desk",
-            json={
-                "room_type": "standard",
-                "first_night": night(1),
-                "last_night": night(1),
-                "rooms": 1,
-                "rate": 1,
-            },
-        )
-    ) == (404, "hotel_not_found")
+    one_night = {"room_type": "standard", "first_night": night(1), "last_night": night(1),
+                 "rooms": 1, "rate": 1}  # fmt: skip
+
+    async def allot(hotel: str, **changed: Any) -> tuple[int, str]:
+        path = f"/hotels/{hotel}/allotments"
+        return await error(await api.call("PUT", path, "desk", json=one_night | changed))
+
+    assert await allot("cncc-grand", rooms=301) == (422, "allotment_exceeds_rooms")
+    assert await allot("nowhere") == (404, "hotel_not_found")
     assert await error(await api.book(3, 1)) == (422, "invalid_request")
     assert await error(await api.book(1, 2, guest={"name": "A", "phone": "call me"})) == (
         422,
@@ -279,51 +261,17 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(api: Api) -> Non
         },
     )
     assert (await error(past))[1] in ("night_in_past", "invalid_request")
-    assert await error(
-        await api.call(
-            "POST",
-            "/hotels/cncc-grand/blocks",
-            "desk",
-            json={
-                "group": "media",
-                "name": "Press",
-                "first_night": night(1),
-                "last_night": night(3),
-                "rooms": {"standard": 6},
-                "cut_off_at": "2099-01-01T00:00:00Z",
-            },
+    press = {"group": "media", "name": "Press", "first_night": night(1), "last_night": night(3),
+             "rooms": {"standard": 2}, "cut_off_at": "2099-01-01T00:00:00Z"}  # fmt: skip
+
+    async def press_block(**changed: Any) -> tuple[int, str]:
+        return await error(
+            await api.call("POST", "/hotels/cncc-grand/blocks", "desk", json=press | changed)
         )
-    ) == (409, "not_enough_rooms")
-    assert await error(
-        await api.call(
-            "POST",
-            "/hotels/cncc-grand/blocks",
-            "desk",
-            json={
-                "group": "media",
-                "name": "Press",
-                "first_night": night(1),
-                "last_night": night(3),
-                "rooms": {"standard": 2},
-                "cut_off_at": "2001-01-01T00:00:00Z",
-            },
-        )
-    ) == (422, "cut_off_in_past")
-    assert await error(
-        await api.call(
-            "POST",
-            "/hotels/cncc-grand/blocks",
-            "desk",
-            json={
-                "group": "media",
-                "name": "Press",
-                "first_night": night(1),
-                "last_night": night(3),
-                "rooms": {"standard": 2},
-                "cut_off_at": "2099-01-01T00:00:00",
-            },
-        )
-    ) == (422, "invalid_request")
+
+    assert await press_block(rooms={"standard": 6}) == (409, "not_enough_rooms")
+    assert await press_block(cut_off_at="2001-01-01T00:00:00Z") == (422, "cut_off_in_past")
+    assert await press_block(cut_off_at="2099-01-01T00:00:00") == (422, "invalid_request")
     assert await error(await api.call("GET", "/bookings/bk-none", "desk")) == (
         404,
         "booking_not_found",

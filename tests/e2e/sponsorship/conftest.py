@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from fairline_events.service import build_app
 from fairline_events.settings import ServiceSettings
 from sponsorship.service import definition
+from support.api import RoleApi
 from support.serving import serving
 
 EDITION = "ciftis-2021"
@@ -40,34 +40,15 @@ PLACEMENTS = {
 }  # fmt: skip
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
-        self.client = client
-        self.app = app
-        self.tokens: dict[str, str] = {}
-
-    def token(self, who: str) -> str:
+class Api(RoleApi):
+    def identity(self, who: str) -> tuple[str, list[str]]:
         """`team` or `sales-<n>` (the commercial team), `ads` (an ad server), or a sponsor's
         id for that sponsor."""
-        if who not in self.tokens:
-            issuer = self.app.state.token_issuer
-            if who == "team" or who.startswith("sales-"):
-                self.tokens[who] = issuer.issue(who, ["sponsorship_team"])
-            elif who == "ads":
-                self.tokens[who] = issuer.issue("ad-server-1", ["ad_server"])
-            else:
-                self.tokens[who] = issuer.issue(who, ["sponsor"])
-        return self.tokens[who]
-
-    async def call(self, method: str, path: str, who: str | None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
-        headers |= kw.pop("headers", {})
-        return await self.client.request(method, path, headers=headers, **kw)
-
-    async def ok(self, method: str, path: str, who: str, **kw: Any) -> Any:
-        response = await self.call(method, path, who, **kw)
-        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
-        return response.json()
+        if who == "team" or who.startswith("sales-"):
+            return who, ["sponsorship_team"]
+        if who == "ads":
+            return "ad-server-1", ["ad_server"]
+        return who, ["sponsor"]
 
     async def read(self, path: str, who: str) -> Any:
         """A read model's answer, or None while it has not caught up (404)."""
@@ -76,10 +57,6 @@ class Api:
             return None
         assert response.status_code == 200, f"GET {path}: {response.text}"
         return response.json()
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
 
     async def event_count(self) -> int:
         return int(await self.runtime.pool.fetchval("SELECT count(*) FROM events"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,8 @@ from support.waiting import eventually
 from .conftest import EDITION, FAIR, Api, day
 
 pytestmark = pytest.mark.infra
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 PARTNER = {
     "name": "partner",
@@ -172,6 +174,18 @@ async def settled(api: Api, pid: str, sponsor: str, number: int, standing: str) 
     return next(c for c in lists if c["package_id"] == pid)["items"][number - 1]
 
 
+async def huaweis_launch(
+    platform: Platform, settings: ServiceSettings
+) -> tuple[Api, Callable[..., Any], str, Any]:
+    """Sponsorship and forums up, Huawei's package signed and its launch slot delivered: the
+    sponsorship API, the forums team's caller, the package and the benefit as delivered."""
+    api = await platform.sponsorship()
+    forums = await set_up_forums(platform, ExhibitorFeed(settings))
+    pid = await package(api, "huawei", "telecoms")
+    await ask(api, pid, 1, launch("app-huawei"))
+    return api, forums, pid, await settled(api, pid, "huawei", 1, "delivered")
+
+
 async def rebuild(app: Any, projection: str) -> None:
     """Replay every record of the policy's topic through it again, as a redelivery of all."""
     runtime = app.state.runtime
@@ -182,12 +196,7 @@ async def rebuild(app: Any, projection: str) -> None:
 async def test_a_launch_slot_booked_by_forums_and_one_refused_with_the_forums_reason(
     platform: Platform, settings: ServiceSettings
 ) -> None:
-    api = await platform.sponsorship()
-    forums = await set_up_forums(platform, ExhibitorFeed(settings))
-
-    huawei = await package(api, "huawei", "telecoms")
-    await ask(api, huawei, 1, launch("app-huawei"))
-    delivered = await settled(api, huawei, "huawei", 1, "delivered")
+    api, forums, huawei, delivered = await huaweis_launch(platform, settings)
     forum_id = f"sponsor-{huawei}-1"
     hours = f"{(FAIR + timedelta(days=1)).isoformat()} 09:00–09:45 (Beijing time)"
     assert delivered["note"] == f"forums launch {forum_id} in launch-hall, {hours}"
@@ -304,11 +313,7 @@ async def test_restarts_of_either_side_mid_leg_still_deliver_exactly_once(
 async def test_a_launch_forums_cancels_is_withdrawn_on_the_checklist_and_booked_again(
     platform: Platform, settings: ServiceSettings
 ) -> None:
-    api = await platform.sponsorship()
-    forums = await set_up_forums(platform, ExhibitorFeed(settings))
-    pid = await package(api, "huawei", "telecoms")
-    await ask(api, pid, 1, launch("app-huawei"))
-    await settled(api, pid, "huawei", 1, "delivered")
+    api, forums, pid, _ = await huaweis_launch(platform, settings)
 
     forum_id = f"sponsor-{pid}-1"
     cancelled = await forums("POST", f"/forums/{forum_id}/cancel",
@@ -333,6 +338,36 @@ async def test_a_launch_forums_cancels_is_withdrawn_on_the_checklist_and_booked_
     )
     assert await events_of(platform, "sponsorship", "sponsorship.BenefitWithdrawn") == 1
     assert (await settled(api, pid, "huawei", 1, "delivered"))["note"] == again["note"]
+
+
+async def test_a_launch_forums_moves_shows_its_new_hall_and_hour_on_the_checklist(
+    platform: Platform, settings: ServiceSettings
+) -> None:
+    api, forums, pid, booked = await huaweis_launch(platform, settings)
+
+    forum_id = f"sponsor-{pid}-1"
+    afternoon = datetime.combine(FAIR + timedelta(days=2), time(14), BEIJING)
+    move = {"format": "in_person", "room_code": "launch-hall", "starts_at": afternoon.isoformat(),
+            "reason": "the minister opens the fair that morning"}  # fmt: skip
+    moved = await forums("POST", f"/forums/{forum_id}/schedule", json=move)
+    assert moved.status_code == 200, moved.text
+    hours = f"{afternoon.date().isoformat()} 14:00–14:45 (Beijing time)"
+    note = f"forums launch {forum_id} in launch-hall, {hours}"
+
+    async def benefit() -> Any:
+        lists = await api.read("/sponsors/huawei/checklist", "huawei")
+        return next(c for c in lists if c["package_id"] == pid)["items"][0]
+
+    now = await eventually(benefit, lambda b: b["note"] != booked["note"], within=60,
+                           what="the checklist's proof moved with the launch")  # fmt: skip
+    assert (now["standing"], now["note"]) == ("delivered", note)
+    assert now["since"] == booked["since"]  # delivered since it was booked: only the proof moved
+
+    # every answer and move applied again: the proof revised once, the benefit as it is
+    await rebuild(platform.running["sponsorship"][1], "sponsorship_forums")
+    assert await events_of(platform, "sponsorship", "sponsorship.BenefitProofRevised") == 1
+    assert await events_of(platform, "sponsorship", "sponsorship.BenefitDelivered") == 1
+    assert (await benefit())["note"] == note
 
 
 async def test_a_discount_whose_contract_booths_cancels_is_withdrawn_and_granted_again(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pytest
-from fairline_events.values import Slug, code
+from fairline_events.values import SLUG, Slug, code, slug
 from pydantic import BaseModel, ValidationError
 
 
@@ -39,3 +39,19 @@ def test_the_refusal_names_the_kind_of_code_or_says_what_a_code_is() -> None:
         Asked(edition="ciftis-2021", room="301/B", zone="x" * 65)
     assert "expected a room code such as cncc-301" in str(refused.value)
     assert "expected a code of lower-case letters, digits and dashes" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "made"),
+    [
+        ("Bank of China", "bank-of-china"),
+        ("JD.com", "jd-com"),
+        (
+            "  Provinces and Regions, HK, Macao and Taiwan ",
+            "provinces-and-regions-hk-macao-and-taiwan",
+        ),
+        ("Société Générale & Co.", "soci-t-g-n-rale-co"),
+    ],
+)
+def test_a_name_makes_one_valid_code_whichever_service_makes_it(name: str, made: str) -> None:
+    assert slug(name) == made and SLUG.match(made)

@@ -14,9 +14,15 @@ from sponsorship.domain.commands import (
     FailBenefit,
     Launch,
     RequestBenefit,
+    ReviseProof,
     WithdrawBenefit,
 )
-from sponsorship.domain.events import Benefit, BenefitRequested, BenefitWithdrawn
+from sponsorship.domain.events import (
+    Benefit,
+    BenefitProofRevised,
+    BenefitRequested,
+    BenefitWithdrawn,
+)
 from sponsorship.domain.package import PACKAGE, Deliverable, package_stream
 from sponsorship.handlers import (
     define_tier,
@@ -24,6 +30,7 @@ from sponsorship.handlers import (
     fail_benefit,
     offer_package,
     request_benefit,
+    revise_proof,
     sign_contract,
     withdraw_benefit,
 )
@@ -136,3 +143,23 @@ def test_a_launch_forums_cancels_is_withdrawn_with_who_when_why_and_can_be_asked
     world.when(deliver_benefit, booked.model_copy(update={"attempt": 2}), at=T0)
     assert world.when(withdraw_benefit, cancelled, at=T0) == []
     assert benefit(world, 1).standing == "delivered"
+
+
+def test_a_launch_forums_moves_keeps_delivered_with_the_new_proof_once() -> None:
+    world = signed()
+    ask = RequestBenefit(package_id="huawei", benefit_no=1, exhibitor_id="app-huawei",
+                         launch=LAUNCH)  # fmt: skip
+    world.when(request_benefit, ask, at=T0)
+    booked = DeliverBenefit(package_id="huawei", benefit_no=1, confirmed_by="forums",
+                            attempt=1, proof="forums launch sponsor-huawei-1, 09:00")  # fmt: skip
+    world.when(deliver_benefit, booked, at=T0)
+    move = ReviseProof(package_id="huawei", benefit_no=1, attempt=1, service="forums",
+                       proof="forums launch sponsor-huawei-1, 14:00")  # fmt: skip
+    # a move of what another service delivered, or of a delivery not made, is not it
+    for other in ({"service": "booths"}, {"attempt": 2}):
+        assert world.when(revise_proof, move.model_copy(update=other), at=T0) == []
+    [revised] = world.when(revise_proof, move, at=T0)
+    assert isinstance(revised, BenefitProofRevised) and revised.attempt == 1
+    assert (benefit(world, 1).standing, benefit(world, 1).note) == (
+        "delivered", "forums launch sponsor-huawei-1, 14:00")  # fmt: skip
+    assert world.when(revise_proof, move, at=T0) == []  # the move again

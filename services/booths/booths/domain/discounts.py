@@ -13,9 +13,10 @@ edition, holds no booth under contract (a held booth is priced when it is reserv
 again then), or the percent is not 1 to 100.
 
 One stream per requested benefit (`sponsor-discount-<package>:<benefit>`) holds the answer,
-`SponsorDiscountGranted` or `SponsorDiscountRefused`, per attempt: a redelivered request
-finds its answer and changes nothing; a new attempt after a refusal is decided afresh; once
-granted, nothing is granted again while a contract it lowered stands. Once every one of them
+`SponsorDiscountGranted` or `SponsorDiscountRefused`, per attempt, answered once by the core's
+`fairline_events.answers.answer_once`: a redelivered request finds its answer and changes
+nothing; a new attempt after a refusal is decided afresh; once granted, nothing is granted
+again while a contract it lowered stands. Once every one of them
 is cancelled, the sponsorship desk withdraws the benefit and may ask again: that later
 attempt is decided afresh, on the contracts the company holds then.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from fairline_events.answers import answer_once
 from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError
 from fairline_events.registry import DomainEvent
@@ -85,19 +87,22 @@ def grant(
 ) -> list[DomainEvent]:
     """Lower the company's booth contracts, or record why not: either way, the sponsorship
     service gets an answer. `booths` holds every booth the account has under contract."""
-    if command.attempt in request.refused:
-        return []  # answered already (a redelivered request)
-    if request.granted:
-        standing = not request.lowered or any(c in account.contracts for c in request.lowered)
-        if standing or command.attempt <= request.granted:
-            return []  # answered already, or a contract it lowered still stands
-    try:
-        return _grant(command, account=account, booths=booths)
-    except DomainError as exc:
-        return [SponsorDiscountRefused(package_id=command.package_id,
-                                       benefit_no=command.benefit_no, attempt=command.attempt,
-                                       exhibitor_id=command.exhibitor_id,
-                                       reason=exc.message[:1000], code=exc.code)]  # fmt: skip
+    standing = not request.lowered or any(c in account.contracts for c in request.lowered)
+    return answer_once(
+        command.attempt,
+        refused=request.refused,
+        granted=request.granted,
+        standing=standing,
+        grant=lambda: _grant(command, account=account, booths=booths),
+        refuse=lambda reason, code: SponsorDiscountRefused(
+            package_id=command.package_id,
+            benefit_no=command.benefit_no,
+            attempt=command.attempt,
+            exhibitor_id=command.exhibitor_id,
+            reason=reason,
+            code=code,
+        ),
+    )
 
 
 def _grant(

@@ -12,12 +12,12 @@ room-days). The sponsor's signed contract stands for the kind's approval chain: 
 commercial team sold the slot; the forums team still publishes it when its content is ready.
 
 One stream per requested benefit (`sponsor-launch-<package>:<benefit>`) holds the answer,
-`SponsorLaunchBooked` or `SponsorLaunchRefused` (with the rules' own reason), per attempt: a
-redelivered request finds its answer and changes nothing; a new attempt after a refusal is
-decided afresh; once booked, nothing is booked again while that launch stands. Once the
-forums team cancels it, the sponsorship desk withdraws the benefit and may ask again: that
-later attempt is booked afresh, as a new launch forum (`launch_forum_id`, numbered by the
-launches booked before it).
+`SponsorLaunchBooked` or `SponsorLaunchRefused` (with the rules' own reason), per attempt,
+answered once by the core's `fairline_events.answers.answer_once`: a redelivered request
+finds its answer and changes nothing; a new attempt after a refusal is decided afresh; once
+booked, nothing is booked again while that launch stands. Once the forums team cancels it,
+the sponsorship desk withdraws the benefit and may ask again: that later attempt is booked
+afresh, as a new launch forum (`launch_forum_id`, numbered by the launches booked before it).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from fairline_events.answers import answer_once
 from fairline_events.decider import Fold
 from fairline_events.errors import Conflict, DomainError
 from fairline_events.registry import DomainEvent
-from pydantic import ValidationError
 
 from . import forum as forums
 from . import slots
@@ -125,24 +125,19 @@ def book(
 ) -> list[DomainEvent]:
     """Book the launch, or record why not: either way, the sponsorship service gets an answer.
     `booked` is the launch booked last (None before any), `forum` the one this would book."""
-    if command.attempt in request.refused:
-        return []  # answered already (a redelivered request)
-    if request.booked is not None:
-        standing = booked is None or booked.status != "cancelled"
-        if standing or command.attempt <= request.booked.attempt:
-            return []  # answered already, or its launch still stands
-    try:
-        return _book(command, forum=forum, programme=programme, exhibitor=exhibitor,
-                     room_days=room_days)  # fmt: skip
-    except (DomainError, ValidationError) as exc:
-        if isinstance(exc, DomainError):
-            reason, code = exc.message, exc.code
-        else:
-            reason = "; ".join(str(problem["msg"]) for problem in exc.errors())
-            code = "invalid_request"
-        return [SponsorLaunchRefused(package_id=command.package_id, benefit_no=command.benefit_no,
-                                     attempt=command.attempt, exhibitor_id=command.exhibitor_id,
-                                     reason=reason[:1000], code=code)]  # fmt: skip
+    return answer_once(
+        command.attempt,
+        refused=request.refused,
+        granted=request.booked.attempt if request.booked is not None else 0,
+        standing=booked is None or booked.status != "cancelled",
+        grant=lambda: _book(command, forum=forum, programme=programme, exhibitor=exhibitor,
+                            room_days=room_days),
+        refuse=lambda reason, code: SponsorLaunchRefused(
+            package_id=command.package_id, benefit_no=command.benefit_no,
+            attempt=command.attempt, exhibitor_id=command.exhibitor_id,
+            reason=reason, code=code,
+        ),
+    )  # fmt: skip
 
 
 def _book(

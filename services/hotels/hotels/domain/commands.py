@@ -182,3 +182,18 @@ class RecordNoShow(Command):
 
 class EraseGuest(Command):
     guest_id: Identifier
+
+
+class CreateSponsorBlock(Command):
+    """The sponsorship service asks a sponsor's room block for a package (its policy's
+    command). Plain values: whatever the request holds, the rules answer it (a refusal names
+    why); `block_id` is `sponsorship:<package>:<benefit>`."""
+
+    block_id: str
+    attempt: int
+    name: str
+    hotel_code: str
+    room_type: str
+    rooms: int
+    first_night: date
+    last_night: date

@@ -231,3 +231,19 @@ class NoShowRecorded(BookingEvent):
     hotel_code: HotelCode
     block_id: Identifier | None = None
     charged: NonNegativeInt
+
+
+@registry.event("hotels.SponsorBlockRefused")
+class SponsorBlockRefused(HotelsEvent):
+    """The block a sponsor's package asked for could not be made, and why."""
+
+    block_id: str
+    reason: str
+    code: str
+    attempt: int = 1
+    """The request refused (a benefit asked again after a refusal is decided afresh)."""
+
+    def stream_id(self) -> str:
+        from .sponsored import sponsor_block_stream
+
+        return sponsor_block_stream(self.block_id)

@@ -142,6 +142,17 @@ class WithdrawBenefit(Command):
     reason: Reason
 
 
+class ReviseProof(Command):
+    """The delivering service moved what delivered the benefit (forums moved the launch to
+    another time or hall): the checklist's proof follows it (a policy's command)."""
+
+    package_id: Identifier
+    benefit_no: int = Field(ge=1, le=100)
+    attempt: int = Field(ge=1)
+    service: str
+    proof: Reason
+
+
 class DefinePlacement(Command):
     edition_code: EditionCode
     placement_code: PlacementCode

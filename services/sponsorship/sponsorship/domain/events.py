@@ -217,6 +217,18 @@ class BenefitFailed(PackageEvent):
     reason: str
 
 
+@registry.event("sponsorship.BenefitProofRevised", version=1)
+class BenefitProofRevised(PackageEvent):
+    """What delivered the benefit moved at the delivering service (forums moved the launch):
+    still delivered, with that service's new proof."""
+
+    benefit_no: int
+    attempt: int
+    """The request whose delivery moved."""
+    service: str
+    proof: str
+
+
 @registry.event("sponsorship.BenefitWithdrawn", version=1)
 class BenefitWithdrawn(PackageEvent):
     """A delivered benefit the delivering service took back (forums cancelled the launch,

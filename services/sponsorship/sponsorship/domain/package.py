@@ -26,12 +26,14 @@ from .commands import (
     OfferPackage,
     RecordPayment,
     RequestBenefit,
+    ReviseProof,
     SignContract,
     WithdrawBenefit,
 )
 from .events import (
     BenefitDelivered,
     BenefitFailed,
+    BenefitProofRevised,
     BenefitRequested,
     BenefitWithdrawn,
     ContractSigned,
@@ -293,6 +295,19 @@ def withdraw(command: WithdrawBenefit, *, package: Package) -> list[DomainEvent]
                              reason=command.reason)]  # fmt: skip
 
 
+def revise_proof(command: ReviseProof, *, package: Package) -> list[DomainEvent]:
+    """Only the delivery the owning service moved takes its new proof: a later request's
+    delivery, or one another service made, stays; the same proof again changes nothing."""
+    benefit = _benefit(offered(package), command.benefit_no)
+    if benefit.standing != "delivered" or command.attempt != benefit.attempt:
+        return []
+    if DELIVERED_BY.get(benefit.kind) != command.service or benefit.note == command.proof:
+        return []
+    return [BenefitProofRevised(package_id=package.package_id, benefit_no=command.benefit_no,
+                                attempt=command.attempt, service=command.service,
+                                proof=command.proof)]  # fmt: skip
+
+
 def _mark(package: Package, number: int, standing: Standing, note: str = "") -> Package:
     benefits = list(package.benefits)
     benefits[number - 1] = replace(benefits[number - 1], standing=standing, note=note)
@@ -328,6 +343,8 @@ def evolve(package: Package, event: DomainEvent) -> Package:
             requested = _mark(package, event.benefit_no, "requested")
             return _attempt(requested, event.benefit_no, event.attempt)
         case BenefitDelivered():
+            return _mark(package, event.benefit_no, "delivered", event.proof)
+        case BenefitProofRevised():
             return _mark(package, event.benefit_no, "delivered", event.proof)
         case BenefitFailed():
             return _mark(package, event.benefit_no, "failed", event.reason)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -69,11 +68,6 @@ Url = Annotated[
         strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^https://\S+$"
     ),
 ]
-
-
-def slug(text: str) -> str:
-    """`strategic partner` → `strategic-partner`: codes made from the yaml's names."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 EditionCode = Annotated[str, code("edition", "ciftis-2021")]

@@ -1,12 +1,13 @@
 """How another service's answer settles a benefit: the shared half of every benefit's leg.
 
 A confirmation delivers the benefit (with the other service's proof), a refusal fails it
-(with the other service's own reason), a cancellation of what delivered it withdraws it
-(with who cancelled it there, when and why), each as a command on the package's stream,
-appended in the projection runner's transaction (atomically with the consumed offset). All
-are idempotent (a delivered or failed benefit stays so; an answer to an older request, or a
-cancellation of an older delivery, changes nothing), so a redelivery, a rebuild or a
-restart of either side settles nothing twice.
+(with the other service's own reason), a move of what delivered it revises the proof, a
+cancellation of what delivered it withdraws it (with who cancelled it there, when and why),
+each as a command on the package's stream, appended in the projection runner's transaction
+(atomically with the consumed offset). All are idempotent (a delivered or failed benefit
+stays so; an answer to an older request, or a move or cancellation of an older delivery,
+changes nothing), so a redelivery, a rebuild or a restart of either side settles nothing
+twice.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from fairline_events.errors import DomainError
 from fairline_events.policy import PolicyCommands, policy_commands
 from fairline_events.projection import ReadModel
 
-from ..domain.commands import DeliverBenefit, FailBenefit, WithdrawBenefit
+from ..domain.commands import DeliverBenefit, FailBenefit, ReviseProof, WithdrawBenefit
 from ..domain.events import registry as sponsorship_registry
-from ..handlers import deliver_benefit, fail_benefit, withdraw_benefit
+from ..handlers import deliver_benefit, fail_benefit, revise_proof, withdraw_benefit
 
 
 def _commands(tx: ReadModel, env: Envelope, service: str) -> PolicyCommands:
@@ -65,4 +66,18 @@ async def withdrawn(
     try:
         await _commands(tx, env, service).run(withdraw_benefit, command)
     except DomainError:  # a package cancelled meanwhile: nothing delivered to take back
+        return
+
+
+async def moved(
+    tx: ReadModel, env: Envelope, service: str, *, package_id: str, benefit_no: int,
+    attempt: int, proof: str,
+) -> None:  # fmt: skip
+    """What delivered the benefit (the request `attempt`'s delivery) moved at `service`: the
+    checklist shows `proof`, its new place and time."""
+    command = ReviseProof(package_id=package_id, benefit_no=benefit_no, attempt=attempt,
+                          service=service, proof=proof[:1000])  # fmt: skip
+    try:
+        await _commands(tx, env, service).run(revise_proof, command)
+    except DomainError:  # a package cancelled meanwhile: nothing delivered to revise
         return

@@ -6,20 +6,23 @@ and answers on `forums.events`, each answer naming the package, the benefit and 
 it answers: `forums.SponsorLaunchBooked` delivers the benefit (the forum, hall and hour as
 proof), `forums.SponsorLaunchRefused` fails it with the forums service's own reason.
 
-A booked launch the forums team later cancels (`forums.ForumCancelled`) withdraws the
-benefit, with who cancelled it, when and why; the team may then ask for it again. The
-answer travels on its request's stream and the cancellation on the forum's, so they may
-arrive in either order (two partitions): the read model `launches` keeps, per forum, the
-benefit it delivered and its cancellation, whichever came first, and the second to arrive
-withdraws. Every cancellation is kept, as the forum's id alone does not say whether it is
-a sponsor's launch until its answer arrives; forums cancels few enough for that.
+A booked launch the forums team later moves to another time or hall
+(`forums.ForumRescheduled`) stays delivered, its proof the new hall and hour; one it cancels
+(`forums.ForumCancelled`) withdraws the benefit, with who cancelled it, when and why; the
+team may then ask for it again. The answer travels on its request's stream and the move or
+cancellation on the forum's, so they may arrive in either order (two partitions): the read
+model `launches` keeps, per forum, the benefit it delivered, its latest move and its
+cancellation, whichever came first, and the second to arrive settles. Every move and
+cancellation is kept, as the forum's id alone does not say whether it is a sponsor's launch
+until its answer arrives; forums moves and cancels few enough for that.
 
-It decodes only those three events, with its own models reading only the fields it uses.
+It decodes only those four events, with its own models reading only the fields it uses.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from asyncpg import Record
 from fairline_events.envelope import Envelope
@@ -27,7 +30,7 @@ from fairline_events.projection import Projection, ReadModel
 from fairline_events.registry import DomainEvent, EventRegistry
 from pydantic import ConfigDict
 
-from .answers import confirmed, refused, withdrawn
+from .answers import confirmed, moved, refused, withdrawn
 
 FAIR_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -55,6 +58,16 @@ class SponsorLaunchRefused(Answer):
     reason: str
 
 
+@consumed.event("forums.ForumRescheduled", version=1)
+class ForumRescheduled(DomainEvent):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    forum_id: str
+    room_code: str | None
+    starts_at: datetime
+    ends_at: datetime
+
+
 @consumed.event("forums.ForumCancelled", version=1)
 class ForumCancelled(DomainEvent):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -73,6 +86,10 @@ CREATE TABLE IF NOT EXISTS launches (
     cancelled_at  timestamptz,
     cancelled_why text
 );
+-- the launch's latest move (none: where and when it was booked)
+ALTER TABLE launches ADD COLUMN IF NOT EXISTS room_code text,
+                     ADD COLUMN IF NOT EXISTS starts_at timestamptz,
+                     ADD COLUMN IF NOT EXISTS ends_at timestamptz;
 """
 
 forums = Projection(
@@ -92,25 +109,35 @@ async def _withdraw(tx: ReadModel, env: Envelope, launch: Record) -> None:
     )  # fmt: skip
 
 
+def _proof(forum_id: str, room_code: str | None, starts_at: datetime, ends_at: datetime) -> str:
+    starts, ends = starts_at.astimezone(FAIR_TIME), ends_at.astimezone(FAIR_TIME)
+    where = f"in {room_code}" if room_code else "online"
+    return f"forums launch {forum_id} {where}, {starts:%Y-%m-%d %H:%M}–{ends:%H:%M} (Beijing time)"
+
+
+async def _launch(tx: ReadModel, forum_id: str, **columns: Any) -> Record | None:
+    """The forum's row with `columns` set (names from this module, never from an event). One
+    row per forum: a concurrent answer's, move's or cancellation's upsert waits for this
+    one, and the later of the two sees both halves."""
+    names = ", ".join(columns)
+    values = ", ".join(f"${n}" for n in range(2, len(columns) + 2))
+    sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=2))
+    return await tx.fetchrow(
+        f"INSERT INTO launches (forum_id, {names}) VALUES ($1, {values})"
+        f" ON CONFLICT (forum_id) DO UPDATE SET {sets} RETURNING *",
+        forum_id, *columns.values(),
+    )  # fmt: skip
+
+
 @forums.on(SponsorLaunchBooked)
 async def launch_booked(e: SponsorLaunchBooked, env: Envelope, tx: ReadModel) -> None:
-    starts, ends = e.starts_at.astimezone(FAIR_TIME), e.ends_at.astimezone(FAIR_TIME)
-    proof = (
-        f"forums launch {e.forum_id} in {e.room_code}, {starts:%Y-%m-%d %H:%M}–{ends:%H:%M}"
-        " (Beijing time)"
-    )
+    launch = await _launch(tx, e.forum_id, package_id=e.package_id, benefit_no=e.benefit_no,
+                           attempt=e.attempt)  # fmt: skip
+    proof = _proof(e.forum_id, e.room_code, e.starts_at, e.ends_at)
+    if launch is not None and launch["starts_at"] is not None:  # moved before the answer came
+        proof = _proof(e.forum_id, launch["room_code"], launch["starts_at"], launch["ends_at"])
     await confirmed(tx, env, "forums", package_id=e.package_id, benefit_no=e.benefit_no,
                     proof=proof, attempt=e.attempt)  # fmt: skip
-    # one row per forum: a concurrent cancellation's upsert waits for this one, and the
-    # later of the two sees both halves
-    launch = await tx.fetchrow(
-        """INSERT INTO launches (forum_id, package_id, benefit_no, attempt)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (forum_id) DO UPDATE
-             SET package_id = $2, benefit_no = $3, attempt = $4
-           RETURNING *""",
-        e.forum_id, e.package_id, e.benefit_no, e.attempt,
-    )  # fmt: skip
     if launch is not None and launch["cancelled_at"] is not None:
         await _withdraw(tx, env, launch)  # cancelled before its answer reached us
 
@@ -121,15 +148,19 @@ async def launch_refused(e: SponsorLaunchRefused, env: Envelope, tx: ReadModel) 
                   reason=e.reason, attempt=e.attempt)  # fmt: skip
 
 
+@forums.on(ForumRescheduled)
+async def forum_rescheduled(e: ForumRescheduled, env: Envelope, tx: ReadModel) -> None:
+    launch = await _launch(tx, e.forum_id, room_code=e.room_code, starts_at=e.starts_at,
+                           ends_at=e.ends_at)  # fmt: skip
+    if launch is not None and launch["package_id"] is not None:
+        await moved(tx, env, "forums", package_id=launch["package_id"],
+                    benefit_no=launch["benefit_no"], attempt=launch["attempt"],
+                    proof=_proof(e.forum_id, e.room_code, e.starts_at, e.ends_at))  # fmt: skip
+
+
 @forums.on(ForumCancelled)
 async def forum_cancelled(e: ForumCancelled, env: Envelope, tx: ReadModel) -> None:
-    launch = await tx.fetchrow(
-        """INSERT INTO launches (forum_id, cancelled_by, cancelled_at, cancelled_why)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (forum_id) DO UPDATE
-             SET cancelled_by = $2, cancelled_at = $3, cancelled_why = $4
-           RETURNING *""",
-        e.forum_id, env.actor, env.occurred_at, e.reason,
-    )  # fmt: skip
+    launch = await _launch(tx, e.forum_id, cancelled_by=env.actor,
+                           cancelled_at=env.occurred_at, cancelled_why=e.reason)  # fmt: skip
     if launch is not None and launch["package_id"] is not None:
         await _withdraw(tx, env, launch)

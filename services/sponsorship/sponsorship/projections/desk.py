@@ -16,6 +16,7 @@ from fairline_events.projection import Projection, ReadModel, Sql, sql
 from ..domain.events import (
     BenefitDelivered,
     BenefitFailed,
+    BenefitProofRevised,
     BenefitRequested,
     BenefitWithdrawn,
     BookingConfirmed,
@@ -270,6 +271,15 @@ async def benefit_requested(e: BenefitRequested, env: Envelope, tx: ReadModel) -
 @desk.on(BenefitDelivered)
 async def benefit_delivered(e: BenefitDelivered, env: Envelope, tx: ReadModel) -> Sql:
     return _standing(e.package_id, e.benefit_no, "delivered", e.proof, env)
+
+
+@desk.on(BenefitProofRevised)
+async def benefit_proof_revised(e: BenefitProofRevised, env: Envelope, tx: ReadModel) -> Sql:
+    # still delivered since it was: only the proof moved with what delivered it
+    return sql(
+        "UPDATE benefits SET note = $3 WHERE package_id = $1 AND benefit_no = $2",
+        e.package_id, e.benefit_no, e.proof,
+    )  # fmt: skip
 
 
 @desk.on(BenefitFailed)
