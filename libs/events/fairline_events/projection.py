@@ -753,6 +753,8 @@ class LiveProjection:
         self.poll_ms = poll_ms
         self.commit_every_s = commit_every_s
         self.applied = 0
+        self.batches = 0
+        """Batches applied, each in one transaction."""
         self.consumer: AIOKafkaConsumer | None = None
         self._producer: Any = None
         self._committed_at = 0.0
@@ -915,6 +917,7 @@ class LiveProjection:
             return False
         writing.written.set()
         self.applied += result.applied
+        self.batches += 1
         self._paused_logged = False
         for r in records:
             tp = TopicPartition(r.topic, r.partition)

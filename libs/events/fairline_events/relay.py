@@ -67,6 +67,8 @@ class Relay:
         # commit after a quiet moment, is read at once.
         self.read_every_seconds = read_every_seconds
         self.published = 0
+        self.batches = 0
+        """Batches read and handed to Kafka (a read that found nothing is none)."""
         self._wakeup = asyncio.Event()
         self._last_read = 0.0
         self._partitions = _StreamPartitions([])
@@ -133,6 +135,7 @@ class Relay:
                         full = len(batch) >= self.batch_size
                         reading = self._read_after(reader, batch[-1].checkpoint, paced=not full)
                         in_flight.append(await self._enqueue(producer, batch))
+                        self.batches += 1
                     if in_flight and (len(in_flight) >= self.BATCHES_IN_FLIGHT or not batch):
                         done = in_flight.popleft()
                         await done.acknowledged()
