@@ -29,7 +29,6 @@ from fairline_events.kafka import ensure_topics  # noqa: E402
 from fairline_events.projection import LiveProjection, ProjectionRunner  # noqa: E402
 from fairline_events.relay import Relay  # noqa: E402
 from fairline_events.store import EventStore, StreamAppend  # noqa: E402
-from faststream.kafka import KafkaBroker  # noqa: E402
 
 from bench import core  # noqa: E402
 from bench.common import scratch_database  # noqa: E402
@@ -166,20 +165,29 @@ async def relay(server: str, events: int) -> None:
         )
         runner = ProjectionRunner(floor, pool, kafka, prefix)
         live = LiveProjection(runner, max_records=2000)
-        broker = KafkaBroker(
-            kafka.bootstrap_servers, security=kafka.faststream_security(), logger=None
-        )
-        await live.start()
-        live.subscribe(broker)
+        await runner.create_schema()
+        # A checkout whose LiveProjection still subscribes on a FastStream broker, or one
+        # whose live projection owns its consumer (started by `start`).
+        broker: Any = None
+        if hasattr(live, "subscribe"):
+            from faststream.kafka import KafkaBroker
+
+            broker = KafkaBroker(
+                kafka.bootstrap_servers, security=kafka.faststream_security(), logger=None
+            )
+            await live.start()
+            live.subscribe(broker)
         first = 0.0
         async with Backends(pool) as database:
             with Clock() as c:
-                await broker.start()
+                await (broker.start() if broker is not None else live.start())
                 while live.applied < events:
                     if not first and live.applied:
                         first = time.perf_counter() - c.t
                     await asyncio.sleep(0.02)
-        await broker.stop()
+        if broker is not None:
+            await live.finish()
+            await broker.stop()
         await live.stop()
         out(
             "projection",

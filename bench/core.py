@@ -21,7 +21,6 @@ from fairline_events.kafka import KafkaAccess, consumer, ensure_topics, producer
 from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore, StreamAppend
-from faststream.kafka import KafkaBroker
 
 from .common import Figure, Timer, say, scratch_database
 from .flame import sampling
@@ -292,14 +291,11 @@ async def _relay_and_projection(
     say("projection: applying the relayed events…")
     runner = ProjectionRunner(floor, pool, kafka, prefix)
     live = LiveProjection(runner, max_records=2000)
-    broker = KafkaBroker(kafka.bootstrap_servers, security=kafka.faststream_security(), logger=None)
-    await live.start()
-    live.subscribe(broker)
+    await runner.create_schema()  # before the clock, as a worker has it at start
     with sampled("projection"), Timer() as t:
-        await broker.start()
+        await live.start()
         while live.applied < events:
             await asyncio.sleep(0.05)
-    await broker.stop()
     await live.stop()
     projection_rate = events / t.seconds
     raw_consume = await raw_consumer(kafka, topic, events)

@@ -1,4 +1,4 @@
-"""The projection runner on FastStream, against the real broker and database."""
+"""The projection runner and its live consumer, against the real broker and database."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
-from faststream.kafka import KafkaBroker
 from support.kafka_read import read_topic
 from support.sample_events import BoothHeld, BoothReleased, registry
 from support.sample_projection import booth_board
@@ -68,16 +67,10 @@ async def pipeline(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterat
     await ensure_topics(infra.kafka, [topic, runner.dead_letter_topic])
     stopping = asyncio.Event()
     relay = asyncio.create_task(Relay(store, infra.kafka, topic).run(stopping))
-    broker = KafkaBroker(
-        infra.bootstrap_servers, security=infra.kafka.faststream_security(), logger=None
-    )
     live = LiveProjection(runner)
     await live.start()
-    live.subscribe(broker)
-    await broker.start()
     yield Pipeline(store, runner, infra.kafka, topic)
     stopping.set()
-    await broker.stop()
     await live.stop()
     await relay
 

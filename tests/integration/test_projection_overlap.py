@@ -16,7 +16,6 @@ from fairline_events.kafka import DEFAULT_PARTITIONS, ensure_topics, producer
 from fairline_events.projection import LiveProjection, Projection, ProjectionRunner, Sql, sql
 from fairline_events.relay import _StreamPartitions
 from fairline_stack.resolve import Infra
-from faststream.kafka import KafkaBroker
 from support.sample_events import BoothHeld, registry
 from support.waiting import eventually
 
@@ -86,12 +85,7 @@ async def test_a_failed_write_comes_again_with_the_batch_after_it(
     last = {partition_of(f"booth-B{i}".encode()): f"B{i}" for i in range(events)}
     first_attempt_fails.update(last.values())
     live = LiveProjection(runner, max_records=40)  # many batches, each followed by another
-    broker = KafkaBroker(
-        infra.bootstrap_servers, security=infra.kafka.faststream_security(), logger=None
-    )
     await live.start()
-    live.subscribe(broker)
-    await broker.start()
     try:
         rows = await eventually(
             lambda: pool.fetch(f"SELECT booth, applied FROM {counts.schema}.counts"),
@@ -99,8 +93,6 @@ async def test_a_failed_write_comes_again_with_the_batch_after_it(
             what=f"all {events} holds applied",
         )
     finally:
-        await live.finish()
-        await broker.stop()
         await live.stop()
     assert not first_attempt_fails, "a failing batch was never tried again"
     assert sorted(r["booth"] for r in rows) == sorted(f"B{i}" for i in range(events))

@@ -70,10 +70,13 @@ async def read_model_lags(
     projections: Sequence[Projection],
 ) -> list[Lag]:
     """Each projection's lag: every partition of its topics, at offset 0 until it applied one."""
+    # One admin connection (and SASL handshake) for every projection's topics, not one each.
+    every = {f"{topic_prefix}{t}" for projection in projections for t in projection.topics}
+    partitions = await topic_partitions(kafka, sorted(every)) if every else []
     lags = []
     for projection in projections:
-        topics = [f"{topic_prefix}{t}" for t in projection.topics]
-        consumed = dict.fromkeys(await topic_partitions(kafka, topics), 0)
+        topics = {f"{topic_prefix}{t}" for t in projection.topics}
+        consumed = {tp: 0 for tp in partitions if tp.topic in topics}
         consumed |= await consumed_offsets(conn, projection.schema)
         lags.append(await projection_lag(projection.name, consumed, consumer))
     return lags

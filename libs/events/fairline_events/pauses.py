@@ -33,10 +33,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS projection_paused_once
 SCHEMAS_LOCK = 0x7363_6865  # "sche": processes starting together create tables in turn
 
 PAUSED_SQL = """
-SELECT EXISTS (SELECT FROM public.projection_pauses WHERE projection = $2 AND resumed_at IS NULL)
+SELECT EXISTS (SELECT FROM public.projection_pauses WHERE projection = $2 AND resumed_at IS NULL),
+       set_config('search_path', $3, true)
 FROM pg_advisory_xact_lock_shared($1)
 """
-"""The live batch's first statement: its shared lock, and whether the projection is paused."""
+"""The live batch's first statement: its shared lock, whether the projection is paused, and
+(SET LOCAL) the search path of its schema, in one round trip."""
 
 
 @dataclass(frozen=True)

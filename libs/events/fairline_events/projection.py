@@ -30,10 +30,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka.errors import ConsumerStoppedError, KafkaError
 
 from .envelope import Envelope
 from .errors import (
@@ -98,6 +95,42 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     redriven_by text
 );
 """
+
+
+_APPLIED_SQL = """
+SELECT true AS applied, stream_id, version, event_id FROM applied_versions
+WHERE stream_id = ANY($1::text[]) FOR UPDATE
+"""
+"""Each stream's applied version, locked until the batch commits."""
+
+_CHECKED_SQL = """
+WITH applied AS (
+  SELECT stream_id, version, event_id FROM applied_versions
+  WHERE stream_id = ANY($1::text[]) FOR UPDATE
+)
+SELECT true AS applied, stream_id, version, event_id FROM applied
+UNION ALL
+SELECT false, stream_id, stream_version, event_id FROM events WHERE event_id = ANY($2::uuid[])
+"""
+"""The same and, of the events that claim to come from the service's own store (on its own
+topic), what that store holds."""
+
+_SAVE_SQL = """
+WITH versions AS (
+  INSERT INTO applied_versions (stream_id, version, event_id)
+  SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[])
+  ON CONFLICT (stream_id) DO UPDATE
+  SET version = excluded.version, event_id = excluded.event_id
+  WHERE applied_versions.version < excluded.version
+), offsets AS (
+  INSERT INTO consumed_offsets (topic, partition, next_offset)
+  SELECT * FROM unnest($4::text[], $5::int[], $6::bigint[])
+  ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+  WHERE consumed_offsets.next_offset < excluded.next_offset
+)
+SELECT pg_notify($7, current_schema())
+"""
+"""The batch's bookkeeping: the versions it applied, the offsets it consumed."""
 
 
 @dataclass(frozen=True)
@@ -352,19 +385,20 @@ class ProjectionRunner:
         schema = schema or self.projection.schema
         result = BatchResult(dead=list(prepared.dead))
         async with self.pool.acquire() as raw, raw.transaction():
+            search_path = f'"{schema}", public'
             if schema == self.projection.schema:
                 # Shared with other live batches, exclusive for the rebuild's swap and for
                 # `fairctl pause`, which so waits out the batches under way.
-                paused = await raw.fetchval(
-                    PAUSED_SQL, self.projection.lock_key, self.projection.name
+                paused, _ = await raw.fetchrow(
+                    PAUSED_SQL, self.projection.lock_key, self.projection.name, search_path
                 )
                 if paused:
                     raise ProjectionPaused(self.projection.name)
+            else:
+                await raw.execute(f"SET LOCAL search_path TO {search_path}")
             # The projection's tables first; then the service's own (events, streams), so a
             # policy can issue commands through the event store in the same transaction.
-            await raw.execute(f'SET LOCAL search_path TO "{schema}", public')
-            decoded = await self._in_store(raw, prepared.decoded, result)
-            versions = await self._versions(raw, {env.stream_id for _, env in decoded})
+            decoded, versions = await self._checked(raw, prepared.decoded, result)
             conn = _Pipeline(raw)
             for record, env in decoded:
                 applied, applied_id = versions.get(env.stream_id, (0, None))
@@ -438,21 +472,32 @@ class ProjectionRunner:
                 f" {owner!r} writes"
             )
 
-    async def _in_store(
+    async def _checked(
         self,
         conn: asyncpg.Connection,
         decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
         result: BatchResult,
-    ) -> list[tuple[ConsumerRecord[bytes, bytes], Envelope]]:
-        """On the service's own topic, keep only events its event store holds as they say."""
+    ) -> tuple[
+        list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
+        dict[str, tuple[int, uuid.UUID | None]],
+    ]:
+        """One round trip: on the service's own topic, keep only the events its event store
+        holds as they say; and the version (and event id) applied of each stream, locked."""
         own = [env for record, env in decoded if record.topic in self.own_topics]
+        streams = list({env.stream_id for _, env in decoded})
+        if own:
+            rows = await conn.fetch(_CHECKED_SQL, streams, [env.event_id for env in own])
+        else:
+            rows = await conn.fetch(_APPLIED_SQL, streams)
+        versions: dict[str, tuple[int, uuid.UUID | None]] = {}
+        stored: dict[uuid.UUID, tuple[str, int]] = {}
+        for r in rows:
+            if r["applied"]:
+                versions[r["stream_id"]] = (r["version"], r["event_id"])
+            else:
+                stored[r["event_id"]] = (r["stream_id"], r["version"])
         if not own:
-            return decoded
-        rows = await conn.fetch(
-            "SELECT event_id, stream_id, stream_version FROM events WHERE event_id = ANY($1)",
-            [env.event_id for env in own],
-        )
-        stored = {r["event_id"]: (r["stream_id"], r["stream_version"]) for r in rows}
+            return decoded, versions
         kept = []
         for record, env in decoded:
             if record.topic in self.own_topics and stored.get(env.event_id) != (
@@ -467,18 +512,7 @@ class ProjectionRunner:
                 result.dead.append(DeadLetter(record, refused))
             else:
                 kept.append((record, env))
-        return kept
-
-    @staticmethod
-    async def _versions(
-        conn: asyncpg.Connection, stream_ids: Iterable[str]
-    ) -> dict[str, tuple[int, uuid.UUID | None]]:
-        rows = await conn.fetch(
-            "SELECT stream_id, version, event_id FROM applied_versions"
-            " WHERE stream_id = ANY($1::text[]) FOR UPDATE",
-            list(stream_ids),
-        )
-        return {r["stream_id"]: (r["version"], r["event_id"]) for r in rows}
+        return kept, versions
 
     @staticmethod
     async def _save(
@@ -486,41 +520,22 @@ class ProjectionRunner:
         versions: dict[str, tuple[int, uuid.UUID | None]],
         records: Sequence[ConsumerRecord[bytes, bytes]],
     ) -> None:
-        if versions:
-            await conn.execute(
-                """
-                INSERT INTO applied_versions (stream_id, version, event_id)
-                SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[])
-                ON CONFLICT (stream_id) DO UPDATE
-                SET version = excluded.version, event_id = excluded.event_id
-                WHERE applied_versions.version < excluded.version
-                """,
-                list(versions),
-                [v for v, _ in versions.values()],
-                [e for _, e in versions.values()],
-            )
         offsets: dict[tuple[str, int], int] = {}
         for r in records:
             key = (r.topic, r.partition)
             offsets[key] = max(offsets.get(key, 0), r.offset + 1)
-        if offsets:
-            # The notification tells API processes, at commit, that this read model moved:
-            # they keep answers rendered per position until then (reads.py).
-            await conn.execute(
-                """
-                WITH saved AS (
-                  INSERT INTO consumed_offsets (topic, partition, next_offset)
-                  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
-                  ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
-                  WHERE consumed_offsets.next_offset < excluded.next_offset
-                  RETURNING 1)
-                SELECT pg_notify($4, current_schema())
-                """,
-                [t for t, _ in offsets],
-                [p for _, p in offsets],
-                list(offsets.values()),
-                READ_MODELS_CHANNEL,
-            )
+        # One round trip. The notification tells API processes, at commit, that this read
+        # model moved: they keep answers rendered per position until then (reads.py).
+        await conn.execute(
+            _SAVE_SQL,
+            list(versions),
+            [v for v, _ in versions.values()],
+            [e for _, e in versions.values()],
+            [t for t, _ in offsets],
+            [p for _, p in offsets],
+            list(offsets.values()),
+            READ_MODELS_CHANNEL,
+        )
 
     @staticmethod
     async def _keep_redrivable(conn: asyncpg.Connection, dead: list[DeadLetter]) -> None:
@@ -643,11 +658,6 @@ async def _publish_dead_letters(producer: Any, topic: str, dead: list[DeadLetter
     await asyncio.gather(*sends)
 
 
-async def _undecoded(message: Any) -> Any:
-    """The runner decodes envelopes itself; FastStream need not parse every body first."""
-    return message.body
-
-
 class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment, seek each partition to the offset PostgreSQL says comes next.
 
@@ -658,7 +668,7 @@ class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: ProjectionRunner, written: Callable[[], Awaitable[None]]) -> None:
         self.runner = runner
         self.written = written
-        self.subscriber: Any = None
+        self.consumer: AIOKafkaConsumer | None = None
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         # The batch being written commits (or fails) before its partitions move: the next
@@ -670,7 +680,7 @@ class _ResumeFromCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._count_rebalance()
-        consumer = getattr(self.subscriber, "consumer", None)
+        consumer = self.consumer
         if consumer is None or not assigned:
             return
         rows = await self.runner.pool.fetch(
@@ -709,14 +719,18 @@ def _rewind(consumer: Any, records: Iterable[ConsumerRecord[bytes, bytes]]) -> N
 
 
 class LiveProjection:
-    """The live side: a FastStream batch subscriber in the projection's own consumer group.
+    """The live side: an aiokafka consumer in the projection's own consumer group.
 
     A batch's offsets are stored in PostgreSQL with its effects, and a restart resumes from
     there. While one batch's transaction runs, the next is fetched and decoded (CPU and
     database at once); it starts its own transaction only after that one committed, and if
     that one failed, both are fetched again. Kafka's committed offsets only show ops the
-    group's lag: the offsets of applied batches are committed once a second under load, and
-    at once when the projection has caught up.
+    group's lag: those of applied batches are committed at most once a second, and when the
+    projection has caught up (its poll comes back empty), and on a clean stop.
+
+    The consumer loop is the runner's own (no framework between Kafka and the batch): a
+    poll returns as soon as records arrive, so an idle projection waits in one long poll
+    instead of waking every few milliseconds.
     """
 
     def __init__(
@@ -724,31 +738,107 @@ class LiveProjection:
         runner: ProjectionRunner,
         *,
         max_records: int = 1000,
-        idle_poll_ms: int = 20,
+        poll_ms: int = 250,
+        batch_every_ms: int = 40,
         commit_every_s: float = 1.0,
     ) -> None:
         self.runner = runner
         self.max_records = max_records
-        # FastStream sleeps as long again after an empty poll: a short poll keeps an event
-        # that arrives in an idle moment from waiting out a long sleep before it is applied.
-        self.idle_poll_ms = idle_poll_ms
+        # A batch's transaction costs about ten round trips whatever its size: under a steady
+        # trickle, one batch starts at most every `batch_every_ms` and takes everything that
+        # arrived meanwhile. After a quiet moment the first event is applied at once.
+        self.batch_every_s = batch_every_ms / 1000
+        # How long one poll waits for records; it returns at once when some arrive, so this
+        # only bounds how soon a stop or an idle commit is noticed.
+        self.poll_ms = poll_ms
         self.commit_every_s = commit_every_s
         self.applied = 0
+        self.batches = 0
+        """Batches applied, each in one transaction."""
+        self.consumer: AIOKafkaConsumer | None = None
         self._producer: Any = None
         self._committed_at = 0.0
         self._uncommitted: dict[TopicPartition, int] = {}
-        self._subscriber: Any = None
         self._writing: _Writing | None = None
         self._finishing = asyncio.Event()
         self._paused_logged = False
+        self._consuming: asyncio.Task[None] | None = None
+        self._batch_started = 0.0
 
     async def start(self) -> None:
+        """Its schema, its dead-letter producer, and its consumer joining the group."""
         await self.runner.create_schema()
         self._producer = make_producer(self.runner.kafka)
         await self._producer.start()
+        listener = _ResumeFromCheckpoint(self.runner, self._written)
+        consumer = make_consumer(
+            self.runner.kafka,
+            group_id=self.runner.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        consumer.subscribe(self.runner.topics, listener=listener)
+        listener.consumer = self.consumer = consumer
+        await consumer.start()
+        self._consuming = asyncio.create_task(self._consume(consumer))
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._finishing.is_set():
+            try:
+                batches = await consumer.getmany(
+                    timeout_ms=self.poll_ms, max_records=self.max_records
+                )
+            except ConsumerStoppedError:
+                return
+            except KafkaError as exc:  # the client reconnects by itself; poll again shortly
+                log.warning(
+                    "projection poll failed",
+                    projection=self.runner.projection.name,
+                    error=repr(exc),
+                )
+                await self._pause_a_second()
+                continue
+            records = [r for tp_records in batches.values() for r in tp_records]
+            if not records:
+                await self._commit_when_idle(consumer)
+                continue
+            try:
+                await self._gather_more(consumer, records)
+                await self.apply_batch(consumer, records)
+            except Exception as exc:  # never skip: fetched again after a pause
+                log.exception(
+                    "projection batch failed",
+                    projection=self.runner.projection.name,
+                    error=repr(exc),
+                )
+                _rewind(consumer, records)
+                await self._pause_a_second()
+
+    async def _gather_more(
+        self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        """Add what arrives until `batch_every_ms` after the last batch started (or the batch
+        is full). Later polls only bring later offsets of each partition, so the order of
+        each partition, hence of each stream, is kept."""
+        due = self._batch_started + self.batch_every_s
+        while len(records) < self.max_records and not self._finishing.is_set():
+            wait_ms = int((due - time.monotonic()) * 1000)
+            if wait_ms <= 0:
+                break
+            more = await consumer.getmany(
+                timeout_ms=wait_ms, max_records=self.max_records - len(records)
+            )
+            records += [r for tp_records in more.values() for r in tp_records]
+        self._batch_started = time.monotonic()
 
     async def stop(self) -> None:
-        await self._settled()
+        """After `finish`: the consumer leaves its group (the partitions move at once), and the
+        dead-letter producer flushes."""
+        await self.finish()
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()
+            self.consumer = None
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -757,22 +847,20 @@ class LiveProjection:
         await _publish_dead_letters(self._producer, self.runner.dead_letter_topic, dead)
         DEAD_LETTERS.labels(self.runner.service, self.runner.projection.name).inc(len(dead))
 
-    async def apply_batch(self, msg: KafkaMessage) -> None:
-        raw = msg.raw_message
-        records = list(raw) if isinstance(raw, tuple) else [raw]
+    async def apply_batch(self, consumer: Any, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         # Decoded while the batch before is still being written.
         prepared = None if self._finishing.is_set() else self.runner.prepare(records)
         before = self._writing
         if not await self._settled() and before is not None:
             # The batch before failed and went back to its offsets; this one follows it.
-            _rewind(msg.consumer, [*before.records, *records])
+            _rewind(consumer, [*before.records, *records])
             return
         if prepared is None or self._finishing.is_set():
             # stopping: the batch is left to the next consumer
-            _rewind(msg.consumer, records)
+            _rewind(consumer, records)
             return
         self._writing = writing = _Writing(records)
-        writing.task = asyncio.create_task(self._write(msg.consumer, writing, prepared))
+        writing.task = asyncio.create_task(self._write(consumer, writing, prepared))
 
     async def _settled(self) -> bool:
         """Wait for the batch being written; False when it failed (it is then rewound)."""
@@ -829,19 +917,31 @@ class LiveProjection:
             return False
         writing.written.set()
         self.applied += result.applied
+        self.batches += 1
         self._paused_logged = False
         for r in records:
             tp = TopicPartition(r.topic, r.partition)
             self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), r.offset + 1)
-        now = time.monotonic()
-        if len(records) < self.max_records or now - self._committed_at >= self.commit_every_s:
-            offsets, self._uncommitted = self._uncommitted, {}
-            self._committed_at = now
-            try:  # only the group's lag: PostgreSQL holds the truth
-                await consumer.commit(offsets)
-            except (KafkaError, AssertionError) as exc:
-                log.debug("projection offsets not committed", error=repr(exc))
+        if time.monotonic() - self._committed_at >= self.commit_every_s:
+            await self._commit(consumer)
         return True
+
+    async def _commit_when_idle(self, consumer: Any) -> None:
+        """Caught up (an empty poll): the group's offsets catch up too, once the batch under
+        way is written."""
+        if self._uncommitted or self._writing is not None:
+            await self._settled()
+            await self._commit(consumer)
+
+    async def _commit(self, consumer: Any) -> None:
+        offsets, self._uncommitted = self._uncommitted, {}
+        self._committed_at = time.monotonic()
+        if not offsets:
+            return
+        try:  # only the group's lag: PostgreSQL holds the truth
+            await consumer.commit(offsets)
+        except (KafkaError, AssertionError) as exc:
+            log.debug("projection offsets not committed", error=repr(exc))
 
     async def _pause_a_second(self) -> None:
         """Before the batch comes again; cut short by a stop."""
@@ -851,10 +951,16 @@ class LiveProjection:
     async def finish(self) -> None:
         """A clean stop (SIGTERM): the batch under way commits, no other starts, and Kafka
         gets the offsets PostgreSQL recorded for the partitions this member holds, so the
-        group's lag is exact when the consumer then leaves the group (the broker's `stop`)."""
+        group's lag is exact when the consumer then leaves the group (`stop`)."""
+        if self._finishing.is_set() and self._consuming is None:
+            return
         self._finishing.set()
+        if self._consuming is not None:
+            with contextlib.suppress(Exception):
+                await self._consuming
+            self._consuming = None
         await self._settled()
-        consumer = getattr(self._subscriber, "consumer", None)
+        consumer = self.consumer
         if consumer is None:
             return
         held = consumer.assignment()
@@ -873,21 +979,3 @@ class LiveProjection:
             projection=self.runner.projection.name,
             committed={f"{tp.topic}/{tp.partition}": o for tp, o in held_offsets.items()},
         )
-
-    def subscribe(self, broker: KafkaBroker) -> None:
-        listener = _ResumeFromCheckpoint(self.runner, self._written)
-        subscriber = broker.subscriber(
-            *self.runner.topics,
-            group_id=self.runner.group_id,
-            batch=True,
-            max_records=self.max_records,
-            batch_timeout_ms=self.idle_poll_ms,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,
-            listener=listener,
-            decoder=_undecoded,
-            title=f"projection {self.runner.projection.name}",
-        )
-        listener.subscriber = subscriber
-        self._subscriber = subscriber
-        subscriber(self.apply_batch)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class Relay:
         name: str = "relay",
         batch_size: int = 2000,
         idle_poll_seconds: float = 0.5,
+        read_every_seconds: float = 0.015,
     ) -> None:
         self.store = store
         self.kafka = kafka
@@ -59,8 +61,16 @@ class Relay:
         self.name = name
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
+        # Under a steady trickle of commits (each one notifies), a read follows the one before
+        # only after this long, taking all that committed meanwhile: a few larger batches
+        # (reads, sends, checkpoints) instead of one per command. A full batch, or the first
+        # commit after a quiet moment, is read at once.
+        self.read_every_seconds = read_every_seconds
         self.published = 0
+        self.batches = 0
+        """Batches read and handed to Kafka (a read that found nothing is none)."""
         self._wakeup = asyncio.Event()
+        self._last_read = 0.0
         self._partitions = _StreamPartitions([])
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -122,8 +132,10 @@ class Relay:
                     batch = await reading
                     reading = None
                     if batch:
-                        reading = self._read_after(reader, batch[-1].checkpoint)
+                        full = len(batch) >= self.batch_size
+                        reading = self._read_after(reader, batch[-1].checkpoint, paced=not full)
                         in_flight.append(await self._enqueue(producer, batch))
+                        self.batches += 1
                     if in_flight and (len(in_flight) >= self.BATCHES_IN_FLIGHT or not batch):
                         done = in_flight.popleft()
                         await done.acknowledged()
@@ -174,13 +186,21 @@ class Relay:
                     self.published += done.count
 
     def _read_after(
-        self, reader: asyncpg.Connection, cursor: Checkpoint
+        self, reader: asyncpg.Connection, cursor: Checkpoint, *, paced: bool = True
     ) -> asyncio.Future[list[EncodedEvent]]:
-        # Cleared before the read starts: a commit it does not see sets it again.
+        return asyncio.ensure_future(self._read(reader, cursor, paced))
+
+    async def _read(
+        self, reader: asyncpg.Connection, cursor: Checkpoint, paced: bool
+    ) -> list[EncodedEvent]:
+        if paced:
+            delay = self._last_read + self.read_every_seconds - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        self._last_read = time.monotonic()
+        # Cleared as the read starts: a commit it does not see sets it again.
         self._wakeup.clear()
-        return asyncio.ensure_future(
-            self.store.read_all_encoded(cursor, self.batch_size, connection=reader)
-        )
+        return await self.store.read_all_encoded(cursor, self.batch_size, connection=reader)
 
     async def _enqueue(self, producer: AIOKafkaProducer, batch: list[EncodedEvent]) -> _InFlight:
         """Hand a batch to the producer, in order; its acknowledgement is awaited later.

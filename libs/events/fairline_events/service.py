@@ -75,7 +75,6 @@ class Runtime:
         self.store: EventStore | None = None
         self.relay: Relay | None = None
         self.live: list[LiveProjection] = []
-        self._broker: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -159,23 +158,11 @@ class Runtime:
         if relay or projections:  # the process that moves events samples how far behind it is
             every = self.settings.metrics_sample_seconds
             self._tasks.append(asyncio.create_task(sample_lag(self, self._stopping, every)))
-        if projections and self.definition.projections:
-            from faststream.kafka import KafkaBroker
-
-            self._broker = KafkaBroker(
-                # FastStream passes a string on as one address: "a:1,b:2" must be a list.
-                [s.strip() for s in self.settings.kafka.bootstrap_servers.split(",")],
-                security=self.settings.kafka.faststream_security(),
-                acks="all",
-                enable_idempotence=True,
-                logger=None,
-            )
+        if projections:
             for p in self.definition.projections:
                 live = LiveProjection(self.runner(p))
                 await live.start()
-                live.subscribe(self._broker)
                 self.live.append(live)
-            await self._broker.start()
         log.info("service started", service=self.definition.name, topic=self.topic)
 
     async def stop(self) -> None:
@@ -185,9 +172,6 @@ class Runtime:
         `stop`), so the partitions move at once instead of after the session timeout."""
         self._stopping.set()
         await asyncio.gather(*(live.finish() for live in self.live), return_exceptions=True)
-        if self._broker is not None:
-            with contextlib.suppress(Exception):
-                await self._broker.stop()
         for live in self.live:
             with contextlib.suppress(Exception):
                 await live.stop()

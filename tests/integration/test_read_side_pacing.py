@@ -1,0 +1,122 @@
+"""Under a steady trickle of commands the read side works in batches, not event by event,
+and still applies every event once; the group's Kafka offsets follow once it caught up.
+
+Against the real broker and database: a relay and a live projection, as a worker runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiokafka import TopicPartition
+from fairline_events.context import CommandContext
+from fairline_events.db import migrate
+from fairline_events.kafka import admin_client, ensure_topics
+from fairline_events.projection import LiveProjection, ProjectionRunner
+from fairline_events.relay import Relay
+from fairline_events.store import EventStore
+from fairline_stack.resolve import Infra
+from support.kafka_read import read_topic
+from support.sample_events import BoothHeld, registry
+from support.sample_projection import booth_board
+from support.waiting import eventually
+
+pytestmark = pytest.mark.infra
+
+ctx = CommandContext(actor="user:sales-1")
+
+
+class ReadSide:
+    def __init__(self, store: EventStore, relay: Relay, live: LiveProjection, topic: str) -> None:
+        self.store, self.relay, self.live, self.topic = store, relay, live, topic
+
+    async def holds(self) -> dict[str, int]:
+        rows = await self.store.pool.fetch(f"SELECT booth, holds FROM {booth_board.schema}.booths")
+        return {r["booth"]: r["holds"] for r in rows}
+
+
+@pytest.fixture
+async def read_side(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[ReadSide]:
+    await migrate(pool)
+    store = EventStore(pool, registry)
+    prefix = f"{unique}."
+    topic = f"{prefix}booths.events"
+    runner = ProjectionRunner(booth_board, pool, infra.kafka, prefix)
+    await ensure_topics(infra.kafka, [topic, runner.dead_letter_topic])
+    stopping = asyncio.Event()
+    relay = Relay(store, infra.kafka, topic)
+    relaying = asyncio.create_task(relay.run(stopping))
+    live = LiveProjection(runner)
+    await live.start()
+    yield ReadSide(store, relay, live, topic)
+    stopping.set()
+    await live.stop()
+    await relaying
+
+
+async def trickle(store: EventStore, count: int, every_s: float) -> float:
+    """`count` holds, one command (transaction) each, `every_s` apart; returns how long the
+    trickle lasted."""
+    started = time.monotonic()
+    for i in range(count):
+        due = started + i * every_s
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        await store.append(
+            f"booth-{i}", [BoothHeld(booth=f"T{i}", exhibitor="ex", hall="E1")], 0, ctx
+        )
+    return time.monotonic() - started
+
+
+async def test_a_trickle_of_holds_is_relayed_and_applied_in_batches_each_once(
+    read_side: ReadSide,
+) -> None:
+    count = 150
+    lasted = await trickle(read_side.store, count, every_s=0.004)
+    holds = await eventually(
+        read_side.holds, lambda h: len(h) == count, what=f"all {count} holds on the board"
+    )
+    assert set(holds.values()) == {1}, "a hold was applied twice"
+    assert read_side.relay.published == count
+    # One read (and send, and checkpoint) per event would be `count`; the relay reads at most
+    # every 15 ms while commits keep coming, the projection starts a batch at most every 40 ms.
+    assert read_side.relay.batches <= lasted / 0.015 + 5, (
+        f"{read_side.relay.batches} relay batches for {count} events in {lasted:.2f} s"
+    )
+    assert read_side.live.batches <= lasted / 0.040 + 5, (
+        f"{read_side.live.batches} projection batches for {count} events in {lasted:.2f} s"
+    )
+    assert read_side.live.batches < count / 3
+
+
+async def test_the_group_offsets_catch_up_once_the_projection_has(
+    read_side: ReadSide, infra: Infra
+) -> None:
+    await trickle(read_side.store, 30, every_s=0.002)
+    await eventually(read_side.holds, lambda h: len(h) == 30, what="30 holds on the board")
+    ends: dict[TopicPartition, int] = {}
+    for r in await read_topic(infra.kafka, read_side.topic):
+        tp = TopicPartition(r.topic, r.partition)
+        ends[tp] = max(ends.get(tp, 0), r.offset + 1)
+    group = read_side.live.runner.group_id
+
+    async def committed() -> dict[TopicPartition, int]:
+        admin = admin_client(infra.kafka)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(group)
+        finally:
+            await admin.close()
+        return {tp: meta.offset for tp, meta in offsets.items()}
+
+    # Ops read the group's lag from Kafka: it reaches zero while the worker runs, not only
+    # when it stops.
+    await eventually(
+        committed,
+        lambda c: all(c.get(tp) == e for tp, e in ends.items()),
+        what="the group's offsets at the end of every partition",
+        within=10,
+    )
