@@ -35,19 +35,6 @@ from .common import migrate_service, say, service_process, service_settings, sto
 _SEGS = re.compile(r"\bdata_segs_out:(\d+)")
 
 
-def _tree(root: int) -> set[int]:
-    processes = cpu._processes()
-    tree = {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, (_, parent, _) in processes.items():
-            if parent in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    return tree
-
-
 def _cpu_of(pids: set[int]) -> float:
     processes = cpu._processes()
     return sum(processes[p][2] for p in pids if p in processes)
@@ -99,7 +86,7 @@ async def _sample(
 ) -> Sample:
     backends = await _backend_pids(database_url, database)
     shared = cpu.snapshot(worker_pid)
-    tree = _tree(worker_pid)
+    tree = cpu._tree(cpu._processes(), worker_pid)
     return Sample(
         time.monotonic(),
         _cpu_of(tree),

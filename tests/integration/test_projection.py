@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 from fairline_events.context import CommandContext
-from fairline_events.db import migrate
 from fairline_events.envelope import Envelope
-from fairline_events.kafka import KafkaAccess, ensure_topics, producer, topic_partitions
-from fairline_events.projection import LiveProjection, ProjectionRunner
-from fairline_events.relay import Relay
+from fairline_events.kafka import producer
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
 from support.kafka_read import read_topic
-from support.sample_events import BoothHeld, BoothReleased, registry
-from support.sample_projection import booth_board
+from support.read_side import Pipeline, running_pipeline
+from support.sample_events import BoothHeld, BoothReleased
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -28,51 +23,10 @@ pytestmark = pytest.mark.infra
 ctx = CommandContext(actor="user:sales-1")
 
 
-@dataclass
-class Pipeline:
-    store: EventStore
-    runner: ProjectionRunner
-    kafka: KafkaAccess
-    topic: str
-
-    async def board(self) -> list[tuple[object, ...]]:
-        rows = await self.store.pool.fetch(
-            f"SELECT * FROM {booth_board.schema}.booths ORDER BY booth"
-        )
-        return [tuple(r) for r in rows]
-
-    async def consumed_everything(self) -> bool:
-        """The projection's own offsets reached the end of every partition."""
-        partitions = await topic_partitions(self.kafka, [self.topic])
-        records = await read_topic(self.kafka, self.topic)
-        ends: dict[int, int] = {}
-        for r in records:
-            ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
-        rows = await self.store.pool.fetch(
-            f"SELECT partition, next_offset FROM {booth_board.schema}.consumed_offsets"
-            " WHERE topic = $1",
-            self.topic,
-        )
-        done = {r["partition"]: r["next_offset"] for r in rows}
-        return all(done.get(tp.partition, 0) >= ends.get(tp.partition, 0) for tp in partitions)
-
-
 @pytest.fixture
 async def pipeline(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[Pipeline]:
-    await migrate(pool)
-    store = EventStore(pool, registry)
-    prefix = f"{unique}."
-    topic = f"{prefix}booths.events"
-    runner = ProjectionRunner(booth_board, pool, infra.kafka, prefix)
-    await ensure_topics(infra.kafka, [topic, runner.dead_letter_topic])
-    stopping = asyncio.Event()
-    relay = asyncio.create_task(Relay(store, infra.kafka, topic).run(stopping))
-    live = LiveProjection(runner)
-    await live.start()
-    yield Pipeline(store, runner, infra.kafka, topic)
-    stopping.set()
-    await live.stop()
-    await relay
+    async with running_pipeline(pool, infra, unique) as running:
+        yield running
 
 
 async def hold_and_release(store: EventStore, booths: int, released: int) -> None:

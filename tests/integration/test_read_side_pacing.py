@@ -14,15 +14,12 @@ import asyncpg
 import pytest
 from aiokafka import TopicPartition
 from fairline_events.context import CommandContext
-from fairline_events.db import migrate
-from fairline_events.kafka import admin_client, ensure_topics
-from fairline_events.projection import LiveProjection, ProjectionRunner
-from fairline_events.relay import Relay
+from fairline_events.kafka import admin_client
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
 from support.kafka_read import read_topic
-from support.sample_events import BoothHeld, registry
-from support.sample_projection import booth_board
+from support.read_side import Pipeline, running_pipeline
+from support.sample_events import BoothHeld
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -30,32 +27,10 @@ pytestmark = pytest.mark.infra
 ctx = CommandContext(actor="user:sales-1")
 
 
-class ReadSide:
-    def __init__(self, store: EventStore, relay: Relay, live: LiveProjection, topic: str) -> None:
-        self.store, self.relay, self.live, self.topic = store, relay, live, topic
-
-    async def holds(self) -> dict[str, int]:
-        rows = await self.store.pool.fetch(f"SELECT booth, holds FROM {booth_board.schema}.booths")
-        return {r["booth"]: r["holds"] for r in rows}
-
-
 @pytest.fixture
-async def read_side(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[ReadSide]:
-    await migrate(pool)
-    store = EventStore(pool, registry)
-    prefix = f"{unique}."
-    topic = f"{prefix}booths.events"
-    runner = ProjectionRunner(booth_board, pool, infra.kafka, prefix)
-    await ensure_topics(infra.kafka, [topic, runner.dead_letter_topic])
-    stopping = asyncio.Event()
-    relay = Relay(store, infra.kafka, topic)
-    relaying = asyncio.create_task(relay.run(stopping))
-    live = LiveProjection(runner)
-    await live.start()
-    yield ReadSide(store, relay, live, topic)
-    stopping.set()
-    await live.stop()
-    await relaying
+async def read_side(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[Pipeline]:
+    async with running_pipeline(pool, infra, unique) as running:
+        yield running
 
 
 async def trickle(store: EventStore, count: int, every_s: float) -> float:
@@ -72,7 +47,7 @@ async def trickle(store: EventStore, count: int, every_s: float) -> float:
 
 
 async def test_a_trickle_of_holds_is_relayed_and_applied_in_batches_each_once(
-    read_side: ReadSide,
+    read_side: Pipeline,
 ) -> None:
     count = 150
     lasted = await trickle(read_side.store, count, every_s=0.004)
@@ -93,7 +68,7 @@ async def test_a_trickle_of_holds_is_relayed_and_applied_in_batches_each_once(
 
 
 async def test_the_group_offsets_catch_up_once_the_projection_has(
-    read_side: ReadSide, infra: Infra
+    read_side: Pipeline, infra: Infra
 ) -> None:
     await trickle(read_side.store, 30, every_s=0.002)
     await eventually(read_side.holds, lambda h: len(h) == 30, what="30 holds on the board")
