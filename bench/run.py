@@ -98,6 +98,7 @@ def markdown(info: dict[str, Any], figures: list[Figure]) -> str:
 
 
 async def main(quick: bool, only: set[str]) -> list[Figure]:
+    from fairline_events.kafka import delete_topics
     from fairline_stack.resolve import infrastructure
 
     from . import core
@@ -154,6 +155,10 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
             figures.append(
                 Figure(name, "section failed", float("nan"), "", notes={"error": repr(exc)})
             )
+        # each section's scratch topics (every run's prefix starts with "bench") go with it
+        gone = await delete_topics(infra.kafka, "bench")
+        if gone:
+            say(f"{name}: deleted its {len(gone)} scratch topics")
         SECTION_SECONDS[name] = round(time.monotonic() - start, 1)
         say(f"== {name} took {_duration(SECTION_SECONDS[name])}")
         # after every section, so a long run keeps what it measured

@@ -18,7 +18,7 @@ from fairline_events.db import (
     ensure_database,
     with_database,
 )
-from fairline_events.kafka import admin_client
+from fairline_events.kafka import delete_topics as delete_kafka_topics
 from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
 
@@ -67,13 +67,5 @@ async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
 
 
 async def delete_topics(infra: Infra, prefix: str) -> None:
-    """A test's topics go with it: each partition holds open files in the broker, and a dev
-    stack that runs the suite all day would reach the open-file limit (20,000 here)."""
-    admin = admin_client(infra.kafka)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
+    """A test's topics go with it (fairline_events.kafka.delete_topics)."""
+    await delete_kafka_topics(infra.kafka, prefix)
