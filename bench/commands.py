@@ -304,14 +304,7 @@ class _Holds:
         self.holds += total
         await self._stock(self.holds)
         await settled(self.database, self.topic, definition.projections)
-        holds = [
-            Request(
-                "POST",
-                f"/editions/{EDITION}/booths/{_booth(n)}/hold",
-                {"exhibitor_id": _exhibitor(n)},
-            )
-            for n in range(first, first + total)
-        ]
+        holds = [_hold(_booth(n), _exhibitor(n)) for n in range(first, first + total)]
         say(f"commands: {total} holds at {rate}/s, {count} API process(es), run {run}…")
         sql_before = await self._statements()
         before = cpu.snapshot(server_pid, self.worker)
@@ -434,14 +427,7 @@ class _Holds:
 
     async def _plain(self, peer: _Peer, rate: int, run: int, count: int, pid: int) -> Run:
         total = int(rate * self.seconds)
-        holds = [
-            Request(
-                "POST",
-                f"/editions/{EDITION}/booths/{peer.codes[peer.used + i]}/hold",
-                {"exhibitor_id": f"bx-{i % 200:05d}"},
-            )
-            for i in range(total)
-        ]
+        holds = [_hold(peer.codes[peer.used + i], f"bx-{i % 200:05d}") for i in range(total)]
         peer.used += total
         say(f"peer: {total} plain holds at {rate}/s, {count} API process(es), run {run}…")
         sql_before = await self._statements(peer.url)
@@ -583,14 +569,7 @@ async def _contention(targets: list[str], port: int, token: str) -> list[Figure]
     client's, while the server sat idle."""
     buyers, booths, burst = SPARE_EXHIBITORS, len(targets), 0.2
     say(f"contention: {buyers} buyers on {booths} booths…")
-    attempts = [
-        Request(
-            "POST",
-            f"/editions/{EDITION}/booths/{targets[i % booths]}/hold",
-            {"exhibitor_id": f"bc-{i:04d}"},
-        )
-        for i in range(buyers)
-    ]
+    attempts = [_hold(targets[i % booths], f"bc-{i:04d}") for i in range(buyers)]
     result = await open_loop(
         f"http://127.0.0.1:{port}",
         {"Authorization": token},
@@ -620,3 +599,8 @@ async def _contention(targets: list[str], port: int, token: str) -> list[Figure]
 
 
 __all__ = ["bench_commands", "with_database"]
+
+
+def _hold(booth: str, exhibitor: str) -> Request:
+    """One exhibitor's hold of one booth, as a sales desk sends it."""
+    return Request("POST", f"/editions/{EDITION}/booths/{booth}/hold", {"exhibitor_id": exhibitor})

@@ -18,7 +18,7 @@ from fairline_events.db import (
     ensure_database,
     with_database,
 )
-from fairline_events.kafka import delete_topics as delete_kafka_topics
+from fairline_events.kafka import delete_topics
 from fairline_events.settings import ServiceSettings, kafka_fields
 from fairline_stack.resolve import Infra
 
@@ -63,9 +63,4 @@ async def settings(infra: Infra, unique: str) -> AsyncIterator[ServiceSettings]:
         fairline_auth_secret="test-secret-" + "x" * 40,
     )
     await drop_databases(infra.database_url, f"{unique}_")
-    await delete_topics(infra, f"{unique}.")
-
-
-async def delete_topics(infra: Infra, prefix: str) -> None:
-    """A test's topics go with it (fairline_events.kafka.delete_topics)."""
-    await delete_kafka_topics(infra.kafka, prefix)
+    await delete_topics(infra.kafka, f"{unique}.")
