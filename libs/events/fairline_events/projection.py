@@ -766,20 +766,30 @@ class LiveProjection:
         self._batch_started = 0.0
 
     async def start(self) -> None:
-        """Its schema, its dead-letter producer, and its consumer joining the group."""
-        await self.runner.create_schema()
-        self._producer = make_producer(self.runner.kafka)
-        await self._producer.start()
-        listener = _ResumeFromCheckpoint(self.runner, self._written)
-        consumer = make_consumer(
-            self.runner.kafka,
-            group_id=self.runner.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        consumer.subscribe(self.runner.topics, listener=listener)
-        listener.consumer = self.consumer = consumer
-        await consumer.start()
+        """Its schema, its dead-letter producer, and its consumer joining the group. When one
+        of them fails (PostgreSQL or Kafka down), what was started is stopped again, so the
+        caller can simply call `start` once more."""
+        try:
+            await self.runner.create_schema()
+            self._producer = make_producer(self.runner.kafka)
+            await self._producer.start()
+            listener = _ResumeFromCheckpoint(self.runner, self._written)
+            consumer = make_consumer(
+                self.runner.kafka,
+                group_id=self.runner.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            consumer.subscribe(self.runner.topics, listener=listener)
+            listener.consumer = self.consumer = consumer
+            await consumer.start()
+        except BaseException:
+            for started in (self.consumer, self._producer):
+                if started is not None:
+                    with contextlib.suppress(Exception):
+                        await started.stop()
+            self.consumer = self._producer = None
+            raise
         self._consuming = asyncio.create_task(self._consume(consumer))
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:

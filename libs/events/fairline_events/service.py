@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -123,11 +123,18 @@ class Runtime:
         several workers, uvicorn then stops the whole server. It waits, and serves as soon
         as the dependency is back, without a hand on it.
         """
+        await self._when_available(self.prepare, "prepare", report_every_s)
+
+    async def _when_available(
+        self, step: Callable[[], Awaitable[None]], what: str, report_every_s: float = 10.0
+    ) -> None:
+        """Run a startup step until it succeeds, waiting while a dependency is down; a failure
+        that is not an outage (a bug, bad settings) is raised at once."""
         waiting_since = time.monotonic()
         next_report = 0.0
         while True:
             try:
-                await self.prepare()
+                await step()
                 return
             except Exception as exc:
                 dependency = unavailable_dependency(exc)
@@ -139,6 +146,7 @@ class Runtime:
                     log.warning(
                         "waiting for a dependency to start",
                         service=self.definition.name,
+                        step=what,
                         dependency=dependency,
                         waited_s=round(waited, 1),
                         error=repr(outage_cause(exc)),
@@ -161,7 +169,10 @@ class Runtime:
         if projections:
             for p in self.definition.projections:
                 live = LiveProjection(self.runner(p))
-                await live.start()
+                # PostgreSQL or Kafka may go down between `prepare` and here (a crash while
+                # a busy machine starts the worker): the projection waits for it like
+                # `prepare` does, instead of the worker exiting with its relay half started.
+                await self._when_available(live.start, f"projection {p.name}")
                 self.live.append(live)
         log.info("service started", service=self.definition.name, topic=self.topic)
 
