@@ -17,8 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 from fairline_events.service import build_app
-from fairline_events.settings import ServiceSettings, kafka_fields
-from fairline_stack.resolve import Infra
+from fairline_events.settings import ServiceSettings
 from hotels.service import definition
 from support.own_postgres import crash, own_postgres, restart
 from support.serving import serving
@@ -83,17 +82,12 @@ async def _load(client: httpx.AsyncClient, desk: str, seen: Seen, stop: asyncio.
 
 
 async def test_a_database_crash_under_load_answers_503_with_retry_after_and_keeps_connections(
-    infra: Infra, unique: str
+    settings: ServiceSettings,
 ) -> None:
     with own_postgres() as server:
-        settings = ServiceSettings(
-            database_url=server.dsn,
-            **kafka_fields(infra.kafka),
-            fairline_topic_prefix=f"{unique}.",
-            fairline_database_prefix=f"{unique}_",
-            fairline_auth_secret="test-secret-" + "x" * 40,
-        )
-        app = build_app(definition, settings)
+        # The shared stack's Kafka, this test's own PostgreSQL; its topics go at teardown.
+        on_own_server = settings.model_copy(update={"database_url": server.dsn})
+        app = build_app(definition, on_own_server)
         issuer = app.state.token_issuer
         ops = {"Authorization": f"Bearer {issuer.issue('ops-1', ['ops'])}"}
         desk_token = issuer.issue("desk-1", ["hotel_desk"])

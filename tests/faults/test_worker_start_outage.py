@@ -12,8 +12,7 @@ import asyncio
 
 import pytest
 from fairline_events.service import Runtime, build_app
-from fairline_events.settings import ServiceSettings, kafka_fields
-from fairline_stack.resolve import Infra
+from fairline_events.settings import ServiceSettings
 from hotels.service import definition
 from support.own_postgres import crash, own_postgres, restart
 from support.serving import serving
@@ -23,17 +22,12 @@ pytestmark = pytest.mark.infra
 
 
 async def test_a_worker_whose_projections_start_while_postgres_is_down_waits_and_then_projects(
-    infra: Infra, unique: str, monkeypatch: pytest.MonkeyPatch
+    settings: ServiceSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with own_postgres() as server:
-        settings = ServiceSettings(
-            database_url=server.dsn,
-            **kafka_fields(infra.kafka),
-            fairline_topic_prefix=f"{unique}.",
-            fairline_database_prefix=f"{unique}_",
-            fairline_auth_secret="test-secret-" + "x" * 40,
-        )
-        worker = Runtime(definition, settings)
+        # The shared stack's Kafka, this test's own PostgreSQL; its topics go at teardown.
+        on_own_server = settings.model_copy(update={"database_url": server.dsn})
+        worker = Runtime(definition, on_own_server)
         await worker.prepare()
 
         async def prepared() -> None:
@@ -53,7 +47,7 @@ async def test_a_worker_whose_projections_start_while_postgres_is_down_waits_and
                 p.name for p in definition.projections
             ]
 
-            app = build_app(definition, settings, relay=False, projections=False, jobs=False)
+            app = build_app(definition, on_own_server, relay=False, projections=False, jobs=False)
             ops = {"Authorization": f"Bearer {app.state.token_issuer.issue('ops-1', ['ops'])}"}
             async with serving(app) as client:
                 hotel: dict[str, object] = {"hotel_code": "shougang-inn", "name_zh": "首钢酒店"}
