@@ -330,7 +330,21 @@ class _Caller(HTTPBearer):
         if credentials is None:
             raise Unauthenticated("send a bearer token in the Authorization header")
         verifier: TokenVerifier = request.app.state.token_verifier
-        return await verifier.verify_async(credentials.credentials)
+        principal = await verifier.verify_async(credentials.credentials)
+        request.scope.setdefault("state", {})[_VERIFIED] = principal
+        return principal
+
+
+_VERIFIED = "fairline.caller"
+"""Where a request keeps the caller its role check verified (in `scope["state"]`)."""
+
+
+async def verified_caller(request: Request) -> Principal:
+    """The caller the route's role check already verified; verified now if none did."""
+    principal = request.scope.get("state", {}).get(_VERIFIED)
+    if isinstance(principal, Principal):
+        return principal
+    return await caller(request)
 
 
 caller = _Caller(

@@ -46,7 +46,17 @@ class CommandContext:
     """The request's `consistency.Receipt`: what its commands wrote, for the answer's token."""
 
     def for_command(self, command: str, reason: str | None = None) -> CommandContext:
-        return replace(self, command=command, reason=reason if reason is not None else self.reason)
+        # Made field by field: `dataclasses.replace` inspects the fields on every command.
+        return CommandContext(
+            actor=self.actor,
+            reason=reason if reason is not None else self.reason,
+            command=command,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            trace_context=self.trace_context,
+            clock=self.clock,
+            receipt=self.receipt,
+        )
 
     def because(self, reason: str | None) -> CommandContext:
         """The same caller, with the reason a request gave for its change."""

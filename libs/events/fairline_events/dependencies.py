@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ConfigDict
 
-from .auth import Principal, caller
+from .auth import Principal, caller, verified_caller
 from .consistency import receipt_of
 from .context import Clock, CommandContext, request_context, utc_now
 from .service import pool_of, store_of
@@ -43,14 +43,14 @@ async def clock_of(request: Request) -> Clock:
 Now = Annotated[Clock, Depends(clock_of)]
 
 
-async def command_context(
-    request: Request, who: Caller, correlation: Correlation = None
-) -> CommandContext:
+async def command_context(request: Request, correlation: Correlation = None) -> CommandContext:
     """Who asks, under which correlation and trace, and the clock: what every event carries.
     A route with a reason in its body adds it: `context.because(body.reason)`.
 
-    The clock is read here, not through `Now`: FastAPI's resolution of a dependency costs a
-    command more than what the dependency does."""
+    The caller is the one the route's role check verified, and the clock is read here, not
+    through `Caller` and `Now`: FastAPI's resolution of a dependency costs a command more
+    than what the dependency does."""
+    who = await verified_caller(request)
     receipt = receipt_of(request)
     clock = await clock_of(request)
     return request_context(who.actor, correlation_id=correlation, clock=clock, receipt=receipt)

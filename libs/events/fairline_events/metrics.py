@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -100,8 +101,20 @@ class HttpMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            HTTP_REQUESTS.labels(template, method, str(status)).inc()
-            HTTP_DURATION.labels(template, method).observe(time.perf_counter() - started)
+            _requests(template, method, status).inc()
+            _duration(template, method).observe(time.perf_counter() - started)
+
+
+# A child per route, method and status, looked up once: the labels' lookup on every request
+# cost as much as counting. Routes, methods and statuses are few.
+@functools.cache
+def _requests(template: str, method: str, status: int) -> Any:
+    return HTTP_REQUESTS.labels(template, method, str(status))
+
+
+@functools.cache
+def _duration(template: str, method: str) -> Any:
+    return HTTP_DURATION.labels(template, method)
 
 
 async def sample_lag(

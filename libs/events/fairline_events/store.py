@@ -5,6 +5,7 @@ Recorder only: it persists and reads envelopes; deciding is the domain's job.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -177,7 +178,7 @@ class EventStore:
             raise
         # written; a caller's later rollback is not subtracted
         for event_type, count in Counter(recording.event_types).items():
-            EVENTS_APPENDED.labels(event_type).inc(count)
+            _appended(event_type).inc(count)
         return recording.envelopes(written)
 
     async def stream_version(self, stream_id: str) -> int:
@@ -236,18 +237,21 @@ class EventStore:
             )
         else:
             rows = await (connection or self.pool).fetch(_LOAD, list(after), list(after.values()))
-        by_stream: dict[str, list[Envelope]] = {}
+        # Only what folding needs: no envelope per event (its metadata is not folded).
+        by_stream: dict[str, list[asyncpg.Record]] = {}
         for r in rows:
-            by_stream.setdefault(r["stream_id"], []).append(_envelope(r, self.service))
+            by_stream.setdefault(r["stream_id"], []).append(r)
+        decode = self.registry.decode
         # Only committed states are cached: what a transaction read of its own writes may
         # still roll back.
         committed = connection is None or not connection.is_in_transaction()
         loaded = []
         for (sid, evolve, _), (state, version) in zip(wanted, starts, strict=True):
-            for env in by_stream.get(sid, ()):
-                if env.stream_version > version:
-                    state = evolve(state, env.event(self.registry))
-                    version = env.stream_version
+            for r in by_stream.get(sid, ()):
+                if r["stream_version"] > version:
+                    data = json.loads(r["data"])
+                    state = evolve(state, decode(r["event_type"], r["schema_version"], data))
+                    version = r["stream_version"]
             if committed:
                 self.remember(sid, evolve, state, version)
             loaded.append((state, version))
@@ -383,15 +387,16 @@ class EventStore:
         )
 
 
+_FOLDED = "stream_id, stream_version, event_type, schema_version, data"
+"""What a load folds: an event's place in its stream, its type and its payload."""
 _LOAD = (
-    f"SELECT position, {_COLUMNS} FROM public.events"
+    f"SELECT {_FOLDED} FROM public.events"
     " JOIN unnest($1::text[], $2::int[]) AS w(wanted, since)"
     " ON stream_id = w.wanted AND stream_version > w.since"
     " ORDER BY stream_id, stream_version"
 )
 _LOCK_AND_LOAD = (
-    f"SELECT position, {_COLUMNS}"
-    " FROM public.fairline_lock_and_load($1::bigint[], $2::text[], $3::int[])"
+    f"SELECT {_FOLDED} FROM public.fairline_lock_and_load($1::bigint[], $2::text[], $3::int[])"
 )
 """Locks first, then the read, in one round trip (sql/004_lock_and_load.sql)."""
 
@@ -439,6 +444,12 @@ _GUARDED_APPEND = _APPEND.replace(
 """The same, after the locks and the checks of what was read (sql/005_lock_and_check.sql):
 the scalar subquery runs once, before any claim, since every claim reads `wanted`."""
 _APPEND = _APPEND.replace("{guard}", "")
+
+
+@functools.cache
+def _appended(event_type: str) -> Any:
+    """The counter of appended events of one type (a label lookup per append is not free)."""
+    return EVENTS_APPENDED.labels(event_type)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fairline_events.asyncapi import asyncapi_document
+from fairline_events.consistency import TOKEN_HEADER
 from fairline_events.service import ServiceDefinition, build_app
 from fairline_events.settings import ServiceSettings
 
@@ -56,6 +57,27 @@ def test_every_endpoint_but_health_and_contracts_needs_a_bearer_token(
                 continue
             assert operation.get("security") == [{"HTTPBearer": []}], f"{method} {path}"
             assert {"401", "403", "422"} <= set(operation["responses"]), f"{method} {path}"
+
+
+@pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.name)
+def test_every_read_and_no_command_takes_a_consistency_token(
+    definition: ServiceDefinition,
+) -> None:
+    """A read waits for the writes a command's token names; a command ignores the header, so
+    its documentation does not offer it (nor does FastAPI resolve it on every command)."""
+    spec = build_app(definition, SETTINGS).openapi()
+    reads = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if path in OPEN:
+                continue
+            if method == "get":
+                reads += 1
+                assert TOKEN_HEADER in headers, f"{method} {path}"
+            else:
+                assert TOKEN_HEADER not in headers, f"{method} {path}"
+    assert reads
 
 
 @pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.name)

@@ -1,11 +1,15 @@
-"""The envelope and the event registry: one encoding, typed errors, upcasting."""
+"""The envelope, the event registry and a command's context: one encoding, typed errors,
+upcasting, the metadata every event carries."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from fairline_events.context import CommandContext
 from fairline_events.envelope import Envelope
 from fairline_events.errors import MalformedEvent, UnknownEventType
 from fairline_events.registry import DomainEvent, EventRegistry
@@ -119,3 +123,23 @@ def test_a_version_without_its_upcaster_is_unknown() -> None:
     assert other.decode("test.Moved", 2, {"target": "B2"}) == Moved(to="B2")
     with pytest.raises(UnknownEventType):
         other.decode("test.Moved", 1, {"target": "B2"})
+
+
+def test_a_commands_context_carries_everything_but_the_commands_name_and_reason() -> None:
+    """`for_command` copies the context field by field: a field it forgot would leave the
+    events of every command without it."""
+    base = CommandContext(actor="user:sales-1")
+    given: dict[str, Any] = {f.name: object() for f in dataclasses.fields(CommandContext)}
+    context = dataclasses.replace(base, **given)
+
+    named = context.for_command("HoldBooth")
+    because = context.for_command("HoldBooth", reason="the exhibitor asked")
+
+    for f in dataclasses.fields(CommandContext):
+        if f.name == "command":
+            assert named.command == because.command == "HoldBooth"
+        elif f.name == "reason":
+            assert named.reason is given["reason"]
+            assert because.reason == "the exhibitor asked"
+        else:
+            assert getattr(named, f.name) is getattr(because, f.name) is given[f.name], f.name
