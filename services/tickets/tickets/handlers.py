@@ -11,9 +11,10 @@ visitor's key, an erasure, a new signing key's private half.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import date
 from typing import Any
@@ -201,11 +202,15 @@ async def _glance(
     return dict(zip(wanted, states[read:], strict=True)), states[:read]
 
 
-def _known_product(streams: Streams, command: PlaceOrder) -> tuple[Product, list[date]] | None:
+Known = Callable[[Fold[Any], str], Any]
+"""A stream's state as this process last saw it committed (`Streams.known`), or None."""
+
+
+def _known_product(known: Known, command: PlaceOrder) -> tuple[Product, list[date]] | None:
     """The product as this process last saw it, and the days the order is for: a hint (a
     product never changes once defined) of which quotas the order needs, so that they are
     read with the product and the visitors instead of after them."""
-    product = streams.known(PRODUCT, product_stream(command.edition_code, command.product_code))
+    product = known(PRODUCT, product_stream(command.edition_code, command.product_code))
     if product is None or not product.defined:
         return None
     try:
@@ -221,6 +226,35 @@ LIKELY_QUOTAS = 4
 """Quotas (of `SHARDS` streams each) an order reads before it knows its visitors, at most."""
 
 
+def _roomy_shards(known: Known, command: PlaceOrder) -> list[list[str]]:
+    """The streams of each shard the order could take its places from (one per day and
+    venue of the known product, which admits one class), those not known to lack room,
+    from the order id's shard on; none when the product is not known."""
+    product_days = _known_product(known, command)
+    if product_days is None or len(product_days[0].classes) != 1:
+        return []
+    product, days = product_days
+    visitor_class = product.classes[0]
+
+    def streams_of(shard: int) -> list[str]:
+        return [
+            quotas.quota_stream(product.edition_code, day, venue, visitor_class, shard)
+            for day in days
+            for venue in product.venues
+        ]
+
+    def has_room(stream_ids: list[str]) -> bool:
+        for stream_id in stream_ids:
+            seen = known(QUOTA, stream_id)
+            if seen is not None and seen.left < len(command.visitor_ids):
+                return False
+        return True
+
+    start = quotas.first_shard(command.order_id)
+    candidates = [streams_of((start + n) % quotas.SHARDS) for n in range(quotas.SHARDS)]
+    return [c for c in candidates if has_room(c)]
+
+
 def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     """The order's own shard of each quota it needs, when the known product says which (it
     admits one class): those are locked and read with the product and the visitors in one
@@ -233,29 +267,7 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     orders a process has in flight at once then each write another shard, instead of two of
     them racing for one (the loser, and every order on that shard for a second after, would
     take the locked path: 95% of orders at 250/s when the shard was the order id's)."""
-    known = _known_product(streams, command)
-    if known is None or len(known[0].classes) != 1:
-        return []
-    product, days = known
-    visitor_class = product.classes[0]
-
-    def streams_of(shard: int) -> list[str]:
-        return [
-            quotas.quota_stream(product.edition_code, day, venue, visitor_class, shard)
-            for day in days
-            for venue in product.venues
-        ]
-
-    def has_room(stream_ids: list[str]) -> bool:
-        for stream_id in stream_ids:
-            seen = streams.known(QUOTA, stream_id)
-            if seen is not None and seen.left < len(command.visitor_ids):
-                return False
-        return True
-
-    start = quotas.first_shard(command.order_id)
-    candidates = [streams_of((start + n) % quotas.SHARDS) for n in range(quotas.SHARDS)]
-    roomy = [c for c in candidates if has_room(c)]
+    roomy = _roomy_shards(streams.known, command)
     if not roomy:
         return []
     store = streams.store if isinstance(streams.store, EventStore) else None
@@ -285,6 +297,7 @@ class Rotation:
         self._size = size
         self._busy: Counter[str] = Counter()
         self._placing: ContextVar[list[str] | None] = ContextVar("shards_placing", default=None)
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
     def last(self, stream_ids: Sequence[str]) -> int:
         """-1 for a shard never given: it comes first."""
@@ -318,6 +331,32 @@ class Rotation:
             for stream_id in given:
                 if self._busy[stream_id] <= 0:
                     del self._busy[stream_id]
+            if given:
+                self._wake_one()
+
+    async def free_shard(self, choices: Sequence[Sequence[str]], *, within: float) -> None:
+        """Wait, at most `within` seconds, while every shard of `choices` is being written by
+        an order of this process: an order queues here, holding no connection and no lock,
+        instead of racing one in flight and then queueing on the shard's lock."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while choices and all(self.busy(c) for c in choices):
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiting.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, left)
+            except TimeoutError:
+                return
+
+    def _wake_one(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.set_result(None)
+                return
 
 
 rotation = Rotation()
@@ -392,15 +431,23 @@ async def place_order_spread(
     store: EventStore, command: PlaceOrder, context: CommandContext
 ) -> Outcome:
     """`place_order`, with the shards it writes marked busy in this process until it is
-    done: the other orders in flight are given other shards while one is free."""
+    done: the other orders in flight are given other shards while one is free, and wait
+    for one (`SHARD_WAIT` at most) while every shard with room is being written."""
+    await rotation.free_shard(
+        _roomy_shards(lambda fold, s: store.known(s, fold.evolve), command), within=SHARD_WAIT
+    )
     with rotation.placing():
         return await place_order(store, command, context)
+
+
+SHARD_WAIT = 1.0
+"""Seconds an order waits at most for a shard no order of this process is writing."""
 
 
 def _likely_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     """Every shard of each quota the known product may take places from (all its days,
     venues and classes), to read with the product and the visitors."""
-    known = _known_product(streams, command)
+    known = _known_product(streams.known, command)
     if known is None:
         return []
     product, days = known

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,7 @@ from tickets.domain.events import (
 from tickets.domain.order import ORDER, order_stream
 from tickets.domain.ticket import TICKET, ticket_stream
 from tickets.handlers import (
+    Rotation,
     cancel_order,
     expire_order,
     place_order,
@@ -259,3 +261,31 @@ def test_a_paid_order_is_refunded_not_cancelled() -> None:
     with pytest.raises(DomainError) as refused:
         shop.when(cancel_order, CancelOrder(order_id="o-1", account="acct-1"), at=BEFORE)
     assert refused.value.code == "refund_instead"
+
+
+async def test_an_order_waits_while_every_shard_with_room_is_being_written() -> None:
+    """Orders beyond one per shard queue in the process, holding nothing, rather than race
+    an order in flight and then queue on the shard's lock."""
+    shards = Rotation()
+    written = asyncio.Event()
+    done = asyncio.Event()
+
+    async def in_flight(stream_id: str) -> None:
+        with shards.placing():
+            shards.give([stream_id])
+            written.set()
+            await done.wait()
+
+    writing = asyncio.create_task(in_flight("quota-a.0"))
+    await written.wait()
+    waiting = asyncio.create_task(shards.free_shard([["quota-a.0"]], within=5))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    done.set()
+    await asyncio.wait_for(waiting, 1)  # woken when the order in flight is done
+    await writing
+    # a shard of its own free at once; and the wait is bounded
+    await asyncio.wait_for(shards.free_shard([["quota-a.0"], ["quota-a.1"]], within=5), 0.1)
+    with shards.placing():
+        shards.give(["quota-a.0"])
+        await asyncio.wait_for(shards.free_shard([["quota-a.0"]], within=0.05), 1)
