@@ -297,7 +297,9 @@ class Rotation:
         self._size = size
         self._busy: Counter[str] = Counter()
         self._placing: ContextVar[list[str] | None] = ContextVar("shards_placing", default=None)
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._waiting: deque[tuple[frozenset[str], asyncio.Future[None]]] = deque()
+        """Orders waiting for a shard: the streams of the shards they may take, and how to
+        wake them."""
 
     def last(self, stream_ids: Sequence[str]) -> int:
         """-1 for a shard never given: it comes first."""
@@ -332,7 +334,7 @@ class Rotation:
                 if self._busy[stream_id] <= 0:
                     del self._busy[stream_id]
             if given:
-                self._wake_one()
+                self._wake_one(given)
 
     async def free_shard(self, choices: Sequence[Sequence[str]], *, within: float) -> None:
         """Wait, at most `within` seconds, while every shard of `choices` is being written by
@@ -345,16 +347,20 @@ class Rotation:
             if left <= 0:
                 return
             waiter: asyncio.Future[None] = loop.create_future()
-            self._waiting.append(waiter)
+            self._waiting.append((frozenset(s for c in choices for s in c), waiter))
             try:
                 await asyncio.wait_for(waiter, left)
             except TimeoutError:
                 return
 
-    def _wake_one(self) -> None:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done() and not waiter.get_loop().is_closed():
+    def _wake_one(self, freed: Sequence[str]) -> None:
+        """The first order waiting for one of the shards `freed`: another quota's stay."""
+        for entry in list(self._waiting):
+            wanted, waiter = entry
+            if waiter.done() or waiter.get_loop().is_closed():
+                self._waiting.remove(entry)
+            elif not wanted.isdisjoint(freed):
+                self._waiting.remove(entry)
                 waiter.set_result(None)
                 return
 

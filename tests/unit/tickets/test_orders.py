@@ -265,26 +265,29 @@ def test_a_paid_order_is_refunded_not_cancelled() -> None:
 
 async def test_an_order_waits_while_every_shard_with_room_is_being_written() -> None:
     """Orders beyond one per shard queue in the process, holding nothing, rather than race
-    an order in flight and then queue on the shard's lock."""
+    an order in flight and then queue on the shard's lock; a shard freed wakes an order
+    waiting for it, not one waiting for another quota's."""
     shards = Rotation()
-    written = asyncio.Event()
-    done = asyncio.Event()
+    done = {"quota-a.0": asyncio.Event(), "quota-b.0": asyncio.Event()}
 
     async def in_flight(stream_id: str) -> None:
         with shards.placing():
             shards.give([stream_id])
-            written.set()
-            await done.wait()
+            await done[stream_id].wait()
 
-    writing = asyncio.create_task(in_flight("quota-a.0"))
-    await written.wait()
-    waiting = asyncio.create_task(shards.free_shard([["quota-a.0"]], within=5))
+    writing = [asyncio.create_task(in_flight(s)) for s in done]
+    await asyncio.sleep(0)
+    for_b = asyncio.create_task(shards.free_shard([["quota-b.0"]], within=5))
+    for_a = asyncio.create_task(shards.free_shard([["quota-a.0"]], within=5))
     await asyncio.sleep(0.05)
-    assert not waiting.done()
-    done.set()
-    await asyncio.wait_for(waiting, 1)  # woken when the order in flight is done
-    await writing
-    # a shard of its own free at once; and the wait is bounded
+    assert not for_a.done() and not for_b.done()
+    done["quota-a.0"].set()
+    await asyncio.wait_for(for_a, 1)  # woken when the order in flight is done
+    assert not for_b.done()
+    done["quota-b.0"].set()
+    await asyncio.wait_for(for_b, 1)
+    await asyncio.gather(*writing)
+    # a free shard among the choices: no wait; and a wait is bounded
     await asyncio.wait_for(shards.free_shard([["quota-a.0"], ["quota-a.1"]], within=5), 0.1)
     with shards.placing():
         shards.give(["quota-a.0"])
