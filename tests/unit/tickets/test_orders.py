@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from fairline_events.errors import DomainError
+from fairline_events.registry import DomainEvent
 from fairline_events.testing import given
 from tickets.domain.commands import (
     CancelOrder,
@@ -30,11 +32,13 @@ from tickets.domain.events import (
 from tickets.domain.order import ORDER, order_stream
 from tickets.domain.ticket import TICKET, ticket_stream
 from tickets.handlers import (
+    Rotation,
     cancel_order,
     expire_order,
     place_order,
     record_payment,
     refund_order,
+    rotation,
     set_quota,
 )
 
@@ -91,6 +95,48 @@ def test_the_last_place_goes_to_one_order_the_next_is_sold_out() -> None:
         shop.when(place_order, order("o-2", "v-2"), at=BEFORE)
     assert refused.value.code == "sold_out"
     assert refused.value.details["left"] == 0
+
+
+def test_orders_one_process_places_one_after_another_each_take_another_shard() -> None:
+    """Orders in flight at once in one process must not race for one shard: the loser and
+    every order on that shard for a second after would queue on its lock."""
+    shop = given(product(), *quota(800), *(visitor(f"v-{n}") for n in range(16)))
+    shards = [
+        next(e.shard for e in shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+             if isinstance(e, QuotaTaken))
+        for n in range(16)
+    ]  # fmt: skip
+    assert sorted(shards[:8]) == list(range(8))
+    assert sorted(shards[8:]) == list(range(8))
+    assert left(shop) == 800 - 16
+
+
+def test_no_order_is_given_the_shard_an_order_still_being_placed_writes() -> None:
+    shop = given(product(), *quota(800), *(visitor(f"v-{n}") for n in range(9)))
+
+    def shard_of(events: list[DomainEvent]) -> int:
+        return next(e.shard for e in events if isinstance(e, QuotaTaken))
+
+    with rotation.placing():  # an order in flight, as `place_order_spread` marks it
+        slow = shard_of(shop.when(place_order, order("o-slow", "v-8"), at=BEFORE))
+        others = []
+        for n in range(8):  # more orders than the other shards, each done in turn
+            with rotation.placing():
+                others.append(
+                    shard_of(shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE))
+                )
+    assert slow not in others
+    assert len(set(others)) == 7
+
+
+def test_an_order_skips_a_shard_known_to_be_full() -> None:
+    shop = given(product(), *quota(8), *(visitor(f"v-{n}") for n in range(9)))
+    for n in range(8):
+        shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+    assert left(shop) == 0
+    with pytest.raises(DomainError) as refused:
+        shop.when(place_order, order("o-8", "v-8"), at=BEFORE)
+    assert refused.value.code == "sold_out"
 
 
 def test_places_spread_over_shards_are_all_sold_and_the_capacity_follows_what_is_taken() -> None:
@@ -215,3 +261,34 @@ def test_a_paid_order_is_refunded_not_cancelled() -> None:
     with pytest.raises(DomainError) as refused:
         shop.when(cancel_order, CancelOrder(order_id="o-1", account="acct-1"), at=BEFORE)
     assert refused.value.code == "refund_instead"
+
+
+async def test_an_order_waits_while_every_shard_with_room_is_being_written() -> None:
+    """Orders beyond one per shard queue in the process, holding nothing, rather than race
+    an order in flight and then queue on the shard's lock; a shard freed wakes an order
+    waiting for it, not one waiting for another quota's."""
+    shards = Rotation()
+    done = {"quota-a.0": asyncio.Event(), "quota-b.0": asyncio.Event()}
+
+    async def in_flight(stream_id: str) -> None:
+        with shards.placing():
+            shards.give([stream_id])
+            await done[stream_id].wait()
+
+    writing = [asyncio.create_task(in_flight(s)) for s in done]
+    await asyncio.sleep(0)
+    for_b = asyncio.create_task(shards.free_shard([["quota-b.0"]], within=5))
+    for_a = asyncio.create_task(shards.free_shard([["quota-a.0"]], within=5))
+    await asyncio.sleep(0.05)
+    assert not for_a.done() and not for_b.done()
+    done["quota-a.0"].set()
+    await asyncio.wait_for(for_a, 1)  # woken when the order in flight is done
+    assert not for_b.done()
+    done["quota-b.0"].set()
+    await asyncio.wait_for(for_b, 1)
+    await asyncio.gather(*writing)
+    # a free shard among the choices: no wait; and a wait is bounded
+    await asyncio.wait_for(shards.free_shard([["quota-a.0"], ["quota-a.1"]], within=5), 0.1)
+    with shards.placing():
+        shards.give(["quota-a.0"])
+        await asyncio.wait_for(shards.free_shard([["quota-a.0"]], within=0.05), 1)

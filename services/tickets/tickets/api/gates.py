@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fairline_events.dependencies import Body, Context, Pool, Store
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from ..domain.commands import CheckIn, RecordOfflineScans, Scanned
@@ -52,6 +52,7 @@ class AdmissionView(BaseModel):
 @router.post(
     "/gates/{venue}/{entrance}/check-ins",
     summary="scan a ticket at an entrance: admitted, or refused with the reason's code",
+    response_model=AdmissionView,
 )
 async def scan(
     venue: Venue,
@@ -60,7 +61,7 @@ async def scan(
     who: Gate,
     store: Store,
     context: Context,
-) -> AdmissionView:
+) -> Response:
     now = context.clock()
     command = CheckIn(
         venue=venue,
@@ -72,7 +73,7 @@ async def scan(
     # the one ticket the scan read (its code was read and verified by the command)
     ticket = next(s for s in outcome.states.values() if isinstance(s, Ticket))
     entry = next(e for e in reversed(ticket.entries) if e.gate_id == body.gate_id)
-    return AdmissionView(
+    view = AdmissionView(
         admitted=True,
         ticket_id=ticket.ticket_id,
         visitor_id=ticket.visitor_id,
@@ -83,6 +84,9 @@ async def scan(
         gate_id=entry.gate_id,
         scanned_at=entry.scanned_at,
     )
+    # Built and checked once, here: FastAPI would validate the view again and then encode it,
+    # a cost every scan at a busy gate pays twice for nothing.
+    return Response(view.model_dump_json(), media_type="application/json")
 
 
 class OfflineScan(Body):

@@ -19,7 +19,7 @@ from ..domain.qr import payload_of, sign_code
 from ..domain.signing import SIGNING_KEYS, signing_keys_stream
 from ..domain.ticket import TICKET, Ticket, ticket_stream
 from ..domain.values import MAX_POSITIONS, EditionCode, Identifier, ProductCode, Text
-from ..handlers import cancel_order, place_order, record_payment, refund_order
+from ..handlers import cancel_order, place_order_spread, record_payment, refund_order
 from ..payments import DevPay, PaymentProvider
 from ..projections import views
 from .common import BoxOffice, Buyer, Providers, is_box_office
@@ -164,7 +164,7 @@ async def create_order(
         day=body.day,
         box_office=is_box_office(who),
     )
-    outcome = await place_order(store, command, context)
+    outcome = await place_order_spread(store, command, context)
     order = outcome.state(order_stream(order_id), Order)
     return await order_view(store, pool, order, providers["devpay"])
 
