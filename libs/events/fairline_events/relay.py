@@ -43,6 +43,8 @@ _IN_INDEX_ORDER = "SET enable_bitmapscan = off; SET enable_seqscan = off; SET en
 class Relay:
     BATCHES_IN_FLIGHT = 2
     """Batches sent and not yet acknowledged; a crash re-sends at most these."""
+    ENCODED_BETWEEN_YIELDS = 500
+    """Events a batch's encoding takes in one go before it lets the loop run."""
 
     def __init__(
         self,
@@ -123,17 +125,20 @@ class Relay:
         try:
             while not stopping.is_set():
                 try:
-                    if producer is None:
-                        producer = make_producer(self.kafka)
-                        await producer.start()
                     if reading is None:
                         cursor = in_flight[-1].checkpoint if in_flight else checkpoint
                         reading = self._read_after(reader, cursor)
+                    if producer is None:  # while the first read runs
+                        producer = make_producer(self.kafka)
+                        await producer.start()
                     batch = await reading
                     reading = None
                     if batch:
                         full = len(batch) >= self.batch_size
                         reading = self._read_after(reader, batch[-1].checkpoint, paced=not full)
+                        # The next read goes to PostgreSQL now, so the database builds it
+                        # while this batch is encoded.
+                        await asyncio.sleep(0)
                         in_flight.append(await self._enqueue(producer, batch))
                         self.batches += 1
                     if in_flight and (len(in_flight) >= self.BATCHES_IN_FLIGHT or not batch):
@@ -218,29 +223,34 @@ class Relay:
         builders: dict[int, BatchBuilder] = {}
         sends: list[asyncio.Future[object]] = []
         spans: list[trace.Span] = []
-        for event in batch:
-            headers = event.kafka_headers()
-            if event.trace_context:  # continue the trace of the request that caused it
-                span = self._span(event)
-                if span is not None:
-                    spans.append(span)
-                    carrier: dict[str, str] = {}
-                    propagate.inject(carrier, context=trace.set_span_in_context(span))
-                    headers += [(k, v.encode()) for k, v in carrier.items()]
-            key = event.stream_id.encode()
-            partition = partition_of(key)
-            builder = builders.get(partition)
-            if builder is None:
+        for start in range(0, len(batch), self.ENCODED_BETWEEN_YIELDS):
+            if start:
+                # Let the loop take in the next batch's rows and Kafka's acknowledgements
+                # meanwhile: a read left waiting holds its rows, and PostgreSQL, up.
+                await asyncio.sleep(0)
+            for event in batch[start : start + self.ENCODED_BETWEEN_YIELDS]:
+                headers = event.kafka_headers()
+                if event.trace_json:  # continue the trace of the request that caused it
+                    span = self._span(event)
+                    if span is not None:
+                        spans.append(span)
+                        carrier: dict[str, str] = {}
+                        propagate.inject(carrier, context=trace.set_span_in_context(span))
+                        headers += [(k, v.encode()) for k, v in carrier.items()]
+                key = event.stream_id.encode()
+                partition = partition_of(key)
+                builder = builders.get(partition)
+                if builder is None:
+                    builder = builders[partition] = producer.create_batch()
+                added = builder.append(timestamp=None, key=key, value=event.value, headers=headers)
+                if added is not None:
+                    continue
+                # Full: this one goes, and the event starts the partition's next batch.
+                sends.append(await self._send(producer, builder, partition))
                 builder = builders[partition] = producer.create_batch()
-            added = builder.append(timestamp=None, key=key, value=event.value, headers=headers)
-            if added is not None:
-                continue
-            # Full: this one goes, and the event starts the partition's next batch.
-            sends.append(await self._send(producer, builder, partition))
-            builder = builders[partition] = producer.create_batch()
-            added = builder.append(timestamp=None, key=key, value=event.value, headers=headers)
-            if added is None:
-                raise MessageSizeTooLargeError(f"event {event.event_id} exceeds a Kafka batch")
+                added = builder.append(timestamp=None, key=key, value=event.value, headers=headers)
+                if added is None:
+                    raise MessageSizeTooLargeError(f"event {event.event_id} exceeds a Kafka batch")
         for partition, builder in builders.items():
             sends.append(await self._send(producer, builder, partition))
         return _InFlight(batch[-1].checkpoint, len(batch), asyncio.gather(*sends), spans)
