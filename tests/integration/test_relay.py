@@ -19,7 +19,7 @@ from fairline_events.db import migrate
 from fairline_events.envelope import Envelope
 from fairline_events.kafka import ensure_topics, topic_partitions
 from fairline_events.relay import Relay
-from fairline_events.store import EventStore
+from fairline_events.store import Checkpoint, EventStore
 from fairline_stack.config import StackConfig
 from fairline_stack.kafka import KafkaBroker, ensure_kafka_jars
 from fairline_stack.resolve import Infra
@@ -253,3 +253,48 @@ async def test_a_relay_whose_database_connection_is_cut_leads_again_and_skips_no
         stopping.set()
         await relay_task
     assert len(records) >= len(committed)
+
+
+@pytest.mark.parametrize("service", ["booths", None])
+async def test_the_envelope_postgresql_encodes_for_the_relay_is_the_one_stored(
+    pool: asyncpg.Pool, service: str | None
+) -> None:
+    """PostgreSQL builds each envelope's JSON for the relay: it must decode to exactly the
+    envelope the store reads, whatever the metadata and payload hold."""
+    await migrate(pool)
+    store = EventStore(pool, registry, service=service)
+    odd = 'a "quoted" \\ back\\slash, a\nnew line, a\ttab, \x01, é, 漢字, 🎪 and </script>'
+    contexts = [
+        CommandContext(actor="user:sales-1"),
+        CommandContext(
+            actor=f"user:{odd}",
+            reason=odd,
+            command=f"HoldBooth {odd}",
+            causation_id=uuid.uuid4(),
+            trace_context={"traceparent": f"00-{uuid.uuid4().hex}-{'3' * 16}-01", "x": odd},
+        ),
+    ]
+    written: list[Envelope] = []
+    for n, context in enumerate(contexts * 3):
+        events = [BoothHeld(booth=f"{odd}{n}", exhibitor=odd, hall="E1") for _ in range(2)]
+        written += await store.append(f"booth-{odd}-{n}", events, 0, context)
+    # Readers see a commit once every older transaction of the server has ended.
+    stored = await eventually(
+        lambda: store.read_all(Checkpoint.start()),
+        lambda read: len(read) == len(written),
+        what="every event readable",
+    )
+    encoded = await store.read_all_encoded(Checkpoint.start(), limit=100)
+    assert [Envelope.from_json(e.value) for e in encoded] == [s.envelope for s in stored]
+    assert [e.event_id for e in written] == [s.envelope.event_id for s in stored]
+    for e, s in zip(encoded, stored, strict=True):
+        envelope = s.envelope
+        assert e.checkpoint == s.checkpoint
+        assert (e.stream_id, e.event_id) == (envelope.stream_id, envelope.event_id)
+        assert e.trace_context == envelope.trace_context
+        assert e.kafka_headers() == Envelope.kafka_headers(
+            envelope.model_copy(update={"trace_context": {}})
+        )
+    # Paging from a checkpoint goes on where the last page stopped.
+    rest = await store.read_all_encoded(encoded[4].checkpoint, limit=100)
+    assert [e.event_id for e in rest] == [e.event_id for e in encoded[5:]]

@@ -7,7 +7,7 @@ import random
 
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as kafkas_murmur2
-from fairline_events.relay import _StreamPartitions, murmur2
+from fairline_events.relay import _StreamPartitions, murmur2, murmur2_all
 
 
 def keys() -> list[bytes]:
@@ -21,12 +21,20 @@ def test_the_hash_is_kafkas_murmur2() -> None:
     assert [murmur2(k) for k in keys()] == [kafkas_murmur2(k) for k in keys()]
 
 
+def test_keys_hashed_side_by_side_hash_as_one_by_one() -> None:
+    # Many keys of each length (hashed together), a few of others (one by one), in any order.
+    mixed = keys() + [k[:3] for k in keys()[:6]] + [b"x" * 65]
+    random.Random(3).shuffle(mixed)
+    assert murmur2_all(mixed) == [kafkas_murmur2(k) for k in mixed]
+    assert murmur2_all([]) == []
+
+
 def test_each_stream_goes_to_the_partition_aiokafka_would_choose_every_time() -> None:
     partitions = [0, 1, 2, 3, 4]
     chosen = _StreamPartitions(partitions)
     expected = [DefaultPartitioner()(k, partitions, partitions) for k in keys()]
     assert [chosen.of(k) for k in keys()] == expected
-    assert [chosen.of(k) for k in keys()] == expected  # remembered, still the same
+    assert chosen.of_all(keys()) == expected
 
 
 def test_streams_are_placed_anew_when_the_topic_gains_partitions() -> None:
