@@ -22,7 +22,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ from .common import (
     migrate_service,
     percentile,
     say,
+    scratch,
     service_env,
     service_process,
     service_settings,
@@ -87,7 +87,7 @@ WARM_UP_HOLDS = 50
 
 async def bench_commands(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
-    unique = f"bench{uuid.uuid4().hex[:6]}"
+    unique = scratch()
     settings = service_settings(infra, unique)
     migrate_service("booths", settings)
     worker = service_process("booths", settings, "work")

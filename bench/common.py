@@ -29,6 +29,16 @@ from .statements import STATEMENT_MARK
 _STARTED = time.monotonic()
 
 
+SCRATCH = f"bench{uuid.uuid4().hex[:8]}"
+"""What every scratch topic and database of this bench run is named after: the run deletes
+its own topics after each section, never another run's (two engineers may bench at once)."""
+
+
+def scratch(tag: str = "") -> str:
+    """A new scratch name of this run (`tag` says which section made it)."""
+    return f"{SCRATCH}{tag}{uuid.uuid4().hex[:6]}"
+
+
 def say(line: str) -> None:
     """A progress line, after the minutes and seconds since the bench started: what each
     step costs the whole run."""

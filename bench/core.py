@@ -22,7 +22,7 @@ from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore, StreamAppend
 
-from .common import Figure, Timer, say, scratch_database
+from .common import Figure, Timer, say, scratch, scratch_database
 from .flame import sampling
 from .model import envelope_bytes, floor, held_event, registry
 
@@ -230,7 +230,7 @@ async def fill_store(store: EventStore, events: int) -> None:
 
 async def bench_relay_and_projection(server: str, kafka: KafkaAccess, events: int) -> list[Figure]:
     figures = []
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    prefix = f"{scratch()}."
     topic = f"{prefix}bench.events"
     await ensure_topics(kafka, [topic, f"{prefix}raw", f"{prefix}perf"])
     async with scratch_database(server, "relay") as (_, pool):
@@ -407,7 +407,7 @@ async def raw_consumer(kafka: KafkaAccess, topic: str, events: int) -> float:
 
 
 async def bench_rebuild(server: str, kafka: KafkaAccess, events: int) -> list[Figure]:
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    prefix = f"{scratch()}."
     topic = f"{prefix}bench.events"
     await ensure_topics(kafka, [topic])
     say(f"rebuild: writing {events} events to Kafka…")

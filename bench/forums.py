@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -26,7 +25,7 @@ from fairline_events.db import drop_database
 from fairline_stack.resolve import Infra
 
 from . import cpu
-from .common import Figure, Served, say, scratch_database, service_settings
+from .common import Figure, Served, say, scratch, scratch_database, service_settings
 from .flame import profiled
 from .load import Request, ensure_vegeta, open_loop, read_load
 
@@ -49,7 +48,7 @@ def _at(day: int, hour: int) -> str:
 
 async def bench_forums(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
-    unique = f"bench{uuid.uuid4().hex[:6]}"
+    unique = scratch()
     settings = service_settings(infra, unique)
     server = Served("forums", settings, PORT)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-forums")

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from fairline_events.store import EventStore, StreamAppend
 from fairline_stack.resolve import Infra
 
 from . import cpu
-from .common import Figure, Served, percentile, say, service_settings
+from .common import Figure, Served, percentile, say, scratch, service_settings
 from .flame import profiled
 from .load import LoadResult, _result, ensure_vegeta
 
@@ -212,7 +211,7 @@ def _figure(
 
 async def bench_online(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
-    unique = f"bench{uuid.uuid4().hex[:6]}"
+    unique = scratch()
     settings = service_settings(infra, unique)
     exhibitors = 10_000  # the edition size, whatever the scale
     seconds = max(3.0, 10 * scale)

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .common import Figure, say
+from .common import SCRATCH, Figure, say
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -155,8 +155,8 @@ async def main(quick: bool, only: set[str]) -> list[Figure]:
             figures.append(
                 Figure(name, "section failed", float("nan"), "", notes={"error": repr(exc)})
             )
-        # each section's scratch topics (every run's prefix starts with "bench") go with it
-        gone = await delete_topics(infra.kafka, "bench")
+        # each section's scratch topics (all named after this run's SCRATCH) go with it
+        gone = await delete_topics(infra.kafka, SCRATCH)
         if gone:
             say(f"{name}: deleted its {len(gone)} scratch topics")
         SECTION_SECONDS[name] = round(time.monotonic() - start, 1)

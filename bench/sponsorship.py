@@ -24,7 +24,7 @@ from fairline_events.kafka import ensure_topics
 from fairline_stack.resolve import Infra
 
 from . import cpu
-from .common import Figure, Served, say, service_settings
+from .common import Figure, Served, say, scratch, service_settings
 from .core import raw_consumer, raw_producer
 from .flame import profiled
 from .load import Request, ensure_vegeta, read_load
@@ -43,7 +43,7 @@ SENDERS = 4
 
 async def bench_sponsorship(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
-    unique = f"bench{uuid.uuid4().hex[:6]}"
+    unique = scratch()
     settings = service_settings(infra, unique)
     server = Served("sponsorship", settings, PORT)
     issuer = TokenIssuer(settings.fairline_auth_secret, audience="fairline-sponsorship")

@@ -55,6 +55,7 @@ from .common import (
     free_port,
     migrate_service,
     say,
+    scratch,
     service_process,
     service_settings,
     settled,
@@ -85,7 +86,7 @@ orders on every shard of every day's quota (8 shards)."""
 
 async def bench_tickets(infra: Infra, scale: float) -> list[Figure]:
     ensure_vegeta()
-    unique = f"bencht{uuid.uuid4().hex[:6]}"
+    unique = scratch("t")
     settings = service_settings(infra, unique)
     migrate_service("tickets", settings)
     worker = service_process("tickets", settings, "work")
