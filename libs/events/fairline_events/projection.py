@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 import structlog
@@ -46,7 +47,7 @@ from .kafka import consumer as make_consumer
 from .kafka import producer as make_producer
 from .metrics import DEAD_LETTERS, REBALANCES
 from .outage import outage_cause, unavailable_dependency
-from .pauses import PAUSED_SQL, PAUSES_SQL, SCHEMAS_LOCK
+from .pauses import PAUSES_SQL, SCHEMAS_LOCK
 from .reads import READ_MODELS_CHANNEL
 from .registry import DomainEvent, EventRegistry
 from .telemetry import process_span
@@ -97,6 +98,40 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
+_OPEN_BATCH_FUNCTION = """
+CREATE OR REPLACE FUNCTION public.fairline_open_batch(
+    lock_key bigint, projection_name text, schema_path text, streams text[], own_events uuid[]
+) RETURNS TABLE (applied boolean, stream_id text, version integer, event_id uuid)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    -- Shared with other live batches, exclusive for the rebuild's swap and `fairctl pause`.
+    PERFORM pg_advisory_xact_lock_shared(lock_key);
+    IF EXISTS (SELECT FROM public.projection_pauses p
+               WHERE p.projection = projection_name AND p.resumed_at IS NULL) THEN
+        RETURN QUERY SELECT NULL::boolean, NULL::text, NULL::integer, NULL::uuid;
+        RETURN;
+    END IF;
+    PERFORM set_config('search_path', schema_path, true);
+    -- Dynamic, so the tables are looked up in the schema only once the lock is held (a
+    -- statement naming them would lock them before the lock, beside a swap under way).
+    RETURN QUERY EXECUTE
+        'SELECT true, stream_id, version, event_id FROM applied_versions'
+        ' WHERE stream_id = ANY($1) FOR UPDATE' USING streams;
+    IF own_events IS NOT NULL THEN
+        RETURN QUERY EXECUTE
+            'SELECT false, stream_id, stream_version, event_id FROM events'
+            ' WHERE event_id = ANY($1)' USING own_events;
+    END IF;
+END
+$fn$;
+"""
+"""A live batch's first statement, one round trip: its shared lock; whether the projection
+is paused (then one row of nulls); the search path of its schema (SET LOCAL); each stream's
+applied version (and event id), locked until the batch commits; and, of the events that claim
+to come from the service's own store (on its own topic), what that store holds."""
+
+_OPEN_BATCH_SQL = "SELECT * FROM public.fairline_open_batch($1, $2, $3, $4, $5)"
+
 _APPLIED_SQL = """
 SELECT true AS applied, stream_id, version, event_id FROM applied_versions
 WHERE stream_id = ANY($1::text[]) FOR UPDATE
@@ -133,9 +168,9 @@ SELECT pg_notify($7, current_schema())
 """The batch's bookkeeping: the versions it applied, the offsets it consumed."""
 
 
-@dataclass(frozen=True)
-class Sql:
-    """One statement a handler asks for; the runner pipelines runs of the same statement."""
+class Sql(NamedTuple):
+    """One statement a handler asks for; the runner pipelines runs of the same statement.
+    (A named tuple: one is made per event, and a frozen dataclass costs twice as much.)"""
 
     query: str
     args: tuple[Any, ...]
@@ -170,6 +205,12 @@ class _Pipeline:
 
     async def run(self, handler: Handler, event: DomainEvent, env: Envelope) -> None:
         out = await handler(event, env, self)
+        if type(out) is Sql:  # the usual case: one statement, most often the one before
+            if out.query is not self._query and out.query != self._query:
+                await self.flush()
+                self._query = out.query
+            self._rows.append(out.args)
+            return
         for statement in [out] if isinstance(out, Sql) else out or ():
             if statement.query != self._query:
                 await self.flush()
@@ -255,8 +296,8 @@ class Projection:
     def schema(self) -> str:
         return f"proj_{self.name}"
 
-    @property
-    def lock_key(self) -> int:
+    @functools.cached_property
+    def lock_key(self) -> int:  # asked for by every batch
         return int.from_bytes(hashlib.sha1(self.schema.encode()).digest()[:4], "big")
 
     def on(self, event_cls: type[E]) -> Callable[[Handler], Handler]:
@@ -329,6 +370,7 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMAS_LOCK)
             await conn.execute(PAUSES_SQL)
+            await conn.execute(_OPEN_BATCH_FUNCTION)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             await conn.execute(f'SET LOCAL search_path TO "{schema}"')
             await conn.execute(_BOOKKEEPING_SQL)
@@ -385,21 +427,13 @@ class ProjectionRunner:
         schema = schema or self.projection.schema
         result = BatchResult(dead=list(prepared.dead))
         async with self.pool.acquire() as raw, raw.transaction():
-            search_path = f'"{schema}", public'
-            if schema == self.projection.schema:
-                # Shared with other live batches, exclusive for the rebuild's swap and for
-                # `fairctl pause`, which so waits out the batches under way.
-                paused, _ = await raw.fetchrow(
-                    PAUSED_SQL, self.projection.lock_key, self.projection.name, search_path
-                )
-                if paused:
-                    raise ProjectionPaused(self.projection.name)
-            else:
-                await raw.execute(f"SET LOCAL search_path TO {search_path}")
             # The projection's tables first; then the service's own (events, streams), so a
             # policy can issue commands through the event store in the same transaction.
-            decoded, versions = await self._checked(raw, prepared.decoded, result)
+            decoded, versions = await self._checked(
+                raw, prepared.decoded, result, schema, live=schema == self.projection.schema
+            )
             conn = _Pipeline(raw)
+            handlers, events, group = self.projection.handlers, prepared.events, self.group_id
             for record, env in decoded:
                 applied, applied_id = versions.get(env.stream_id, (0, None))
                 if env.stream_version <= applied:
@@ -417,12 +451,12 @@ class ProjectionRunner:
                     continue
                 # Taken even if the handler fails below: a dead-lettered event is consumed.
                 versions[env.stream_id] = (env.stream_version, env.event_id)
-                handler = self.projection.handlers.get(env.event_type)
+                handler = handlers.get(env.event_type)
                 if handler is None:
                     result.ignored += 1
                     continue
-                event = prepared.events[id(env)]
-                with _span(self.group_id, record, env):
+                event = events[id(env)]
+                with _span(group, record, env):
                     if not careful:
                         try:
                             await conn.run(handler, _decoded(event), env)
@@ -477,18 +511,32 @@ class ProjectionRunner:
         conn: asyncpg.Connection,
         decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
         result: BatchResult,
+        schema: str,
+        *,
+        live: bool,
     ) -> tuple[
         list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
         dict[str, tuple[int, uuid.UUID | None]],
     ]:
-        """One round trip: on the service's own topic, keep only the events its event store
-        holds as they say; and the version (and event id) applied of each stream, locked."""
-        own = [env for record, env in decoded if record.topic in self.own_topics]
+        """On the service's own topic, keep only the events its event store holds as they
+        say; and the version (and event id) applied of each stream, locked. A live batch does
+        it in its first statement (`_OPEN_BATCH_SQL`), the rebuild after pointing its search
+        path at the fresh schema."""
+        own = [env.event_id for record, env in decoded if record.topic in self.own_topics]
         streams = list({env.stream_id for _, env in decoded})
-        if own:
-            rows = await conn.fetch(_CHECKED_SQL, streams, [env.event_id for env in own])
+        search_path = f'"{schema}", public'
+        if live:
+            name = self.projection.name
+            key = self.projection.lock_key
+            rows = await conn.fetch(_OPEN_BATCH_SQL, key, name, search_path, streams, own or None)
+            if rows and rows[0]["applied"] is None:
+                raise ProjectionPaused(name)
         else:
-            rows = await conn.fetch(_APPLIED_SQL, streams)
+            await conn.execute(f"SET LOCAL search_path TO {search_path}")
+            if own:
+                rows = await conn.fetch(_CHECKED_SQL, streams, own)
+            else:
+                rows = await conn.fetch(_APPLIED_SQL, streams)
         versions: dict[str, tuple[int, uuid.UUID | None]] = {}
         stored: dict[uuid.UUID, tuple[str, int]] = {}
         for r in rows:
@@ -744,7 +792,7 @@ class LiveProjection:
     ) -> None:
         self.runner = runner
         self.max_records = max_records
-        # A batch's transaction costs about ten round trips whatever its size: under a steady
+        # A batch's transaction costs five round trips whatever its size: under a steady
         # trickle, one batch starts at most every `batch_every_ms` and takes everything that
         # arrived meanwhile. After a quiet moment the first event is applied at once.
         self.batch_every_s = batch_every_ms / 1000
@@ -759,6 +807,8 @@ class LiveProjection:
         self._producer: Any = None
         self._committed_at = 0.0
         self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_lock = asyncio.Lock()
+        self._committing: asyncio.Task[None] | None = None
         self._writing: _Writing | None = None
         self._finishing = asyncio.Event()
         self._paused_logged = False
@@ -923,7 +973,8 @@ class LiveProjection:
             tp = TopicPartition(r.topic, r.partition)
             self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), r.offset + 1)
         if time.monotonic() - self._committed_at >= self.commit_every_s:
-            await self._commit(consumer)
+            # Beside the batches, not before the next one: a commit waits on the broker.
+            self._committing = asyncio.create_task(self._commit(consumer))
         return True
 
     async def _commit_when_idle(self, consumer: Any) -> None:
@@ -938,10 +989,12 @@ class LiveProjection:
         self._committed_at = time.monotonic()
         if not offsets:
             return
-        try:  # only the group's lag: PostgreSQL holds the truth
-            await consumer.commit(offsets)
-        except (KafkaError, AssertionError) as exc:
-            log.debug("projection offsets not committed", error=repr(exc))
+        # In turn (the lock is first come, first served): an older commit never lands last.
+        async with self._commit_lock:
+            try:  # only the group's lag: PostgreSQL holds the truth
+                await consumer.commit(offsets)
+            except (KafkaError, AssertionError) as exc:
+                log.debug("projection offsets not committed", error=repr(exc))
 
     async def _pause_a_second(self) -> None:
         """Before the batch comes again; cut short by a stop."""
@@ -960,6 +1013,9 @@ class LiveProjection:
                 await self._consuming
             self._consuming = None
         await self._settled()
+        if self._committing is not None:
+            with contextlib.suppress(Exception):
+                await self._committing
         consumer = self.consumer
         if consumer is None:
             return
@@ -973,7 +1029,8 @@ class LiveProjection:
         offsets = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
         held_offsets = {tp: offset for tp, offset in offsets.items() if tp in held}
         if held_offsets:
-            await consumer.commit(held_offsets)
+            async with self._commit_lock:  # after any commit under way
+                await consumer.commit(held_offsets)
         log.info(
             "projection stopped after its batch",
             projection=self.runner.projection.name,
