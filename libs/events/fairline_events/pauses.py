@@ -3,10 +3,9 @@
 A pause is a row of `public.projection_pauses` (who, when, why; and who resumed it, when),
 outside the projection's schema so that it outlives a rebuild's swap, and kept after the
 resume as the record of it. The live projection checks it in the statement that takes its
-shared lock at the start of each batch (`public.fairline_open_batch`, made with the
-projection's tables): a paused batch is rolled back, left unconsumed, and fetched again a
-second later, so the lag grows while it is paused and the read model catches up by itself
-after the resume. `pause` then takes the projection's lock
+shared lock at the start of each batch (`PAUSED_SQL`): a paused batch is rolled back, left
+unconsumed, and fetched again a second later, so the lag grows while it is paused and the
+read model catches up by itself after the resume. `pause` then takes the projection's lock
 exclusively once, so when it returns the batches under way have committed and no other
 will apply.
 """
@@ -32,6 +31,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS projection_paused_once
 """
 
 SCHEMAS_LOCK = 0x7363_6865  # "sche": processes starting together create tables in turn
+
+PAUSED_SQL = """
+SELECT EXISTS (SELECT FROM public.projection_pauses WHERE projection = $2 AND resumed_at IS NULL),
+       set_config('search_path', $3, true)
+FROM pg_advisory_xact_lock_shared($1)
+"""
+"""The live batch's first statement: its shared lock, whether the projection is paused, and
+(SET LOCAL) the search path of its schema, in one round trip."""
 
 
 @dataclass(frozen=True)

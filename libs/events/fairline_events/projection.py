@@ -47,7 +47,7 @@ from .kafka import consumer as make_consumer
 from .kafka import producer as make_producer
 from .metrics import DEAD_LETTERS, REBALANCES
 from .outage import outage_cause, unavailable_dependency
-from .pauses import PAUSES_SQL, SCHEMAS_LOCK
+from .pauses import PAUSED_SQL, PAUSES_SQL, SCHEMAS_LOCK
 from .reads import READ_MODELS_CHANNEL
 from .registry import DomainEvent, EventRegistry
 from .telemetry import process_span
@@ -97,40 +97,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 """
 
-
-_OPEN_BATCH_FUNCTION = """
-CREATE OR REPLACE FUNCTION public.fairline_open_batch(
-    lock_key bigint, projection_name text, schema_path text, streams text[], own_events uuid[]
-) RETURNS TABLE (applied boolean, stream_id text, version integer, event_id uuid)
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    -- Shared with other live batches, exclusive for the rebuild's swap and `fairctl pause`.
-    PERFORM pg_advisory_xact_lock_shared(lock_key);
-    IF EXISTS (SELECT FROM public.projection_pauses p
-               WHERE p.projection = projection_name AND p.resumed_at IS NULL) THEN
-        RETURN QUERY SELECT NULL::boolean, NULL::text, NULL::integer, NULL::uuid;
-        RETURN;
-    END IF;
-    PERFORM set_config('search_path', schema_path, true);
-    -- Dynamic, so the tables are looked up in the schema only once the lock is held (a
-    -- statement naming them would lock them before the lock, beside a swap under way).
-    RETURN QUERY EXECUTE
-        'SELECT true, stream_id, version, event_id FROM applied_versions'
-        ' WHERE stream_id = ANY($1) FOR UPDATE' USING streams;
-    IF own_events IS NOT NULL THEN
-        RETURN QUERY EXECUTE
-            'SELECT false, stream_id, stream_version, event_id FROM events'
-            ' WHERE event_id = ANY($1)' USING own_events;
-    END IF;
-END
-$fn$;
-"""
-"""A live batch's first statement, one round trip: its shared lock; whether the projection
-is paused (then one row of nulls); the search path of its schema (SET LOCAL); each stream's
-applied version (and event id), locked until the batch commits; and, of the events that claim
-to come from the service's own store (on its own topic), what that store holds."""
-
-_OPEN_BATCH_SQL = "SELECT * FROM public.fairline_open_batch($1, $2, $3, $4, $5)"
 
 _APPLIED_SQL = """
 SELECT true AS applied, stream_id, version, event_id FROM applied_versions
@@ -370,7 +336,6 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMAS_LOCK)
             await conn.execute(PAUSES_SQL)
-            await conn.execute(_OPEN_BATCH_FUNCTION)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             await conn.execute(f'SET LOCAL search_path TO "{schema}"')
             await conn.execute(_BOOKKEEPING_SQL)
@@ -427,11 +392,20 @@ class ProjectionRunner:
         schema = schema or self.projection.schema
         result = BatchResult(dead=list(prepared.dead))
         async with self.pool.acquire() as raw, raw.transaction():
+            search_path = f'"{schema}", public'
+            if schema == self.projection.schema:
+                # Shared with other live batches, exclusive for the rebuild's swap and for
+                # `fairctl pause`, which so waits out the batches under way.
+                paused, _ = await raw.fetchrow(
+                    PAUSED_SQL, self.projection.lock_key, self.projection.name, search_path
+                )
+                if paused:
+                    raise ProjectionPaused(self.projection.name)
+            else:
+                await raw.execute(f"SET LOCAL search_path TO {search_path}")
             # The projection's tables first; then the service's own (events, streams), so a
             # policy can issue commands through the event store in the same transaction.
-            decoded, versions = await self._checked(
-                raw, prepared.decoded, result, schema, live=schema == self.projection.schema
-            )
+            decoded, versions = await self._checked(raw, prepared.decoded, result)
             conn = _Pipeline(raw)
             handlers, events, group = self.projection.handlers, prepared.events, self.group_id
             for record, env in decoded:
@@ -511,32 +485,18 @@ class ProjectionRunner:
         conn: asyncpg.Connection,
         decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
         result: BatchResult,
-        schema: str,
-        *,
-        live: bool,
     ) -> tuple[
         list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
         dict[str, tuple[int, uuid.UUID | None]],
     ]:
-        """On the service's own topic, keep only the events its event store holds as they
-        say; and the version (and event id) applied of each stream, locked. A live batch does
-        it in its first statement (`_OPEN_BATCH_SQL`), the rebuild after pointing its search
-        path at the fresh schema."""
-        own = [env.event_id for record, env in decoded if record.topic in self.own_topics]
+        """One round trip: on the service's own topic, keep only the events its event store
+        holds as they say; and the version (and event id) applied of each stream, locked."""
+        own = [env for record, env in decoded if record.topic in self.own_topics]
         streams = list({env.stream_id for _, env in decoded})
-        search_path = f'"{schema}", public'
-        if live:
-            name = self.projection.name
-            key = self.projection.lock_key
-            rows = await conn.fetch(_OPEN_BATCH_SQL, key, name, search_path, streams, own or None)
-            if rows and rows[0]["applied"] is None:
-                raise ProjectionPaused(name)
+        if own:
+            rows = await conn.fetch(_CHECKED_SQL, streams, [env.event_id for env in own])
         else:
-            await conn.execute(f"SET LOCAL search_path TO {search_path}")
-            if own:
-                rows = await conn.fetch(_CHECKED_SQL, streams, own)
-            else:
-                rows = await conn.fetch(_APPLIED_SQL, streams)
+            rows = await conn.fetch(_APPLIED_SQL, streams)
         versions: dict[str, tuple[int, uuid.UUID | None]] = {}
         stored: dict[uuid.UUID, tuple[str, int]] = {}
         for r in rows:
@@ -792,7 +752,7 @@ class LiveProjection:
     ) -> None:
         self.runner = runner
         self.max_records = max_records
-        # A batch's transaction costs five round trips whatever its size: under a steady
+        # A batch's transaction costs six round trips whatever its size: under a steady
         # trickle, one batch starts at most every `batch_every_ms` and takes everything that
         # arrived meanwhile. After a quiet moment the first event is applied at once.
         self.batch_every_s = batch_every_ms / 1000
