@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 import structlog
@@ -133,9 +134,9 @@ SELECT pg_notify($7, current_schema())
 """The batch's bookkeeping: the versions it applied, the offsets it consumed."""
 
 
-@dataclass(frozen=True)
-class Sql:
-    """One statement a handler asks for; the runner pipelines runs of the same statement."""
+class Sql(NamedTuple):
+    """One statement a handler asks for; the runner pipelines runs of the same statement.
+    (A named tuple: one is made per event, and a frozen dataclass costs twice as much.)"""
 
     query: str
     args: tuple[Any, ...]
@@ -170,6 +171,12 @@ class _Pipeline:
 
     async def run(self, handler: Handler, event: DomainEvent, env: Envelope) -> None:
         out = await handler(event, env, self)
+        if type(out) is Sql:  # the usual case: one statement, most often the one before
+            if out.query is not self._query and out.query != self._query:
+                await self.flush()
+                self._query = out.query
+            self._rows.append(out.args)
+            return
         for statement in [out] if isinstance(out, Sql) else out or ():
             if statement.query != self._query:
                 await self.flush()
@@ -255,8 +262,8 @@ class Projection:
     def schema(self) -> str:
         return f"proj_{self.name}"
 
-    @property
-    def lock_key(self) -> int:
+    @functools.cached_property
+    def lock_key(self) -> int:  # asked for by every batch
         return int.from_bytes(hashlib.sha1(self.schema.encode()).digest()[:4], "big")
 
     def on(self, event_cls: type[E]) -> Callable[[Handler], Handler]:
@@ -400,6 +407,7 @@ class ProjectionRunner:
             # policy can issue commands through the event store in the same transaction.
             decoded, versions = await self._checked(raw, prepared.decoded, result)
             conn = _Pipeline(raw)
+            handlers, events, group = self.projection.handlers, prepared.events, self.group_id
             for record, env in decoded:
                 applied, applied_id = versions.get(env.stream_id, (0, None))
                 if env.stream_version <= applied:
@@ -417,12 +425,12 @@ class ProjectionRunner:
                     continue
                 # Taken even if the handler fails below: a dead-lettered event is consumed.
                 versions[env.stream_id] = (env.stream_version, env.event_id)
-                handler = self.projection.handlers.get(env.event_type)
+                handler = handlers.get(env.event_type)
                 if handler is None:
                     result.ignored += 1
                     continue
-                event = prepared.events[id(env)]
-                with _span(self.group_id, record, env):
+                event = events[id(env)]
+                with _span(group, record, env):
                     if not careful:
                         try:
                             await conn.run(handler, _decoded(event), env)
@@ -744,7 +752,7 @@ class LiveProjection:
     ) -> None:
         self.runner = runner
         self.max_records = max_records
-        # A batch's transaction costs about ten round trips whatever its size: under a steady
+        # A batch's transaction costs six round trips whatever its size: under a steady
         # trickle, one batch starts at most every `batch_every_ms` and takes everything that
         # arrived meanwhile. After a quiet moment the first event is applied at once.
         self.batch_every_s = batch_every_ms / 1000
@@ -759,6 +767,8 @@ class LiveProjection:
         self._producer: Any = None
         self._committed_at = 0.0
         self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_lock = asyncio.Lock()
+        self._committing: asyncio.Task[None] | None = None
         self._writing: _Writing | None = None
         self._finishing = asyncio.Event()
         self._paused_logged = False
@@ -933,7 +943,8 @@ class LiveProjection:
             tp = TopicPartition(r.topic, r.partition)
             self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), r.offset + 1)
         if time.monotonic() - self._committed_at >= self.commit_every_s:
-            await self._commit(consumer)
+            # Beside the batches, not before the next one: a commit waits on the broker.
+            self._committing = asyncio.create_task(self._commit(consumer))
         return True
 
     async def _commit_when_idle(self, consumer: Any) -> None:
@@ -948,10 +959,12 @@ class LiveProjection:
         self._committed_at = time.monotonic()
         if not offsets:
             return
-        try:  # only the group's lag: PostgreSQL holds the truth
-            await consumer.commit(offsets)
-        except (KafkaError, AssertionError) as exc:
-            log.debug("projection offsets not committed", error=repr(exc))
+        # In turn (the lock is first come, first served): an older commit never lands last.
+        async with self._commit_lock:
+            try:  # only the group's lag: PostgreSQL holds the truth
+                await consumer.commit(offsets)
+            except (KafkaError, AssertionError) as exc:
+                log.debug("projection offsets not committed", error=repr(exc))
 
     async def _pause_a_second(self) -> None:
         """Before the batch comes again; cut short by a stop."""
@@ -970,6 +983,9 @@ class LiveProjection:
                 await self._consuming
             self._consuming = None
         await self._settled()
+        if self._committing is not None:
+            with contextlib.suppress(Exception):
+                await self._committing
         consumer = self.consumer
         if consumer is None:
             return
@@ -983,7 +999,8 @@ class LiveProjection:
         offsets = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
         held_offsets = {tp: offset for tp, offset in offsets.items() if tp in held}
         if held_offsets:
-            await consumer.commit(held_offsets)
+            async with self._commit_lock:  # after any commit under way
+                await consumer.commit(held_offsets)
         log.info(
             "projection stopped after its batch",
             projection=self.runner.projection.name,
