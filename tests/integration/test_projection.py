@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from fairline_events.context import CommandContext
 from fairline_events.envelope import Envelope
 from fairline_events.kafka import producer
 from fairline_events.store import EventStore
-from fairline_stack.resolve import Infra
 from support.kafka_read import read_topic
-from support.read_side import Pipeline, running_pipeline
+from support.read_side import Pipeline
 from support.sample_events import BoothHeld, BoothReleased
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
 ctx = CommandContext(actor="user:sales-1")
-
-
-@pytest.fixture
-async def pipeline(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[Pipeline]:
-    async with running_pipeline(pool, infra, unique) as running:
-        yield running
 
 
 async def hold_and_release(store: EventStore, booths: int, released: int) -> None:

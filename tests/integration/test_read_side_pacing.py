@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from aiokafka import TopicPartition
 from fairline_events.context import CommandContext
@@ -18,19 +16,13 @@ from fairline_events.kafka import admin_client
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
 from support.kafka_read import read_topic
-from support.read_side import Pipeline, running_pipeline
+from support.read_side import Pipeline
 from support.sample_events import BoothHeld
 from support.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
 ctx = CommandContext(actor="user:sales-1")
-
-
-@pytest.fixture
-async def read_side(pool: asyncpg.Pool, infra: Infra, unique: str) -> AsyncIterator[Pipeline]:
-    async with running_pipeline(pool, infra, unique) as running:
-        yield running
 
 
 async def trickle(store: EventStore, count: int, every_s: float) -> float:
@@ -47,36 +39,36 @@ async def trickle(store: EventStore, count: int, every_s: float) -> float:
 
 
 async def test_a_trickle_of_holds_is_relayed_and_applied_in_batches_each_once(
-    read_side: Pipeline,
+    pipeline: Pipeline,
 ) -> None:
     count = 150
-    lasted = await trickle(read_side.store, count, every_s=0.004)
+    lasted = await trickle(pipeline.store, count, every_s=0.004)
     holds = await eventually(
-        read_side.holds, lambda h: len(h) == count, what=f"all {count} holds on the board"
+        pipeline.holds, lambda h: len(h) == count, what=f"all {count} holds on the board"
     )
     assert set(holds.values()) == {1}, "a hold was applied twice"
-    assert read_side.relay.published == count
+    assert pipeline.relay.published == count
     # One read (and send, and checkpoint) per event would be `count`; the relay reads at most
     # every 15 ms while commits keep coming, the projection starts a batch at most every 40 ms.
-    assert read_side.relay.batches <= lasted / 0.015 + 5, (
-        f"{read_side.relay.batches} relay batches for {count} events in {lasted:.2f} s"
+    assert pipeline.relay.batches <= lasted / 0.015 + 5, (
+        f"{pipeline.relay.batches} relay batches for {count} events in {lasted:.2f} s"
     )
-    assert read_side.live.batches <= lasted / 0.040 + 5, (
-        f"{read_side.live.batches} projection batches for {count} events in {lasted:.2f} s"
+    assert pipeline.live.batches <= lasted / 0.040 + 5, (
+        f"{pipeline.live.batches} projection batches for {count} events in {lasted:.2f} s"
     )
-    assert read_side.live.batches < count / 3
+    assert pipeline.live.batches < count / 3
 
 
 async def test_the_group_offsets_catch_up_once_the_projection_has(
-    read_side: Pipeline, infra: Infra
+    pipeline: Pipeline, infra: Infra
 ) -> None:
-    await trickle(read_side.store, 30, every_s=0.002)
-    await eventually(read_side.holds, lambda h: len(h) == 30, what="30 holds on the board")
+    await trickle(pipeline.store, 30, every_s=0.002)
+    await eventually(pipeline.holds, lambda h: len(h) == 30, what="30 holds on the board")
     ends: dict[TopicPartition, int] = {}
-    for r in await read_topic(infra.kafka, read_side.topic):
+    for r in await read_topic(infra.kafka, pipeline.topic):
         tp = TopicPartition(r.topic, r.partition)
         ends[tp] = max(ends.get(tp, 0), r.offset + 1)
-    group = read_side.live.runner.group_id
+    group = pipeline.live.runner.group_id
 
     async def committed() -> dict[TopicPartition, int]:
         admin = admin_client(infra.kafka)

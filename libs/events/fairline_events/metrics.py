@@ -101,20 +101,16 @@ class HttpMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            _requests(template, method, status).inc()
-            _duration(template, method).observe(time.perf_counter() - started)
-
-
-# A child per route, method and status, looked up once: the labels' lookup on every request
-# cost as much as counting. Routes, methods and statuses are few.
-@functools.cache
-def _requests(template: str, method: str, status: int) -> Any:
-    return HTTP_REQUESTS.labels(template, method, str(status))
+            labelled(HTTP_REQUESTS, template, method, str(status)).inc()
+            labelled(HTTP_DURATION, template, method).observe(time.perf_counter() - started)
 
 
 @functools.cache
-def _duration(template: str, method: str) -> Any:
-    return HTTP_DURATION.labels(template, method)
+def labelled(metric: Any, *labels: str) -> Any:
+    """A metric's child for these label values, looked up once: the lookup on every request
+    or append cost as much as counting. For labels of few values (routes, statuses, event
+    types), never per-stream or per-user ones."""
+    return metric.labels(*labels)
 
 
 async def sample_lag(

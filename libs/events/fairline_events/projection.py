@@ -171,14 +171,10 @@ class _Pipeline:
 
     async def run(self, handler: Handler, event: DomainEvent, env: Envelope) -> None:
         out = await handler(event, env, self)
-        if type(out) is Sql:  # the usual case: one statement, most often the one before
-            if out.query is not self._query and out.query != self._query:
-                await self.flush()
-                self._query = out.query
-            self._rows.append(out.args)
-            return
-        for statement in [out] if isinstance(out, Sql) else out or ():
-            if statement.query != self._query:
+        # Usually one statement, most often the same one as before (compared by identity
+        # first: the handler's query is a constant).
+        for statement in (out,) if isinstance(out, Sql) else out or ():
+            if statement.query is not self._query and statement.query != self._query:
                 await self.flush()
                 self._query = statement.query
             self._rows.append(statement.args)

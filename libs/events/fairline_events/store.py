@@ -5,7 +5,6 @@ Recorder only: it persists and reads envelopes; deciding is the domain's job.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 import uuid
@@ -21,7 +20,7 @@ from . import snapshots
 from .context import CommandContext
 from .envelope import Envelope
 from .errors import ConcurrencyConflict
-from .metrics import EVENTS_APPENDED
+from .metrics import EVENTS_APPENDED, labelled
 from .registry import DomainEvent, EventRegistry
 
 S = TypeVar("S")
@@ -199,7 +198,7 @@ class EventStore:
             raise
         # written; a caller's later rollback is not subtracted
         for event_type, count in Counter(recording.event_types).items():
-            _appended(event_type).inc(count)
+            labelled(EVENTS_APPENDED, event_type).inc(count)
         return recording.envelopes(written)
 
     async def stream_version(self, stream_id: str) -> int:
@@ -468,12 +467,6 @@ _GUARDED_APPEND = _APPEND.replace(
 """The same, after the locks and the checks of what was read (sql/005_lock_and_check.sql):
 the scalar subquery runs once, before any claim, since every claim reads `wanted`."""
 _APPEND = _APPEND.replace("{guard}", "")
-
-
-@functools.cache
-def _appended(event_type: str) -> Any:
-    """The counter of appended events of one type (a label lookup per append is not free)."""
-    return EVENTS_APPENDED.labels(event_type)
 
 
 @dataclass(frozen=True)

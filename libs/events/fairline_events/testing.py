@@ -14,7 +14,7 @@ that name their stream (`event.stream_id()`) go to it; others are given as
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -41,6 +41,9 @@ class _InMemory(Streams):
 
     async def peek_all(self, *wanted: tuple[Fold[Any], str]) -> list[Any]:
         return [fold.fold(s, self.world.events_of(s)) for fold, s in wanted]
+
+    def contended(self, stream_ids: Iterable[str]) -> bool:
+        return False  # one plan at a time: nobody races
 
     def known(self, fold: Fold[S], stream_id: str) -> S | None:
         return fold.fold(stream_id, self.world.events_of(stream_id))

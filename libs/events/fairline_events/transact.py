@@ -199,6 +199,11 @@ class Streams:
         self._check(seen)
         return [self.loaded[s].state for _, s in (*wanted, *also)]
 
+    def contended(self, stream_ids: Iterable[str]) -> bool:
+        """Whether a writer of any of `stream_ids` lost a race in the last second (a hint for
+        choosing among streams, as `EventStore.contended` keeps it)."""
+        return self.store.contended(stream_ids)
+
     def known(self, fold: Fold[S], stream_id: str) -> S | None:
         """The stream's state as this process last saw it committed, without a query: a hint
         (it may be behind), to skip a lock that would only lead to a refusal. Read the stream

@@ -270,13 +270,12 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     roomy = _roomy_shards(streams.known, command)
     if not roomy:
         return []
-    store = streams.store if isinstance(streams.store, EventStore) else None
 
     def preference(stream_ids: list[str]) -> tuple[bool, bool, int, int]:
         # a retry keeps the shard it holds locked already: another would hold two locks
         return (
             not streams.locked.issuperset(stream_ids),
-            store is not None and store.contended(stream_ids),
+            streams.contended(stream_ids),
             rotation.busy(stream_ids),
             rotation.last(stream_ids),
         )
@@ -329,10 +328,7 @@ class Rotation:
             yield
         finally:
             self._placing.reset(token)
-            self._busy.subtract(given)
-            for stream_id in given:
-                if self._busy[stream_id] <= 0:
-                    del self._busy[stream_id]
+            self._busy -= Counter(given)  # keeps only the shards still being written
             if given:
                 self._wake_one(given)
 
@@ -342,12 +338,13 @@ class Rotation:
         instead of racing one in flight and then queueing on the shard's lock."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        wanted = frozenset(s for c in choices for s in c)
         while choices and all(self.busy(c) for c in choices):
             left = deadline - loop.time()
             if left <= 0:
                 return
             waiter: asyncio.Future[None] = loop.create_future()
-            self._waiting.append((frozenset(s for c in choices for s in c), waiter))
+            self._waiting.append((wanted, waiter))
             try:
                 await asyncio.wait_for(waiter, left)
             except TimeoutError:

@@ -342,9 +342,7 @@ def evolve(package: Package, event: DomainEvent) -> Package:
         case BenefitRequested():
             requested = _mark(package, event.benefit_no, "requested")
             return _attempt(requested, event.benefit_no, event.attempt)
-        case BenefitDelivered():
-            return _mark(package, event.benefit_no, "delivered", event.proof)
-        case BenefitProofRevised():
+        case BenefitDelivered() | BenefitProofRevised():
             return _mark(package, event.benefit_no, "delivered", event.proof)
         case BenefitFailed():
             return _mark(package, event.benefit_no, "failed", event.reason)

@@ -115,18 +115,20 @@ def _proof(forum_id: str, room_code: str | None, starts_at: datetime, ends_at: d
     return f"forums launch {forum_id} {where}, {starts:%Y-%m-%d %H:%M}–{ends:%H:%M} (Beijing time)"
 
 
-async def _launch(tx: ReadModel, forum_id: str, **columns: Any) -> Record | None:
+async def _launch(tx: ReadModel, forum_id: str, **columns: Any) -> Record:
     """The forum's row with `columns` set (names from this module, never from an event). One
     row per forum: a concurrent answer's, move's or cancellation's upsert waits for this
     one, and the later of the two sees both halves."""
     names = ", ".join(columns)
     values = ", ".join(f"${n}" for n in range(2, len(columns) + 2))
     sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=2))
-    return await tx.fetchrow(
+    launch = await tx.fetchrow(
         f"INSERT INTO launches (forum_id, {names}) VALUES ($1, {values})"
         f" ON CONFLICT (forum_id) DO UPDATE SET {sets} RETURNING *",
         forum_id, *columns.values(),
     )  # fmt: skip
+    assert launch is not None  # an upsert with RETURNING always returns its row
+    return launch
 
 
 @forums.on(SponsorLaunchBooked)
@@ -134,11 +136,11 @@ async def launch_booked(e: SponsorLaunchBooked, env: Envelope, tx: ReadModel) ->
     launch = await _launch(tx, e.forum_id, package_id=e.package_id, benefit_no=e.benefit_no,
                            attempt=e.attempt)  # fmt: skip
     proof = _proof(e.forum_id, e.room_code, e.starts_at, e.ends_at)
-    if launch is not None and launch["starts_at"] is not None:  # moved before the answer came
+    if launch["starts_at"] is not None:  # moved before the answer came
         proof = _proof(e.forum_id, launch["room_code"], launch["starts_at"], launch["ends_at"])
     await confirmed(tx, env, "forums", package_id=e.package_id, benefit_no=e.benefit_no,
                     proof=proof, attempt=e.attempt)  # fmt: skip
-    if launch is not None and launch["cancelled_at"] is not None:
+    if launch["cancelled_at"] is not None:
         await _withdraw(tx, env, launch)  # cancelled before its answer reached us
 
 
@@ -152,7 +154,7 @@ async def launch_refused(e: SponsorLaunchRefused, env: Envelope, tx: ReadModel) 
 async def forum_rescheduled(e: ForumRescheduled, env: Envelope, tx: ReadModel) -> None:
     launch = await _launch(tx, e.forum_id, room_code=e.room_code, starts_at=e.starts_at,
                            ends_at=e.ends_at)  # fmt: skip
-    if launch is not None and launch["package_id"] is not None:
+    if launch["package_id"] is not None:
         await moved(tx, env, "forums", package_id=launch["package_id"],
                     benefit_no=launch["benefit_no"], attempt=launch["attempt"],
                     proof=_proof(e.forum_id, e.room_code, e.starts_at, e.ends_at))  # fmt: skip
@@ -162,5 +164,5 @@ async def forum_rescheduled(e: ForumRescheduled, env: Envelope, tx: ReadModel) -
 async def forum_cancelled(e: ForumCancelled, env: Envelope, tx: ReadModel) -> None:
     launch = await _launch(tx, e.forum_id, cancelled_by=env.actor,
                            cancelled_at=env.occurred_at, cancelled_why=e.reason)  # fmt: skip
-    if launch is not None and launch["package_id"] is not None:
+    if launch["package_id"] is not None:
         await _withdraw(tx, env, launch)
