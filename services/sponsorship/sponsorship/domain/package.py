@@ -280,13 +280,21 @@ def fail(command: FailBenefit, *, package: Package) -> list[DomainEvent]:
                           reason=command.reason)]  # fmt: skip
 
 
+def _delivered_by(benefit: Deliverable, service: str, attempt: int) -> bool:
+    """Whether the benefit stands delivered by `service`, the one that delivers its kind, in
+    answer to request `attempt` (not a later request's delivery)."""
+    return (
+        benefit.standing == "delivered"
+        and benefit.attempt == attempt
+        and DELIVERED_BY.get(benefit.kind) == service
+    )
+
+
 def withdraw(command: WithdrawBenefit, *, package: Package) -> list[DomainEvent]:
     """Only the delivery the owning service took back is withdrawn: a later request's
     delivery, or one another service made, stays (a rebuild replaying an old cancellation)."""
     benefit = _benefit(offered(package), command.benefit_no)
-    if benefit.standing != "delivered" or command.attempt != benefit.attempt:
-        return []
-    if DELIVERED_BY.get(benefit.kind) != command.service:
+    if not _delivered_by(benefit, command.service, command.attempt):
         return []
     return [BenefitWithdrawn(package_id=package.package_id, benefit_no=command.benefit_no,
                              attempt=command.attempt, service=command.service,
@@ -299,9 +307,9 @@ def revise_proof(command: ReviseProof, *, package: Package) -> list[DomainEvent]
     """Only the delivery the owning service moved takes its new proof: a later request's
     delivery, or one another service made, stays; the same proof again changes nothing."""
     benefit = _benefit(offered(package), command.benefit_no)
-    if benefit.standing != "delivered" or command.attempt != benefit.attempt:
+    if not _delivered_by(benefit, command.service, command.attempt):
         return []
-    if DELIVERED_BY.get(benefit.kind) != command.service or benefit.note == command.proof:
+    if benefit.note == command.proof:
         return []
     return [BenefitProofRevised(package_id=package.package_id, benefit_no=command.benefit_no,
                                 attempt=command.attempt, service=command.service,

@@ -13,21 +13,33 @@ twice.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from fairline_events.envelope import Envelope
 from fairline_events.errors import DomainError
-from fairline_events.policy import PolicyCommands, policy_commands
+from fairline_events.policy import policy_commands
 from fairline_events.projection import ReadModel
+from fairline_events.transact import CommandHandler
 
 from ..domain.commands import DeliverBenefit, FailBenefit, ReviseProof, WithdrawBenefit
 from ..domain.events import registry as sponsorship_registry
 from ..handlers import deliver_benefit, fail_benefit, revise_proof, withdraw_benefit
 
+C = TypeVar("C")
 
-def _commands(tx: ReadModel, env: Envelope, service: str) -> PolicyCommands:
-    return policy_commands(
+
+async def _settle(
+    tx: ReadModel, env: Envelope, service: str, handler: CommandHandler[C], command: C
+) -> None:
+    """Run the command that settles the benefit, as `service`'s policy; a package cancelled
+    meanwhile refuses it (nothing left to deliver, fail, revise or take back): nothing to do."""
+    commands = policy_commands(
         tx, sponsorship_registry, env, actor=f"system:{service}-policy", source=service
     )
+    try:
+        await commands.run(handler, command)
+    except DomainError:
+        return
 
 
 async def confirmed(
@@ -36,10 +48,7 @@ async def confirmed(
 ) -> None:  # fmt: skip
     command = DeliverBenefit(package_id=package_id, benefit_no=benefit_no, proof=proof[:1000],
                              confirmed_by=service, attempt=attempt)  # fmt: skip
-    try:
-        await _commands(tx, env, service).run(deliver_benefit, command)
-    except DomainError:  # a package cancelled meanwhile: nothing left to deliver
-        return
+    await _settle(tx, env, service, deliver_benefit, command)
 
 
 async def refused(
@@ -48,10 +57,7 @@ async def refused(
 ) -> None:  # fmt: skip
     command = FailBenefit(package_id=package_id, benefit_no=benefit_no, reason=reason[:1000],
                           attempt=attempt)  # fmt: skip
-    try:
-        await _commands(tx, env, service).run(fail_benefit, command)
-    except DomainError:
-        return
+    await _settle(tx, env, service, fail_benefit, command)
 
 
 async def withdrawn(
@@ -63,10 +69,7 @@ async def withdrawn(
     command = WithdrawBenefit(package_id=package_id, benefit_no=benefit_no, attempt=attempt,
                               service=service, withdrawn_by=withdrawn_by[:200],
                               withdrawn_at=withdrawn_at, reason=reason[:1000])  # fmt: skip
-    try:
-        await _commands(tx, env, service).run(withdraw_benefit, command)
-    except DomainError:  # a package cancelled meanwhile: nothing delivered to take back
-        return
+    await _settle(tx, env, service, withdraw_benefit, command)
 
 
 async def moved(
@@ -77,7 +80,4 @@ async def moved(
     checklist shows `proof`, its new place and time."""
     command = ReviseProof(package_id=package_id, benefit_no=benefit_no, attempt=attempt,
                           service=service, proof=proof[:1000])  # fmt: skip
-    try:
-        await _commands(tx, env, service).run(revise_proof, command)
-    except DomainError:  # a package cancelled meanwhile: nothing delivered to revise
-        return
+    await _settle(tx, env, service, revise_proof, command)
