@@ -15,7 +15,7 @@ from fairline_events.context import CommandContext
 from fairline_events.kafka import admin_client
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
-from support.kafka_read import read_topic
+from support.kafka_read import end_offsets
 from support.read_side import Pipeline
 from support.sample_events import BoothHeld
 from support.waiting import eventually
@@ -64,10 +64,8 @@ async def test_the_group_offsets_catch_up_once_the_projection_has(
 ) -> None:
     await trickle(pipeline.store, 30, every_s=0.002)
     await eventually(pipeline.holds, lambda h: len(h) == 30, what="30 holds on the board")
-    ends: dict[TopicPartition, int] = {}
-    for r in await read_topic(infra.kafka, pipeline.topic):
-        tp = TopicPartition(r.topic, r.partition)
-        ends[tp] = max(ends.get(tp, 0), r.offset + 1)
+    # the partitions the holds went to, and where they end
+    ends = {tp: end for tp, end in (await end_offsets(infra.kafka, pipeline.topic)).items() if end}
     group = pipeline.live.runner.group_id
 
     async def committed() -> dict[TopicPartition, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from fairline_events.kafka import KafkaAccess, consumer, topic_partitions
 
 
@@ -22,5 +22,16 @@ async def read_topic(kafka: KafkaAccess, topic: str) -> list[ConsumerRecord[byte
             for tp_records in batch.values():
                 records.extend(tp_records)
         return records
+    finally:
+        await reader.stop()
+
+
+async def end_offsets(kafka: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
+    """Where each partition of `topic` ends now (the offset its next record will get)."""
+    reader = consumer(kafka, enable_auto_commit=False)
+    await reader.start()
+    try:
+        partitions = await topic_partitions(kafka, [topic])
+        return dict(await reader.end_offsets(partitions)) if partitions else {}
     finally:
         await reader.stop()

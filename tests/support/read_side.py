@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import asyncpg
 from fairline_events.db import migrate
-from fairline_events.kafka import KafkaAccess, ensure_topics, topic_partitions
+from fairline_events.kafka import KafkaAccess, ensure_topics
 from fairline_events.projection import LiveProjection, ProjectionRunner
 from fairline_events.relay import Relay
 from fairline_events.store import EventStore
 from fairline_stack.resolve import Infra
 
-from support.kafka_read import read_topic
+from support.kafka_read import end_offsets
 from support.sample_events import registry
 from support.sample_projection import booth_board
 
@@ -42,18 +42,14 @@ class Pipeline:
 
     async def consumed_everything(self) -> bool:
         """The projection's own offsets reached the end of every partition."""
-        partitions = await topic_partitions(self.kafka, [self.topic])
-        records = await read_topic(self.kafka, self.topic)
-        ends: dict[int, int] = {}
-        for r in records:
-            ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
+        ends = await end_offsets(self.kafka, self.topic)
         rows = await self.store.pool.fetch(
             f"SELECT partition, next_offset FROM {booth_board.schema}.consumed_offsets"
             " WHERE topic = $1",
             self.topic,
         )
         done = {r["partition"]: r["next_offset"] for r in rows}
-        return all(done.get(tp.partition, 0) >= ends.get(tp.partition, 0) for tp in partitions)
+        return all(done.get(tp.partition, 0) >= end for tp, end in ends.items())
 
 
 @asynccontextmanager
