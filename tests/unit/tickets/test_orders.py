@@ -9,6 +9,7 @@ import pytest
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
 from fairline_events.testing import given
+from tickets.desks import Desk
 from tickets.domain.commands import (
     CancelOrder,
     ExpireOrder,
@@ -127,6 +128,43 @@ def test_no_order_is_given_the_shard_an_order_still_being_placed_writes() -> Non
                 )
     assert slow not in others
     assert len(set(others)) == 7
+
+
+def test_two_desks_keep_to_their_own_shards_while_those_have_room() -> None:
+    """Two API processes (desks 0 and 1 of 2) each take their own half of a quota's shards,
+    so that they never race each other for one while their own are free."""
+    shop = given(product(), *quota(800), *(visitor(f"v-{n}") for n in range(16)))
+    taken: dict[int, list[int]] = {0: [], 1: []}
+    for n in range(16):
+        desk = Rotation(desk=Desk(number=n % 2, of=2))
+        with desk.choosing():
+            events = shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+        taken[n % 2] += [e.shard for e in events if isinstance(e, QuotaTaken)]
+    assert {s % 2 for s in taken[0]} == {0}
+    assert {s % 2 for s in taken[1]} == {1}
+    assert left(shop) == 800 - 16
+
+
+def test_a_desk_whose_own_shards_are_full_sells_the_others() -> None:
+    """A desk's preference strands nothing: with the other desk gone, the last places (in
+    shards that were the other's) are sold by the one left."""
+    shop = given(product(), *quota(8), *(visitor(f"v-{n}") for n in range(9)))
+    alone = Rotation(desk=Desk(number=1, of=2))
+    shards = []
+    with alone.choosing():
+        for n in range(8):
+            events = shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+            shards += [e.shard for e in events if isinstance(e, QuotaTaken)]
+        with pytest.raises(DomainError) as refused:
+            shop.when(place_order, order("o-8", "v-8"), at=BEFORE)
+    assert sorted(shards) == list(range(8))
+    assert refused.value.code == "sold_out"
+
+
+def test_desks_share_out_every_shard_each_to_one() -> None:
+    for of in (1, 2, 3, 5):
+        owners = [[n for n in range(of) if Desk(number=n, of=of).owns(s)] for s in range(8)]
+        assert all(len(o) == 1 for o in owners), (of, owners)
 
 
 def test_an_order_skips_a_shard_known_to_be_full() -> None:
