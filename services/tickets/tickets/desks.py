@@ -25,11 +25,12 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT = 2.0
+HEARTBEAT = 1.0
 """Seconds between a placing desk's renewals of its slot (one statement)."""
 
-ALIVE = 10.0
-"""Seconds a slot stays a desk's without renewal: a process that died frees it after this."""
+ALIVE = 30.0
+"""Seconds a slot stays a desk's without renewal: a process that died frees it after this,
+and a desk idle between two rushes keeps its number (the desks see each other at once)."""
 
 SLOTS = 1024
 

@@ -279,8 +279,8 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
         # a retry keeps the shard it holds locked already: another would hold two locks
         return (
             not streams.locked.issuperset(stream_ids),
-            streams.contended(stream_ids),
             not spread.given_here(stream_ids),  # by `free_shard`, before the order's reads
+            streams.contended(stream_ids),
             spread.busy(stream_ids),
             not spread.owns(stream_ids),
             spread.last(stream_ids),
@@ -370,31 +370,55 @@ class Rotation:
             if given:
                 self._wake_one(given)
 
-    async def free_shard(self, choices: Sequence[Sequence[str]], *, within: float) -> None:
-        """Wait, at most `within` seconds, while every shard of `choices` this desk owns (or
-        every one, when it owns none with room) is being written by an order of this
-        process, then give the order being placed the best of them at once: it queues here,
+    async def free_shard(
+        self,
+        choices: Sequence[Sequence[str]],
+        *,
+        within: float,
+        contended: Callable[[Sequence[str]], bool] = lambda _: False,
+    ) -> None:
+        """Wait, at most `within` seconds, while every shard of `choices` is being written by
+        an order of this process, and first (`OWN_WAIT` at most) while every one this desk
+        owns is, then give the order being placed the best of them at once: it queues here,
         holding no connection and no lock, instead of racing one in flight (and then
-        queueing on the shard's lock) or another desk on that desk's own shards. Given here,
-        before the order's first await, so orders arriving meanwhile see the shard busy."""
+        queueing on the shard's lock), or another desk on that desk's own shards. Given
+        here, before the order's first await, so orders arriving meanwhile see it busy."""
+        if not choices:  # none known to have room: nothing to wait for
+            return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        # a moment's wait for one of its own costs less than a race with the desk whose
-        # own the others are
-        wait_for = [c for c in choices if self.owns(c)] or choices
-        wanted = frozenset(s for c in wait_for for s in c)
-        while wait_for and all(self.busy(c) for c in wait_for):
-            left = deadline - loop.time()
-            if left <= 0:
+        start = loop.time()
+        own = [c for c in choices if self.owns(c)]
+        phases = [(choices, start + within)]
+        if own and len(own) < len(choices):  # a moment's wait for its own, then any
+            phases.insert(0, (own, start + min(OWN_WAIT, within)))
+        for wanted, until in phases:
+            if await self._one_free(wanted, until):
                 break
+        # its own even if contended (another desk wrote it, racing): locked, the order
+        # queues behind that desk's at most, where another's would spread the race
+        self.give(
+            min(
+                choices,
+                key=lambda c: (self.busy(c), not self.owns(c), contended(c), self.last(c)),
+            )
+        )
+
+    async def _one_free(self, choices: Sequence[Sequence[str]], until: float) -> bool:
+        """Whether one of `choices` is free (no order of this process writes it) by `until`
+        (the loop's clock): waits for the orders writing them to be done."""
+        loop = asyncio.get_running_loop()
+        wanted = frozenset(s for c in choices for s in c)
+        while all(self.busy(c) for c in choices):
+            left = until - loop.time()
+            if left <= 0:
+                return False
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiting.append((wanted, waiter))
             try:
                 await asyncio.wait_for(waiter, left)
             except TimeoutError:
-                break
-        if choices:
-            self.give(min(choices, key=lambda c: (self.busy(c), not self.owns(c), self.last(c))))
+                return False
+        return True
 
     def _wake_one(self, freed: Sequence[str]) -> None:
         """The first order waiting for one of the shards `freed`: another quota's stay."""
@@ -493,12 +517,19 @@ async def place_order_spread(
         await at.free_shard(
             _roomy_shards(lambda fold, s: store.known(s, fold.evolve), command),
             within=SHARD_WAIT,
+            contended=store.contended,
         )
         return await place_order(store, command, context)
 
 
 SHARD_WAIT = 1.0
 """Seconds an order waits at most for a shard no order of this process is writing."""
+
+OWN_WAIT = 0.25
+"""Seconds of those an order waits for one of its desk's own shards while another desk's is
+free: a few orders' time on a busy box (a race with that desk costs the loser the locked
+path, and that shard the optimistic one for a second), not more: a desk that died holds its
+slot for `desks.ALIVE` seconds, and its shards are then only taken after this wait."""
 
 
 def _likely_shards(streams: Streams, command: PlaceOrder) -> list[str]:

@@ -22,6 +22,8 @@ from .conftest import DAY1, EDITION, MORNING, Api, at, seed_visitors
 pytestmark = pytest.mark.infra
 
 CONTEXT = at(MORNING - timedelta(days=30))
+IN_FLIGHT = 6
+"""Orders one process has in flight at once: a rush of a few hundred a second each."""
 
 
 class Process:
@@ -31,8 +33,13 @@ class Process:
         self.store = EventStore(api.runtime.pool, registry)
         self.rotation = Rotation(desk=desk)
         self.shards: Counter[int] = Counter()
+        self.in_flight = asyncio.Semaphore(IN_FLIGHT)
 
     async def buy(self, visitor_id: str) -> str:
+        async with self.in_flight:
+            return await self._buy(visitor_id)
+
+    async def _buy(self, visitor_id: str) -> str:
         command = PlaceOrder(
             order_id=f"o-{visitor_id}",
             edition_code=EDITION,
@@ -70,11 +77,12 @@ async def test_two_desks_racing_on_one_quota_sell_exactly_it_each_from_its_own_s
     answers = Counter(await asyncio.gather(*(desks[n % 2].buy(v) for n, v in enumerate(racing))))
     assert answers == {"held": 198, "sold_out": 400}, answers
     assert sum(await quota_taken(api)) == 200
-    # Until their own shards filled (25 places each), each desk sold from its own: at least
-    # the 100 places of its own four shards went to it, most of them before the other's.
+    # Each desk sold from its own four shards (25 places each) while they had room, and
+    # from the other's only while all of its own were being written for a while, or full:
+    # three in four places or more from its own (one in two without desks).
     for number, process in enumerate(desks):
         own = sum(n for shard, n in process.shards.items() if shard % 2 == number)
-        assert own >= 0.8 * sum(process.shards.values()), (number, process.shards)
+        assert own >= 0.75 * sum(process.shards.values()), (number, process.shards)
 
 
 async def test_a_desk_left_alone_sells_the_shards_of_the_desk_that_is_gone(api: Api) -> None:
