@@ -33,6 +33,7 @@ from tickets.domain.events import (
 from tickets.domain.order import ORDER, order_stream
 from tickets.domain.ticket import TICKET, ticket_stream
 from tickets.handlers import (
+    OWN_WAIT,
     Rotation,
     cancel_order,
     expire_order,
@@ -330,3 +331,41 @@ async def test_an_order_waits_while_every_shard_with_room_is_being_written() -> 
     with shards.placing():
         shards.give(["quota-a.0"])
         await asyncio.wait_for(shards.free_shard([["quota-a.0"]], within=0.05), 1)
+
+
+async def test_an_order_waits_a_moment_for_its_desks_own_shard_then_takes_another() -> None:
+    """Desk 0 of 2 owns the even shards: while its own is being written it waits for it
+    rather than race the other desk on an odd one, but only `OWN_WAIT`, and an order that
+    finds no shard with room (sold out) never waits."""
+    shards = Rotation(desk=Desk(number=0, of=2))
+    choices = [["quota-a.0"], ["quota-a.1"]]
+    own_done = asyncio.Event()
+
+    async def in_flight() -> None:
+        with shards.placing():
+            shards.give(["quota-a.0"])
+            await own_done.wait()
+
+    async def next_order() -> bool:
+        with shards.placing():
+            await shards.free_shard(choices, within=5)
+            return shards.given_here(["quota-a.0"])
+
+    writing = asyncio.create_task(in_flight())
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(next_order())
+    await asyncio.sleep(OWN_WAIT / 5)
+    assert not waiting.done()
+    own_done.set()
+    assert await asyncio.wait_for(waiting, 1)  # its own, once free
+    await writing
+
+    own_done.clear()
+    writing = asyncio.create_task(in_flight())
+    await asyncio.sleep(0)
+    started = asyncio.get_running_loop().time()
+    assert not await asyncio.wait_for(next_order(), 1)  # the other desk's, after a moment
+    assert asyncio.get_running_loop().time() - started >= OWN_WAIT * 0.9
+    own_done.set()
+    await writing
+    await asyncio.wait_for(shards.free_shard([], within=5), 0.1)
