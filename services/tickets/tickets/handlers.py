@@ -603,12 +603,25 @@ async def _tickets(streams: Streams, ticket_ids: Sequence[str]) -> list[Ticket]:
 async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
     """Two gates scanning one ticket queue on its stream: the first admits."""
     code = read_code(command.scan.qr)
-    # the edition's public keys, only read, come with the ticket's lock in one round trip
-    scanned, keys = await streams.all(
-        (TICKET, ticket_stream(code.ticket_id)),
-        also=[(SIGNING_KEYS, signing_keys_stream(code.edition_code))],
-    )
+    keys = _trusted_keys(streams, code.edition_code, code.key_id)
+    if keys is not None:  # the key is known here: the scan reads (and checks) its ticket only
+        scanned = await streams(TICKET, ticket_stream(code.ticket_id))
+    else:  # the edition's public keys, only read, come with the ticket in one round trip
+        scanned, keys = await streams.all(
+            (TICKET, ticket_stream(code.ticket_id)),
+            also=[(SIGNING_KEYS, signing_keys_stream(code.edition_code))],
+        )
     return ticket.check_in(command, code=code, ticket=scanned, keys=keys, now=streams.now)
+
+
+def _trusted_keys(streams: Streams, edition_code: str, key_id: str) -> signing.SigningKeys | None:
+    """The edition's keys as this process last read them committed, when they hold the key
+    the code names: a key once activated stays trusted (rotating only adds one), so a code
+    it verifies is genuine whatever the keys' stream has gained since, and the scan need not
+    read them again nor have the append check their version. None when the key is not known
+    here (a code signed with a key rotated in by another process, or a forgery): then read."""
+    keys = streams.known(SIGNING_KEYS, signing_keys_stream(edition_code))
+    return keys if keys is not None and key_id in keys.keys else None
 
 
 @command_handler
