@@ -31,6 +31,7 @@ from fairline_events.shredding import KeyStore
 from fairline_events.store import EventStore
 from fairline_events.transact import After, Outcome, Streams, command_handler
 
+from .desks import ALONE, Desk, SalesDesks
 from .domain import order as orders
 from .domain import product as products
 from .domain import quota as quotas
@@ -266,22 +267,27 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     not known to lack room, and not one whose writer lost a race in the last second: the
     orders a process has in flight at once then each write another shard, instead of two of
     them racing for one (the loser, and every order on that shard for a second after, would
-    take the locked path: 95% of orders at 250/s when the shard was the order id's)."""
+    take the locked path: 95% of orders at 250/s when the shard was the order id's). Of the
+    shards free in this process, its desk's own come first (`desks.Desk`): two processes
+    then keep to their own shards, and take another's only while all theirs are busy."""
     roomy = _roomy_shards(streams.known, command)
     if not roomy:
         return []
+    spread = _rotation.get() or rotation
 
-    def preference(stream_ids: list[str]) -> tuple[bool, bool, int, int]:
+    def preference(stream_ids: list[str]) -> tuple[bool, bool, bool, int, bool, int]:
         # a retry keeps the shard it holds locked already: another would hold two locks
         return (
             not streams.locked.issuperset(stream_ids),
+            not spread.given_here(stream_ids),  # by `free_shard`, before the order's reads
             streams.contended(stream_ids),
-            rotation.busy(stream_ids),
-            rotation.last(stream_ids),
+            spread.busy(stream_ids),
+            not spread.owns(stream_ids),
+            spread.last(stream_ids),
         )
 
     own = min(roomy, key=preference)
-    rotation.give(own)
+    spread.give(own)
     return own
 
 
@@ -290,7 +296,13 @@ class Rotation:
     gave an order each shard last (a count, not a time): a hint for spreading the orders in
     flight over the shards. Bounded like the store's cache."""
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(
+        self, size: int = 20_000, *, desk: Desk = ALONE, desks: SalesDesks | None = None
+    ) -> None:
+        self.desk = desk
+        """Which shards of each quota this process prefers (all, alone)."""
+        self.desks = desks
+        """Where `desk` is kept current from, if it is (the API's rotation)."""
         self._given: OrderedDict[str, int] = OrderedDict()
         self._count = 0
         self._size = size
@@ -299,6 +311,16 @@ class Rotation:
         self._waiting: deque[tuple[frozenset[str], asyncio.Future[None]]] = deque()
         """Orders waiting for a shard: the streams of the shards they may take, and how to
         wake them."""
+
+    def keep_desk(self, store: EventStore) -> None:
+        """This process's desk, renewed now and then in the background (a hint only)."""
+        if self.desks is not None:
+            self.desks.keep(store.pool)
+            self.desk = self.desks.desk
+
+    def owns(self, stream_ids: Sequence[str]) -> bool:
+        """Whether the shard (its stream on each day and venue) is this desk's own."""
+        return all(self.desk.owns(quotas.shard_of(s)) for s in stream_ids)
 
     def last(self, stream_ids: Sequence[str]) -> int:
         """-1 for a shard never given: it comes first."""
@@ -316,8 +338,24 @@ class Rotation:
             self._given.popitem(last=False)
         placing = self._placing.get()
         if placing is not None:
-            placing.extend(stream_ids)
-            self._busy.update(stream_ids)
+            fresh = [s for s in stream_ids if s not in placing]
+            placing.extend(fresh)
+            self._busy.update(fresh)
+
+    def given_here(self, stream_ids: Sequence[str]) -> bool:
+        """Whether the order being placed was given these already (`free_shard`)."""
+        placing = self._placing.get()
+        return placing is not None and all(s in placing for s in stream_ids)
+
+    @contextlib.contextmanager
+    def choosing(self) -> Iterator[None]:
+        """`place_order` chooses shards with this rotation in the block: another process's,
+        in a test that plays two (the handler otherwise uses the process's)."""
+        token = _rotation.set(self)
+        try:
+            yield
+        finally:
+            _rotation.reset(token)
 
     @contextlib.contextmanager
     def placing(self) -> Iterator[None]:
@@ -332,23 +370,55 @@ class Rotation:
             if given:
                 self._wake_one(given)
 
-    async def free_shard(self, choices: Sequence[Sequence[str]], *, within: float) -> None:
+    async def free_shard(
+        self,
+        choices: Sequence[Sequence[str]],
+        *,
+        within: float,
+        contended: Callable[[Sequence[str]], bool] = lambda _: False,
+    ) -> None:
         """Wait, at most `within` seconds, while every shard of `choices` is being written by
-        an order of this process: an order queues here, holding no connection and no lock,
-        instead of racing one in flight and then queueing on the shard's lock."""
+        an order of this process, and first (`OWN_WAIT` at most) while every one this desk
+        owns is, then give the order being placed the best of them at once: it queues here,
+        holding no connection and no lock, instead of racing one in flight (and then
+        queueing on the shard's lock), or another desk on that desk's own shards. Given
+        here, before the order's first await, so orders arriving meanwhile see it busy."""
+        if not choices:  # none known to have room: nothing to wait for
+            return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
+        start = loop.time()
+        own = [c for c in choices if self.owns(c)]
+        phases = [(choices, start + within)]
+        if own and len(own) < len(choices):  # a moment's wait for its own, then any
+            phases.insert(0, (own, start + min(OWN_WAIT, within)))
+        for wanted, until in phases:
+            if await self._one_free(wanted, until):
+                break
+        # its own even if contended (another desk wrote it, racing): locked, the order
+        # queues behind that desk's at most, where another's would spread the race
+        self.give(
+            min(
+                choices,
+                key=lambda c: (self.busy(c), not self.owns(c), contended(c), self.last(c)),
+            )
+        )
+
+    async def _one_free(self, choices: Sequence[Sequence[str]], until: float) -> bool:
+        """Whether one of `choices` is free (no order of this process writes it) by `until`
+        (the loop's clock): waits for the orders writing them to be done."""
+        loop = asyncio.get_running_loop()
         wanted = frozenset(s for c in choices for s in c)
-        while choices and all(self.busy(c) for c in choices):
-            left = deadline - loop.time()
+        while all(self.busy(c) for c in choices):
+            left = until - loop.time()
             if left <= 0:
-                return
+                return False
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiting.append((wanted, waiter))
             try:
                 await asyncio.wait_for(waiter, left)
             except TimeoutError:
-                return
+                return False
+        return True
 
     def _wake_one(self, freed: Sequence[str]) -> None:
         """The first order waiting for one of the shards `freed`: another quota's stay."""
@@ -362,7 +432,11 @@ class Rotation:
                 return
 
 
-rotation = Rotation()
+_rotation: ContextVar[Rotation | None] = ContextVar("rotation", default=None)
+"""The rotation `place_order` chooses shards with, when not the process's (`choosing`)."""
+
+rotation = Rotation(desks=SalesDesks())
+"""This process's: its orders, and its desk among the API processes placing orders."""
 
 
 @command_handler
@@ -431,20 +505,31 @@ async def place_order(command: PlaceOrder, streams: Streams) -> list[DomainEvent
 
 
 async def place_order_spread(
-    store: EventStore, command: PlaceOrder, context: CommandContext
+    store: EventStore, command: PlaceOrder, context: CommandContext, *, at: Rotation = rotation
 ) -> Outcome:
     """`place_order`, with the shards it writes marked busy in this process until it is
     done: the other orders in flight are given other shards while one is free, and wait
-    for one (`SHARD_WAIT` at most) while every shard with room is being written."""
-    await rotation.free_shard(
-        _roomy_shards(lambda fold, s: store.known(s, fold.evolve), command), within=SHARD_WAIT
-    )
-    with rotation.placing():
+    for one (`SHARD_WAIT` at most) while every shard of this desk's with room (or every
+    shard with room, when none of its own has) is being written. `at`: the process's
+    rotation (another only in tests that play two processes)."""
+    at.keep_desk(store)
+    with at.choosing(), at.placing():
+        await at.free_shard(
+            _roomy_shards(lambda fold, s: store.known(s, fold.evolve), command),
+            within=SHARD_WAIT,
+            contended=store.contended,
+        )
         return await place_order(store, command, context)
 
 
 SHARD_WAIT = 1.0
 """Seconds an order waits at most for a shard no order of this process is writing."""
+
+OWN_WAIT = 0.25
+"""Seconds of those an order waits for one of its desk's own shards while another desk's is
+free: a few orders' time on a busy box (a race with that desk costs the loser the locked
+path, and that shard the optimistic one for a second), not more: a desk that died holds its
+slot for `desks.ALIVE` seconds, and its shards are then only taken after this wait."""
 
 
 def _likely_shards(streams: Streams, command: PlaceOrder) -> list[str]:
@@ -518,12 +603,25 @@ async def _tickets(streams: Streams, ticket_ids: Sequence[str]) -> list[Ticket]:
 async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
     """Two gates scanning one ticket queue on its stream: the first admits."""
     code = read_code(command.scan.qr)
-    # the edition's public keys, only read, come with the ticket's lock in one round trip
-    scanned, keys = await streams.all(
-        (TICKET, ticket_stream(code.ticket_id)),
-        also=[(SIGNING_KEYS, signing_keys_stream(code.edition_code))],
-    )
+    keys = _trusted_keys(streams, code.edition_code, code.key_id)
+    if keys is not None:  # the key is known here: the scan reads (and checks) its ticket only
+        scanned = await streams(TICKET, ticket_stream(code.ticket_id))
+    else:  # the edition's public keys, only read, come with the ticket in one round trip
+        scanned, keys = await streams.all(
+            (TICKET, ticket_stream(code.ticket_id)),
+            also=[(SIGNING_KEYS, signing_keys_stream(code.edition_code))],
+        )
     return ticket.check_in(command, code=code, ticket=scanned, keys=keys, now=streams.now)
+
+
+def _trusted_keys(streams: Streams, edition_code: str, key_id: str) -> signing.SigningKeys | None:
+    """The edition's keys as this process last read them committed, when they hold the key
+    the code names: a key once activated stays trusted (rotating only adds one), so a code
+    it verifies is genuine whatever the keys' stream has gained since, and the scan need not
+    read them again nor have the append check their version. None when the key is not known
+    here (a code signed with a key rotated in by another process, or a forgery): then read."""
+    keys = streams.known(SIGNING_KEYS, signing_keys_stream(edition_code))
+    return keys if keys is not None and key_id in keys.keys else None
 
 
 @command_handler

@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fairline_events.errors import DomainError
+from fairline_events.store import EventStore
 from support.waiting import eventually
-from tickets.domain.commands import PlaceOrder
+from tickets.domain.commands import CheckIn, PlaceOrder, Scanned
+from tickets.domain.events import TicketAdmitted, registry
 from tickets.domain.qr import QrRefused, payload_of, read_code, sign_code
 from tickets.domain.signing import SigningKeys
-from tickets.handlers import place_order
+from tickets.handlers import check_in, place_order
 
 from .conftest import DAY1, EDITION, MORNING, Api, at, seed_visitors
 
@@ -214,3 +217,48 @@ async def test_a_gate_verifies_offline_with_the_public_keys_and_keys_rotate(api:
         "POST", "/gates/cncc/east-1/check-ins", "gate", json=scan(before["qr"], "g-1", "r-1")
     )
     assert admitted.status_code == 200, "a code signed with the older key still opens the gate"
+
+
+async def test_a_process_knowing_only_the_older_key_admits_codes_of_a_key_rotated_elsewhere(
+    api: Api,
+) -> None:
+    """A scan verifies with the keys its process last read when they hold the code's key,
+    without reading them again; a code naming a key rotated in by another process makes it
+    read them, and a code with a key of nobody's is still a forgery."""
+    [first, second] = await issued_tickets(api, 2, "kn")
+    other = EventStore(api.runtime.pool, registry)  # another API process: a cache of its own
+
+    async def scanned(qr: str, scan_id: str) -> str:
+        command = CheckIn(
+            venue="cncc",
+            entrance="east-1",
+            gate_id="g-1",
+            scan=Scanned(scan_id=scan_id, qr=qr, scanned_at=MORNING),
+        )
+        try:
+            outcome = await check_in(other, command, at(MORNING))
+        except DomainError as refused:
+            return refused.code
+        return "admitted" if any(isinstance(e, TicketAdmitted) for e in outcome.events) else "?"
+
+    assert await scanned(first["qr"], "k-1") == "admitted"  # it knows the first key now
+    await api.ok(
+        "POST", f"/editions/{EDITION}/signing-keys/rotation", "ops", json={"reason": "yearly"}
+    )
+    [shown] = [t for t in (await api.ok("GET", "/orders/kn-o0", "box"))["tickets"]
+               if t["ticket_id"] == second["ticket_id"]]  # fmt: skip
+    assert read_code(shown["qr"]).key_id != read_code(first["qr"]).key_id
+    assert await scanned(shown["qr"], "k-2") == "admitted"
+    forged = sign_code(
+        Ed25519PrivateKey.generate().private_bytes_raw(),
+        f"{EDITION}-k1",
+        payload_of(
+            ticket_id=second["ticket_id"],
+            edition_code=EDITION,
+            days=[DAY1],
+            venues=["cncc"],
+            visitor_class="public",
+            reentry=True,
+        ),
+    )
+    assert await scanned(forged, "k-3") == "qr_altered"  # a real ticket's, signed by nobody's

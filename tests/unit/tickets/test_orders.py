@@ -9,6 +9,7 @@ import pytest
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
 from fairline_events.testing import given
+from tickets.desks import Desk
 from tickets.domain.commands import (
     CancelOrder,
     ExpireOrder,
@@ -32,6 +33,7 @@ from tickets.domain.events import (
 from tickets.domain.order import ORDER, order_stream
 from tickets.domain.ticket import TICKET, ticket_stream
 from tickets.handlers import (
+    OWN_WAIT,
     Rotation,
     cancel_order,
     expire_order,
@@ -127,6 +129,43 @@ def test_no_order_is_given_the_shard_an_order_still_being_placed_writes() -> Non
                 )
     assert slow not in others
     assert len(set(others)) == 7
+
+
+def test_two_desks_keep_to_their_own_shards_while_those_have_room() -> None:
+    """Two API processes (desks 0 and 1 of 2) each take their own half of a quota's shards,
+    so that they never race each other for one while their own are free."""
+    shop = given(product(), *quota(800), *(visitor(f"v-{n}") for n in range(16)))
+    taken: dict[int, list[int]] = {0: [], 1: []}
+    for n in range(16):
+        desk = Rotation(desk=Desk(number=n % 2, of=2))
+        with desk.choosing():
+            events = shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+        taken[n % 2] += [e.shard for e in events if isinstance(e, QuotaTaken)]
+    assert {s % 2 for s in taken[0]} == {0}
+    assert {s % 2 for s in taken[1]} == {1}
+    assert left(shop) == 800 - 16
+
+
+def test_a_desk_whose_own_shards_are_full_sells_the_others() -> None:
+    """A desk's preference strands nothing: with the other desk gone, the last places (in
+    shards that were the other's) are sold by the one left."""
+    shop = given(product(), *quota(8), *(visitor(f"v-{n}") for n in range(9)))
+    alone = Rotation(desk=Desk(number=1, of=2))
+    shards = []
+    with alone.choosing():
+        for n in range(8):
+            events = shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
+            shards += [e.shard for e in events if isinstance(e, QuotaTaken)]
+        with pytest.raises(DomainError) as refused:
+            shop.when(place_order, order("o-8", "v-8"), at=BEFORE)
+    assert sorted(shards) == list(range(8))
+    assert refused.value.code == "sold_out"
+
+
+def test_desks_share_out_every_shard_each_to_one() -> None:
+    for of in (1, 2, 3, 5):
+        owners = [[n for n in range(of) if Desk(number=n, of=of).owns(s)] for s in range(8)]
+        assert all(len(o) == 1 for o in owners), (of, owners)
 
 
 def test_an_order_skips_a_shard_known_to_be_full() -> None:
@@ -292,3 +331,41 @@ async def test_an_order_waits_while_every_shard_with_room_is_being_written() -> 
     with shards.placing():
         shards.give(["quota-a.0"])
         await asyncio.wait_for(shards.free_shard([["quota-a.0"]], within=0.05), 1)
+
+
+async def test_an_order_waits_a_moment_for_its_desks_own_shard_then_takes_another() -> None:
+    """Desk 0 of 2 owns the even shards: while its own is being written it waits for it
+    rather than race the other desk on an odd one, but only `OWN_WAIT`, and an order that
+    finds no shard with room (sold out) never waits."""
+    shards = Rotation(desk=Desk(number=0, of=2))
+    choices = [["quota-a.0"], ["quota-a.1"]]
+    own_done = asyncio.Event()
+
+    async def in_flight() -> None:
+        with shards.placing():
+            shards.give(["quota-a.0"])
+            await own_done.wait()
+
+    async def next_order() -> bool:
+        with shards.placing():
+            await shards.free_shard(choices, within=5)
+            return shards.given_here(["quota-a.0"])
+
+    writing = asyncio.create_task(in_flight())
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(next_order())
+    await asyncio.sleep(OWN_WAIT / 5)
+    assert not waiting.done()
+    own_done.set()
+    assert await asyncio.wait_for(waiting, 1)  # its own, once free
+    await writing
+
+    own_done.clear()
+    writing = asyncio.create_task(in_flight())
+    await asyncio.sleep(0)
+    started = asyncio.get_running_loop().time()
+    assert not await asyncio.wait_for(next_order(), 1)  # the other desk's, after a moment
+    assert asyncio.get_running_loop().time() - started >= OWN_WAIT * 0.9
+    own_done.set()
+    await writing
+    await asyncio.wait_for(shards.free_shard([], within=5), 0.1)

@@ -52,6 +52,11 @@ def quota_stream(edition_code: str, day: date, venue: str, visitor_class: str, s
     return f"quota-{edition_code}.{day.isoformat()}.{venue}.{visitor_class}.{shard}"
 
 
+def shard_of(stream_id: str) -> int:
+    """The shard number of a quota shard's stream."""
+    return int(stream_id.rsplit(".", 1)[1])
+
+
 def shard_streams(edition_code: str, key: QuotaKey) -> list[str]:
     """Every shard of one quota, in shard order."""
     return [
