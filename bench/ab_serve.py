@@ -124,6 +124,12 @@ async def main() -> None:
                         ["perf", "record", "-q", "-F", "499", "-o", out, "-p", str(server.pid)],
                         stderr=subprocess.DEVNULL,
                     )
+                elif os.environ.get("AB_STRACE"):  # system calls by kind, counted
+                    out = f"{os.environ['AB_STRACE']}-{SIDE}-{rate}.txt"
+                    perf = subprocess.Popen(
+                        ["strace", "-c", "-f", "-o", out, "-p", str(server.pid)],
+                        stderr=subprocess.DEVNULL,
+                    )
                 with profiled(server.pid, f"serve-{SIDE}-{rate}", SECONDS):
                     result = await open_loop(
                         f"http://127.0.0.1:{port}",
