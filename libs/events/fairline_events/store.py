@@ -412,12 +412,9 @@ LIMIT $3
 """Committed events after a checkpoint, in commit order, as EncodedEvent's fields; $4 is the
 service as JSON (`"booths"` or `null`)."""
 
-_LOAD = (
-    f"SELECT {_FOLDED} FROM public.events"
-    " JOIN unnest($1::text[], $2::int[]) AS w(wanted, since)"
-    " ON stream_id = w.wanted AND stream_version > w.since"
-    " ORDER BY stream_id, stream_version"
-)
+_LOAD = f"SELECT {_FOLDED} FROM public.fairline_load($1::text[], $2::int[])"
+"""A command's read without locks: the key lookup planned once per connection
+(sql/008_load_by_key.sql); sent as its own statement it was planned anew on every call."""
 _LOCK_AND_LOAD = (
     f"SELECT {_FOLDED} FROM public.fairline_lock_and_load($1::bigint[], $2::text[], $3::int[])"
 )

@@ -20,11 +20,8 @@ ALTER FUNCTION public.fairline_load(text[], int[]) SET enable_seqscan = off;
 -- With sequential scans off every plan of these functions reads by key, so the one made
 -- first serves every call: no planning per command.
 ALTER FUNCTION public.fairline_load(text[], int[]) SET plan_cache_mode = force_generic_plan;
--- The locking twins likewise: a generic plan made while `events` or `streams` is small could
--- otherwise be a scan of the whole table, kept for the connection's life.
-ALTER FUNCTION public.fairline_lock_and_load(bigint[], text[], int[]) SET enable_seqscan = off;
+-- The locking twins read by key already (sql/007_plans_by_key.sql sets enable_seqscan off).
 ALTER FUNCTION public.fairline_lock_and_load(bigint[], text[], int[])
   SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION public.fairline_lock_and_check(bigint[], text[], int[]) SET enable_seqscan = off;
 ALTER FUNCTION public.fairline_lock_and_check(bigint[], text[], int[])
   SET plan_cache_mode = force_generic_plan;
