@@ -42,7 +42,8 @@ _IN_INDEX_ORDER = "SET enable_bitmapscan = off; SET enable_seqscan = off; SET en
 
 class Relay:
     BATCHES_IN_FLIGHT = 2
-    """Batches sent and not yet acknowledged; a crash re-sends at most these."""
+    """Batches sent and not yet acknowledged; a crash re-sends these, and what was
+    acknowledged since the last checkpoint saved (`save_every_seconds`)."""
     ENCODED_BETWEEN_YIELDS = 500
     """Events a batch's encoding takes in one go before it lets the loop run."""
 
