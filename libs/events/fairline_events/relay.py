@@ -399,19 +399,28 @@ class _InFlight:
     acks: asyncio.Future[list[object]]
     spans: list[trace.Span]
 
+    def __post_init__(self) -> None:
+        # The send spans end when Kafka answers, not when the relay next looks (up to a
+        # paced read later): a consumer's span of the event never ends before its send's.
+        if self.spans:
+            self.acks.add_done_callback(self._end_spans)
+
+    def _end_spans(self, _: object = None) -> None:
+        spans, self.spans = self.spans, []
+        for span in spans:
+            span.end()
+
     async def acknowledged(self) -> None:
         try:
             await self.acks
         finally:
-            for span in self.spans:
-                span.end()
+            self._end_spans()
 
     def abandon(self) -> None:
         self.acks.cancel()
         with contextlib.suppress(BaseException):
             self.acks.exception()
-        for span in self.spans:
-            span.end()
+        self._end_spans()
 
 
 async def _abandon_read(reading: asyncio.Future[list[EncodedEvent]] | None) -> None:
