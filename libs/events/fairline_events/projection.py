@@ -244,6 +244,50 @@ def _span(group: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> An
     )
 
 
+class _SharedEnvelopes:
+    """The envelopes decoded in this process, by their bytes, for the topics that several
+    live projections here read (a worker's projections of its service's own topic): each of
+    them receives every record, the first decodes it and the others find it here. Bytes
+    decode to one envelope only, and an envelope is immutable, so each projection still gets
+    exactly what it would have decoded itself; its own checks (origin, store, versions,
+    registry) still run on it. A projection alone on its topics (a rebuild, the bench) keeps
+    decoding for itself."""
+
+    KEEP = 4096
+    """Envelopes kept: a few seconds' worth at a fair-day rush, while the other projections
+    of the topic fetch the same records."""
+
+    def __init__(self) -> None:
+        self.readers: dict[str, int] = {}
+        self._by_bytes: dict[bytes, Envelope] = {}
+
+    def shared(self, topic: str) -> bool:
+        return self.readers.get(topic, 0) > 1
+
+    def join(self, topics: Iterable[str]) -> None:
+        for topic in topics:
+            self.readers[topic] = self.readers.get(topic, 0) + 1
+
+    def leave(self, topics: Iterable[str]) -> None:
+        for topic in topics:
+            self.readers[topic] = self.readers.get(topic, 1) - 1
+        if not any(count > 1 for count in self.readers.values()):
+            self._by_bytes.clear()
+
+    def decode(self, raw: bytes) -> Envelope:
+        env = self._by_bytes.get(raw)
+        if env is None:
+            env = Envelope.from_json(raw)  # one that cannot be decoded is not kept
+            kept = self._by_bytes
+            kept[raw] = env
+            if len(kept) > self.KEEP:
+                del kept[next(iter(kept))]  # the oldest: dicts keep insertion order
+        return env
+
+
+_ENVELOPES = _SharedEnvelopes()
+
+
 @dataclass
 class Projection:
     """What a read model is: its name, the topics it reads, its tables, its handlers."""
@@ -341,9 +385,11 @@ class ProjectionRunner:
         """Decode a batch: envelopes, their origin, and the events the handlers will get."""
         prepared = Prepared([], [], {})
         handlers, registry = self.projection.handlers, self.projection.registry
+        shared = _ENVELOPES.shared
         for record in records:
             try:
-                env = Envelope.from_json(record.value or b"")
+                raw = record.value or b""
+                env = _ENVELOPES.decode(raw) if shared(record.topic) else Envelope.from_json(raw)
                 self._check_origin(record.topic, env)
             except (EventDecodingError, RefusedEvent) as exc:
                 prepared.dead.append(DeadLetter(record, exc))
@@ -770,6 +816,8 @@ class LiveProjection:
         self._paused_logged = False
         self._consuming: asyncio.Task[None] | None = None
         self._batch_started = 0.0
+        self._joined = False
+        """Counted among the readers of its topics (`_SharedEnvelopes`)."""
 
     async def start(self) -> None:
         """Its schema, its dead-letter producer, and its consumer joining the group. When one
@@ -796,6 +844,9 @@ class LiveProjection:
                         await started.stop()
             self.consumer = self._producer = None
             raise
+        if not self._joined:
+            _ENVELOPES.join(self.runner.topics)
+            self._joined = True
         self._consuming = asyncio.create_task(self._consume(consumer))
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
@@ -851,6 +902,9 @@ class LiveProjection:
         """After `finish`: the consumer leaves its group (the partitions move at once), and the
         dead-letter producer flushes."""
         await self.finish()
+        if self._joined:
+            _ENVELOPES.leave(self.runner.topics)
+            self._joined = False
         if self.consumer is not None:
             with contextlib.suppress(Exception):
                 await self.consumer.stop()

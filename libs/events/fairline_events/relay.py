@@ -42,7 +42,8 @@ _IN_INDEX_ORDER = "SET enable_bitmapscan = off; SET enable_seqscan = off; SET en
 
 class Relay:
     BATCHES_IN_FLIGHT = 2
-    """Batches sent and not yet acknowledged; a crash re-sends at most these."""
+    """Batches sent and not yet acknowledged; a crash re-sends these, and what was
+    acknowledged since the last checkpoint saved (`save_every_seconds`)."""
     ENCODED_BETWEEN_YIELDS = 500
     """Events a batch's encoding takes in one go before it lets the loop run."""
 
@@ -55,7 +56,8 @@ class Relay:
         name: str = "relay",
         batch_size: int = 2000,
         idle_poll_seconds: float = 0.5,
-        read_every_seconds: float = 0.015,
+        read_every_seconds: float = 0.040,
+        save_every_seconds: float = 0.25,
     ) -> None:
         self.store = store
         self.kafka = kafka
@@ -66,13 +68,21 @@ class Relay:
         # Under a steady trickle of commits (each one notifies), a read follows the one before
         # only after this long, taking all that committed meanwhile: a few larger batches
         # (reads, sends, checkpoints) instead of one per command. A full batch, or the first
-        # commit after a quiet moment, is read at once.
+        # commit after a quiet moment, is read at once. As often as a projection starts a
+        # batch (`LiveProjection`, 40 ms): each send wakes every consumer of the topic for a
+        # fetch, so sending more often only costs them fetches, not latency.
         self.read_every_seconds = read_every_seconds
+        # An acknowledged batch's checkpoint is saved at once when the relay falls idle, else
+        # at most this often (and on a clean stop): a crash re-sends what was acknowledged
+        # since (consumers ignore re-sends), and a steady trickle costs no round trip per send.
+        self.save_every_seconds = save_every_seconds
         self.published = 0
         self.batches = 0
         """Batches read and handed to Kafka (a read that found nothing is none)."""
         self._wakeup = asyncio.Event()
         self._last_read = 0.0
+        self._saved = Checkpoint.start()
+        self._saved_at = 0.0
         self._partitions = _StreamPartitions([])
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -117,7 +127,7 @@ class Relay:
     async def _relay_until(self, stopping: asyncio.Event, reader: asyncpg.Connection) -> None:
         """Keep the database and Kafka busy at once: while one batch is handed to the
         producer, the next is read, and the one before is being acknowledged."""
-        checkpoint = await self.store.load_checkpoint(self.name)
+        checkpoint = self._saved = await self.store.load_checkpoint(self.name)
         producer: AIOKafkaProducer | None = None
         in_flight: deque[_InFlight] = deque()
         reading: asyncio.Future[list[EncodedEvent]] | None = None
@@ -145,10 +155,14 @@ class Relay:
                         done = in_flight.popleft()
                         await done.acknowledged()
                         checkpoint = done.checkpoint
-                        await self.store.save_checkpoint(self.name, checkpoint)
                         self.published += done.count
+                        due = self._saved_at + self.save_every_seconds
+                        if not batch or time.monotonic() >= due:
+                            await self._save(checkpoint)
                         backoff = 0.2
                     elif not batch:
+                        if checkpoint != self._saved:  # idle: nothing acknowledged goes unsaved
+                            await self._save(checkpoint)
                         await _wait_any(stopping, self._wakeup, self.idle_poll_seconds)
                 except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
                     log.warning(
@@ -161,7 +175,7 @@ class Relay:
                     reading = None
                     if reader.is_closed():  # the lock went with it: `run` stands in line again
                         raise
-                    while in_flight:  # resent from the saved checkpoint
+                    while in_flight:  # resent from the last acknowledged checkpoint
                         in_flight.popleft().abandon()
                     if producer is not None:
                         with contextlib.suppress(Exception):
@@ -169,7 +183,7 @@ class Relay:
                         producer = None
                     await _wait(stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
-            await self._drain(in_flight)
+            await self._drain(in_flight, checkpoint)
         finally:
             await _abandon_read(reading)
             while in_flight:
@@ -178,7 +192,9 @@ class Relay:
                 with contextlib.suppress(Exception):
                     await producer.stop()
 
-    async def _drain(self, in_flight: deque[_InFlight], within: float = 5.0) -> None:
+    async def _drain(
+        self, in_flight: deque[_InFlight], checkpoint: Checkpoint, within: float = 5.0
+    ) -> None:
         """A clean stop (SIGTERM): wait for the batches Kafka is acknowledging and keep the
         checkpoint, so the next leader does not send them again; after `within`, or on any
         error, the rest is abandoned and re-sent, as after a crash."""
@@ -187,8 +203,17 @@ class Relay:
                 while in_flight:
                     await in_flight[0].acknowledged()
                     done = in_flight.popleft()
-                    await self.store.save_checkpoint(self.name, done.checkpoint)
+                    checkpoint = done.checkpoint
                     self.published += done.count
+        if checkpoint != self._saved:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(within):
+                    await self._save(checkpoint)
+
+    async def _save(self, checkpoint: Checkpoint) -> None:
+        """Only ever a checkpoint whose events Kafka acknowledged."""
+        await self.store.save_checkpoint(self.name, checkpoint)
+        self._saved, self._saved_at = checkpoint, time.monotonic()
 
     def _read_after(
         self, reader: asyncpg.Connection, cursor: Checkpoint, *, paced: bool = True
@@ -374,19 +399,28 @@ class _InFlight:
     acks: asyncio.Future[list[object]]
     spans: list[trace.Span]
 
+    def __post_init__(self) -> None:
+        # The send spans end when Kafka answers, not when the relay next looks (up to a
+        # paced read later): a consumer's span of the event never ends before its send's.
+        if self.spans:
+            self.acks.add_done_callback(self._end_spans)
+
+    def _end_spans(self, _: object = None) -> None:
+        spans, self.spans = self.spans, []
+        for span in spans:
+            span.end()
+
     async def acknowledged(self) -> None:
         try:
             await self.acks
         finally:
-            for span in self.spans:
-                span.end()
+            self._end_spans()
 
     def abandon(self) -> None:
         self.acks.cancel()
         with contextlib.suppress(BaseException):
             self.acks.exception()
-        for span in self.spans:
-            span.end()
+        self._end_spans()
 
 
 async def _abandon_read(reading: asyncio.Future[list[EncodedEvent]] | None) -> None:
