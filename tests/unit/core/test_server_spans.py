@@ -12,6 +12,9 @@ from fairline_events import telemetry
 from fairline_events.context import current_trace_context
 from fairline_events.telemetry import ServerSpans
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -75,3 +78,32 @@ async def test_requests_without_a_caller_trace_each_start_their_own() -> None:
     assert len(set(traces)) == 2 and "0" * 32 not in traces
     assert all(context["traceparent"].endswith("-01") for context in seen)
     assert current_trace_context() == {}  # the request's span ended with it
+
+
+@pytest.mark.usefixtures("unexported")
+async def test_a_callers_baggage_never_rides_into_the_events_trace_context() -> None:
+    app, seen = app_seeing_trace_context()
+    caller = {
+        "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01",
+        "baggage": "visitor=" + "x" * 4000,
+    }
+
+    await answers(app, caller)
+
+    assert set(seen[0]) == {"traceparent"}
+    assert seen[0]["traceparent"].split("-")[1] == CALLER_TRACE
+
+
+def test_spans_go_unrecorded_only_while_the_provider_has_no_processor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against the SDK's real provider: the day it keeps its processors elsewhere, this
+    fails here rather than every request recording (or failing) in production."""
+    provider = TracerProvider()
+    monkeypatch.setattr(telemetry, "_unexported", provider)
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    assert telemetry._unseen()
+
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+
+    assert not telemetry._unseen()
