@@ -101,6 +101,16 @@ class SalesDesks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def close(self, pool: asyncpg.Pool) -> None:
+        """A clean stop: the renewal under way ends, and the slot is given back, so the
+        desks left share out this one's shards at once instead of after `ALIVE` seconds."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.slot is not None and self._pid == os.getpid():
+            await pool.execute("DELETE FROM sales_desks WHERE holder = $1", self._holder)
+        self.slot, self.desk, self._renewed = None, ALONE, -HEARTBEAT
+
     async def renew(self, pool: asyncpg.Pool) -> Desk:
         holder = self.holder
         try:

@@ -8,6 +8,7 @@ from fairline_events.service import ServiceDefinition
 
 from .api import catalogue_router, gates_router, orders_router, read_models_router, visitors_router
 from .domain.events import registry
+from .handlers import rotation
 from .jobs import expiry_job
 from .projections import views
 
@@ -27,4 +28,5 @@ definition = ServiceDefinition(
     projections=[views],
     migrations=[resources.files("tickets") / "migrations"],
     jobs=[expiry_job],
+    on_stop=[rotation.desks.close] if rotation.desks is not None else [],
 )

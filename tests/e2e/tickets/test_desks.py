@@ -118,3 +118,16 @@ async def test_desks_number_themselves_among_the_live_ones_and_a_dead_one_drops_
     await third.renew(pool)
     assert third.slot == first.slot
     assert {(await second.renew(pool)).number, (await third.renew(pool)).number} == {0, 1}
+
+
+async def test_a_desk_that_stops_cleanly_gives_its_shards_back_at_once(api: Api) -> None:
+    pool = api.runtime.pool
+    leaving, staying = SalesDesks(), SalesDesks()
+    await asyncio.gather(leaving.renew(pool), staying.renew(pool))
+    assert (await staying.renew(pool)).of == 2
+    leaving.keep(pool)  # a renewal under way when the process is told to stop
+
+    await leaving.close(pool)
+
+    assert leaving.desk == Desk() and leaving.slot is None
+    assert await staying.renew(pool) == Desk(number=0, of=1)  # not ALIVE seconds later
