@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -315,39 +316,29 @@ def _include_flat(app: FastAPI, router: APIRouter) -> None:
     router is matched as a whole, and once more when it is selected: a hold's request went
     through four matches of whole routers (23 routes) before its route ran; flat, the app's
     routes are tried once each, in the same order, so the same route answers."""
+    if router.on_startup or router.on_shutdown:
+        raise TypeError(f"{router!r}: a service's routers have no startup or shutdown steps")
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r}: a service's routers hold only API routes")
-        app.router.add_api_route(
-            route.path,
-            route.endpoint,
-            response_model=route.response_model,
-            status_code=route.status_code,
-            tags=list(route.tags),
-            dependencies=list(route.dependencies),
-            summary=route.summary,
-            description=route.description,
-            response_description=route.response_description,
-            responses=dict(route.responses),
-            deprecated=route.deprecated,
-            methods=route.methods,
-            operation_id=route.operation_id,
-            response_model_include=route.response_model_include,
-            response_model_exclude=route.response_model_exclude,
-            response_model_by_alias=route.response_model_by_alias,
-            response_model_exclude_unset=route.response_model_exclude_unset,
-            response_model_exclude_defaults=route.response_model_exclude_defaults,
-            response_model_exclude_none=route.response_model_exclude_none,
-            include_in_schema=route.include_in_schema,
-            response_class=route.response_class,
-            name=route.name,
-            route_class_override=_quick(type(route)),
-            callbacks=route.callbacks,
-            openapi_extra=route.openapi_extra,
-            generate_unique_id_function=route.generate_unique_id_function,
-            strict_content_type=route.strict_content_type,
-            max_body_size=route.max_body_size,
-        )
+        copied = {name: _copied(getattr(route, name)) for name in ROUTE_ARGUMENTS}
+        app.router.add_api_route(**copied, route_class_override=_quick(type(route)))
+
+
+ROUTE_ARGUMENTS = tuple(
+    name
+    for name in inspect.signature(APIRouter.add_api_route).parameters
+    if name not in ("self", "route_class_override")
+)
+"""Every argument FastAPI's `add_api_route` takes, each read from the route's attribute of
+the same name: one a new FastAPI adds is carried over too, or fails loudly (no attribute)."""
+
+
+def _copied(value: Any) -> Any:
+    """Lists and dicts as copies: the app's route must not share them with the router's."""
+    if isinstance(value, list):
+        return list(value)
+    return dict(value) if isinstance(value, dict) else value
 
 
 class _QuickMatch(APIRoute):

@@ -3,16 +3,29 @@ them: every request reaches the route it reached when the routers were included 
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
 import httpx
 import pytest
 from booths.service import definition as booths
-from fairline_events.service import ServiceDefinition, build_app
+from fairline_events.service import (
+    ROUTE_ARGUMENTS,
+    ServiceDefinition,
+    _quick,
+    _QuickMatch,
+    build_app,
+)
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 from unit.core.test_contracts import SETTINGS, definitions
+
+
+def settled(value: Any) -> Any:
+    """A FastAPI default as the value it stands for."""
+    return value.value if isinstance(value, DefaultPlaceholder) else value
 
 
 def concrete(path: str) -> str:
@@ -56,3 +69,41 @@ async def test_a_route_answers_its_path_another_method_is_405_an_unknown_path_40
     wrong = await answer(app, "GET", hold)
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
     assert (await answer(app, "POST", "/editions/ciftis-2021/no-such-thing")).status_code == 404
+
+
+@pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.name)
+def test_the_apps_routes_are_the_routers_routes_in_every_argument(
+    definition: ServiceDefinition,
+) -> None:
+    app = build_app(definition, SETTINGS)
+    declared = [r for router in definition.routers for r in router.routes]
+    flat = [r for r in app.router.routes if isinstance(r, _QuickMatch)]  # the services' own
+    assert ROUTE_ARGUMENTS and len(flat) == len(declared)
+    for original, route in zip(declared, flat, strict=True):
+        for name in ROUTE_ARGUMENTS:
+            expected = getattr(original, name)
+            if name == "responses":  # the app's own (its error bodies) under the route's
+                expected = {**app.router.responses, **expected}
+            assert settled(getattr(route, name)) == settled(expected), (route.path, name)
+
+
+@pytest.mark.parametrize("root_path", ["", "/fairline"])
+@pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.name)
+def test_a_quick_match_answers_as_fastapis_own_for_every_path(
+    definition: ServiceDefinition, root_path: str
+) -> None:
+    declared = [r for router in definition.routers for r in router.routes]
+    paths = {concrete(r.path) for r in declared if isinstance(r, APIRoute)} | {"/no/such/path"}
+    for route in declared:
+        assert isinstance(route, APIRoute)
+        quick = _quick(type(route))(route.path, route.endpoint, methods=route.methods)
+        for path, method in itertools.product(paths, ["GET", "POST", "PUT", "DELETE"]):
+            scope = {
+                "type": "http",
+                "method": method,
+                "path": root_path + path,
+                "root_path": root_path,
+            }
+            quick_match, _ = quick.matches(dict(scope))
+            own_match, _ = APIRoute.matches(quick, dict(scope))
+            assert quick_match == own_match, (route.path, method, path)
