@@ -616,10 +616,11 @@ async def check_in(command: CheckIn, streams: Streams) -> list[DomainEvent]:
 
 def _trusted_keys(streams: Streams, edition_code: str, key_id: str) -> signing.SigningKeys | None:
     """The edition's keys as this process last read them committed, when they hold the key
-    the code names: a key once activated stays trusted (rotating only adds one), so a code
-    it verifies is genuine whatever the keys' stream has gained since, and the scan need not
-    read them again nor have the append check their version. None when the key is not known
-    here (a code signed with a key rotated in by another process, or a forgery): then read."""
+    the code names: a key once activated stays trusted and unchanged (`signing.rotate` only
+    adds a new id), so a code it verifies is genuine whatever the keys' stream has gained
+    since, and the scan need not read them again nor have the append check their version.
+    None when the key is not known here (a code signed with a key rotated in by another
+    process, or a forgery): then read."""
     keys = streams.known(SIGNING_KEYS, signing_keys_stream(edition_code))
     return keys if keys is not None and key_id in keys.keys else None
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fairline_events.errors import DomainError
 from fairline_events.store import EventStore
 from support.waiting import eventually
+from tickets import handlers
 from tickets.domain.commands import CheckIn, PlaceOrder, Scanned
 from tickets.domain.events import TicketAdmitted, registry
 from tickets.domain.qr import QrRefused, payload_of, read_code, sign_code
@@ -220,13 +221,22 @@ async def test_a_gate_verifies_offline_with_the_public_keys_and_keys_rotate(api:
 
 
 async def test_a_process_knowing_only_the_older_key_admits_codes_of_a_key_rotated_elsewhere(
-    api: Api,
+    api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A scan verifies with the keys its process last read when they hold the code's key,
     without reading them again; a code naming a key rotated in by another process makes it
     read them, and a code with a key of nobody's is still a forgery."""
     [first, second] = await issued_tickets(api, 2, "kn")
     other = EventStore(api.runtime.pool, registry)  # another API process: a cache of its own
+    known: list[bool] = []  # per scan: verified with the keys last read, without reading them
+    trusted_keys = handlers._trusted_keys
+
+    def noting(*args: Any) -> SigningKeys | None:
+        keys = trusted_keys(*args)
+        known.append(keys is not None)
+        return keys
+
+    monkeypatch.setattr(handlers, "_trusted_keys", noting)
 
     async def scanned(qr: str, scan_id: str) -> str:
         command = CheckIn(
@@ -262,3 +272,4 @@ async def test_a_process_knowing_only_the_older_key_admits_codes_of_a_key_rotate
         ),
     )
     assert await scanned(forged, "k-3") == "qr_altered"  # a real ticket's, signed by nobody's
+    assert known == [False, False, True]  # read at first, read for the new key, then known

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from fairline_events.errors import DomainError
+from tickets.domain import signing
 from tickets.domain.qr import QrRefused, b64, read_code
 from tickets.domain.signing import SigningKeys
+from tickets.handlers import new_signing_key
 from tickets.payments import DevPay
 
 from .history import EDITION, KEY_ID, PUBLIC, qr_of, ticket
+
+NOW = datetime(2021, 9, 1, 9, tzinfo=UTC)
 
 
 def test_a_code_says_what_a_gate_needs_and_verifies_with_the_public_key_alone() -> None:
@@ -65,3 +70,19 @@ def test_the_dev_provider_signs_what_it_says_and_nothing_else_verifies() -> None
     with pytest.raises(DomainError) as refused:
         provider.verify(old_body, old_signature)
     assert refused.value.code == "stale_notification"
+
+
+def test_a_key_id_once_activated_is_never_given_another_public_key() -> None:
+    """Scans verify with the keys their process last read: that holds only while a key id,
+    once trusted, keeps its public half."""
+    first = new_signing_key(EDITION, "k-1")
+    keys = SigningKeys(EDITION)
+    for event in signing.rotate(first, keys=keys, now=NOW):
+        keys = signing.evolve(keys, event)
+    again = new_signing_key(EDITION, "k-1")  # the same id, another key pair
+
+    with pytest.raises(DomainError) as refused:
+        signing.rotate(again, keys=keys, now=NOW)
+
+    assert refused.value.code == "signing_key_exists"
+    assert keys.keys == {"k-1": first.public_key}

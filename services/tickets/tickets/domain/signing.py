@@ -16,6 +16,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fairline_events.decider import Fold
+from fairline_events.errors import Conflict
 from fairline_events.registry import DomainEvent
 
 from .commands import RotateSigningKey
@@ -56,6 +57,12 @@ def initial_keys(stream_id: str) -> SigningKeys:
 
 
 def rotate(command: RotateSigningKey, *, keys: SigningKeys, now: datetime) -> list[DomainEvent]:
+    """A key id is activated once and its public half never changes: a scan may verify with
+    the keys its process last read (`handlers._trusted_keys`) only because of this."""
+    if command.key_id in keys.keys:
+        raise Conflict(
+            f"signing key {command.key_id!r} is already this edition's", code="signing_key_exists"
+        )
     return [
         SigningKeyActivated(
             edition_code=command.edition_code,
