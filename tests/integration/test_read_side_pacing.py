@@ -60,9 +60,9 @@ async def test_a_trickle_of_holds_is_relayed_and_applied_in_batches_each_once(
 
 
 async def test_the_relay_saves_its_checkpoint_once_the_trickle_stops(pipeline: Pipeline) -> None:
-    """While commits keep coming the checkpoint is saved at most every quarter second; once
-    the relay falls idle, everything Kafka acknowledged is saved: a restart re-sends nothing
-    (and its lag reads zero)."""
+    """While commits keep coming the relay saves its checkpoint at most every quarter second
+    (relay.py); once it falls idle, everything Kafka acknowledged is saved: a restart
+    re-sends nothing (and its lag reads zero)."""
     await trickle(pipeline.store, 40, every_s=0.002)
     last = await pipeline.store.pool.fetchval(
         "SELECT tx_id::text::bigint AS tx FROM events ORDER BY position DESC LIMIT 1"

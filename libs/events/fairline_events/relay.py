@@ -401,7 +401,8 @@ class _InFlight:
 
     def __post_init__(self) -> None:
         # The send spans end when Kafka answers, not when the relay next looks (up to a
-        # paced read later): a consumer's span of the event never ends before its send's.
+        # paced read later), so they measure the send; a consumer may still fetch the record
+        # before the producer hears the acknowledgement, its span ending first.
         if self.spans:
             self.acks.add_done_callback(self._end_spans)
 
