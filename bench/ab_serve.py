@@ -65,12 +65,8 @@ def threads(pid: int) -> dict[str, float]:
     """CPU seconds so far of each thread of the process tree's root (name/tid)."""
     found = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        stat = (task / "stat").read_text()
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        found[f"{name}/{task.name}"] = (int(fields[11]) + int(fields[12])) / os.sysconf(
-            "SC_CLK_TCK"
-        )
+        thread = cpu.stat(task / "stat")
+        found[f"{thread.name}/{task.name}"] = thread.seconds
     return found
 
 

@@ -13,8 +13,36 @@ import resource
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Stat(NamedTuple):
+    """What the bench reads of a process (or thread) in /proc: its name, its parent, its
+    CPU seconds so far, and those of its children that have ended (reaped)."""
+
+    name: str
+    parent: int
+    seconds: float
+    reaped_seconds: float
+
+
+def stat(path: Path | str) -> Stat:
+    """`/proc/<pid>/stat` (or a thread's `/proc/<pid>/task/<tid>/stat`) read once."""
+    text = Path(path).read_text()
+    # The name is in parentheses and may hold spaces; the fields after it are fixed.
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    user, system, children_user, children_system = (int(f) for f in fields[11:15])
+    return Stat(
+        name, int(fields[1]), (user + system) / _TICKS, (children_user + children_system) / _TICKS
+    )
+
+
+def seconds(pid: int) -> float:
+    """A process's CPU seconds so far."""
+    return stat(f"/proc/{pid}/stat").seconds
 
 
 def _processes() -> dict[int, tuple[str, int, float]]:
@@ -24,14 +52,10 @@ def _processes() -> dict[int, tuple[str, int, float]]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            process = stat(entry / "stat")
         except OSError:
             continue
-        # The name is in parentheses and may hold spaces; the fields after it are fixed.
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parent, user, system = int(fields[1]), int(fields[11]), int(fields[12])
-        found[int(entry.name)] = (name, parent, (user + system) / _TICKS)
+        found[int(entry.name)] = (process.name, process.parent, process.seconds)
     return found
 
 

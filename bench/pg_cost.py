@@ -98,12 +98,6 @@ Cpu = dict[int, tuple[str, float]]
 """pid: (process title, CPU seconds so far)."""
 
 
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat[stat.rindex(")") + 2 :].split()
-
-
 def _children(parent: int) -> Cpu:
     """The postmaster's children: each backend and background process."""
     found = {}
@@ -111,21 +105,20 @@ def _children(parent: int) -> Cpu:
         if not entry.name.isdigit():
             continue
         try:
-            fields = _stat(int(entry.name))
+            process = cpu.stat(entry / "stat")
             title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
             continue
-        if int(fields[1]) == parent:
-            found[int(entry.name)] = (title, (int(fields[11]) + int(fields[12])) / cpu._TICKS)
+        if process.parent == parent:
+            found[int(entry.name)] = (title, process.seconds)
     return found
 
 
 def _postmaster(pid: int) -> tuple[float, float]:
     """CPU seconds of the postmaster itself, and of its children that have ended (reaped:
     autovacuum workers, closed connections)."""
-    fields = _stat(pid)
-    own = (int(fields[11]) + int(fields[12])) / cpu._TICKS
-    return own, (int(fields[13]) + int(fields[14])) / cpu._TICKS
+    postmaster = cpu.stat(f"/proc/{pid}/stat")
+    return postmaster.seconds, postmaster.reaped_seconds
 
 
 def _socket_owners() -> dict[int, int]:

@@ -25,8 +25,8 @@ from fairline_events.db import migrate
 from fairline_events.store import _LOAD
 from fairline_stack.postgres import PostgresServer
 
+from . import cpu
 from .common import free_port, say
-from .cpu import _TICKS
 
 READS = {
     "statement": _LOAD,
@@ -34,12 +34,6 @@ READS = {
     " FROM public.fairline_load($1::text[], $2::int[])",
 }
 CALLS = int(os.environ.get("PG_READ_CALLS", "4000"))
-
-
-def _backend_cpu(pid: int) -> float:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 async def _per_call(url: str, sql: str) -> float:
@@ -54,10 +48,10 @@ async def _per_call(url: str, sql: str) -> float:
 
         for _ in range(200):
             await read.fetch(*wanted())
-        start = _backend_cpu(backend)
+        start = cpu.seconds(backend)
         for _ in range(CALLS):
             await read.fetch(*wanted())
-        return (_backend_cpu(backend) - start) * 1e6 / CALLS
+        return (cpu.seconds(backend) - start) * 1e6 / CALLS
     finally:
         await conn.close()
 
