@@ -11,11 +11,7 @@ visitor's key, an erasure, a new signing key's private half.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -31,7 +27,7 @@ from fairline_events.shredding import KeyStore
 from fairline_events.store import EventStore
 from fairline_events.transact import After, Outcome, Streams, command_handler
 
-from .desks import ALONE, Desk, SalesDesks
+from . import shards
 from .domain import order as orders
 from .domain import product as products
 from .domain import quota as quotas
@@ -59,6 +55,7 @@ from .domain.quota import QUOTA, Quota
 from .domain.signing import SIGNING_KEYS, signing_keys_stream
 from .domain.ticket import TICKET, Ticket, ticket_stream
 from .domain.visitor import VISITOR, visitor_stream
+from .shards import SHARD_WAIT, ShardRotation, rotation
 
 visitor_keys = KeyStore("visitor_keys")
 
@@ -263,17 +260,18 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     quotas are then read unlocked first, so that a sold-out answer takes no lock and five
     thousand buyers for the last places are told side by side.
 
-    The shard is the one this process gave an order least lately (`Rotation`), among those
-    not known to lack room, and not one whose writer lost a race in the last second: the
-    orders a process has in flight at once then each write another shard, instead of two of
-    them racing for one (the loser, and every order on that shard for a second after, would
-    take the locked path: 95% of orders at 250/s when the shard was the order id's). Of the
-    shards free in this process, its desk's own come first (`desks.Desk`): two processes
-    then keep to their own shards, and take another's only while all theirs are busy."""
+    The shard is the one this process gave an order least lately (`shards.ShardRotation`),
+    among those not known to lack room, and not one whose writer lost a race in the last
+    second: the orders a process has in flight at once then each write another shard,
+    instead of two of them racing for one (the loser, and every order on that shard for a
+    second after, would take the locked path: 95% of orders at 250/s when the shard was the
+    order id's). Of the shards free in this process, its desk's own come first
+    (`desks.Desk`): two processes then keep to their own shards, and take another's only
+    while all theirs are busy."""
     roomy = _roomy_shards(streams.known, command)
     if not roomy:
         return []
-    spread = _rotation.get() or rotation
+    spread = shards.current()
 
     def preference(stream_ids: list[str]) -> tuple[bool, bool, bool, int, bool, int]:
         # a retry keeps the shard it holds locked already: another would hold two locks
@@ -289,154 +287,6 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     own = min(roomy, key=preference)
     spread.give(own)
     return own
-
-
-class Rotation:
-    """Which quota shards this process's orders are writing now (`placing`), and when it
-    gave an order each shard last (a count, not a time): a hint for spreading the orders in
-    flight over the shards. Bounded like the store's cache."""
-
-    def __init__(
-        self, size: int = 20_000, *, desk: Desk = ALONE, desks: SalesDesks | None = None
-    ) -> None:
-        self.desk = desk
-        """Which shards of each quota this process prefers (all, alone)."""
-        self.desks = desks
-        """Where `desk` is kept current from, if it is (the API's rotation)."""
-        self._given: OrderedDict[str, int] = OrderedDict()
-        self._count = 0
-        self._size = size
-        self._busy: Counter[str] = Counter()
-        self._placing: ContextVar[list[str] | None] = ContextVar("shards_placing", default=None)
-        self._waiting: deque[tuple[frozenset[str], asyncio.Future[None]]] = deque()
-        """Orders waiting for a shard: the streams of the shards they may take, and how to
-        wake them."""
-
-    def keep_desk(self, store: EventStore) -> None:
-        """This process's desk, renewed now and then in the background (a hint only)."""
-        if self.desks is not None:
-            self.desks.keep(store.pool)
-            self.desk = self.desks.desk
-
-    def owns(self, stream_ids: Sequence[str]) -> bool:
-        """Whether the shard (its stream on each day and venue) is this desk's own."""
-        return all(self.desk.owns(quotas.shard_of(s)) for s in stream_ids)
-
-    def last(self, stream_ids: Sequence[str]) -> int:
-        """-1 for a shard never given: it comes first."""
-        return max((self._given.get(s, -1) for s in stream_ids), default=-1)
-
-    def busy(self, stream_ids: Sequence[str]) -> int:
-        return max((self._busy[s] for s in stream_ids), default=0)
-
-    def give(self, stream_ids: Sequence[str]) -> None:
-        self._count += 1
-        for stream_id in stream_ids:
-            self._given[stream_id] = self._count
-            self._given.move_to_end(stream_id)
-        while len(self._given) > self._size:
-            self._given.popitem(last=False)
-        placing = self._placing.get()
-        if placing is not None:
-            fresh = [s for s in stream_ids if s not in placing]
-            placing.extend(fresh)
-            self._busy.update(fresh)
-
-    def given_here(self, stream_ids: Sequence[str]) -> bool:
-        """Whether the order being placed was given these already (`free_shard`)."""
-        placing = self._placing.get()
-        return placing is not None and all(s in placing for s in stream_ids)
-
-    @contextlib.contextmanager
-    def choosing(self) -> Iterator[None]:
-        """`place_order` chooses shards with this rotation in the block: another process's,
-        in a test that plays two (the handler otherwise uses the process's)."""
-        token = _rotation.set(self)
-        try:
-            yield
-        finally:
-            _rotation.reset(token)
-
-    @contextlib.contextmanager
-    def placing(self) -> Iterator[None]:
-        """While one order is placed: the shards it was given are busy until it is done."""
-        given: list[str] = []
-        token = self._placing.set(given)
-        try:
-            yield
-        finally:
-            self._placing.reset(token)
-            self._busy -= Counter(given)  # keeps only the shards still being written
-            if given:
-                self._wake_one(given)
-
-    async def free_shard(
-        self,
-        choices: Sequence[Sequence[str]],
-        *,
-        within: float,
-        contended: Callable[[Sequence[str]], bool] = lambda _: False,
-    ) -> None:
-        """Wait, at most `within` seconds, while every shard of `choices` is being written by
-        an order of this process, and first (`OWN_WAIT` at most) while every one this desk
-        owns is, then give the order being placed the best of them at once: it queues here,
-        holding no connection and no lock, instead of racing one in flight (and then
-        queueing on the shard's lock), or another desk on that desk's own shards. Given
-        here, before the order's first await, so orders arriving meanwhile see it busy."""
-        if not choices:  # none known to have room: nothing to wait for
-            return
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        own = [c for c in choices if self.owns(c)]
-        phases = [(choices, start + within)]
-        if own and len(own) < len(choices):  # a moment's wait for its own, then any
-            phases.insert(0, (own, start + min(OWN_WAIT, within)))
-        for wanted, until in phases:
-            if await self._one_free(wanted, until):
-                break
-        # its own even if contended (another desk wrote it, racing): locked, the order
-        # queues behind that desk's at most, where another's would spread the race
-        self.give(
-            min(
-                choices,
-                key=lambda c: (self.busy(c), not self.owns(c), contended(c), self.last(c)),
-            )
-        )
-
-    async def _one_free(self, choices: Sequence[Sequence[str]], until: float) -> bool:
-        """Whether one of `choices` is free (no order of this process writes it) by `until`
-        (the loop's clock): waits for the orders writing them to be done."""
-        loop = asyncio.get_running_loop()
-        wanted = frozenset(s for c in choices for s in c)
-        while all(self.busy(c) for c in choices):
-            left = until - loop.time()
-            if left <= 0:
-                return False
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._waiting.append((wanted, waiter))
-            try:
-                await asyncio.wait_for(waiter, left)
-            except TimeoutError:
-                return False
-        return True
-
-    def _wake_one(self, freed: Sequence[str]) -> None:
-        """The first order waiting for one of the shards `freed`: another quota's stay."""
-        for entry in list(self._waiting):
-            wanted, waiter = entry
-            if waiter.done() or waiter.get_loop().is_closed():
-                self._waiting.remove(entry)
-            elif not wanted.isdisjoint(freed):
-                self._waiting.remove(entry)
-                waiter.set_result(None)
-                return
-
-
-_rotation: ContextVar[Rotation | None] = ContextVar("rotation", default=None)
-"""The rotation `place_order` chooses shards with, when not the process's (`choosing`)."""
-
-rotation = Rotation(desks=SalesDesks())
-"""This process's: its orders, and its desk among the API processes placing orders."""
 
 
 @command_handler
@@ -505,7 +355,7 @@ async def place_order(command: PlaceOrder, streams: Streams) -> list[DomainEvent
 
 
 async def place_order_spread(
-    store: EventStore, command: PlaceOrder, context: CommandContext, *, at: Rotation = rotation
+    store: EventStore, command: PlaceOrder, context: CommandContext, *, at: ShardRotation = rotation
 ) -> Outcome:
     """`place_order`, with the shards it writes marked busy in this process until it is
     done: the other orders in flight are given other shards while one is free, and wait
@@ -520,16 +370,6 @@ async def place_order_spread(
             contended=store.contended,
         )
         return await place_order(store, command, context)
-
-
-SHARD_WAIT = 1.0
-"""Seconds an order waits at most for a shard no order of this process is writing."""
-
-OWN_WAIT = 0.25
-"""Seconds of those an order waits for one of its desk's own shards while another desk's is
-free: a few orders' time on a busy box (a race with that desk costs the loser the locked
-path, and that shard the optimistic one for a second), not more: a desk that died holds its
-slot for `desks.ALIVE` seconds, and its shards are then only taken after this wait."""
 
 
 def _likely_shards(streams: Streams, command: PlaceOrder) -> list[str]:

@@ -8,9 +8,9 @@ from fairline_events.service import ServiceDefinition
 
 from .api import catalogue_router, gates_router, orders_router, read_models_router, visitors_router
 from .domain.events import registry
-from .handlers import rotation
 from .jobs import expiry_job
 from .projections import views
+from .shards import rotation
 
 definition = ServiceDefinition(
     name="tickets",

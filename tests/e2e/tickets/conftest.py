@@ -17,6 +17,7 @@ from fairline_events.settings import ServiceSettings
 from fairline_events.shredding import new_key, seal
 from fairline_events.store import EventStore, StreamAppend
 from support.serving import serving
+from tickets.domain.commands import PlaceOrder
 from tickets.domain.events import VisitorRegistered
 from tickets.domain.values import FAIR_TIME
 from tickets.domain.visitor import visitor_stream
@@ -178,6 +179,20 @@ async def seed_visitors(
         ]
         await store.append_streams(appends, context)
     return ids
+
+
+def day_order(
+    order_id: str, visitor_ids: Sequence[str], product_code: str = "day-cncc"
+) -> PlaceOrder:
+    """An order of the visitors' account `visitor-1` for the fair's first day."""
+    return PlaceOrder(
+        order_id=order_id,
+        edition_code=EDITION,
+        product_code=product_code,
+        account="visitor-1",
+        visitor_ids=list(visitor_ids),
+        day=DAY1,
+    )
 
 
 def at(moment: datetime) -> CommandContext:

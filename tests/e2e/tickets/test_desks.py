@@ -12,12 +12,12 @@ from fairline_events.errors import DomainError
 from fairline_events.store import EventStore
 from tickets.desks import ALIVE, Desk, SalesDesks
 from tickets.domain import quota as quotas
-from tickets.domain.commands import PlaceOrder
 from tickets.domain.events import QuotaKey, QuotaTaken, registry
 from tickets.domain.quota import QUOTA
-from tickets.handlers import Rotation, place_order_spread
+from tickets.handlers import place_order_spread
+from tickets.shards import ShardRotation
 
-from .conftest import DAY1, EDITION, MORNING, Api, at, seed_visitors
+from .conftest import DAY1, EDITION, MORNING, Api, at, day_order, seed_visitors
 
 pytestmark = pytest.mark.infra
 
@@ -31,7 +31,7 @@ class Process:
 
     def __init__(self, api: Api, desk: Desk) -> None:
         self.store = EventStore(api.runtime.pool, registry)
-        self.rotation = Rotation(desk=desk)
+        self.rotation = ShardRotation(desk=desk)
         self.shards: Counter[int] = Counter()
         self.in_flight = asyncio.Semaphore(IN_FLIGHT)
 
@@ -40,14 +40,7 @@ class Process:
             return await self._buy(visitor_id)
 
     async def _buy(self, visitor_id: str) -> str:
-        command = PlaceOrder(
-            order_id=f"o-{visitor_id}",
-            edition_code=EDITION,
-            product_code="day-cncc",
-            account="visitor-1",
-            visitor_ids=[visitor_id],
-            day=DAY1,
-        )
+        command = day_order(f"o-{visitor_id}", [visitor_id])
         try:
             outcome = await place_order_spread(self.store, command, CONTEXT, at=self.rotation)
         except DomainError as refused:

@@ -15,13 +15,13 @@ from fairline_events.errors import DomainError
 from fairline_events.store import EventStore
 from support.waiting import eventually
 from tickets import handlers
-from tickets.domain.commands import CheckIn, PlaceOrder, Scanned
+from tickets.domain.commands import CheckIn, Scanned
 from tickets.domain.events import TicketAdmitted, registry
 from tickets.domain.qr import QrRefused, payload_of, read_code, sign_code
 from tickets.domain.signing import SigningKeys
 from tickets.handlers import check_in, place_order
 
-from .conftest import DAY1, EDITION, MORNING, Api, at, seed_visitors
+from .conftest import DAY1, EDITION, MORNING, Api, at, day_order, seed_visitors
 
 pytestmark = pytest.mark.infra
 
@@ -35,14 +35,7 @@ async def issued_tickets(
         await api.quota(1000)
     visitors = await seed_visitors(api.store, count, account="visitor-1", prefix=prefix)
     for n in range(0, count, 10):
-        command = PlaceOrder(
-            order_id=f"{prefix}-o{n}",
-            edition_code=EDITION,
-            product_code="cncc-free",
-            account="visitor-1",
-            visitor_ids=visitors[n : n + 10],
-            day=DAY1,
-        )
+        command = day_order(f"{prefix}-o{n}", visitors[n : n + 10], product_code="cncc-free")
         await place_order(api.store, command, at(MORNING - timedelta(days=7)))
     tickets = []
     for n in range(0, count, 10):

@@ -15,12 +15,11 @@ from fairline_events.store import EventStore
 from support.waiting import eventually
 from tickets.api.orders import accept_notification
 from tickets.domain import quota as quotas
-from tickets.domain.commands import PlaceOrder
 from tickets.domain.events import QuotaKey, registry
 from tickets.domain.quota import QUOTA
 from tickets.handlers import place_order
 
-from .conftest import DAY1, EDITION, MORNING, Api, at, seed_visitors
+from .conftest import DAY1, EDITION, MORNING, Api, at, day_order, seed_visitors
 
 pytestmark = pytest.mark.infra
 
@@ -35,16 +34,8 @@ async def test_5000_concurrent_orders_for_1000_places_issue_exactly_1000_tickets
     started = time.monotonic()
 
     async def buy(visitor_id: str) -> str:
-        command = PlaceOrder(
-            order_id=f"o-{visitor_id}",
-            edition_code=EDITION,
-            product_code="day-cncc",
-            account="visitor-1",
-            visitor_ids=[visitor_id],
-            day=DAY1,
-        )
         try:
-            await place_order(api.store, command, context)
+            await place_order(api.store, day_order(f"o-{visitor_id}", [visitor_id]), context)
         except DomainError as refused:
             return refused.code
         return "held"

@@ -28,6 +28,17 @@ def settled(value: Any) -> Any:
     return value.value if isinstance(value, DefaultPlaceholder) else value
 
 
+def declared_routes(definition: ServiceDefinition) -> list[APIRoute]:
+    """The service's routes in the order its routers declare them (API routes only)."""
+    declared = [r for router in definition.routers for r in router.routes]
+    assert all(isinstance(r, APIRoute) for r in declared)
+    return [r for r in declared if isinstance(r, APIRoute)]
+
+
+def http_scope(method: str, path: str, root_path: str = "") -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": root_path + path, "root_path": root_path}
+
+
 def concrete(path: str) -> str:
     """The template's path with a made-up value in each parameter."""
     return re.sub(r"\{[^}]+\}", "x1", path)
@@ -38,18 +49,14 @@ def test_each_request_reaches_the_first_declared_route_of_its_path_and_method(
     definition: ServiceDefinition,
 ) -> None:
     app = build_app(definition, SETTINGS)
-    declared = [r for router in definition.routers for r in router.routes]
-    assert all(isinstance(r, APIRoute) for r in declared)
-    methods = {id(r): r.methods or set() for r in declared if isinstance(r, APIRoute)}
+    declared = declared_routes(definition)
+    methods = {id(r): r.methods or set() for r in declared}
     for route in declared:
-        assert isinstance(route, APIRoute)
         for method in methods[id(route)]:
             path = concrete(route.path)
-            scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+            scope = http_scope(method, path)
             first = next(
-                r
-                for r in declared
-                if isinstance(r, APIRoute) and r.path_regex.match(path) and method in methods[id(r)]
+                r for r in declared if r.path_regex.match(path) and method in methods[id(r)]
             )
             reached = next(r for r in app.router.routes if r.matches(scope)[0] == Match.FULL)
             assert getattr(reached, "endpoint", None) is first.endpoint, f"{method} {path}"
@@ -76,7 +83,7 @@ def test_the_apps_routes_are_the_routers_routes_in_every_argument(
     definition: ServiceDefinition,
 ) -> None:
     app = build_app(definition, SETTINGS)
-    declared = [r for router in definition.routers for r in router.routes]
+    declared = declared_routes(definition)
     flat = [r for r in app.router.routes if isinstance(r, _QuickMatch)]  # the services' own
     assert ROUTE_ARGUMENTS and len(flat) == len(declared)
     for original, route in zip(declared, flat, strict=True):
@@ -92,18 +99,11 @@ def test_the_apps_routes_are_the_routers_routes_in_every_argument(
 def test_a_quick_match_answers_as_fastapis_own_for_every_path(
     definition: ServiceDefinition, root_path: str
 ) -> None:
-    declared = [r for router in definition.routers for r in router.routes]
-    paths = {concrete(r.path) for r in declared if isinstance(r, APIRoute)} | {"/no/such/path"}
+    declared = declared_routes(definition)
+    paths = {concrete(r.path) for r in declared} | {"/no/such/path"}
     for route in declared:
-        assert isinstance(route, APIRoute)
         quick = _quick(type(route))(route.path, route.endpoint, methods=route.methods)
         for path, method in itertools.product(paths, ["GET", "POST", "PUT", "DELETE"]):
-            scope = {
-                "type": "http",
-                "method": method,
-                "path": root_path + path,
-                "root_path": root_path,
-            }
-            quick_match, _ = quick.matches(dict(scope))
-            own_match, _ = APIRoute.matches(quick, dict(scope))
+            quick_match, _ = quick.matches(http_scope(method, path, root_path))
+            own_match, _ = APIRoute.matches(quick, http_scope(method, path, root_path))
             assert quick_match == own_match, (route.path, method, path)

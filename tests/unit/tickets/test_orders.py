@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
-from fairline_events.testing import given
+from fairline_events.testing import Scenario, given
 from tickets.desks import Desk
 from tickets.domain.commands import (
     CancelOrder,
@@ -33,16 +33,14 @@ from tickets.domain.events import (
 from tickets.domain.order import ORDER, order_stream
 from tickets.domain.ticket import TICKET, ticket_stream
 from tickets.handlers import (
-    OWN_WAIT,
-    Rotation,
     cancel_order,
     expire_order,
     place_order,
     record_payment,
     refund_order,
-    rotation,
     set_quota,
 )
+from tickets.shards import OWN_WAIT, ShardRotation, rotation
 
 from .history import BEFORE, DAY1, DAY2, EDITION, left, product, quota, visitor
 
@@ -137,7 +135,7 @@ def test_two_desks_keep_to_their_own_shards_while_those_have_room() -> None:
     shop = given(product(), *quota(800), *(visitor(f"v-{n}") for n in range(16)))
     taken: dict[int, list[int]] = {0: [], 1: []}
     for n in range(16):
-        desk = Rotation(desk=Desk(number=n % 2, of=2))
+        desk = ShardRotation(desk=Desk(number=n % 2, of=2))
         with desk.choosing():
             events = shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
         taken[n % 2] += [e.shard for e in events if isinstance(e, QuotaTaken)]
@@ -150,7 +148,7 @@ def test_a_desk_whose_own_shards_are_full_sells_the_others() -> None:
     """A desk's preference strands nothing: with the other desk gone, the last places (in
     shards that were the other's) are sold by the one left."""
     shop = given(product(), *quota(8), *(visitor(f"v-{n}") for n in range(9)))
-    alone = Rotation(desk=Desk(number=1, of=2))
+    alone = ShardRotation(desk=Desk(number=1, of=2))
     shards = []
     with alone.choosing():
         for n in range(8):
@@ -168,24 +166,25 @@ def test_desks_share_out_every_shard_each_to_one() -> None:
         assert all(len(o) == 1 for o in owners), (of, owners)
 
 
-def test_an_order_skips_a_shard_known_to_be_full() -> None:
-    shop = given(product(), *quota(8), *(visitor(f"v-{n}") for n in range(9)))
-    for n in range(8):
+def sold_out_shop(places: int) -> Scenario:
+    """A shop whose `places` were each ordered by one visitor, and whose next order, by one
+    more visitor, was refused as sold out."""
+    shop = given(product(), *quota(places), *(visitor(f"v-{n}") for n in range(places + 1)))
+    for n in range(places):
         shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
     assert left(shop) == 0
     with pytest.raises(DomainError) as refused:
-        shop.when(place_order, order("o-8", "v-8"), at=BEFORE)
+        shop.when(place_order, order(f"o-{places}", f"v-{places}"), at=BEFORE)
     assert refused.value.code == "sold_out"
+    return shop
+
+
+def test_an_order_skips_a_shard_known_to_be_full() -> None:
+    sold_out_shop(8)
 
 
 def test_places_spread_over_shards_are_all_sold_and_the_capacity_follows_what_is_taken() -> None:
-    shop = given(product(), *quota(20), *(visitor(f"v-{n}") for n in range(21)))
-    for n in range(20):
-        shop.when(place_order, order(f"o-{n}", f"v-{n}"), at=BEFORE)
-    assert left(shop) == 0
-    with pytest.raises(DomainError) as refused:
-        shop.when(place_order, order("o-20", "v-20"), at=BEFORE)
-    assert refused.value.code == "sold_out"
+    shop = sold_out_shop(20)
     shop.when(expire_order, ExpireOrder(order_id="o-3"), at=BEFORE + timedelta(hours=1))
     with pytest.raises(DomainError) as refused:
         shop.when(set_quota, set_to(18), at=BEFORE)
@@ -306,7 +305,7 @@ async def test_an_order_waits_while_every_shard_with_room_is_being_written() -> 
     """Orders beyond one per shard queue in the process, holding nothing, rather than race
     an order in flight and then queue on the shard's lock; a shard freed wakes an order
     waiting for it, not one waiting for another quota's."""
-    shards = Rotation()
+    shards = ShardRotation()
     done = {"quota-a.0": asyncio.Event(), "quota-b.0": asyncio.Event()}
 
     async def in_flight(stream_id: str) -> None:
@@ -337,7 +336,7 @@ async def test_an_order_waits_a_moment_for_its_desks_own_shard_then_takes_anothe
     """Desk 0 of 2 owns the even shards: while its own is being written it waits for it
     rather than race the other desk on an odd one, but only `OWN_WAIT`, and an order that
     finds no shard with room (sold out) never waits."""
-    shards = Rotation(desk=Desk(number=0, of=2))
+    shards = ShardRotation(desk=Desk(number=0, of=2))
     choices = [["quota-a.0"], ["quota-a.1"]]
     own_done = asyncio.Event()
 
