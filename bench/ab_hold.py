@@ -19,7 +19,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +27,10 @@ sys.path[0] = root  # not bench/: its modules would shadow the services' (forums
 sys.path.insert(0, str(Path(root) / "tests"))
 
 from booths.service import definition  # noqa: E402
-from e2e.booths.harness import (  # noqa: E402
-    EDITION,
-    ExhibitorFeed,
-    add_booths,
-    admitted,
-    open_edition,
-    running,
-)
-from fairline_events.db import drop_database  # noqa: E402
-from fairline_events.kafka import delete_topics  # noqa: E402
+from e2e.booths.harness import EDITION  # noqa: E402
 from fairline_events.service import build_app  # noqa: E402
-from fairline_stack.resolve import infrastructure  # noqa: E402
 
-from bench.common import migrate_service, service_settings  # noqa: E402
+from bench.ab_edition import booths_on_sale, scratch_booths  # noqa: E402
 from bench.flame import sampling  # noqa: E402
 
 SIDE = os.path.basename(root.rstrip("/"))
@@ -92,19 +81,10 @@ async def call(app: Any, path: str, token: str, body: bytes) -> int:
 
 
 async def main() -> None:
-    infra = await infrastructure()
-    settings = service_settings(infra, f"abh{uuid.uuid4().hex[:6]}")
-    migrate_service("booths", settings)
     booths = [f"H-{n:05d}" for n in range(HOLDS + WARM)]
     exhibitors = [f"ax-{n:05d}" for n in range(EXHIBITORS)]
-    try:
-        async with running(settings) as api:
-            await open_edition(api, max_concurrent_holds=10)
-            for start in range(0, len(booths), 1000):
-                await add_booths(api, "E1", booths[start : start + 1000])
-            await ExhibitorFeed(settings).approve(*exhibitors)
-            await admitted(api, len(exhibitors), within=120)
-            token = "Bearer " + api.app.state.token_issuer.issue("ab-sales", ["sales"])
+    async with scratch_booths("abh") as settings:
+        token = await booths_on_sale(settings, booths, exhibitors)
         app = build_app(definition, settings, relay=False, projections=False, jobs=False)
         async with app.router.lifespan_context(app):
             pool = app.state.runtime.pool
@@ -157,9 +137,6 @@ async def main() -> None:
             ),
             flush=True,
         )
-    finally:
-        await drop_database(settings.service_database_url("booths"))
-        await delete_topics(settings.kafka, settings.fairline_topic_prefix)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 root = sys.argv[1]
@@ -27,26 +26,15 @@ sys.path[0] = root  # not bench/: its modules would shadow the services' (forums
 sys.path.insert(0, str(Path(root) / "tests"))
 
 import httpx  # noqa: E402
-from e2e.booths.harness import (  # noqa: E402
-    EDITION,
-    ExhibitorFeed,
-    add_booths,
-    admitted,
-    open_edition,
-    running,
-)
-from fairline_events.db import drop_database  # noqa: E402
-from fairline_events.kafka import delete_topics  # noqa: E402
-from fairline_stack.resolve import infrastructure  # noqa: E402
+from e2e.booths.harness import EDITION  # noqa: E402
 from support.serving import ready  # noqa: E402
 from support.waiting import eventually  # noqa: E402
 
 from bench import cpu  # noqa: E402
+from bench.ab_edition import booths_on_sale, scratch_booths  # noqa: E402
 from bench.common import (  # noqa: E402
     free_port,
-    migrate_service,
     service_process,
-    service_settings,
     stop,
 )
 from bench.flame import profiled  # noqa: E402
@@ -71,19 +59,10 @@ def threads(pid: int) -> dict[str, float]:
 
 
 async def main() -> None:
-    infra = await infrastructure()
-    settings = service_settings(infra, f"abs{uuid.uuid4().hex[:6]}")
-    migrate_service("booths", settings)
     booths = [f"S-{n:05d}" for n in range(HOLDS)]
     exhibitors = [f"sx-{n:05d}" for n in range(EXHIBITORS)]
-    try:
-        async with running(settings) as api:
-            await open_edition(api, max_concurrent_holds=10)
-            for start in range(0, len(booths), 2000):
-                await add_booths(api, "E1", booths[start : start + 2000])
-            await ExhibitorFeed(settings).approve(*exhibitors)
-            await admitted(api, len(exhibitors), within=180)
-            token = "Bearer " + api.app.state.token_issuer.issue("ab-sales", ["sales"])
+    async with scratch_booths("abs") as settings:
+        token = await booths_on_sale(settings, booths, exhibitors)
         port = free_port()
         args = ["serve", "--no-relay", "--no-projections", "--port", str(port)]
         server = service_process("booths", settings, *args, "--workers", str(WORKERS))
@@ -161,9 +140,6 @@ async def main() -> None:
                 )
         finally:
             stop(server)
-    finally:
-        await drop_database(settings.service_database_url("booths"))
-        await delete_topics(settings.kafka, settings.fairline_topic_prefix)
 
 
 if __name__ == "__main__":
