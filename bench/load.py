@@ -51,6 +51,9 @@ class LoadResult:
     errors: Counter[str] = field(default_factory=Counter)
     lag_ms: list[float] = field(default_factory=list)
     """How late each request left against its schedule: the generator's own delay."""
+    timeline: list[tuple[float, float]] = field(default_factory=list)
+    """(seconds from the first send, latency in ms) of each answer; BENCH_TIMELINE=<file>
+    appends every run's, with its start as a Unix time."""
     last_answer_s: float = 0.0
     """From the first request sent until the last answer came back."""
 
@@ -202,6 +205,12 @@ def _result(rate: int, seconds: float, encoded: str) -> LoadResult:
         result.last_answer_s = max(result.last_answer_s, answered)
         # From the request's scheduled start: a late send counts against the result.
         result.latencies_ms.append(lag + hit["latency"] / 1e6)
+        result.timeline.append((round(_sent_at(hit) - start, 4), result.latencies_ms[-1]))
+    timeline = os.environ.get("BENCH_TIMELINE")
+    if timeline:  # where in a run the slow answers fall, to lay beside other probes
+        run = {"rate": rate, "start": start, "timeline": result.timeline}
+        with open(timeline, "a") as out:
+            out.write(json.dumps(run) + "\n")
     return result
 
 

@@ -203,6 +203,8 @@ class Runtime:
                     await asyncio.wait_for(give_back(self.pool), 10)
                 except Exception as failed:  # the stop goes on: what is not given back expires
                     log.warning("not given back on stop", step=give_back, error=repr(failed))
+            if self.store is not None:
+                await self.store.doorbell.silence()
             await self.pool.close()
 
     async def check_database(self) -> None:

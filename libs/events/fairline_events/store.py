@@ -5,6 +5,8 @@ Recorder only: it persists and reads envelopes; deciding is the domain's job.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -126,6 +128,7 @@ class EventStore:
         # Streams whose optimistic writers lost a race lately, until when (monotonic): a
         # rush on one booth queues on its lock instead of racing, losing and queueing anyway.
         self._contended: OrderedDict[str, float] = OrderedDict()
+        self.doorbell = Doorbell(pool)
 
     async def append(
         self,
@@ -176,9 +179,14 @@ class EventStore:
         refused as a concurrent change, and its retry, with a new id, goes through.
         """
         guarded = () if guard is None else (list(guard.keys), [*guard.read], [*guard.read.values()])
+        own_transaction = not conn.is_in_transaction()
+        if guard is not None:
+            statement = _GUARDED_APPEND
+        else:
+            statement = _APPEND if own_transaction else _APPEND_NOTIFYING
         try:
             written = await conn.fetch(
-                _APPEND if guard is None else _GUARDED_APPEND,
+                statement,
                 [a.stream_id for a in appends],
                 [a.expected_version for a in appends],
                 [a.expected_version + len(a.events) for a in appends],
@@ -196,6 +204,8 @@ class EventStore:
                 first = appends[0]
                 raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
             raise
+        if own_transaction:  # committed: the relay may read it now
+            self.doorbell.ring()
         # written; a caller's later rollback is not subtracted
         for event_type, count in Counter(recording.event_types).items():
             labelled(EVENTS_APPENDED, event_type).inc(count)
@@ -420,7 +430,7 @@ _LOCK_AND_LOAD = (
 )
 """Locks first, then the read, in one round trip (sql/004_lock_and_load.sql)."""
 
-_APPEND = f"""
+_APPEND_SHAPE = f"""
 WITH wanted AS (
   SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS w(stream_id, expected, next)
   {{guard}}
@@ -449,21 +459,78 @@ WITH wanted AS (
     AS e(event_id, stream_id, stream_version, event_type, schema_version, data)
   WHERE (SELECT ok FROM claims)
   RETURNING event_id, position
-)
+){{woken}}
+"""
+"""Every stream's claim, then the events: one statement, so all of it or none of it."""
+_WOKEN = f"""
 , woken AS MATERIALIZED (
   -- Wake the relay at commit: one call per append, not one per event (a CTE scanned once).
   SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM appended)
 )
-SELECT event_id, position FROM appended, woken
-"""
-"""Every stream's claim, then the events: one statement, so all of it or none of it."""
-_GUARDED_APPEND = _APPEND.replace(
+SELECT event_id, position FROM appended, woken"""
+_RETURNED = "\nSELECT event_id, position FROM appended"
+_APPEND = _APPEND_SHAPE.replace("{guard}", "").replace("{woken}", _RETURNED)
+"""An append that is its own transaction. It does not NOTIFY: the store's doorbell wakes the
+relay right after it commits (`Doorbell`)."""
+_APPEND_NOTIFYING = _APPEND_SHAPE.replace("{guard}", "").replace("{woken}", _WOKEN)
+"""An append inside a caller's transaction (a policy's batch, a command under its locks): it
+wakes the relay at that transaction's commit."""
+_GUARDED_APPEND = _APPEND_SHAPE.replace(
     "{guard}",
     "WHERE (SELECT public.fairline_lock_and_check($17::bigint[], $18::text[], $19::int[]))",
-)
-"""The same, after the locks and the checks of what was read (sql/005_lock_and_check.sql):
-the scalar subquery runs once, before any claim, since every claim reads `wanted`."""
-_APPEND = _APPEND.replace("{guard}", "")
+).replace("{woken}", _RETURNED)
+"""An append after the locks and the checks of what was read (sql/005_lock_and_check.sql),
+its own transaction too: the scalar subquery runs once, before any claim, since every claim
+reads `wanted`."""
+
+
+class Doorbell:
+    """Wakes the relay (LISTEN on `NOTIFY_CHANNEL`) after appends that were their own
+    transaction, with one NOTIFY for all the appends of a few milliseconds.
+
+    A transaction that notifies takes one lock for the whole database at its commit
+    (PostgreSQL's async.c, so that notifications keep commit order) and holds it while its
+    commit is flushed to disk. When every append notified, appends committed one at a time
+    behind that lock (wait event `Lock: object`), never together in one flush: under a rush
+    a slow flush queued every command behind it, for seconds in `make bench`. The doorbell's
+    own transaction writes nothing that matters, so it commits without waiting for its flush.
+
+    It rings after the commit: a relay woken by it reads the appends it rang for. A ring
+    while one is on its way rings once more when it is back, so the last append of a burst
+    is never left to the relay's idle poll. When the database is down the ring is dropped:
+    the relay's poll (every half second) still finds the events."""
+
+    def __init__(self, pool: asyncpg.Pool, *, every_s: float = 0.005) -> None:
+        self.pool = pool
+        self.every_s = every_s
+        self._ringing: asyncio.Task[None] | None = None
+        self._again = False
+
+    def ring(self) -> None:
+        if self._ringing is None or self._ringing.done():
+            self._ringing = asyncio.create_task(self._ring())
+        else:
+            self._again = True
+
+    async def _ring(self) -> None:
+        while True:
+            self._again = False
+            with contextlib.suppress(Exception):  # the relay's poll covers a lost ring
+                await self.pool.execute(_RING, NOTIFY_CHANNEL)
+            if not self._again:
+                return
+            await asyncio.sleep(self.every_s)
+
+    async def silence(self) -> None:
+        """Wait for a ring on its way (a clean stop, before the pool closes)."""
+        if self._ringing is not None:
+            with contextlib.suppress(Exception):
+                await self._ringing
+
+
+_RING = "SELECT pg_notify($1, ''), set_config('synchronous_commit', 'off', true)"
+"""A notification only: it commits without waiting for the disk, so it holds the database's
+notify lock for microseconds, not a flush."""
 
 
 @dataclass(frozen=True)
