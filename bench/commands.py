@@ -35,7 +35,7 @@ from fairline_events.db import drop_database, ensure_database, with_database
 from fairline_events.settings import ServiceSettings
 from fairline_stack.resolve import Infra
 
-from . import cpu, statements
+from . import cpu, statements, waits
 from .common import (
     REPEATS,
     Figure,
@@ -309,14 +309,16 @@ class _Holds:
         sql_before = await self._statements()
         before = cpu.snapshot(server_pid, self.worker)
         api_before = cpu.snapshot(server_pid)["service"]
+        database = self.database.rsplit("/", 1)[-1]
         with profiled(server_pid, f"holds-{rate}-api{count}-run{run}", self.seconds):
-            result = await open_loop(
-                f"http://127.0.0.1:{self.port}",
-                {"Authorization": self.token},
-                rate,
-                self.seconds,
-                holds,
-            )
+            async with waits.sampled(self.server_url, database) as waiting:
+                result = await open_loop(
+                    f"http://127.0.0.1:{self.port}",
+                    {"Authorization": self.token},
+                    rate,
+                    self.seconds,
+                    holds,
+                )
         api_after = cpu.snapshot(server_pid)["service"]
         # CPU and statements until the worker has relayed and projected the run's holds too
         await settled(self.database, self.topic, definition.projections)
@@ -339,6 +341,7 @@ class _Holds:
                 "command_to_read_model_p99_ms": visible["p99"],
                 "cpu_ms_per_hold": cpu_per_hold,
                 "postgresql_per_hold": self._per_request(sql_before, sql_after, total),
+                "postgresql_backends_waiting": waiting.summary(),
             },
         )
 
@@ -432,13 +435,14 @@ class _Holds:
         say(f"peer: {total} plain holds at {rate}/s, {count} API process(es), run {run}…")
         sql_before = await self._statements(peer.url)
         before = cpu.snapshot(pid)
-        result = await open_loop(
-            f"http://127.0.0.1:{peer.port}",
-            {"Authorization": self.token},
-            rate,
-            self.seconds,
-            holds,
-        )
+        async with waits.sampled(self.server_url, peer.url.rsplit("/", 1)[-1]) as waiting:
+            result = await open_loop(
+                f"http://127.0.0.1:{peer.port}",
+                {"Authorization": self.token},
+                rate,
+                self.seconds,
+                holds,
+            )
         spent = cpu.per_request_ms(before, cpu.snapshot(pid), total)
         sql_after = await self._statements(peer.url)
         summary = result.summary()
@@ -449,6 +453,7 @@ class _Holds:
                 **summary,
                 "cpu_ms_per_hold": spent,
                 "postgresql_per_hold": self._per_request(sql_before, sql_after, total),
+                "postgresql_backends_waiting": waiting.summary(),
             },
         )
 
