@@ -1,19 +1,24 @@
-"""Who calls a command: the bearer token, the role a route needs, and the context its events
-carry, resolved as one dependency per role check (the OpenAPI still names `HTTPBearer`)."""
+"""Who calls a command: the bearer token, the role a route needs, the store and the context its
+events carry, resolved as ONE dependency (`Acting`); the OpenAPI still names `HTTPBearer` and
+the `X-Correlation-ID` header."""
 
 from __future__ import annotations
 
+import uuid
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import httpx
 import pytest
 from fairline_events.api import create_app
-from fairline_events.auth import Principal, TokenIssuer, require
-from fairline_events.dependencies import Caller, Context
+from fairline_events.auth import TokenIssuer
+from fairline_events.dependencies import Acting, Caller, acting
 from fastapi import Depends
 
 SECRET = "s" * 40
-Sales = Annotated[Principal, Depends(require("sales", "ops"))]
+AsSales = Annotated[Acting, Depends(acting("sales", "ops"))]
+STORE = object()
+"""Stands for the service's event store: a route gets the one its runtime holds."""
 
 
 @pytest.fixture
@@ -21,10 +26,17 @@ def app() -> Any:
     app = create_app(title="t", description="d", version="1")
     issuer = TokenIssuer(SECRET)
     app.state.token_issuer, app.state.token_verifier = issuer, issuer.verifier
+    app.state.runtime = SimpleNamespace(store=STORE)
 
     @app.post("/booths/{code}/hold")
-    async def hold(code: str, who: Sales, context: Context) -> dict[str, str]:
-        return {"code": code, "who": who.subject, "actor": context.actor}
+    async def hold(code: str, acting: AsSales) -> dict[str, Any]:
+        return {
+            "code": code,
+            "who": acting.who.subject,
+            "actor": acting.context.actor,
+            "correlation": str(acting.context.correlation_id),
+            "store": acting.store is STORE,
+        }
 
     @app.get("/me")
     async def me(who: Caller) -> dict[str, Any]:
@@ -46,9 +58,28 @@ def _bearer(app: Any, subject: str, *roles: str) -> str:
 async def test_the_sales_desk_holds_and_its_events_name_it(app: Any) -> None:
     answer = await _call(app, "POST", "/booths/A1/hold", Authorization=_bearer(app, "ana", "sales"))
     assert answer.status_code == 200
-    assert answer.json() == {"code": "A1", "who": "ana", "actor": "user:ana"}
+    assert {k: v for k, v in answer.json().items() if k != "correlation"} == {
+        "code": "A1",
+        "who": "ana",
+        "actor": "user:ana",
+        "store": True,
+    }
     admin = await _call(app, "POST", "/booths/A1/hold", Authorization=_bearer(app, "bo", "admin"))
     assert admin.status_code == 200
+
+
+async def test_the_correlation_header_ties_the_command_to_a_business_action(app: Any) -> None:
+    sales = _bearer(app, "ana", "sales")
+    action = str(uuid.uuid4())
+    given = await _call(
+        app, "POST", "/booths/A1/hold", Authorization=sales, **{"X-Correlation-ID": action}
+    )
+    assert given.json()["correlation"] == action
+    first, second = [
+        (await _call(app, "POST", "/booths/A1/hold", Authorization=sales)).json()["correlation"]
+        for _ in range(2)
+    ]
+    assert first != second, "without the header each command gets a correlation of its own"
 
 
 async def test_a_caller_without_the_role_is_refused_with_the_roles_it_needs(app: Any) -> None:
@@ -100,3 +131,9 @@ def test_the_openapi_names_one_bearer_scheme(app: Any) -> None:
     }
     for path, method in (("/booths/{code}/hold", "post"), ("/me", "get")):
         assert spec["paths"][path][method]["security"] == [{"HTTPBearer": []}]
+    headers = [
+        p["name"]
+        for p in spec["paths"]["/booths/{code}/hold"]["post"]["parameters"]
+        if p["in"] == "header"
+    ]
+    assert headers == ["X-Correlation-ID"]

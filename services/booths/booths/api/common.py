@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fairline_events.auth import Principal, require
 from fairline_events.decider import Fold
+from fairline_events.dependencies import Acting, acting
 from fairline_events.store import EventStore
 from fastapi import Depends
 from pydantic import BaseModel
@@ -23,6 +24,13 @@ Ops = Annotated[Principal, Depends(require("ops"))]
 SalesOrExhibitor = Annotated[Principal, Depends(require("sales", "exhibitor"))]
 SalesOrOps = Annotated[Principal, Depends(require("sales", "ops"))]
 Anyone = Annotated[Principal, Depends(require())]
+
+# The same role checks for commands: each also brings the store and the context of the
+# command (fairline_events.dependencies.Acting), one dependency per route.
+AsSales = Annotated[Acting, Depends(acting("sales"))]
+AsReviewer = Annotated[Acting, Depends(acting("ops"))]
+AsOps = Annotated[Acting, Depends(acting("ops"))]
+AsSalesOrExhibitor = Annotated[Acting, Depends(acting("sales", "exhibitor"))]
 
 
 S = TypeVar("S")
