@@ -11,9 +11,13 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fairline_events.api import create_app
-from fairline_events.auth import TokenIssuer
-from fairline_events.dependencies import Acting, Caller, acting
+from fairline_events.auth import Role, TokenIssuer
+from fairline_events.dependencies import Acting, Caller, _Acting, acting
+from fairline_events.service import ServiceDefinition, store_of
 from fastapi import Depends
+from fastapi.dependencies.models import Dependant
+from unit.core.test_contracts import definitions
+from unit.core.test_routing import declared_routes
 
 SECRET = "s" * 40
 AsSales = Annotated[Acting, Depends(acting("sales", "ops"))]
@@ -137,3 +141,32 @@ def test_the_openapi_names_one_bearer_scheme(app: Any) -> None:
         if p["in"] == "header"
     ]
     assert headers == ["X-Correlation-ID"]
+
+
+def header_names(dependant: Dependant) -> list[str]:
+    """The headers a route declares, its dependencies' included."""
+    own = [p.alias for p in dependant.header_params]
+    return own + [name for d in dependant.dependencies for name in header_names(d)]
+
+
+@pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.name)
+def test_every_command_resolves_its_caller_store_and_context_as_one_dependency(
+    definition: ServiceDefinition,
+) -> None:
+    """One way to write a command in every service: the route that takes a correlation id
+    takes it with its caller and store, through its role alias for commands (FastAPI
+    resolves each dependency of a route on every request)."""
+    commands = 0
+    for route in declared_routes(definition):
+        headers = header_names(route.dependant)
+        calls = [d.call for d in route.dependant.dependencies]
+        if "X-Correlation-ID" not in headers:
+            assert not any(isinstance(c, _Acting) for c in calls), route.path
+            continue
+        commands += 1
+        assert [c for c in calls if isinstance(c, Role)] == [
+            c for c in calls if isinstance(c, _Acting)
+        ], f"{route.path}: one role check, the one that brings the store and context"
+        assert len([c for c in calls if isinstance(c, _Acting)]) == 1, route.path
+        assert store_of not in calls, route.path
+    assert commands > 0
