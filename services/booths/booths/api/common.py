@@ -19,14 +19,13 @@ from ..domain.sales import Market
 from ..domain.values import BoothSpec, ContractTerms, Quote
 
 Sales = Annotated[Principal, Depends(require("sales"))]
-Reviewer = Annotated[Principal, Depends(require("ops"))]
 Ops = Annotated[Principal, Depends(require("ops"))]
 SalesOrExhibitor = Annotated[Principal, Depends(require("sales", "exhibitor"))]
 SalesOrOps = Annotated[Principal, Depends(require("sales", "ops"))]
 Anyone = Annotated[Principal, Depends(require())]
 
-# The same role checks for commands: each also brings the store and the context of the
-# command (fairline_events.dependencies.Acting), one dependency per route.
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
 AsSales = Annotated[Acting, Depends(acting("sales"))]
 AsReviewer = Annotated[Acting, Depends(acting("ops"))]
 AsOps = Annotated[Acting, Depends(acting("ops"))]

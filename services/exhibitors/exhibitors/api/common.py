@@ -25,8 +25,8 @@ Recruiter = Annotated[Principal, Depends(require("recruitment"))]
 Participant = Annotated[Principal, Depends(require("visitor", "exhibitor", "recruitment"))]
 """Someone who exchanges cards and meets: a visitor or an exhibitor's staff member."""
 
-# The same role checks for commands: each also brings the store and the context of the
-# command (fairline_events.dependencies.Acting), one dependency per route.
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
 AsAnyone = Annotated[Acting, Depends(acting())]
 AsExhibitor = Annotated[Acting, Depends(acting("exhibitor", "recruitment"))]
 AsRecruiter = Annotated[Acting, Depends(acting("recruitment"))]

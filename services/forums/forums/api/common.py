@@ -25,11 +25,10 @@ ORGANISERS = ("organiser", "exhibitor")
 their exhibitor staff."""
 
 Team = Annotated[Principal, Depends(require(TEAM))]
-Proposer = Annotated[Principal, Depends(require(TEAM, *ORGANISERS))]
 Anyone = Annotated[Principal, Depends(require())]
 
-# The same role checks for commands: each also brings the store and the context of the
-# command (fairline_events.dependencies.Acting), one dependency per route.
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
 AsTeam = Annotated[Acting, Depends(acting(TEAM))]
 AsProposer = Annotated[Acting, Depends(acting(TEAM, *ORGANISERS))]
 AsAnyone = Annotated[Acting, Depends(acting())]

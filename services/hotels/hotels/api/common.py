@@ -29,8 +29,8 @@ Desk = Annotated[Principal, Depends(require(*DESK))]
 DeskOrPlanner = Annotated[Principal, Depends(require(*DESK, PLANNER))]
 Anyone = Annotated[Principal, Depends(require())]
 
-# The same role checks for commands: each also brings the store and the context of the
-# command (fairline_events.dependencies.Acting), one dependency per route.
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
 AsOps = Annotated[Acting, Depends(acting("ops"))]
 AsDesk = Annotated[Acting, Depends(acting(*DESK))]
 AsDeskOrPlanner = Annotated[Acting, Depends(acting(*DESK, PLANNER))]

@@ -31,8 +31,8 @@ Team = Annotated[Principal, Depends(require(TEAM))]
 TeamOrSponsor = Annotated[Principal, Depends(require(TEAM, SPONSOR))]
 AdServer = Annotated[Principal, Depends(require(AD_SERVER, TEAM))]
 
-# The same role checks for commands: each also brings the store and the context of the
-# command (fairline_events.dependencies.Acting), one dependency per route.
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
 AsTeam = Annotated[Acting, Depends(acting(TEAM))]
 AsTeamOrSponsor = Annotated[Acting, Depends(acting(TEAM, SPONSOR))]
 

@@ -34,8 +34,8 @@ Buyer = Annotated[Principal, Depends(require(VISITOR, BOX_OFFICE, OPS))]
 Gate = Annotated[Principal, Depends(require(GATE, OPS))]
 Ops = Annotated[Principal, Depends(require(OPS))]
 
-# The same role checks for commands: each also brings the store and the context of the
-# command (fairline_events.dependencies.Acting), one dependency per route.
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
 AsAnyone = Annotated[Acting, Depends(acting())]
 AsBoxOffice = Annotated[Acting, Depends(acting(BOX_OFFICE, OPS))]
 AsReviewer = Annotated[Acting, Depends(acting(BOX_OFFICE, PRESS_CENTRE, OPS))]
