@@ -321,30 +321,19 @@ class _Caller(HTTPBearer):
     """The bearer scheme and the caller it proves, as ONE dependency: FastAPI resolves each
     dependency of a route on every request, and a scheme apart from the caller cost a
     command a resolution of its own. In the OpenAPI it is the `HTTPBearer` scheme, as
-    before."""
+    before. A subclass may answer with more than the caller (`fairline_events.dependencies`'
+    `Acting`): it still proves the caller with `verified`."""
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        """The signed-in caller, verified once per request (FastAPI caches a dependency's
-        answer, so the role check and the command context share it)."""
-        credentials = await super().__call__(request)
+        return await self.verified(request)
+
+    async def verified(self, request: Request) -> Principal:
+        """The signed-in caller (a token's signature is checked once, then remembered)."""
+        credentials = await HTTPBearer.__call__(self, request)
         if credentials is None:
             raise Unauthenticated("send a bearer token in the Authorization header")
         verifier: TokenVerifier = request.app.state.token_verifier
-        principal = await verifier.verify_async(credentials.credentials)
-        request.scope.setdefault("state", {})[_VERIFIED] = principal
-        return principal
-
-
-_VERIFIED = "fairline.caller"
-"""Where a request keeps the caller its role check verified (in `scope["state"]`)."""
-
-
-async def verified_caller(request: Request) -> Principal:
-    """The caller the route's role check already verified; verified now if none did."""
-    principal = request.scope.get("state", {}).get(_VERIFIED)
-    if isinstance(principal, Principal):
-        return principal
-    return await caller(request)
+        return await verifier.verify_async(credentials.credentials)
 
 
 caller = _Caller(
@@ -352,8 +341,9 @@ caller = _Caller(
 )
 
 
-class _Role(_Caller):
-    """The caller, checked to hold one of `roles` (admin passes), still one dependency."""
+class Role(_Caller):
+    """The caller, checked to hold one of `roles` (admin passes; none: any signed-in user),
+    still one dependency."""
 
     def __init__(self, roles: tuple[str, ...]) -> None:
         super().__init__(
@@ -361,8 +351,8 @@ class _Role(_Caller):
         )
         self.roles = roles
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        principal = await super().__call__(request)
+    async def verified(self, request: Request) -> Principal:
+        principal = await super().verified(request)
         if self.roles and not principal.has_any(self.roles):
             raise Forbidden(
                 f"this needs one of the roles {', '.join(self.roles)}",
@@ -374,4 +364,4 @@ class _Role(_Caller):
 
 def require(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A dependency that authenticates the caller and checks one of `roles` (admin passes)."""
-    return _Role(roles)
+    return Role(roles)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fairline_events.auth import Principal, require
 from fairline_events.decider import Fold
+from fairline_events.dependencies import Acting, acting
 from fairline_events.store import EventStore
 from fastapi import Depends
 from pydantic import BaseModel
@@ -18,11 +19,17 @@ from ..domain.sales import Market
 from ..domain.values import BoothSpec, ContractTerms, Quote
 
 Sales = Annotated[Principal, Depends(require("sales"))]
-Reviewer = Annotated[Principal, Depends(require("ops"))]
 Ops = Annotated[Principal, Depends(require("ops"))]
 SalesOrExhibitor = Annotated[Principal, Depends(require("sales", "exhibitor"))]
 SalesOrOps = Annotated[Principal, Depends(require("sales", "ops"))]
 Anyone = Annotated[Principal, Depends(require())]
+
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
+AsSales = Annotated[Acting, Depends(acting("sales"))]
+AsReviewer = Annotated[Acting, Depends(acting("ops"))]
+AsOps = Annotated[Acting, Depends(acting("ops"))]
+AsSalesOrExhibitor = Annotated[Acting, Depends(acting("sales", "exhibitor"))]
 
 
 S = TypeVar("S")

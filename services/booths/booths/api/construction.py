@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fairline_events.dependencies import Body, Context, Pool, Store
+from fairline_events.context import CommandContext
+from fairline_events.dependencies import Body, Pool, Store
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
@@ -15,7 +16,14 @@ from ..domain.events import DesignSubmitted
 from ..domain.values import Code, Contractor, Drawing, EditionCode, Identifier, Material, Note, Text
 from ..handlers import review_design
 from ..projections import designs
-from .common import Anyone, Reviewer, SalesOrExhibitor, SalesOrOps, acting_as, current
+from .common import (
+    Anyone,
+    AsReviewer,
+    AsSalesOrExhibitor,
+    SalesOrOps,
+    acting_as,
+    current,
+)
 
 router = APIRouter(tags=["construction review"])
 
@@ -72,7 +80,7 @@ def view(design: Design) -> DesignView:
 
 
 async def _decide(
-    store: Store, command: SubmitDesign | ApproveDesign | ReturnDesign, context: Context
+    store: Store, command: SubmitDesign | ApproveDesign | ReturnDesign, context: CommandContext
 ) -> DesignView:
     outcome = await review_design(store, command, context)
     return view(outcome.state(design_stream(command.edition_code, command.booth_code), Design))
@@ -87,9 +95,7 @@ async def submit(
     edition_code: EditionCode,
     booth_code: Code,
     body: DesignRequest,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> DesignView:
     command = SubmitDesign(
         edition_code=edition_code,
@@ -99,9 +105,9 @@ async def submit(
         drawings=tuple(body.drawings),
         materials=tuple(body.materials),
         note=body.note,
-        by=acting_as(who),
+        by=acting_as(acting.who),
     )
-    return await _decide(store, command, context)
+    return await _decide(acting.store, command, acting.context)
 
 
 @router.post(
@@ -113,18 +119,16 @@ async def approve(
     booth_code: Code,
     version: int,
     body: Verdict,
-    who: Reviewer,
-    store: Store,
-    context: Context,
+    acting: AsReviewer,
 ) -> DesignView:
     command = ApproveDesign(
         edition_code=edition_code,
         booth_code=booth_code,
         version=version,
-        reviewer=who.subject,
+        reviewer=acting.who.subject,
         comments=body.comments,
     )
-    return await _decide(store, command, context.because(body.comments or None))
+    return await _decide(acting.store, command, acting.context.because(body.comments or None))
 
 
 @router.post(
@@ -136,18 +140,16 @@ async def return_design(
     booth_code: Code,
     version: int,
     body: Return,
-    who: Reviewer,
-    store: Store,
-    context: Context,
+    acting: AsReviewer,
 ) -> DesignView:
     command = ReturnDesign(
         edition_code=edition_code,
         booth_code=booth_code,
         version=version,
-        reviewer=who.subject,
+        reviewer=acting.who.subject,
         comments=body.comments,
     )
-    return await _decide(store, command, context.because(body.comments or None))
+    return await _decide(acting.store, command, acting.context.because(body.comments or None))
 
 
 @router.get(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fairline_events.dependencies import Body, Context, Store
+from fairline_events.context import CommandContext
+from fairline_events.dependencies import Body, Store
 from fairline_events.errors import DomainError, NotFound
 from fairline_events.store import StreamAppend
 from fastapi import APIRouter, Response
@@ -42,9 +43,9 @@ from ..handlers import add_booth as add_booth_handler
 from ..handlers import change_catalogue
 from .common import (
     Anyone,
+    AsOps,
+    AsSales,
     BoothView,
-    Ops,
-    Sales,
     acting_as,
     booth_view,
     current,
@@ -152,16 +153,16 @@ def catalogue_view(cat: Catalogue) -> CatalogueView:
     )
 
 
-async def _catalogue(store: Store, command: CatalogueCommand, context: Context) -> CatalogueView:
+async def _catalogue(
+    store: Store, command: CatalogueCommand, context: CommandContext
+) -> CatalogueView:
     outcome = await change_catalogue(store, command, context)
     return catalogue_view(outcome.state(edition_stream(command.edition_code), Catalogue))
 
 
 @router.post("/editions", status_code=201, summary="open booth sales for an edition")
-async def open_edition(
-    body: Edition, who: Sales, store: Store, response: Response, context: Context
-) -> CatalogueView:
-    view = await _catalogue(store, OpenEdition(**body.model_dump()), context)
+async def open_edition(body: Edition, acting: AsSales, response: Response) -> CatalogueView:
+    view = await _catalogue(acting.store, OpenEdition(**body.model_dump()), acting.context)
     response.headers["Location"] = f"/editions/{body.edition_code}"
     return view
 
@@ -177,24 +178,20 @@ async def get_edition(edition_code: EditionCode, who: Anyone, store: Store) -> C
 async def change_terms(
     edition_code: EditionCode,
     body: Terms,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> CatalogueView:
     command = ChangeSalesTerms(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, context)
+    return await _catalogue(acting.store, command, acting.context)
 
 
 @router.post("/editions/{edition_code}/venues", status_code=201, summary="add a venue")
 async def add_venue(
     edition_code: EditionCode,
     body: Venue,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> CatalogueView:
     command = AddVenue(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, context)
+    return await _catalogue(acting.store, command, acting.context)
 
 
 @router.post(
@@ -202,11 +199,9 @@ async def add_venue(
     status_code=201,
     summary="add a hall; the park's temporary halls sell only once certified",
 )
-async def add_hall(
-    edition_code: EditionCode, body: Hall, who: Sales, store: Store, context: Context
-) -> CatalogueView:
+async def add_hall(edition_code: EditionCode, body: Hall, acting: AsSales) -> CatalogueView:
     command = AddHall(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, context)
+    return await _catalogue(acting.store, command, acting.context)
 
 
 @router.post(
@@ -217,20 +212,16 @@ async def certify_hall(
     edition_code: EditionCode,
     hall_code: Code,
     body: Certificate,
-    who: Ops,
-    store: Store,
-    context: Context,
+    acting: AsOps,
 ) -> CatalogueView:
     command = CertifyHall(edition_code=edition_code, hall_code=hall_code, **body.model_dump())
-    return await _catalogue(store, command, context)
+    return await _catalogue(acting.store, command, acting.context)
 
 
 @router.post("/editions/{edition_code}/zones", status_code=201, summary="add a zone")
-async def add_zone(
-    edition_code: EditionCode, body: Zone, who: Sales, store: Store, context: Context
-) -> CatalogueView:
+async def add_zone(edition_code: EditionCode, body: Zone, acting: AsSales) -> CatalogueView:
     command = AddZone(edition_code=edition_code, **body.model_dump())
-    return await _catalogue(store, command, context)
+    return await _catalogue(acting.store, command, acting.context)
 
 
 @router.post(
@@ -241,9 +232,7 @@ async def add_zone(
 async def add_package(
     edition_code: EditionCode,
     body: Package,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> CatalogueView:
     command = DefineOnlinePackage(
         edition_code=edition_code,
@@ -252,20 +241,18 @@ async def add_package(
         name_en=body.name_en,
         features=tuple(body.features),
     )
-    return await _catalogue(store, command, context)
+    return await _catalogue(acting.store, command, acting.context)
 
 
 @router.post("/editions/{edition_code}/booths", status_code=201, summary="add one booth")
 async def add_booth(
     edition_code: EditionCode,
     body: NewBooth,
-    who: Sales,
-    store: Store,
+    acting: AsSales,
     response: Response,
-    context: Context,
 ) -> BoothView:
     command = AddBooth(edition_code=edition_code, booth_code=body.booth_code, spec=body.spec)
-    outcome = await add_booth_handler(store, command, context)
+    outcome = await add_booth_handler(acting.store, command, acting.context)
     response.headers["Location"] = f"/editions/{edition_code}/booths/{body.booth_code}"
     return booth_view(outcome.state(booth_stream(edition_code, body.booth_code), Booth))
 
@@ -289,15 +276,13 @@ CSV_EXAMPLE = (
 async def import_booths(
     edition_code: EditionCode,
     hall_code: Code,
-    who: Sales,
-    store: Store,
+    acting: AsSales,
     csv_text: Annotated[str, Payload(media_type="text/csv", examples=[CSV_EXAMPLE])],
-    context: Context,
 ) -> Imported:
-    cat = await current(store, CATALOGUE, edition_stream(edition_code))
+    cat = await current(acting.store, CATALOGUE, edition_stream(edition_code))
     catalogue.require_open(cat)
     hall = cat.hall(hall_code)
-    taken = await store.pool.fetch(
+    taken = await acting.store.pool.fetch(
         "SELECT stream_id FROM streams WHERE starts_with(stream_id, $1)",
         booth_stream(edition_code, ""),
     )
@@ -320,7 +305,7 @@ async def import_booths(
     # every booth new (expected version 0), all in one statement: a booth added meanwhile
     # fails the whole import
     reason = f"CSV import into hall {hall_code}"
-    await store.append_streams(appends, context.for_command("ImportBooths", reason))
+    await acting.store.append_streams(appends, acting.context.for_command("ImportBooths", reason))
     return Imported(hall_code=hall_code, imported=len(rows), booth_codes=[r.code for r in rows])
 
 

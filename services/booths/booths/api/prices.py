@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fairline_events.dependencies import Body, Context, Now, Store
+from fairline_events.dependencies import Body, Now, Store
 from fairline_events.errors import NotFound
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, BaseModel, Field
@@ -27,7 +27,7 @@ from ..domain.values import (
     Surcharges,
 )
 from ..handlers import publish_price_list
-from .common import Anyone, Sales, current, market_now
+from .common import Anyone, AsSales, current, market_now
 
 router = APIRouter(tags=["prices"])
 
@@ -58,10 +58,8 @@ class PriceListView(BaseModel):
 async def publish(
     edition_code: EditionCode,
     body: PriceRules,
-    who: Sales,
-    store: Store,
+    acting: AsSales,
     response: Response,
-    context: Context,
 ) -> PriceListView:
     command = PublishPriceList(
         edition_code=edition_code,
@@ -74,9 +72,11 @@ async def publish(
         cancellation=tuple(body.cancellation),
         online_packages=body.online_packages,
     )
-    outcome = await publish_price_list(store, command, context.because(body.note or None))
+    outcome = await publish_price_list(
+        acting.store, command, acting.context.because(body.note or None)
+    )
     [envelope] = outcome.envelopes
-    rules = envelope.event(store.registry)
+    rules = envelope.event(acting.store.registry)
     assert isinstance(rules, PriceListPublished)
     response.headers["Location"] = f"/editions/{edition_code}/price-lists/{rules.version}"
     return PriceListView(

@@ -3,7 +3,7 @@ waitlists and online packages. Each route builds its command and calls its handl
 
 from __future__ import annotations
 
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, Store, new_id
 from fairline_events.transact import Outcome
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -41,7 +41,16 @@ from ..handlers import (
     release_hold,
     reserve_booth,
 )
-from .common import BoothView, Sales, SalesOrExhibitor, acting_as, booth_view, current, market_now
+from .common import (
+    AsSales,
+    AsSalesOrExhibitor,
+    BoothView,
+    Sales,
+    acting_as,
+    booth_view,
+    current,
+    market_now,
+)
 
 router = APIRouter(tags=["sales"])
 
@@ -107,17 +116,15 @@ async def hold(
     edition_code: EditionCode,
     booth_code: Code,
     body: HoldRequest,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> BoothView:
     command = HoldBooth(
         edition_code=edition_code,
         booth_code=booth_code,
         exhibitor_id=body.exhibitor_id,
-        by=acting_as(who),
+        by=acting_as(acting.who),
     )
-    return _booth(await hold_booth(store, command, context), edition_code, booth_code)
+    return _booth(await hold_booth(acting.store, command, acting.context), edition_code, booth_code)
 
 
 @router.post("/editions/{edition_code}/booths/{booth_code}/release", summary="release a hold")
@@ -125,14 +132,15 @@ async def release(
     edition_code: EditionCode,
     booth_code: Code,
     body: Reason,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> BoothView:
     command = ReleaseHold(
-        edition_code=edition_code, booth_code=booth_code, reason=body.reason, by=acting_as(who)
+        edition_code=edition_code,
+        booth_code=booth_code,
+        reason=body.reason,
+        by=acting_as(acting.who),
     )
-    outcome = await release_hold(store, command, context.because(body.reason))
+    outcome = await release_hold(acting.store, command, acting.context.because(body.reason))
     return _booth(outcome, edition_code, booth_code)
 
 
@@ -144,16 +152,16 @@ async def reserve(
     edition_code: EditionCode,
     booth_code: Code,
     body: Reservation,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> BoothView:
     command = ReserveBooth(
         edition_code=edition_code,
         booth_code=booth_code,
         contract_id=body.contract_id or new_id("c"),
     )
-    return _booth(await reserve_booth(store, command, context), edition_code, booth_code)
+    return _booth(
+        await reserve_booth(acting.store, command, acting.context), edition_code, booth_code
+    )
 
 
 @router.post(
@@ -164,12 +172,12 @@ async def pay(
     edition_code: EditionCode,
     booth_code: Code,
     body: Payment,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> BoothView:
     command = RecordPayment(edition_code=edition_code, booth_code=booth_code, **body.model_dump())
-    return _booth(await record_payment(store, command, context), edition_code, booth_code)
+    return _booth(
+        await record_payment(acting.store, command, acting.context), edition_code, booth_code
+    )
 
 
 @router.post(
@@ -179,12 +187,12 @@ async def pay(
 async def confirm(
     edition_code: EditionCode,
     booth_code: Code,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> BoothView:
     command = ConfirmBooth(edition_code=edition_code, booth_code=booth_code)
-    return _booth(await confirm_booth(store, command, context), edition_code, booth_code)
+    return _booth(
+        await confirm_booth(acting.store, command, acting.context), edition_code, booth_code
+    )
 
 
 @router.post(
@@ -195,12 +203,10 @@ async def cancel(
     edition_code: EditionCode,
     booth_code: Code,
     body: Reason,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> BoothView:
     command = CancelContract(edition_code=edition_code, booth_code=booth_code, reason=body.reason)
-    outcome = await cancel_contract(store, command, context.because(body.reason))
+    outcome = await cancel_contract(acting.store, command, acting.context.because(body.reason))
     return _booth(outcome, edition_code, booth_code)
 
 
@@ -212,12 +218,10 @@ async def move(
     edition_code: EditionCode,
     booth_code: Code,
     body: Move,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> BoothView:
     command = MoveContract(edition_code=edition_code, booth_code=booth_code, **body.model_dump())
-    outcome = await move_contract(store, command, context.because(body.reason))
+    outcome = await move_contract(acting.store, command, acting.context.because(body.reason))
     return _booth(outcome, edition_code, body.to_booth_code)
 
 
@@ -228,12 +232,12 @@ async def move(
 async def claim(
     edition_code: EditionCode,
     booth_code: Code,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> BoothView:
-    command = ClaimOffer(edition_code=edition_code, booth_code=booth_code, by=acting_as(who))
-    return _booth(await claim_offer(store, command, context), edition_code, booth_code)
+    command = ClaimOffer(edition_code=edition_code, booth_code=booth_code, by=acting_as(acting.who))
+    return _booth(
+        await claim_offer(acting.store, command, acting.context), edition_code, booth_code
+    )
 
 
 @router.post(
@@ -243,12 +247,14 @@ async def claim(
 async def decline(
     edition_code: EditionCode,
     booth_code: Code,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> BoothView:
-    command = DeclineOffer(edition_code=edition_code, booth_code=booth_code, by=acting_as(who))
-    return _booth(await decline_offer(store, command, context), edition_code, booth_code)
+    command = DeclineOffer(
+        edition_code=edition_code, booth_code=booth_code, by=acting_as(acting.who)
+    )
+    return _booth(
+        await decline_offer(acting.store, command, acting.context), edition_code, booth_code
+    )
 
 
 # --- waitlists ----------------------------------------------------------------------------
@@ -266,17 +272,15 @@ async def join_waitlist(
     edition_code: EditionCode,
     zone_code: Code,
     body: WaitlistRequest,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> WaitlistView:
     command = JoinWaitlist(
         edition_code=edition_code,
         zone_code=zone_code,
         exhibitor_id=body.exhibitor_id,
-        by=acting_as(who),
+        by=acting_as(acting.who),
     )
-    outcome = await change_waitlist(store, command, context)
+    outcome = await change_waitlist(acting.store, command, acting.context)
     return _line(outcome.state(waitlist_stream(edition_code, zone_code), Waitlist))
 
 
@@ -288,17 +292,15 @@ async def leave_waitlist(
     edition_code: EditionCode,
     zone_code: Code,
     exhibitor_id: Identifier,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> WaitlistView:
     command = LeaveWaitlist(
         edition_code=edition_code,
         zone_code=zone_code,
         exhibitor_id=exhibitor_id,
-        by=acting_as(who),
+        by=acting_as(acting.who),
     )
-    outcome = await change_waitlist(store, command, context)
+    outcome = await change_waitlist(acting.store, command, acting.context)
     return _line(outcome.state(waitlist_stream(edition_code, zone_code), Waitlist))
 
 
@@ -339,18 +341,16 @@ def _order_view(outcome: Outcome, edition_code: str, order_id: str) -> OnlineOrd
 async def order_online(
     edition_code: EditionCode,
     body: OnlineOrderRequest,
-    who: SalesOrExhibitor,
-    store: Store,
-    context: Context,
+    acting: AsSalesOrExhibitor,
 ) -> OnlineOrderView:
     command = OrderOnlineBooth(
         edition_code=edition_code,
         order_id=new_id("o"),
         exhibitor_id=body.exhibitor_id,
         tier=body.tier,
-        by=acting_as(who),
+        by=acting_as(acting.who),
     )
-    outcome = await order_online_booth(store, command, context)
+    outcome = await order_online_booth(acting.store, command, acting.context)
     return _order_view(outcome, edition_code, command.order_id)
 
 
@@ -362,10 +362,8 @@ async def pay_online(
     edition_code: EditionCode,
     order_id: Identifier,
     body: Payment,
-    who: Sales,
-    store: Store,
-    context: Context,
+    acting: AsSales,
 ) -> OnlineOrderView:
     command = RecordOnlinePayment(edition_code=edition_code, order_id=order_id, **body.model_dump())
-    outcome = await record_online_payment(store, command, context)
+    outcome = await record_online_payment(acting.store, command, acting.context)
     return _order_view(outcome, edition_code, order_id)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import asyncpg
-from fairline_events.dependencies import Body, Context, Pool, Store, new_id
+from fairline_events.dependencies import Body, Pool, Store, new_id
 from fairline_events.errors import NotFound
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Query, Response
@@ -26,7 +26,7 @@ from ..domain.agreements import (
 from ..domain.company import COMPANY
 from ..domain.values import EditionCode, Identifier, Name
 from ..projections import results as results_projection
-from .common import Anyone, Exhibitor, Recruiter, actor, known, read
+from .common import Anyone, AsExhibitor, AsRecruiter, actor, known, read
 
 router = APIRouter(tags=["agreements"])
 
@@ -96,19 +96,17 @@ def _view(state: Agreement, version: int) -> AgreementView:
 async def sign(
     company_id: str,
     body: Signing,
-    who: Exhibitor,
-    store: Store,
-    context: Context,
+    acting: AsExhibitor,
     response: Response,
 ) -> AgreementView:
     agreement_id = new_id("agr")
     command = SignAgreement(
         agreement_id=agreement_id,
         company_id=known(company_id, "company", "company_not_found"),
-        asked_by=actor(who),
+        asked_by=actor(acting.who),
         **body.model_dump(),
     )
-    outcome = await handlers.sign_agreement(store, command, context)
+    outcome = await handlers.sign_agreement(acting.store, command, acting.context)
     response.headers["Location"] = f"/agreements/{agreement_id}"
     return _changed(outcome, agreement_id)
 
@@ -119,11 +117,11 @@ def _changed(outcome: Outcome, agreement_id: str) -> AgreementView:
 
 
 @router.post("/agreements/{agreement_id}/announce", summary="announce as a result of the edition")
-async def announce(
-    agreement_id: str, who: Recruiter, store: Store, context: Context
-) -> AgreementView:
-    command = AnnounceAgreement(agreement_id=agreement_id, by=who.subject)
-    return _changed(await handlers.announce_agreement(store, command, context), agreement_id)
+async def announce(agreement_id: str, acting: AsRecruiter) -> AgreementView:
+    command = AnnounceAgreement(agreement_id=agreement_id, by=acting.who.subject)
+    return _changed(
+        await handlers.announce_agreement(acting.store, command, acting.context), agreement_id
+    )
 
 
 @router.get("/agreements/{agreement_id}", summary="an agreement: announced ones for all")

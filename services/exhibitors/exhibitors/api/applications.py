@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from fairline_events.auth import Principal
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.context import CommandContext
+from fairline_events.dependencies import Body, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
 from fairline_events.transact import CommandHandler, Outcome
@@ -45,12 +46,13 @@ from ..domain.values import (
     Theme,
     Venue,
 )
-from .common import Exhibitor, Recruiter, actor, read
+from .common import AsExhibitor, AsRecruiter, Exhibitor, actor, read
 
 router = APIRouter(tags=["applications"])
 
 stream_of = APPLICATION.stream
 Applicant = Exhibitor
+AsApplicant = AsExhibitor
 
 
 class Registration(Body):
@@ -155,7 +157,7 @@ def view(state: Application, version: int) -> ApplicationView:
 
 
 async def _execute(
-    handler: CommandHandler[Any], store: Store, command: Any, context: Context
+    handler: CommandHandler[Any], store: Store, command: Any, context: CommandContext
 ) -> ApplicationView:
     return changed(await handler(store, command, context), command.application_id)
 
@@ -183,22 +185,20 @@ async def _owned(store: EventStore, application_id: str, who: Principal) -> None
 async def register(
     edition_code: EditionCode,
     body: Registration,
-    who: Applicant,
-    store: Store,
-    context: Context,
+    acting: AsApplicant,
     response: Response,
 ) -> ApplicationView:
     application_id, company_id = new_id("app"), new_id("co")
     command = RegisterExhibitor(
         application_id=application_id,
-        applicant=who.subject,
+        applicant=acting.who.subject,
         edition_code=edition_code,
         company=body.company,
         contact=body.contact,
         company_id=company_id,
         identity=body.identity,
     )
-    outcome = await handlers.register_exhibitor(store, command, context)
+    outcome = await handlers.register_exhibitor(acting.store, command, acting.context)
     response.headers["Location"] = f"/applications/{application_id}"
     return changed(outcome, application_id)
 
@@ -228,96 +228,88 @@ async def get_application(application_id: str, who: Applicant, store: Store) -> 
 
 
 @router.patch("/applications/{application_id}", summary="edit a draft or returned application")
-async def edit(
-    application_id: str, body: Edit, who: Applicant, store: Store, context: Context
-) -> ApplicationView:
+async def edit(application_id: str, body: Edit, acting: AsApplicant) -> ApplicationView:
     command = EditApplication(
-        application_id=application_id, asked_by=actor(who), **body.model_dump(exclude_none=True)
+        application_id=application_id,
+        asked_by=actor(acting.who),
+        **body.model_dump(exclude_none=True),
     )
-    return await _execute(handlers.change_application, store, command, context)
+    return await _execute(handlers.change_application, acting.store, command, acting.context)
 
 
 @router.post("/applications/{application_id}/submit", summary="submit or resubmit for review")
-async def submit(
-    application_id: str, who: Applicant, store: Store, context: Context
-) -> ApplicationView:
-    command = SubmitApplication(application_id=application_id, asked_by=actor(who))
-    return await _execute(handlers.change_application, store, command, context)
+async def submit(application_id: str, acting: AsApplicant) -> ApplicationView:
+    command = SubmitApplication(application_id=application_id, asked_by=actor(acting.who))
+    return await _execute(handlers.change_application, acting.store, command, acting.context)
 
 
 @router.post("/applications/{application_id}/withdraw", summary="withdraw from the edition")
-async def withdraw(
-    application_id: str, body: Reason, who: Applicant, store: Store, context: Context
-) -> ApplicationView:
+async def withdraw(application_id: str, body: Reason, acting: AsApplicant) -> ApplicationView:
     command = WithdrawApplication(
-        application_id=application_id, reason=body.reason, asked_by=actor(who)
+        application_id=application_id, reason=body.reason, asked_by=actor(acting.who)
     )
-    return await _execute(handlers.change_application, store, command, context.because(body.reason))
+    return await _execute(
+        handlers.change_application, acting.store, command, acting.context.because(body.reason)
+    )
 
 
 @router.post("/applications/{application_id}/review", summary="take the application under review")
-async def start_review(
-    application_id: str, who: Recruiter, store: Store, context: Context
-) -> ApplicationView:
-    command = StartReview(application_id=application_id, reviewer=who.subject)
-    return await _execute(handlers.review_application, store, command, context)
+async def start_review(application_id: str, acting: AsRecruiter) -> ApplicationView:
+    command = StartReview(application_id=application_id, reviewer=acting.who.subject)
+    return await _execute(handlers.review_application, acting.store, command, acting.context)
 
 
 @router.post("/applications/{application_id}/approve", summary="approve (reviewer only)")
-async def approve(
-    application_id: str, body: Approval, who: Recruiter, store: Store, context: Context
-) -> ApplicationView:
+async def approve(application_id: str, body: Approval, acting: AsRecruiter) -> ApplicationView:
     command = ApproveApplication(
-        application_id=application_id, reviewer=who.subject, note=body.note
+        application_id=application_id, reviewer=acting.who.subject, note=body.note
     )
-    reason = context.because(body.note or None)
-    return await _execute(handlers.review_application, store, command, reason)
+    reason = acting.context.because(body.note or None)
+    return await _execute(handlers.review_application, acting.store, command, reason)
 
 
 @router.post("/applications/{application_id}/reject", summary="reject with a reason")
-async def reject(
-    application_id: str, body: Reason, who: Recruiter, store: Store, context: Context
-) -> ApplicationView:
+async def reject(application_id: str, body: Reason, acting: AsRecruiter) -> ApplicationView:
     command = RejectApplication(
-        application_id=application_id, reviewer=who.subject, reason=body.reason
+        application_id=application_id, reviewer=acting.who.subject, reason=body.reason
     )
-    return await _execute(handlers.review_application, store, command, context.because(body.reason))
+    return await _execute(
+        handlers.review_application, acting.store, command, acting.context.because(body.reason)
+    )
 
 
 @router.post("/applications/{application_id}/return", summary="return for changes with a reason")
 async def return_for_changes(
-    application_id: str, body: Reason, who: Recruiter, store: Store, context: Context
+    application_id: str, body: Reason, acting: AsRecruiter
 ) -> ApplicationView:
     command = ReturnApplication(
-        application_id=application_id, reviewer=who.subject, reason=body.reason
+        application_id=application_id, reviewer=acting.who.subject, reason=body.reason
     )
-    return await _execute(handlers.review_application, store, command, context.because(body.reason))
+    return await _execute(
+        handlers.review_application, acting.store, command, acting.context.because(body.reason)
+    )
 
 
 @router.post(
     "/applications/{application_id}/assign",
     summary="give a submitted application to a reviewer, or hand its review over",
 )
-async def assign(
-    application_id: str, body: Assignment, who: Recruiter, store: Store, context: Context
-) -> ApplicationView:
+async def assign(application_id: str, body: Assignment, acting: AsRecruiter) -> ApplicationView:
     command = AssignReviewer(
-        application_id=application_id, reviewer=body.reviewer, assigned_by=who.subject
+        application_id=application_id, reviewer=body.reviewer, assigned_by=acting.who.subject
     )
-    return await _execute(handlers.review_application, store, command, context)
+    return await _execute(handlers.review_application, acting.store, command, acting.context)
 
 
 @router.patch(
     "/applications/{application_id}/participation",
     summary="place the participation: mode, venue, zone, Digital Services Zone theme",
 )
-async def place(
-    application_id: str, body: Placement, who: Recruiter, store: Store, context: Context
-) -> ApplicationView:
+async def place(application_id: str, body: Placement, acting: AsRecruiter) -> ApplicationView:
     command = ChangeParticipation.model_validate(
         {"application_id": application_id, **body.model_dump(exclude_unset=True)}
     )
-    return await _execute(handlers.review_application, store, command, context)
+    return await _execute(handlers.review_application, acting.store, command, acting.context)
 
 
 @router.get(

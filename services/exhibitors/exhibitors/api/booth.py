@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from fairline_events.api import ErrorBody
 from fairline_events.auth import Principal
 from fairline_events.blobs import BlobRef, BlobStore, FileTooLarge, blob_store
-from fairline_events.dependencies import Body, Context, Pool, Store, new_id
+from fairline_events.context import CommandContext
+from fairline_events.dependencies import Body, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
 from fairline_events.transact import Outcome
@@ -62,7 +63,17 @@ from .activities import (
     published_activities,
     staff_activities,
 )
-from .common import Anyone, Exhibitor, Recruiter, actor, known, read
+from .common import (
+    Anyone,
+    AsAnyone,
+    AsExhibitor,
+    AsRecruiter,
+    Exhibitor,
+    Recruiter,
+    actor,
+    known,
+    read,
+)
 
 router = APIRouter(tags=["booth page"])
 
@@ -318,13 +329,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def upload(
     company_id: str,
     request: Request,
-    who: Exhibitor,
-    store: Store,
+    acting: AsExhibitor,
     blobs: Blobs,
-    context: Context,
 ) -> BlobRef:
     company_id = known(company_id, "company", "company_not_found")
-    if not await _is_staff(store, company_id, who):
+    if not await _is_staff(acting.store, company_id, acting.who):
         raise Forbidden(
             f"only the staff of {company_id} upload its files", code="not_company_staff"
         )
@@ -332,8 +341,8 @@ async def upload(
     content_type = UPLOADS.accept(data, request.headers.get("content-type"))
     ref = await blobs.put(data, content_type)
     # the company may now name the file in its items (and only it: see booth.require_own_files)
-    command = RecordUpload(company_id=company_id, file=ref, asked_by=actor(who))
-    await handlers.record_upload(store, command, context)
+    command = RecordUpload(company_id=company_id, file=ref, asked_by=actor(acting.who))
+    await handlers.record_upload(acting.store, command, acting.context)
     return ref
 
 
@@ -349,18 +358,16 @@ async def upload(
 async def draft_item(
     company_id: str,
     body: NewItem,
-    who: Exhibitor,
-    store: Store,
-    context: Context,
+    acting: AsExhibitor,
     response: Response,
 ) -> ItemView:
     company_id = known(company_id, "company", "company_not_found")
-    content = await _resolve(store, company_id, body.content)
+    content = await _resolve(acting.store, company_id, body.content)
     item_id = profile_item_id(company_id) if content.kind == "profile" else new_id("item")
     command = DraftItem(
-        item_id=item_id, company_id=company_id, content=content, asked_by=actor(who)
+        item_id=item_id, company_id=company_id, content=content, asked_by=actor(acting.who)
     )
-    outcome = await handlers.draft_item(store, command, context)
+    outcome = await handlers.draft_item(acting.store, command, acting.context)
     response.headers["Location"] = f"/booth-items/{item_id}"
     return changed_item(outcome, item_id)
 
@@ -370,7 +377,7 @@ def _item(item_id: str) -> str:
 
 
 async def _on_item(
-    store: EventStore, command: ReviseItem | PublishItem | UnpublishItem, context: Context
+    store: EventStore, command: ReviseItem | PublishItem | UnpublishItem, context: CommandContext
 ) -> ItemView:
     return changed_item(await handlers.change_item(store, command, context), command.item_id)
 
@@ -380,26 +387,30 @@ async def _on_item(
     summary="revise an item (a published one changes in place)",
     responses=FILE_ERRORS,
 )
-async def revise_item(
-    item_id: str, body: NewItem, who: Exhibitor, store: Store, context: Context
-) -> ItemView:
-    state, _ = await read(store, ITEM, _item(item_id))
+async def revise_item(item_id: str, body: NewItem, acting: AsExhibitor) -> ItemView:
+    state, _ = await read(acting.store, ITEM, _item(item_id))
     if state.company_id is None:
         raise NotFound(f"booth item {item_id} not found", code="item_not_found")
-    content = await _resolve(store, state.company_id, body.content)
-    command = ReviseItem(item_id=item_id, content=content, asked_by=actor(who))
-    return await _on_item(store, command, context)
+    content = await _resolve(acting.store, state.company_id, body.content)
+    command = ReviseItem(item_id=item_id, content=content, asked_by=actor(acting.who))
+    return await _on_item(acting.store, command, acting.context)
 
 
 @router.post("/booth-items/{item_id}/publish", summary="publish on the booth page")
-async def publish_item(item_id: str, who: Exhibitor, store: Store, context: Context) -> ItemView:
-    return await _on_item(store, PublishItem(item_id=_item(item_id), asked_by=actor(who)), context)
+async def publish_item(item_id: str, acting: AsExhibitor) -> ItemView:
+    return await _on_item(
+        acting.store,
+        PublishItem(item_id=_item(item_id), asked_by=actor(acting.who)),
+        acting.context,
+    )
 
 
 @router.post("/booth-items/{item_id}/unpublish", summary="take off the booth page")
-async def unpublish_item(item_id: str, who: Exhibitor, store: Store, context: Context) -> ItemView:
+async def unpublish_item(item_id: str, acting: AsExhibitor) -> ItemView:
     return await _on_item(
-        store, UnpublishItem(item_id=_item(item_id), asked_by=actor(who)), context
+        acting.store,
+        UnpublishItem(item_id=_item(item_id), asked_by=actor(acting.who)),
+        acting.context,
     )
 
 
@@ -431,10 +442,8 @@ async def get_item(item_id: str, who: Anyone, store: Store) -> ItemView:
     summary="the item's file; a visitor's download of a document is recorded (a lead source)",
     response_class=Response,
 )
-async def download(
-    item_id: str, who: Anyone, store: Store, blobs: Blobs, context: Context
-) -> Response:
-    state, _, whole = await _visible_item(store, item_id, who)
+async def download(item_id: str, acting: AsAnyone, blobs: Blobs) -> Response:
+    state, _, whole = await _visible_item(acting.store, item_id, acting.who)
     content = state.content if whole else state.public
     ref = getattr(content, "file", None) or getattr(content, "logo", None)
     if content is None or not isinstance(ref, BlobRef) or state.company_id is None:
@@ -444,15 +453,15 @@ async def download(
     if content.kind == "document":
         headers["Content-Disposition"] = f'attachment; filename="{item_id}"'
         record = RecordDownload(
-            download_id=download_id(item_id, who.subject),
+            download_id=download_id(item_id, acting.who.subject),
             company_id=state.company_id,
             item_id=item_id,
-            person=who.subject,
-            asked_by=actor(who),
+            person=acting.who.subject,
+            asked_by=actor(acting.who),
         )
         # counted and recorded only for someone outside the company (booth.record_download);
         # the record is the visitor's one per document, whatever the repeat
-        if (await handlers.record_download(store, record, context)).events:
+        if (await handlers.record_download(acting.store, record, acting.context)).events:
             headers["X-Download-Id"] = record.download_id
     return Response(data, media_type=ref.content_type, headers=headers)
 
@@ -462,13 +471,11 @@ async def download(
     summary="write the booth's profile",
     responses=FILE_ERRORS,
 )
-async def save_profile(
-    company_id: str, body: ProfileIn, who: Exhibitor, store: Store, context: Context
-) -> ItemView:
+async def save_profile(company_id: str, body: ProfileIn, acting: AsExhibitor) -> ItemView:
     company_id = known(company_id, "company", "company_not_found")
-    content = await _resolve(store, company_id, body)
-    command = SaveProfile(company_id=company_id, content=content, asked_by=actor(who))
-    outcome = await handlers.save_profile(store, command, context)
+    content = await _resolve(acting.store, company_id, body)
+    command = SaveProfile(company_id=company_id, content=content, asked_by=actor(acting.who))
+    outcome = await handlers.save_profile(acting.store, command, acting.context)
     return changed_item(outcome, profile_item_id(company_id))
 
 
@@ -617,7 +624,7 @@ async def review_queue(
 
 
 async def _moderate(
-    store: EventStore, command: ApproveItem | ReturnItem | TakeDownItem, context: Context
+    store: EventStore, command: ApproveItem | ReturnItem | TakeDownItem, context: CommandContext
 ) -> ItemView:
     outcome = await handlers.review_item(store, command, context)
     return changed_item(outcome, command.item_id)
@@ -628,11 +635,11 @@ async def _moderate(
     tags=["moderation"],
     summary="approve the revision reviewed: it goes public (409 if revised since)",
 )
-async def approve_item(
-    item_id: str, body: Approval, who: Recruiter, store: Store, context: Context
-) -> ItemView:
-    command = ApproveItem(item_id=_item(item_id), revision=body.revision, asked_by=actor(who))
-    return await _moderate(store, command, context)
+async def approve_item(item_id: str, body: Approval, acting: AsRecruiter) -> ItemView:
+    command = ApproveItem(
+        item_id=_item(item_id), revision=body.revision, asked_by=actor(acting.who)
+    )
+    return await _moderate(acting.store, command, acting.context)
 
 
 @router.post(
@@ -640,13 +647,14 @@ async def approve_item(
     tags=["moderation"],
     summary="return the revision to the company with a reason; the public version stays",
 )
-async def return_item(
-    item_id: str, body: Return, who: Recruiter, store: Store, context: Context
-) -> ItemView:
+async def return_item(item_id: str, body: Return, acting: AsRecruiter) -> ItemView:
     command = ReturnItem(
-        item_id=_item(item_id), revision=body.revision, reason=body.reason, asked_by=actor(who)
+        item_id=_item(item_id),
+        revision=body.revision,
+        reason=body.reason,
+        asked_by=actor(acting.who),
     )
-    return await _moderate(store, command, context.because(body.reason))
+    return await _moderate(acting.store, command, acting.context.because(body.reason))
 
 
 @router.post(
@@ -654,8 +662,6 @@ async def return_item(
     tags=["moderation"],
     summary="hide a public item at once, recording who and why",
 )
-async def take_down_item(
-    item_id: str, body: TakeDown, who: Recruiter, store: Store, context: Context
-) -> ItemView:
-    command = TakeDownItem(item_id=_item(item_id), reason=body.reason, asked_by=actor(who))
-    return await _moderate(store, command, context.because(body.reason))
+async def take_down_item(item_id: str, body: TakeDown, acting: AsRecruiter) -> ItemView:
+    command = TakeDownItem(item_id=_item(item_id), reason=body.reason, asked_by=actor(acting.who))
+    return await _moderate(acting.store, command, acting.context.because(body.reason))

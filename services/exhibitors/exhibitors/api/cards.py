@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fairline_events.api import ErrorBody
-from fairline_events.dependencies import Body, Context, Pool, Store
+from fairline_events.dependencies import Body, Pool, Store
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
 from fairline_events.transact import Outcome
@@ -32,7 +32,7 @@ from ..domain.cards import (
 )
 from ..domain.values import Identifier, Note
 from ..projections import cards as cards_projection
-from .common import Participant, read
+from .common import AsParticipant, Participant, read
 
 router = APIRouter(tags=["business cards"])
 
@@ -95,15 +95,13 @@ async def _exchange_view(
 
 
 @router.put("/me/card", summary="save the business card I give away in exchanges")
-async def save_card(
-    body: CardDetails, who: Participant, store: Store, context: Context
-) -> CardView:
-    command = SaveCard(person=who.subject, card=body)
-    outcome = await handlers.save_card(store, command, context)
-    stream = CARD.stream(who.subject)
+async def save_card(body: CardDetails, acting: AsParticipant) -> CardView:
+    command = SaveCard(person=acting.who.subject, card=body)
+    outcome = await handlers.save_card(acting.store, command, acting.context)
+    stream = CARD.stream(acting.who.subject)
     state = outcome.state(stream, Card)
     assert state.card is not None
-    return CardView(person=who.subject, card=state.card, version=outcome.versions[stream])
+    return CardView(person=acting.who.subject, card=state.card, version=outcome.versions[stream])
 
 
 @router.get("/me/card", summary="my business card")
@@ -121,19 +119,19 @@ async def my_card(who: Participant, store: Store) -> CardView:
     responses={429: {"model": ErrorBody, "description": "too many requests; see retry_after"}},
 )
 async def request_cards(
-    body: CardRequest, who: Participant, store: Store, context: Context, response: Response
+    body: CardRequest, acting: AsParticipant, response: Response
 ) -> ExchangeView:
-    xid = exchange_id(who.subject, body.recipient)
+    xid = exchange_id(acting.who.subject, body.recipient)
     command = RequestCards(
         exchange_id=xid,
-        requester=who.subject,
+        requester=acting.who.subject,
         recipient=body.recipient,
         company_id=body.company_id,
         message=body.message,
     )
-    outcome = await handlers.request_cards(store, command, context)
+    outcome = await handlers.request_cards(acting.store, command, acting.context)
     response.headers["Location"] = f"/card-exchanges/{xid}"
-    return await _changed(store, outcome, xid, who.subject)
+    return await _changed(acting.store, outcome, xid, acting.who.subject)
 
 
 async def _changed(store: EventStore, outcome: Outcome, xid: str, viewer: str) -> ExchangeView:
@@ -144,21 +142,17 @@ async def _changed(store: EventStore, outcome: Outcome, xid: str, viewer: str) -
 
 
 @router.post("/card-exchanges/{exchange_id}/accept", summary="accept: each sees the other's card")
-async def accept(
-    exchange_id: str, who: Participant, store: Store, context: Context
-) -> ExchangeView:
-    command = AcceptCards(exchange_id=exchange_id, by=who.subject)
-    outcome = await handlers.answer_cards(store, command, context)
-    return await _changed(store, outcome, exchange_id, who.subject)
+async def accept(exchange_id: str, acting: AsParticipant) -> ExchangeView:
+    command = AcceptCards(exchange_id=exchange_id, by=acting.who.subject)
+    outcome = await handlers.answer_cards(acting.store, command, acting.context)
+    return await _changed(acting.store, outcome, exchange_id, acting.who.subject)
 
 
 @router.post("/card-exchanges/{exchange_id}/decline", summary="decline; they may not ask again")
-async def decline(
-    exchange_id: str, who: Participant, store: Store, context: Context
-) -> ExchangeView:
-    command = DeclineCards(exchange_id=exchange_id, by=who.subject)
-    outcome = await handlers.answer_cards(store, command, context)
-    return await _changed(store, outcome, exchange_id, who.subject)
+async def decline(exchange_id: str, acting: AsParticipant) -> ExchangeView:
+    command = DeclineCards(exchange_id=exchange_id, by=acting.who.subject)
+    outcome = await handlers.answer_cards(acting.store, command, acting.context)
+    return await _changed(acting.store, outcome, exchange_id, acting.who.subject)
 
 
 @router.get("/card-exchanges/{exchange_id}", summary="an exchange, as one of its parties sees it")

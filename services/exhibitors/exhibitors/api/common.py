@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 from fairline_events.auth import Principal, require
+from fairline_events.dependencies import Acting, acting
 from fairline_events.errors import NotFound
 from fairline_events.store import EventStore
 from fastapi import Depends
@@ -23,6 +24,13 @@ Exhibitor = Annotated[Principal, Depends(require("exhibitor", "recruitment"))]
 Recruiter = Annotated[Principal, Depends(require("recruitment"))]
 Participant = Annotated[Principal, Depends(require("visitor", "exhibitor", "recruitment"))]
 """Someone who exchanges cards and meets: a visitor or an exhibitor's staff member."""
+
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
+AsAnyone = Annotated[Acting, Depends(acting())]
+AsExhibitor = Annotated[Acting, Depends(acting("exhibitor", "recruitment"))]
+AsRecruiter = Annotated[Acting, Depends(acting("recruitment"))]
+AsParticipant = Annotated[Acting, Depends(acting("visitor", "exhibitor", "recruitment"))]
 
 
 def actor(who: Principal) -> Actor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
 from fairline_events.transact import Outcome
@@ -31,7 +31,7 @@ from ..domain.values import (
     ParticipationMode,
 )
 from .applications import ApplicationView, view
-from .common import Exhibitor, actor, known, read
+from .common import AsExhibitor, Exhibitor, actor, known, read
 
 router = APIRouter(tags=["companies"])
 
@@ -101,13 +101,16 @@ async def load_company(store: EventStore, company_id: str) -> tuple[Company, int
 
 @router.post("/companies", status_code=201, summary="register a company (once, across editions)")
 async def register_company(
-    body: CompanyRegistration, who: Exhibitor, store: Store, context: Context, response: Response
+    body: CompanyRegistration, acting: AsExhibitor, response: Response
 ) -> CompanyView:
     company_id = new_id("co")
     command = RegisterCompany(
-        company_id=company_id, identity=body.identity, details=body.details, owner=who.subject
+        company_id=company_id,
+        identity=body.identity,
+        details=body.details,
+        owner=acting.who.subject,
     )
-    outcome = await handlers.register_company(store, command, context)
+    outcome = await handlers.register_company(acting.store, command, acting.context)
     response.headers["Location"] = f"/companies/{company_id}"
     return changed_company(outcome, company_id)
 
@@ -123,29 +126,29 @@ async def get_company(company_id: str, who: Exhibitor, store: Store) -> CompanyV
 
 
 @router.patch("/companies/{company_id}", summary="change the company's names, home or sector")
-async def change_company(
-    company_id: str, body: DetailsChange, who: Exhibitor, store: Store, context: Context
-) -> CompanyView:
+async def change_company(company_id: str, body: DetailsChange, acting: AsExhibitor) -> CompanyView:
     command = ChangeCompanyDetails(
-        company_id=company_id, asked_by=actor(who), **body.model_dump(exclude_none=True)
+        company_id=company_id, asked_by=actor(acting.who), **body.model_dump(exclude_none=True)
     )
-    return changed_company(await handlers.change_company(store, command, context), company_id)
+    return changed_company(
+        await handlers.change_company(acting.store, command, acting.context), company_id
+    )
 
 
 @router.post("/companies/{company_id}/staff", summary="add a staff member who may act for it")
-async def add_staff(
-    company_id: str, body: NewStaffMember, who: Exhibitor, store: Store, context: Context
-) -> CompanyView:
-    command = AddStaffMember(company_id=company_id, person=body.person, asked_by=actor(who))
-    return changed_company(await handlers.change_company(store, command, context), company_id)
+async def add_staff(company_id: str, body: NewStaffMember, acting: AsExhibitor) -> CompanyView:
+    command = AddStaffMember(company_id=company_id, person=body.person, asked_by=actor(acting.who))
+    return changed_company(
+        await handlers.change_company(acting.store, command, acting.context), company_id
+    )
 
 
 @router.delete("/companies/{company_id}/staff/{person}", summary="remove a staff member")
-async def remove_staff(
-    company_id: str, person: str, who: Exhibitor, store: Store, context: Context
-) -> CompanyView:
-    command = RemoveStaffMember(company_id=company_id, person=person, asked_by=actor(who))
-    return changed_company(await handlers.change_company(store, command, context), company_id)
+async def remove_staff(company_id: str, person: str, acting: AsExhibitor) -> CompanyView:
+    command = RemoveStaffMember(company_id=company_id, person=person, asked_by=actor(acting.who))
+    return changed_company(
+        await handlers.change_company(acting.store, command, acting.context), company_id
+    )
 
 
 @router.post(
@@ -156,9 +159,7 @@ async def remove_staff(
 async def participate(
     company_id: str,
     body: ParticipationRequest,
-    who: Exhibitor,
-    store: Store,
-    context: Context,
+    acting: AsExhibitor,
     response: Response,
 ) -> ApplicationView:
     application_id = new_id("app")
@@ -168,10 +169,10 @@ async def participate(
         application_id=application_id,
         participation_mode=body.participation_mode,
         contact=body.contact,
-        applicant=who.subject,
-        asked_by=actor(who),
+        applicant=acting.who.subject,
+        asked_by=actor(acting.who),
     )
-    outcome = await handlers.take_part(store, command, context)
+    outcome = await handlers.take_part(acting.store, command, acting.context)
     response.headers["Location"] = f"/applications/{application_id}"
     stream = APPLICATION.stream(application_id)
     return view(outcome.state(stream, Application), outcome.versions[stream])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fairline_events.dependencies import Body, Context, Store
+from fairline_events.dependencies import Body, Store
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from .. import handlers
 from ..domain.edition import EDITION, Edition, SetReviewSla
 from ..domain.values import EditionCode
-from .common import Recruiter, read
+from .common import AsRecruiter, Recruiter, read
 
 router = APIRouter(tags=["editions"])
 
@@ -25,10 +25,10 @@ class ReviewSlaView(BaseModel):
 
 @router.put("/editions/{edition_code}/review-sla", summary="set how long a review may take")
 async def set_review_sla(
-    edition_code: EditionCode, body: ReviewSla, who: Recruiter, store: Store, context: Context
+    edition_code: EditionCode, body: ReviewSla, acting: AsRecruiter
 ) -> ReviewSlaView:
     command = SetReviewSla(edition_code=edition_code, hours=body.hours)
-    outcome = await handlers.set_review_sla(store, command, context)
+    outcome = await handlers.set_review_sla(acting.store, command, acting.context)
     state = outcome.state(EDITION.stream(edition_code), Edition)
     return ReviewSlaView(edition_code=edition_code, hours=state.review_sla_hours)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fairline_events.dependencies import Body, Context, Pool, Store
+from fairline_events.context import CommandContext
+from fairline_events.dependencies import Body, Pool, Store
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Query, Response
@@ -29,7 +30,7 @@ from ..domain.leads import (
 )
 from ..domain.values import Identifier, Text
 from ..projections import leads as leads_projection
-from .common import Exhibitor, actor, known, read
+from .common import AsExhibitor, Exhibitor, actor, known, read
 
 router = APIRouter(tags=["leads"])
 
@@ -119,19 +120,17 @@ def changed_lead(outcome: Outcome, lead_id: str) -> LeadView:
 async def open_lead(
     company_id: str,
     body: NewLead,
-    who: Exhibitor,
-    store: Store,
-    context: Context,
+    acting: AsExhibitor,
     response: Response,
 ) -> LeadView:
     command = OpenLeadFromSource(
         company_id=known(company_id, "company", "company_not_found"),
         source=body.source,
-        owner=body.owner or who.subject,
-        by=who.subject,
-        asked_by=actor(who),
+        owner=body.owner or acting.who.subject,
+        by=acting.who.subject,
+        asked_by=actor(acting.who),
     )
-    outcome = await handlers.open_lead(store, command, context)
+    outcome = await handlers.open_lead(acting.store, command, acting.context)
     lead_id = next(e.lead_id for e in outcome.events if isinstance(e, LeadOpened))
     response.headers["Location"] = f"/leads/{lead_id}"
     return changed_lead(outcome, lead_id)
@@ -141,7 +140,7 @@ def _lead(lead_id: str) -> str:
     return known(lead_id, "lead", "lead_not_found")
 
 
-async def _on_lead(store: Store, command: FollowUp, context: Context) -> LeadView:
+async def _on_lead(store: Store, command: FollowUp, context: CommandContext) -> LeadView:
     return changed_lead(await handlers.follow_up_lead(store, command, context), command.lead_id)
 
 
@@ -157,47 +156,41 @@ async def get_lead(lead_id: str, who: Exhibitor, store: Store) -> LeadView:
 
 
 @router.post("/leads/{lead_id}/stage", summary="move the lead along the pipeline")
-async def move(
-    lead_id: str, body: StageChange, who: Exhibitor, store: Store, context: Context
-) -> LeadView:
+async def move(lead_id: str, body: StageChange, acting: AsExhibitor) -> LeadView:
     command = MoveLead(
-        lead_id=_lead(lead_id), by=who.subject, stage=body.stage, asked_by=actor(who)
+        lead_id=_lead(lead_id), by=acting.who.subject, stage=body.stage, asked_by=actor(acting.who)
     )
-    return await _on_lead(store, command, context)
+    return await _on_lead(acting.store, command, acting.context)
 
 
 @router.put("/leads/{lead_id}/owner", summary="hand the lead to another staff member")
-async def change_owner(
-    lead_id: str, body: OwnerChange, who: Exhibitor, store: Store, context: Context
-) -> LeadView:
+async def change_owner(lead_id: str, body: OwnerChange, acting: AsExhibitor) -> LeadView:
     command = ChangeLeadOwner(
-        lead_id=_lead(lead_id), by=who.subject, owner=body.owner, asked_by=actor(who)
+        lead_id=_lead(lead_id), by=acting.who.subject, owner=body.owner, asked_by=actor(acting.who)
     )
-    return await _on_lead(store, command, context)
+    return await _on_lead(acting.store, command, acting.context)
 
 
 @router.post("/leads/{lead_id}/notes", summary="add a note")
-async def add_note(
-    lead_id: str, body: NewNote, who: Exhibitor, store: Store, context: Context
-) -> LeadView:
-    command = NoteLead(lead_id=_lead(lead_id), by=who.subject, text=body.text, asked_by=actor(who))
-    return await _on_lead(store, command, context)
+async def add_note(lead_id: str, body: NewNote, acting: AsExhibitor) -> LeadView:
+    command = NoteLead(
+        lead_id=_lead(lead_id), by=acting.who.subject, text=body.text, asked_by=actor(acting.who)
+    )
+    return await _on_lead(acting.store, command, acting.context)
 
 
 @router.put(
     "/leads/{lead_id}/next-action", summary="plan (or clear, with due_on null) the next action"
 )
-async def plan_next_action(
-    lead_id: str, body: NextAction, who: Exhibitor, store: Store, context: Context
-) -> LeadView:
+async def plan_next_action(lead_id: str, body: NextAction, acting: AsExhibitor) -> LeadView:
     command = PlanNextAction(
         lead_id=_lead(lead_id),
-        by=who.subject,
+        by=acting.who.subject,
         due_on=body.due_on,
         action=body.action,
-        asked_by=actor(who),
+        asked_by=actor(acting.who),
     )
-    return await _on_lead(store, command, context)
+    return await _on_lead(acting.store, command, acting.context)
 
 
 @router.get("/companies/{company_id}/leads", summary="the company's lead pipeline")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fairline_events.dependencies import Body, Context, Pool, Store, new_id
+from fairline_events.context import CommandContext
+from fairline_events.dependencies import Body, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Query, Response
@@ -38,7 +39,7 @@ from ..domain.meetings import (
 )
 from ..domain.values import Identifier, Name, Note, Text
 from ..projections import agendas as agendas_projection
-from .common import Exhibitor, Participant, actor, known, read
+from .common import AsExhibitor, AsParticipant, Participant, actor, known, read
 
 router = APIRouter(tags=["meetings"])
 
@@ -178,30 +179,32 @@ def changed_slot(outcome: Outcome, slot_id: str) -> SlotView:
 async def offer_slot(
     company_id: str,
     body: SlotOffer,
-    who: Exhibitor,
-    store: Store,
-    context: Context,
+    acting: AsExhibitor,
     response: Response,
 ) -> SlotView:
     slot_id = new_id("slot")
     command = OfferSlot(
         slot_id=slot_id,
         company_id=known(company_id, "company", "company_not_found"),
-        host=body.host or who.subject,
+        host=body.host or acting.who.subject,
         kind=body.kind,
         period=body.period(),
         location=body.location,
-        asked_by=actor(who),
+        asked_by=actor(acting.who),
     )
-    outcome = await handlers.offer_slot(store, command, context)
+    outcome = await handlers.offer_slot(acting.store, command, acting.context)
     response.headers["Location"] = f"/slots/{slot_id}"
     return changed_slot(outcome, slot_id)
 
 
 @router.delete("/slots/{slot_id}", summary="withdraw a slot nobody has booked")
-async def withdraw_slot(slot_id: str, who: Exhibitor, store: Store, context: Context) -> SlotView:
-    command = WithdrawSlot(slot_id=known(slot_id, "slot", "slot_not_found"), asked_by=actor(who))
-    return changed_slot(await handlers.withdraw_slot(store, command, context), slot_id)
+async def withdraw_slot(slot_id: str, acting: AsExhibitor) -> SlotView:
+    command = WithdrawSlot(
+        slot_id=known(slot_id, "slot", "slot_not_found"), asked_by=actor(acting.who)
+    )
+    return changed_slot(
+        await handlers.withdraw_slot(acting.store, command, acting.context), slot_id
+    )
 
 
 @router.get("/companies/{company_id}/slots", summary="a company's slots, soonest first")
@@ -243,19 +246,17 @@ async def list_slots(
 async def book_slot(
     slot_id: str,
     body: SlotBooking,
-    who: Participant,
-    store: Store,
-    context: Context,
+    acting: AsParticipant,
     response: Response,
 ) -> MeetingView:
     meeting_id = new_id("mtg")
     command = BookSlot(
         slot_id=known(slot_id, "slot", "slot_not_found"),
         meeting_id=meeting_id,
-        guest=who.subject,
+        guest=acting.who.subject,
         subject=body.subject,
     )
-    outcome = await handlers.book_slot(store, command, context)
+    outcome = await handlers.book_slot(acting.store, command, acting.context)
     response.headers["Location"] = f"/meetings/{meeting_id}"
     return changed_meeting(outcome, meeting_id)
 
@@ -263,9 +264,7 @@ async def book_slot(
 @router.post("/meetings", status_code=201, summary="invite someone to a meeting")
 async def request_meeting(
     body: MeetingRequest,
-    who: Participant,
-    store: Store,
-    context: Context,
+    acting: AsParticipant,
     response: Response,
 ) -> MeetingView:
     meeting_id = new_id("mtg")
@@ -273,18 +272,18 @@ async def request_meeting(
         meeting_id=meeting_id,
         company_id=body.company_id,
         kind=body.kind,
-        organiser=who.subject,
+        organiser=acting.who.subject,
         invitee=body.invitee,
         period=body.period(),
         subject=body.subject,
         location=body.location,
     )
-    outcome = await handlers.request_meeting(store, command, context)
+    outcome = await handlers.request_meeting(acting.store, command, acting.context)
     response.headers["Location"] = f"/meetings/{meeting_id}"
     return changed_meeting(outcome, meeting_id)
 
 
-async def _act(store: Store, command: MeetingChange, context: Context) -> MeetingView:
+async def _act(store: Store, command: MeetingChange, context: CommandContext) -> MeetingView:
     outcome = await handlers.change_meeting(store, command, context)
     return changed_meeting(outcome, command.meeting_id)
 
@@ -304,36 +303,30 @@ async def get_meeting(meeting_id: str, who: Participant, store: Store) -> Meetin
 
 
 @router.post("/meetings/{meeting_id}/accept", summary="accept: the time is held for you too")
-async def accept(meeting_id: str, who: Participant, store: Store, context: Context) -> MeetingView:
-    command = AcceptMeeting(meeting_id=meeting_id, by=who.subject)
-    return await _act(store, command, context)
+async def accept(meeting_id: str, acting: AsParticipant) -> MeetingView:
+    command = AcceptMeeting(meeting_id=meeting_id, by=acting.who.subject)
+    return await _act(acting.store, command, acting.context)
 
 
 @router.post("/meetings/{meeting_id}/decline", summary="decline, with a reason if you like")
-async def decline(
-    meeting_id: str, body: Answer, who: Participant, store: Store, context: Context
-) -> MeetingView:
-    command = DeclineMeeting(meeting_id=meeting_id, by=who.subject, reason=body.reason)
-    return await _act(store, command, context.because(body.reason or None))
+async def decline(meeting_id: str, body: Answer, acting: AsParticipant) -> MeetingView:
+    command = DeclineMeeting(meeting_id=meeting_id, by=acting.who.subject, reason=body.reason)
+    return await _act(acting.store, command, acting.context.because(body.reason or None))
 
 
 @router.post(
     "/meetings/{meeting_id}/reschedule",
     summary="propose a new time; the other party then accepts or declines it",
 )
-async def reschedule(
-    meeting_id: str, body: NewTime, who: Participant, store: Store, context: Context
-) -> MeetingView:
-    command = RescheduleMeeting(meeting_id=meeting_id, by=who.subject, period=body.period())
-    return await _act(store, command, context)
+async def reschedule(meeting_id: str, body: NewTime, acting: AsParticipant) -> MeetingView:
+    command = RescheduleMeeting(meeting_id=meeting_id, by=acting.who.subject, period=body.period())
+    return await _act(acting.store, command, acting.context)
 
 
 @router.post("/meetings/{meeting_id}/cancel", summary="cancel; both agendas are freed")
-async def cancel(
-    meeting_id: str, body: Cancellation, who: Participant, store: Store, context: Context
-) -> MeetingView:
-    command = CancelMeeting(meeting_id=meeting_id, by=who.subject, reason=body.reason)
-    return await _act(store, command, context.because(body.reason))
+async def cancel(meeting_id: str, body: Cancellation, acting: AsParticipant) -> MeetingView:
+    command = CancelMeeting(meeting_id=meeting_id, by=acting.who.subject, reason=body.reason)
+    return await _act(acting.store, command, acting.context.because(body.reason))
 
 
 @router.get("/me/agenda", summary="my meetings, soonest first (pending and confirmed)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fairline_events.dependencies import Body, Context, Store
+from fairline_events.dependencies import Body
 from fairline_events.errors import NotFound
 from fairline_events.store import EventStore
 from fairline_events.transact import Outcome
@@ -43,7 +43,7 @@ from ..handlers import (
     registrations,
     revoke_invitation,
 )
-from .common import Anyone, Team, is_team, join_link, read_link
+from .common import AsAnyone, AsTeam, Team, is_team, join_link, read_link
 
 router = APIRouter(tags=["attendance"])
 
@@ -121,14 +121,14 @@ class RegisterRequest(Body):
 async def register_me(
     request: Request,
     body: RegisterRequest,
-    who: Anyone,
-    store: Store,
-    context: Context,
+    acting: AsAnyone,
     forum_id: str = ForumId,
 ) -> RegistrationView:
-    command = Register(forum_id=forum_id, person=who.subject, confirm_overlap=body.confirm_overlap)
-    outcome = _answered(await registrations(store, command, context))
-    return _after(request, outcome, forum_id, who.subject)
+    command = Register(
+        forum_id=forum_id, person=acting.who.subject, confirm_overlap=body.confirm_overlap
+    )
+    outcome = _answered(await registrations(acting.store, command, acting.context))
+    return _after(request, outcome, forum_id, acting.who.subject)
 
 
 class CancelRequest(Body):
@@ -142,14 +142,12 @@ class CancelRequest(Body):
 async def cancel_mine(
     request: Request,
     body: CancelRequest,
-    who: Anyone,
-    store: Store,
-    context: Context,
+    acting: AsAnyone,
     forum_id: str = ForumId,
 ) -> RegistrationView:
-    command = CancelRegistration(forum_id=forum_id, person=who.subject, reason=body.reason)
-    outcome = await cancel_registration(store, command, context.because(body.reason))
-    return _after(request, outcome, forum_id, who.subject)
+    command = CancelRegistration(forum_id=forum_id, person=acting.who.subject, reason=body.reason)
+    outcome = await cancel_registration(acting.store, command, acting.context.because(body.reason))
+    return _after(request, outcome, forum_id, acting.who.subject)
 
 
 @router.post(
@@ -159,51 +157,48 @@ async def cancel_mine(
 async def claim_mine(
     request: Request,
     body: RegisterRequest,
-    who: Anyone,
-    store: Store,
-    context: Context,
+    acting: AsAnyone,
     forum_id: str = ForumId,
 ) -> RegistrationView:
     command = ClaimOffer(
-        forum_id=forum_id, person=who.subject, confirm_overlap=body.confirm_overlap
+        forum_id=forum_id, person=acting.who.subject, confirm_overlap=body.confirm_overlap
     )
-    outcome = await claim_offer(store, command, context)
-    return _after(request, outcome, forum_id, who.subject)
+    outcome = await claim_offer(acting.store, command, acting.context)
+    return _after(request, outcome, forum_id, acting.who.subject)
 
 
 @router.get(
     "/forums/{forum_id}/registrations/me",
     summary="The caller's standing at a forum, with their own join link",
 )
-async def mine(
-    request: Request, who: Anyone, store: Store, context: Context, forum_id: str = ForumId
-) -> RegistrationView:
-    forum, attendance = await _seen(store, forum_id)
-    return registration_view(request, forum, attendance, who.subject)
+async def mine(request: Request, acting: AsAnyone, forum_id: str = ForumId) -> RegistrationView:
+    forum, attendance = await _seen(acting.store, forum_id)
+    return registration_view(request, forum, attendance, acting.who.subject)
 
 
 @router.get(
     "/forums/{forum_id}/join-link",
     summary="The caller's personal join link (online and hybrid forums; never anyone else's)",
 )
-async def my_link(
-    request: Request, who: Anyone, store: Store, context: Context, forum_id: str = ForumId
-) -> dict[str, str]:
-    forum, attendance = await _seen(store, forum_id)
-    serial = link_allowed(forum, attendance, who.subject)
+async def my_link(request: Request, acting: AsAnyone, forum_id: str = ForumId) -> dict[str, str]:
+    forum, attendance = await _seen(acting.store, forum_id)
+    serial = link_allowed(forum, attendance, acting.who.subject)
     if serial is None:
-        if forum.access == "invitation" and who.subject not in attendance.invited:
+        if forum.access == "invitation" and acting.who.subject not in attendance.invited:
             why = "asked for the link of a meeting by invitation only"
             command = RefuseAccess(
-                forum_id=forum_id, person=who.subject, action="see_link", why=why
+                forum_id=forum_id, person=acting.who.subject, action="see_link", why=why
             )
-            await refuse_access(store, command, context)
+            await refuse_access(acting.store, command, acting.context)
             raise NotFound(f"no forum {forum_id}", code="unknown_forum")
         raise NotFound(
             f"you hold no seat with a join link at forum {forum_id}; register first",
             code="no_link",
         )
-    return {"forum_id": forum_id, "join_link": join_link(request, forum_id, who.subject, serial)}
+    return {
+        "forum_id": forum_id,
+        "join_link": join_link(request, forum_id, acting.who.subject, serial),
+    }
 
 
 @router.post(
@@ -214,18 +209,18 @@ async def my_link(
 )
 async def join_online(
     request: Request,
-    who: Anyone,
-    store: Store,
-    context: Context,
+    acting: AsAnyone,
     forum_id: str = ForumId,
     link: str = Query(
         max_length=400, pattern=PRINTABLE, description="the `link` parameter of the join link"
     ),
 ) -> dict[str, Any]:
     person, serial = read_link(request, forum_id, link)
-    command = Join(forum_id=forum_id, caller=who.subject, link_person=person, link_serial=serial)
-    _answered(await join(store, command, context))
-    return {"forum_id": forum_id, "person": who.subject, "joined": True}
+    command = Join(
+        forum_id=forum_id, caller=acting.who.subject, link_person=person, link_serial=serial
+    )
+    _answered(await join(acting.store, command, acting.context))
+    return {"forum_id": forum_id, "person": acting.who.subject, "joined": True}
 
 
 class CheckInRequest(Body):
@@ -237,10 +232,10 @@ class CheckInRequest(Body):
     summary="Check a registered person in at the door (forums team)",
 )
 async def check_in_at_door(
-    body: CheckInRequest, who: Team, store: Store, context: Context, forum_id: str = ForumId
+    body: CheckInRequest, acting: AsTeam, forum_id: str = ForumId
 ) -> dict[str, Any]:
-    command = CheckIn(forum_id=forum_id, person=body.person, by=who.subject)
-    await check_in(store, command, context)
+    command = CheckIn(forum_id=forum_id, person=body.person, by=acting.who.subject)
+    await check_in(acting.store, command, acting.context)
     return {"forum_id": forum_id, "person": body.person, "checked_in": True}
 
 
@@ -256,12 +251,16 @@ class InvitationRequest(Body):
     tags=["closed-door"],
 )
 async def invite_person(
-    body: InvitationRequest, who: Anyone, store: Store, context: Context, forum_id: str = ForumId
+    body: InvitationRequest, acting: AsAnyone, forum_id: str = ForumId
 ) -> dict[str, Any]:
     command = Invite(
-        forum_id=forum_id, person=body.person, by=who.subject, why=body.why, as_team=is_team(who)
+        forum_id=forum_id,
+        person=body.person,
+        by=acting.who.subject,
+        why=body.why,
+        as_team=is_team(acting.who),
     )
-    await invite(store, command, context.because(body.why))
+    await invite(acting.store, command, acting.context.because(body.why))
     return {"forum_id": forum_id, "person": body.person, "invited": True}
 
 
@@ -276,16 +275,18 @@ class RevocationRequest(Body):
 )
 async def revoke_person(
     body: RevocationRequest,
-    who: Anyone,
-    store: Store,
-    context: Context,
+    acting: AsAnyone,
     forum_id: str = ForumId,
     person: str = Path(max_length=64, pattern=PRINTABLE),
 ) -> dict[str, Any]:
     command = RevokeInvitation(
-        forum_id=forum_id, person=person, by=who.subject, why=body.why, as_team=is_team(who)
+        forum_id=forum_id,
+        person=person,
+        by=acting.who.subject,
+        why=body.why,
+        as_team=is_team(acting.who),
     )
-    await revoke_invitation(store, command, context.because(body.why))
+    await revoke_invitation(acting.store, command, acting.context.because(body.why))
     return {"forum_id": forum_id, "person": person, "invited": False}
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fairline_events.auth import Principal, require
+from fairline_events.dependencies import Acting, acting
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
@@ -24,8 +25,13 @@ ORGANISERS = ("organiser", "exhibitor")
 their exhibitor staff."""
 
 Team = Annotated[Principal, Depends(require(TEAM))]
-Proposer = Annotated[Principal, Depends(require(TEAM, *ORGANISERS))]
 Anyone = Annotated[Principal, Depends(require())]
+
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
+AsTeam = Annotated[Acting, Depends(acting(TEAM))]
+AsProposer = Annotated[Acting, Depends(acting(TEAM, *ORGANISERS))]
+AsAnyone = Annotated[Acting, Depends(acting())]
 
 
 def is_team(who: Principal) -> bool:

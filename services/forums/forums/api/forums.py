@@ -3,7 +3,7 @@ publish, cancel. Every change by the forums team carries a reason."""
 
 from __future__ import annotations
 
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, new_id
 from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, Field
 
@@ -53,7 +53,15 @@ from ..handlers import (
     schedule_forum,
     set_kind_policy,
 )
-from .common import TEAM, Anyone, ForumView, Proposer, Team, forum_view, is_team
+from .common import (
+    TEAM,
+    AsAnyone,
+    AsProposer,
+    AsTeam,
+    ForumView,
+    forum_view,
+    is_team,
+)
 
 router = APIRouter(tags=["programme"])
 
@@ -79,11 +87,9 @@ class RoomView(RoomRequest):
     status_code=201,
     summary="Add a room at a venue, with its seats and set-up buffer (forums team)",
 )
-async def add_a_room(
-    edition_code: EditionCode, body: RoomRequest, who: Team, store: Store, context: Context
-) -> RoomView:
+async def add_a_room(edition_code: EditionCode, body: RoomRequest, acting: AsTeam) -> RoomView:
     command = AddRoom(edition_code=edition_code, **body.model_dump())
-    await add_room(store, command, context)
+    await add_room(acting.store, command, acting.context)
     return RoomView(edition_code=edition_code, **body.model_dump())
 
 
@@ -117,13 +123,11 @@ async def set_a_kind_policy(
     edition_code: EditionCode,
     kind: KindCode,
     body: KindPolicyRequest,
-    who: Team,
-    store: Store,
-    context: Context,
+    acting: AsTeam,
 ) -> KindView:
     fields = body.model_dump(exclude={"reason"})
     command = SetKindPolicy(edition_code=edition_code, kind=kind, **fields)
-    outcome = await set_kind_policy(store, command, context.because(body.reason))
+    outcome = await set_kind_policy(acting.store, command, acting.context.because(body.reason))
     setup = outcome.state(programme_stream(edition_code), Programme)
     version = setup.current(kind).version
     return KindView(edition_code=edition_code, kind=kind, version=version, **body.model_dump())
@@ -150,18 +154,16 @@ class ProposalRequest(Body):
     summary="Propose a forum (organisers; companies must be approved exhibitors)",
     tags=["forums"],
 )
-async def propose(
-    body: ProposalRequest, who: Proposer, store: Store, context: Context
-) -> ForumView:
+async def propose(body: ProposalRequest, acting: AsProposer) -> ForumView:
     forum_id = body.forum_id or new_id("fo")
     command = ProposeForum(
         **body.model_dump(exclude={"forum_id"}),
         forum_id=forum_id,
-        by=who.subject,
-        on_behalf=is_team(who),
-        company_staff_only=not who.has_any(("organiser", TEAM)),
+        by=acting.who.subject,
+        on_behalf=is_team(acting.who),
+        company_staff_only=not acting.who.has_any(("organiser", TEAM)),
     )
-    outcome = await propose_forum(store, command, context)
+    outcome = await propose_forum(acting.store, command, acting.context)
     return forum_view(outcome.state(forum_stream(forum_id), Forum))
 
 
@@ -180,22 +182,18 @@ class ApprovalRequest(Body):
 )
 async def approve(
     body: ApprovalRequest,
-    who: Anyone,
-    store: Store,
-    context: Context,
+    acting: AsAnyone,
     forum_id: str = ForumId,
 ) -> ForumView:
-    command = ApproveForum(forum_id=forum_id, by=who.subject, roles=who.roles)
-    outcome = await approve_forum(store, command, context.because(body.reason))
+    command = ApproveForum(forum_id=forum_id, by=acting.who.subject, roles=acting.who.roles)
+    outcome = await approve_forum(acting.store, command, acting.context.because(body.reason))
     return forum_view(outcome.state(forum_stream(forum_id), Forum))
 
 
 @router.post("/forums/{forum_id}/reject", summary="Reject a proposal", tags=["forums"])
-async def reject(
-    body: ReasonRequest, who: Team, store: Store, context: Context, forum_id: str = ForumId
-) -> ForumView:
-    command = RejectForum(forum_id=forum_id, by=who.subject, reason=body.reason)
-    outcome = await reject_forum(store, command, context.because(body.reason))
+async def reject(body: ReasonRequest, acting: AsTeam, forum_id: str = ForumId) -> ForumView:
+    command = RejectForum(forum_id=forum_id, by=acting.who.subject, reason=body.reason)
+    outcome = await reject_forum(acting.store, command, acting.context.because(body.reason))
     return forum_view(outcome.state(forum_stream(forum_id), Forum))
 
 
@@ -221,20 +219,16 @@ class ScheduleRequest(Body):
     ),
     tags=["forums"],
 )
-async def schedule(
-    body: ScheduleRequest, who: Team, store: Store, context: Context, forum_id: str = ForumId
-) -> ForumView:
+async def schedule(body: ScheduleRequest, acting: AsTeam, forum_id: str = ForumId) -> ForumView:
     command = ScheduleForum(forum_id=forum_id, **body.model_dump())
-    outcome = await schedule_forum(store, command, context.because(body.reason))
+    outcome = await schedule_forum(acting.store, command, acting.context.because(body.reason))
     return forum_view(outcome.state(forum_stream(forum_id), Forum))
 
 
 @router.post("/forums/{forum_id}/publish", summary="Put on the public agenda", tags=["forums"])
-async def publish(
-    body: ReasonRequest, who: Team, store: Store, context: Context, forum_id: str = ForumId
-) -> ForumView:
+async def publish(body: ReasonRequest, acting: AsTeam, forum_id: str = ForumId) -> ForumView:
     command = PublishForum(forum_id=forum_id, reason=body.reason)
-    outcome = await publish_forum(store, command, context.because(body.reason))
+    outcome = await publish_forum(acting.store, command, acting.context.because(body.reason))
     return forum_view(outcome.state(forum_stream(forum_id), Forum))
 
 
@@ -243,9 +237,7 @@ async def publish(
     summary="Cancel, freeing the room and the speakers",
     tags=["forums"],
 )
-async def cancel(
-    body: ReasonRequest, who: Team, store: Store, context: Context, forum_id: str = ForumId
-) -> ForumView:
+async def cancel(body: ReasonRequest, acting: AsTeam, forum_id: str = ForumId) -> ForumView:
     command = CancelForum(forum_id=forum_id, reason=body.reason)
-    outcome = await cancel_forum(store, command, context.because(body.reason))
+    outcome = await cancel_forum(acting.store, command, acting.context.because(body.reason))
     return forum_view(outcome.state(forum_stream(forum_id), Forum))

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 
 from fairline_events.auth import Principal
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Response
@@ -16,7 +16,7 @@ from ..domain.blocks import BLOCK, Block, block_stream
 from ..domain.commands import CarveSubBlock, CreateBlock, ReleaseBlock
 from ..domain.values import GroupKind, HotelCode, Identifier, Name, RoomType, SomeRooms
 from ..handlers import carve_sub_block, create_block, release_block
-from .common import Desk, DeskOrPlanner, Ops, current, planner_of
+from .common import AsDesk, AsOps, DeskOrPlanner, current, planner_of
 
 router = APIRouter(tags=["blocks"])
 
@@ -89,13 +89,13 @@ def _after(outcome: Outcome, block_id: str, response: Response | None = None) ->
 async def create(
     hotel_code: HotelCode,
     body: BlockIn,
-    who: Desk,
-    store: Store,
-    context: Context,
+    acting: AsDesk,
     response: Response,
 ) -> BlockView:
     command = CreateBlock(block_id=new_id("blk"), hotel_code=hotel_code, **body.model_dump())
-    return _after(await create_block(store, command, context), command.block_id, response)
+    return _after(
+        await create_block(acting.store, command, acting.context), command.block_id, response
+    )
 
 
 @router.post(
@@ -106,13 +106,13 @@ async def create(
 async def create_sub_block(
     block_id: str,
     body: SubBlockIn,
-    who: Desk,
-    store: Store,
-    context: Context,
+    acting: AsDesk,
     response: Response,
 ) -> BlockView:
     command = CarveSubBlock(block_id=new_id("blk"), parent_block_id=block_id, **body.model_dump())
-    return _after(await carve_sub_block(store, command, context), command.block_id, response)
+    return _after(
+        await carve_sub_block(acting.store, command, acting.context), command.block_id, response
+    )
 
 
 @router.get("/blocks/{block_id}", summary="a block as it stands")
@@ -125,7 +125,7 @@ async def get_block(block_id: str, who: DeskOrPlanner, store: Store) -> BlockVie
     "/blocks/{block_id}/release",
     summary="release the block's unbooked rooms now, before its cut-off",
 )
-async def release(block_id: str, who: Ops, store: Store, context: Context) -> BlockView:
+async def release(block_id: str, acting: AsOps) -> BlockView:
     command = ReleaseBlock(block_id=block_id, at_cut_off=False)
-    outcome = await release_block(store, command, context.because("released by ops"))
+    outcome = await release_block(acting.store, command, acting.context.because("released by ops"))
     return _after(outcome, block_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from fairline_events.auth import Principal
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, Store, new_id
 from fairline_events.errors import DomainError, Forbidden, NotFound
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Response
@@ -32,11 +32,12 @@ from ..handlers import (
     record_no_show,
 )
 from .common import (
-    Desk,
+    AsDesk,
+    AsDeskOrPlanner,
+    AsOps,
     DeskOrPlanner,
     GuestDetails,
     GuestView,
-    Ops,
     current,
     opened,
     planner_of,
@@ -151,9 +152,7 @@ async def _after(store: Store, outcome: Outcome, booking_id: str, who: Principal
 @router.post("/bookings", status_code=201, summary="book a room for every night of a stay")
 async def book(
     body: BookingIn,
-    who: DeskOrPlanner,
-    store: Store,
-    context: Context,
+    acting: AsDeskOrPlanner,
     response: Response,
 ) -> BookingView:
     booking_id = new_id("bk")
@@ -168,11 +167,11 @@ async def book(
         requests=body.requests,
         guest_id=body.guest_id or new_id("gst"),
         new_guest=seal_guest(body.guest) if body.guest is not None else None,
-        planner=planner_of(who),
+        planner=planner_of(acting.who),
     )
-    outcome = await make_booking(store, command, context)
+    outcome = await make_booking(acting.store, command, acting.context)
     response.headers["Location"] = f"/bookings/{booking_id}"
-    return await _after(store, outcome, booking_id, who)
+    return await _after(acting.store, outcome, booking_id, acting.who)
 
 
 @router.get("/bookings/{booking_id}", summary="a booking, with its guest while not erased")
@@ -194,41 +193,52 @@ async def get_booking(booking_id: str, who: DeskOrPlanner, store: Store) -> Book
 async def modify(
     booking_id: str,
     body: BookingChange,
-    who: DeskOrPlanner,
-    store: Store,
-    context: Context,
+    acting: AsDeskOrPlanner,
 ) -> BookingView:
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise DomainError("say what to change", code="nothing_to_change")
-    command = ModifyBooking(booking_id=booking_id, planner=planner_of(who), **changes)
-    return await _after(store, await modify_booking(store, command, context), booking_id, who)
+    command = ModifyBooking(booking_id=booking_id, planner=planner_of(acting.who), **changes)
+    return await _after(
+        acting.store,
+        await modify_booking(acting.store, command, acting.context),
+        booking_id,
+        acting.who,
+    )
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="cancel: every night goes back")
-async def cancel(
-    booking_id: str, who: DeskOrPlanner, store: Store, context: Context
-) -> BookingView:
-    command = CancelBooking(booking_id=booking_id, planner=planner_of(who))
-    return await _after(store, await cancel_booking(store, command, context), booking_id, who)
+async def cancel(booking_id: str, acting: AsDeskOrPlanner) -> BookingView:
+    command = CancelBooking(booking_id=booking_id, planner=planner_of(acting.who))
+    return await _after(
+        acting.store,
+        await cancel_booking(acting.store, command, acting.context),
+        booking_id,
+        acting.who,
+    )
 
 
 @router.post(
     "/bookings/{booking_id}/no-show",
     summary="the guest never came: charge the first night, give the others back",
 )
-async def no_show(booking_id: str, who: Desk, store: Store, context: Context) -> BookingView:
+async def no_show(booking_id: str, acting: AsDesk) -> BookingView:
     command = RecordNoShow(booking_id=booking_id)
-    return await _after(store, await record_no_show(store, command, context), booking_id, who)
+    return await _after(
+        acting.store,
+        await record_no_show(acting.store, command, acting.context),
+        booking_id,
+        acting.who,
+    )
 
 
 @router.post(
     "/guests/{guest_id}/erasure",
     summary="erase a guest's personal data everywhere (their key is destroyed)",
 )
-async def erase(guest_id: str, who: Ops, store: Store, context: Context) -> ErasureView:
+async def erase(guest_id: str, acting: AsOps) -> ErasureView:
     command = EraseGuest(guest_id=guest_id)
-    outcome = await erase_guest(store, command, context.because("erasure request"))
+    outcome = await erase_guest(acting.store, command, acting.context.because("erasure request"))
     if outcome.events:  # keep the destroyed key's bytes from lingering in pages and WAL
-        await guest_keys.purge(store.pool)
+        await guest_keys.purge(acting.store.pool)
     return ErasureView(guest_id=guest_id, erased=True, already_erased=not outcome.events)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fairline_events.auth import Principal, require
 from fairline_events.decider import Fold
-from fairline_events.dependencies import Body
+from fairline_events.dependencies import Acting, Body, acting
 from fairline_events.errors import Forbidden
 from fairline_events.names import Readable
 from fairline_events.shredding import Sealed, new_key, seal, unseal_with
@@ -28,6 +28,12 @@ Ops = Annotated[Principal, Depends(require("ops"))]
 Desk = Annotated[Principal, Depends(require(*DESK))]
 DeskOrPlanner = Annotated[Principal, Depends(require(*DESK, PLANNER))]
 Anyone = Annotated[Principal, Depends(require())]
+
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
+AsOps = Annotated[Acting, Depends(acting("ops"))]
+AsDesk = Annotated[Acting, Depends(acting(*DESK))]
+AsDeskOrPlanner = Annotated[Acting, Depends(acting(*DESK, PLANNER))]
 
 
 S = TypeVar("S")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from fairline_events.dependencies import Body, Context, Pool, Store
+from fairline_events.dependencies import Body, Pool, Store
 from fairline_events.errors import NotFound
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from ..domain.hotel import HOTEL, Hotel, hotel_stream
 from ..domain.values import HotelCode, Name, Rate, Rooms, RoomType, SomeRooms
 from ..handlers import register_hotel, set_allotment
 from ..projections import rooming
-from .common import Anyone, Desk, Ops, current
+from .common import Anyone, AsDesk, AsOps, current
 
 router = APIRouter(tags=["hotels"])
 
@@ -60,11 +60,9 @@ def hotel_view(state: Hotel) -> HotelView:
 
 
 @router.post("/hotels", status_code=201, summary="register a hotel of the group")
-async def register(
-    body: HotelIn, who: Ops, store: Store, context: Context, response: Response
-) -> HotelView:
+async def register(body: HotelIn, acting: AsOps, response: Response) -> HotelView:
     command = RegisterHotel(**body.model_dump())
-    outcome = await register_hotel(store, command, context)
+    outcome = await register_hotel(acting.store, command, acting.context)
     response.headers["Location"] = f"/hotels/{command.hotel_code}"
     return hotel_view(outcome.state(hotel_stream(command.hotel_code), Hotel))
 
@@ -98,12 +96,10 @@ async def get_hotel(hotel_code: str, who: Anyone, store: Store) -> HotelView:
 async def put_allotment(
     hotel_code: HotelCode,
     body: AllotmentIn,
-    who: Desk,
-    store: Store,
-    context: Context,
+    acting: AsDesk,
 ) -> AllotmentResult:
     command = SetAllotment(hotel_code=hotel_code, **body.model_dump())
-    outcome = await set_allotment(store, command, context)
+    outcome = await set_allotment(acting.store, command, acting.context)
     return AllotmentResult(
         hotel_code=hotel_code,
         room_type=body.room_type,

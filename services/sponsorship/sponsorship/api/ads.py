@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, new_id
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Path
 from pydantic import Field, model_validator
@@ -47,11 +47,11 @@ from ..handlers import (
 )
 from .common import (
     TEAM,
+    AsTeam,
+    AsTeamOrSponsor,
     BookingView,
     PaymentRequest,
     ReasonRequest,
-    Team,
-    TeamOrSponsor,
     booking_view,
 )
 
@@ -85,12 +85,12 @@ class PlacementView(PlacementRequest):
 )
 async def set_placement(
     edition_code: EditionCode, placement_code: PlacementCode, body: PlacementRequest,
-    who: Team, store: Store, context: Context,
+    acting: AsTeam,
 ) -> PlacementView:  # fmt: skip
     command = DefinePlacement(
         edition_code=edition_code, placement_code=placement_code, **body.model_dump()
     )
-    await define_placement(store, command, context)
+    await define_placement(acting.store, command, acting.context)
     return PlacementView(
         edition_code=edition_code, placement_code=placement_code, **body.model_dump()
     )
@@ -120,42 +120,39 @@ def _answer(booking_id: str, outcome: Outcome) -> BookingView:
     status_code=201,
     summary="Hold a placement for a date range (409 placement_taken naming the first full day)",
 )
-async def hold(
-    edition_code: EditionCode, body: HoldRequest, who: Team, store: Store, context: Context
-) -> BookingView:
+async def hold(edition_code: EditionCode, body: HoldRequest, acting: AsTeam) -> BookingView:
     booking_id = body.booking_id or new_id("ad")
     command = HoldSlot(
         booking_id=booking_id, edition_code=edition_code, placement_code=body.placement_code,
         sponsor_id=body.sponsor_id, first_day=body.first_day, last_day=body.last_day,
-        hold_minutes=body.hold_minutes, by=who.subject,
+        hold_minutes=body.hold_minutes, by=acting.who.subject,
     )  # fmt: skip
-    return _answer(booking_id, await hold_slot(store, command, context))
+    return _answer(booking_id, await hold_slot(acting.store, command, acting.context))
 
 
 @router.post("/bookings/{booking_id}/confirm", summary="Confirm a held booking")
-async def confirm(
-    who: Team, store: Store, context: Context, booking_id: str = BookingId
-) -> BookingView:
+async def confirm(acting: AsTeam, booking_id: str = BookingId) -> BookingView:
     command = ConfirmBooking(booking_id=booking_id)
-    return _answer(booking_id, await confirm_booking(store, command, context))
+    return _answer(booking_id, await confirm_booking(acting.store, command, acting.context))
 
 
 @router.post("/bookings/{booking_id}/payments", summary="Record a payment (once per id)")
 async def pay(
-    body: PaymentRequest, who: Team, store: Store, context: Context,
-    booking_id: str = BookingId,
+    body: PaymentRequest, acting: AsTeam, booking_id: str = BookingId,
 ) -> BookingView:  # fmt: skip
     command = PayBooking(booking_id=booking_id, **body.model_dump())
-    return _answer(booking_id, await pay_booking(store, command, context))
+    return _answer(booking_id, await pay_booking(acting.store, command, acting.context))
 
 
 @router.post("/bookings/{booking_id}/release", summary="Release a hold or cancel a booking")
 async def release(
-    body: ReasonRequest, who: Team, store: Store, context: Context,
-    booking_id: str = BookingId,
+    body: ReasonRequest, acting: AsTeam, booking_id: str = BookingId,
 ) -> BookingView:  # fmt: skip
     command = ReleaseBooking(booking_id=booking_id, why=body.reason)
-    return _answer(booking_id, await release_booking(store, command, context.because(body.reason)))
+    return _answer(
+        booking_id,
+        await release_booking(acting.store, command, acting.context.because(body.reason)),
+    )
 
 
 class CreativeRequest(Body):
@@ -170,12 +167,11 @@ class CreativeRequest(Body):
     summary="Submit a creative: a new version, served once approved",
 )
 async def submit(
-    body: CreativeRequest, who: TeamOrSponsor, store: Store, context: Context,
-    booking_id: str = BookingId,
+    body: CreativeRequest, acting: AsTeamOrSponsor, booking_id: str = BookingId,
 ) -> BookingView:  # fmt: skip
-    sponsor = None if who.has_any((TEAM,)) else who.subject
+    sponsor = None if acting.who.has_any((TEAM,)) else acting.who.subject
     command = SubmitCreative(booking_id=booking_id, by_sponsor=sponsor, **body.model_dump())
-    return _answer(booking_id, await submit_creative(store, command, context))
+    return _answer(booking_id, await submit_creative(acting.store, command, acting.context))
 
 
 class ReviewRequest(Body):
@@ -188,11 +184,11 @@ class ReviewRequest(Body):
     summary="Approve a creative version, or return it with a reason",
 )
 async def review(
-    body: ReviewRequest, who: Team, store: Store, context: Context,
+    body: ReviewRequest, acting: AsTeam,
     booking_id: str = BookingId, version: int = Path(ge=1, le=10_000),
 ) -> BookingView:  # fmt: skip
     command = ReviewCreative(
         booking_id=booking_id, version=version, verdict=body.verdict, reason=body.reason,
-        by=who.subject,
+        by=acting.who.subject,
     )  # fmt: skip
-    return _answer(booking_id, await review_creative(store, command, context))
+    return _answer(booking_id, await review_creative(acting.store, command, acting.context))

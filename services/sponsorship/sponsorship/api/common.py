@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fairline_events.auth import Principal, require
-from fairline_events.dependencies import Body
+from fairline_events.dependencies import Acting, Body, acting
 from fairline_events.errors import Forbidden
 from fastapi import Depends
 from pydantic import BaseModel
@@ -30,6 +30,11 @@ AD_SERVER = "ad_server"
 Team = Annotated[Principal, Depends(require(TEAM))]
 TeamOrSponsor = Annotated[Principal, Depends(require(TEAM, SPONSOR))]
 AdServer = Annotated[Principal, Depends(require(AD_SERVER, TEAM))]
+
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
+AsTeam = Annotated[Acting, Depends(acting(TEAM))]
+AsTeamOrSponsor = Annotated[Acting, Depends(acting(TEAM, SPONSOR))]
 
 
 class PaymentRequest(Body):

@@ -4,7 +4,7 @@ package's benefits moved along by the team (or, for other services' benefits, by
 
 from __future__ import annotations
 
-from fairline_events.dependencies import Body, Context, Store, new_id
+from fairline_events.dependencies import Body, new_id
 from fairline_events.transact import Outcome
 from fastapi import APIRouter, Path
 from pydantic import Field
@@ -47,7 +47,7 @@ from ..handlers import (
     request_benefit,
     sign_contract,
 )
-from .common import PackageView, PaymentRequest, ReasonRequest, Team, package_view
+from .common import AsTeam, PackageView, PaymentRequest, ReasonRequest, package_view
 
 router = APIRouter(tags=["packages"])
 
@@ -73,11 +73,10 @@ class TierView(TierRequest):
     summary="Set a tier's terms: quantity limit, exclusivity scope, list price, benefits",
 )
 async def set_tier(
-    edition_code: EditionCode, tier_code: TierCode, body: TierRequest, who: Team,
-    store: Store, context: Context,
+    edition_code: EditionCode, tier_code: TierCode, body: TierRequest, acting: AsTeam,
 ) -> TierView:  # fmt: skip
     command = DefineTier(edition_code=edition_code, tier_code=tier_code, **body.model_dump())
-    await define_tier(store, command, context)
+    await define_tier(acting.store, command, acting.context)
     return TierView(edition_code=edition_code, tier_code=tier_code, **body.model_dump())
 
 
@@ -101,16 +100,14 @@ def _answer(package_id: str, outcome: Outcome) -> PackageView:
     status_code=201,
     summary="Offer a package: takes a place in the tier and the category until it expires",
 )
-async def offer(
-    edition_code: EditionCode, body: OfferRequest, who: Team, store: Store, context: Context
-) -> PackageView:
+async def offer(edition_code: EditionCode, body: OfferRequest, acting: AsTeam) -> PackageView:
     package_id = body.package_id or new_id("pkg")
     command = OfferPackage(
         package_id=package_id, edition_code=edition_code, tier_code=body.tier_code,
         sponsor_id=body.sponsor_id, sponsor_name=body.sponsor_name, category=body.category,
-        price_fen=body.price_fen, valid_days=body.valid_days, by=who.subject,
+        price_fen=body.price_fen, valid_days=body.valid_days, by=acting.who.subject,
     )  # fmt: skip
-    outcome = await offer_package(store, command, context)
+    outcome = await offer_package(acting.store, command, acting.context)
     return _answer(package_id, outcome)
 
 
@@ -122,20 +119,18 @@ class ContractRequest(Body):
 
 @router.post("/packages/{package_id}/contract", summary="Sign the offer as a contract")
 async def contract(
-    body: ContractRequest, who: Team, store: Store, context: Context,
-    package_id: str = PackageId,
+    body: ContractRequest, acting: AsTeam, package_id: str = PackageId,
 ) -> PackageView:  # fmt: skip
     command = SignContract(package_id=package_id, **body.model_dump())
-    return _answer(package_id, await sign_contract(store, command, context))
+    return _answer(package_id, await sign_contract(acting.store, command, acting.context))
 
 
 @router.post("/packages/{package_id}/payments", summary="Record a payment (once per id)")
 async def payment(
-    body: PaymentRequest, who: Team, store: Store, context: Context,
-    package_id: str = PackageId,
+    body: PaymentRequest, acting: AsTeam, package_id: str = PackageId,
 ) -> PackageView:  # fmt: skip
     command = RecordPayment(package_id=package_id, **body.model_dump())
-    return _answer(package_id, await record_payment(store, command, context))
+    return _answer(package_id, await record_payment(acting.store, command, acting.context))
 
 
 @router.post(
@@ -143,11 +138,10 @@ async def payment(
     summary="Cancel: an offer free, a contract with its fee; the tier and category free again",
 )
 async def cancel(
-    body: ReasonRequest, who: Team, store: Store, context: Context,
-    package_id: str = PackageId,
+    body: ReasonRequest, acting: AsTeam, package_id: str = PackageId,
 ) -> PackageView:  # fmt: skip
     command = CancelPackage(package_id=package_id, reason=body.reason)
-    outcome = await cancel_package(store, command, context.because(body.reason))
+    outcome = await cancel_package(acting.store, command, acting.context.because(body.reason))
     return _answer(package_id, outcome)
 
 
@@ -169,13 +163,13 @@ class BenefitRequest(Body):
     ),
 )
 async def request(
-    who: Team, store: Store, context: Context, package_id: str = PackageId,
+    acting: AsTeam, package_id: str = PackageId,
     benefit_no: int = BenefitNo, body: BenefitRequest | None = None,
 ) -> PackageView:  # fmt: skip
     asked = body or BenefitRequest()
     command = RequestBenefit(package_id=package_id, benefit_no=benefit_no, stay=asked.stay,
                              exhibitor_id=asked.exhibitor_id, launch=asked.launch)  # fmt: skip
-    return _answer(package_id, await request_benefit(store, command, context))
+    return _answer(package_id, await request_benefit(acting.store, command, acting.context))
 
 
 class ProofRequest(Body):
@@ -190,11 +184,10 @@ class ProofRequest(Body):
     ),
 )
 async def deliver(
-    body: ProofRequest, who: Team, store: Store, context: Context,
-    package_id: str = PackageId, benefit_no: int = BenefitNo,
+    body: ProofRequest, acting: AsTeam, package_id: str = PackageId, benefit_no: int = BenefitNo,
 ) -> PackageView:  # fmt: skip
     command = DeliverBenefit(package_id=package_id, benefit_no=benefit_no, proof=body.proof)
-    return _answer(package_id, await deliver_benefit(store, command, context))
+    return _answer(package_id, await deliver_benefit(acting.store, command, acting.context))
 
 
 @router.post(
@@ -202,9 +195,8 @@ async def deliver(
     summary="Mark a benefit failed, with the reason",
 )
 async def fail(
-    body: ReasonRequest, who: Team, store: Store, context: Context,
-    package_id: str = PackageId, benefit_no: int = BenefitNo,
+    body: ReasonRequest, acting: AsTeam, package_id: str = PackageId, benefit_no: int = BenefitNo,
 ) -> PackageView:  # fmt: skip
     command = FailBenefit(package_id=package_id, benefit_no=benefit_no, reason=body.reason)
-    outcome = await fail_benefit(store, command, context.because(body.reason))
+    outcome = await fail_benefit(acting.store, command, acting.context.because(body.reason))
     return _answer(package_id, outcome)

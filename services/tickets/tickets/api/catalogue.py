@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fairline_events.dependencies import Body, Context, Store
+from fairline_events.dependencies import Body, Store
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, NonNegativeInt
 
@@ -15,7 +15,7 @@ from ..domain.quota import Quota, shard_streams
 from ..domain.signing import SIGNING_KEYS, signing_keys_stream
 from ..domain.values import EditionCode, Fen, PassKind, ProductCode, Text, Venue, VisitorClass
 from ..handlers import define_product, new_signing_key, rotate_signing_key, set_quota
-from .common import BoxOffice, Gate, Ops
+from .common import AsBoxOffice, AsOps, Gate
 
 router = APIRouter(tags=["catalogue"])
 
@@ -69,10 +69,10 @@ def product_view(product: Product) -> ProductView:
     summary="put a product on sale: a day pass, a multi-day pass, a trade pass",
 )
 async def create_product(
-    edition_code: EditionCode, body: ProductIn, who: BoxOffice, store: Store, context: Context
+    edition_code: EditionCode, body: ProductIn, acting: AsBoxOffice
 ) -> ProductView:
     command = DefineProduct(edition_code=edition_code, **body.model_dump())
-    outcome = await define_product(store, command, context)
+    outcome = await define_product(acting.store, command, acting.context)
     return product_view(outcome.state(product_stream(edition_code, body.product_code), Product))
 
 
@@ -96,11 +96,9 @@ class QuotaView(BaseModel):
     "/editions/{edition_code}/quotas",
     summary="set one day's capacity at one venue for one class of visitor",
 )
-async def put_quota(
-    edition_code: EditionCode, body: QuotaIn, who: BoxOffice, store: Store, context: Context
-) -> QuotaView:
+async def put_quota(edition_code: EditionCode, body: QuotaIn, acting: AsBoxOffice) -> QuotaView:
     command = SetQuota(edition_code=edition_code, **body.model_dump())
-    outcome = await set_quota(store, command, context)
+    outcome = await set_quota(acting.store, command, acting.context)
     key = QuotaKey(day=body.day, venue=body.venue, visitor_class=body.visitor_class)
     shards = [outcome.state(s, Quota) for s in shard_streams(edition_code, key)]
     return QuotaView(
@@ -151,11 +149,9 @@ class Rotation(Body):
     status_code=201,
     summary="sign new tickets with a new key; tickets signed before still verify",
 )
-async def rotate(
-    edition_code: EditionCode, body: Rotation, who: Ops, store: Store, context: Context
-) -> SigningKeysView:
+async def rotate(edition_code: EditionCode, body: Rotation, acting: AsOps) -> SigningKeysView:
     key_id = f"{edition_code}-k{int(datetime.now().timestamp() * 1000)}"
     await rotate_signing_key(
-        store, new_signing_key(edition_code, key_id), context.because(body.reason)
+        acting.store, new_signing_key(edition_code, key_id), acting.context.because(body.reason)
     )
-    return await signing_keys(edition_code, who, store)
+    return await signing_keys(edition_code, acting.who, acting.store)

@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 from fairline_events.auth import Principal, require
-from fairline_events.dependencies import Body
+from fairline_events.dependencies import Acting, Body, acting
 from fairline_events.shredding import Sealed, new_key, seal
 from fastapi import Depends, Request
 from pydantic import AfterValidator, StringConstraints
@@ -33,6 +33,15 @@ Reviewer = Annotated[Principal, Depends(require(BOX_OFFICE, PRESS_CENTRE, OPS))]
 Buyer = Annotated[Principal, Depends(require(VISITOR, BOX_OFFICE, OPS))]
 Gate = Annotated[Principal, Depends(require(GATE, OPS))]
 Ops = Annotated[Principal, Depends(require(OPS))]
+
+# The role checks of commands: each also brings the store and the command's context, one
+# dependency per route (fairline_events.dependencies.Acting).
+AsAnyone = Annotated[Acting, Depends(acting())]
+AsBoxOffice = Annotated[Acting, Depends(acting(BOX_OFFICE, OPS))]
+AsReviewer = Annotated[Acting, Depends(acting(BOX_OFFICE, PRESS_CENTRE, OPS))]
+AsBuyer = Annotated[Acting, Depends(acting(VISITOR, BOX_OFFICE, OPS))]
+AsGate = Annotated[Acting, Depends(acting(GATE, OPS))]
+AsOps = Annotated[Acting, Depends(acting(OPS))]
 
 
 def is_box_office(who: Principal) -> bool:

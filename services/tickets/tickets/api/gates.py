@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fairline_events.dependencies import Body, Context, Pool, Store
+from fairline_events.dependencies import Body, Pool
 from fairline_events.errors import DomainError
 from fairline_events.registry import DomainEvent
 from fastapi import APIRouter, Query, Response
@@ -22,7 +22,7 @@ from ..domain.ticket import Ticket, genuine, ticket_stream
 from ..domain.values import EditionCode, EntranceCode, Identifier, Venue
 from ..handlers import check_in, record_offline_scans
 from ..projections import views
-from .common import Gate
+from .common import AsGate, Gate
 
 router = APIRouter(tags=["gates"])
 
@@ -58,18 +58,16 @@ async def scan(
     venue: Venue,
     entrance: EntranceCode,
     body: ScanIn,
-    who: Gate,
-    store: Store,
-    context: Context,
+    acting: AsGate,
 ) -> Response:
-    now = context.clock()
+    now = acting.context.clock()
     command = CheckIn(
         venue=venue,
         entrance=entrance,
         gate_id=body.gate_id,
         scan=Scanned(scan_id=body.scan_id, qr=body.qr, scanned_at=now),
     )
-    outcome = await check_in(store, command, context)
+    outcome = await check_in(acting.store, command, acting.context)
     # the one ticket the scan read (its code was read and verified by the command)
     ticket = next(s for s in outcome.states.values() if isinstance(s, Ticket))
     entry = next(e for e in reversed(ticket.entries) if e.gate_id == body.gate_id)
@@ -118,9 +116,7 @@ class UploadView(BaseModel):
     "/gates/{venue}/{entrance}/offline-scans",
     summary="a gate back online uploads what it admitted: every scan recorded, doubles flagged",
 )
-async def upload(
-    venue: Venue, entrance: EntranceCode, body: Upload, who: Gate, store: Store, context: Context
-) -> UploadView:
+async def upload(venue: Venue, entrance: EntranceCode, body: Upload, acting: AsGate) -> UploadView:
     results: dict[str, ScanResult] = {}
     by_ticket: dict[str, list[Scanned]] = defaultdict(list)
     for s in body.scans:
@@ -137,7 +133,7 @@ async def upload(
             ticket_id=ticket_id, venue=venue, entrance=entrance, gate_id=body.gate_id, scans=group
         )
         try:
-            outcome = await record_offline_scans(store, command, context)
+            outcome = await record_offline_scans(acting.store, command, acting.context)
         except DomainError as refused:  # e.g. a ticket id that is not one
             for scanned in group:
                 results[scanned.scan_id] = ScanResult(

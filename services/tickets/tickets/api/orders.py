@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fairline_events.auth import Principal
 from fairline_events.context import CommandContext
-from fairline_events.dependencies import Body, Context, Pool, Store, new_id
+from fairline_events.dependencies import Body, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.store import EventStore
 from fastapi import APIRouter, Header, Query, Request
@@ -22,7 +22,7 @@ from ..domain.values import MAX_POSITIONS, EditionCode, Identifier, ProductCode,
 from ..handlers import cancel_order, place_order_spread, record_payment, refund_order
 from ..payments import DevPay, PaymentProvider
 from ..projections import views
-from .common import BoxOffice, Buyer, Providers, is_box_office
+from .common import AsBoxOffice, AsBuyer, Buyer, Providers, is_box_office
 
 router = APIRouter(tags=["orders"])
 
@@ -148,10 +148,8 @@ async def load_order(store: EventStore, order_id: str, who: Principal | None) ->
 async def create_order(
     edition_code: EditionCode,
     body: OrderIn,
-    who: Buyer,
-    store: Store,
+    acting: AsBuyer,
     pool: Pool,
-    context: Context,
     providers: Providers,
 ) -> OrderView:
     order_id = body.order_id or new_id("o")
@@ -159,14 +157,14 @@ async def create_order(
         order_id=order_id,
         edition_code=edition_code,
         product_code=body.product_code,
-        account=who.subject,
+        account=acting.who.subject,
         visitor_ids=body.visitor_ids,
         day=body.day,
-        box_office=is_box_office(who),
+        box_office=is_box_office(acting.who),
     )
-    outcome = await place_order_spread(store, command, context)
+    outcome = await place_order_spread(acting.store, command, acting.context)
     order = outcome.state(order_stream(order_id), Order)
-    return await order_view(store, pool, order, providers["devpay"])
+    return await order_view(acting.store, pool, order, providers["devpay"])
 
 
 class OrderLine(BaseModel):
@@ -214,12 +212,12 @@ async def get_order(
 
 
 @router.post("/orders/{order_id}/cancellation", summary="cancel an unpaid or a free order")
-async def cancel(
-    order_id: Identifier, who: Buyer, store: Store, pool: Pool, context: Context
-) -> OrderView:
-    account = None if is_box_office(who) else who.subject
-    outcome = await cancel_order(store, CancelOrder(order_id=order_id, account=account), context)
-    return await order_view(store, pool, outcome.state(order_stream(order_id), Order), None)
+async def cancel(order_id: Identifier, acting: AsBuyer, pool: Pool) -> OrderView:
+    account = None if is_box_office(acting.who) else acting.who.subject
+    outcome = await cancel_order(
+        acting.store, CancelOrder(order_id=order_id, account=account), acting.context
+    )
+    return await order_view(acting.store, pool, outcome.state(order_stream(order_id), Order), None)
 
 
 class RefundIn(Body):
@@ -233,19 +231,17 @@ class RefundIn(Body):
 async def refund(
     order_id: Identifier,
     body: RefundIn,
-    who: BoxOffice,
-    store: Store,
+    acting: AsBoxOffice,
     pool: Pool,
-    context: Context,
     providers: Providers,
 ) -> OrderView:
-    order = refundable(await load_order(store, order_id, None))
+    order = refundable(await load_order(acting.store, order_id, None))
     provider = providers[order.provider or "devpay"]
     # The order id is the provider's idempotency key: a retried refund never pays out twice.
     refund_id = await provider.refund(order.transaction_id or "", order.total, order_id)
     command = RefundOrder(order_id=order_id, refund_id=refund_id)
-    outcome = await refund_order(store, command, context.because(body.reason))
-    return await order_view(store, pool, outcome.state(order_stream(order_id), Order), None)
+    outcome = await refund_order(acting.store, command, acting.context.because(body.reason))
+    return await order_view(acting.store, pool, outcome.state(order_stream(order_id), Order), None)
 
 
 class NotificationAnswer(BaseModel):

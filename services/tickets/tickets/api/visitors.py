@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Literal
 
 from fairline_events.auth import Principal
-from fairline_events.dependencies import Body, Context, Pool, Store, new_id
+from fairline_events.dependencies import Body, Pool, Store, new_id
 from fairline_events.errors import Forbidden, NotFound
 from fairline_events.shredding import Sealed, unseal_with
 from fastapi import APIRouter, Query
@@ -25,6 +25,8 @@ from .common import (
     OPS,
     PRESS_CENTRE,
     Anyone,
+    AsAnyone,
+    AsReviewer,
     Registration,
     Reviewer,
     is_box_office,
@@ -103,7 +105,7 @@ class RegistrationIn(Registration):
     summary="register a visitor under their real name (trade and media wait for review)",
 )
 async def register(
-    edition_code: EditionCode, body: RegistrationIn, who: Anyone, store: Store, context: Context
+    edition_code: EditionCode, body: RegistrationIn, acting: AsAnyone
 ) -> VisitorView:
     visitor_id = body.visitor_id or new_id("v")
     registration = Registration(**body.model_dump(exclude={"visitor_id"}))
@@ -111,11 +113,11 @@ async def register(
         registration,
         visitor_id=visitor_id,
         edition_code=edition_code,
-        account=who.subject,
-        by_organiser=is_box_office(who),
+        account=acting.who.subject,
+        by_organiser=is_box_office(acting.who),
     )
-    await register_visitor(store, command, context)
-    return await visitor_view(store, visitor_id)
+    await register_visitor(acting.store, command, acting.context)
+    return await visitor_view(acting.store, visitor_id)
 
 
 @router.get("/visitors/{visitor_id}", summary="a visitor, opened for their account and the desks")
@@ -133,14 +135,12 @@ class Review(Body):
     "/visitors/{visitor_id}/review",
     summary="approve or reject a trade visitor (organiser) or a journalist (press centre)",
 )
-async def review(
-    visitor_id: Identifier, body: Review, who: Reviewer, store: Store, context: Context
-) -> VisitorView:
+async def review(visitor_id: Identifier, body: Review, acting: AsReviewer) -> VisitorView:
     command = ReviewVisitor(
-        visitor_id=visitor_id, approve=body.approve, why=body.why, reviewer=reviewer_of(who)
+        visitor_id=visitor_id, approve=body.approve, why=body.why, reviewer=reviewer_of(acting.who)
     )
-    await review_visitor(store, command, context.because(body.why))
-    return await visitor_view(store, visitor_id)
+    await review_visitor(acting.store, command, acting.context.because(body.why))
+    return await visitor_view(acting.store, visitor_id)
 
 
 class ErasureView(BaseModel):
@@ -153,9 +153,10 @@ class ErasureView(BaseModel):
     "/visitors/{visitor_id}/erasure",
     summary="erase a visitor's personal data everywhere (their key is destroyed)",
 )
-async def erase(visitor_id: Identifier, who: Anyone, store: Store, context: Context) -> ErasureView:
-    await owned(store, visitor_id, who, desks=(BOX_OFFICE, OPS))  # the press centre may not
-    outcome = await erase_visitor(store, EraseVisitor(visitor_id=visitor_id), context)
+async def erase(visitor_id: Identifier, acting: AsAnyone) -> ErasureView:
+    # the press centre may not
+    await owned(acting.store, visitor_id, acting.who, desks=(BOX_OFFICE, OPS))
+    outcome = await erase_visitor(acting.store, EraseVisitor(visitor_id=visitor_id), acting.context)
     return ErasureView(visitor_id=visitor_id, erased=True, already_erased=not outcome.events)
 
 
