@@ -54,7 +54,7 @@ from .common import (
     settled,
     stop,
 )
-from .flame import profiled
+from .flame import sampling
 from .load import Request, ensure_vegeta, open_loop
 from .plain import add_booths as add_plain_booths
 
@@ -309,7 +309,8 @@ class _Holds:
         sql_before = await self._statements()
         before = cpu.snapshot(server_pid, self.worker)
         api_before = cpu.snapshot(server_pid)["service"]
-        with profiled(server_pid, f"holds-{rate}-api{count}-run{run}", self.seconds):
+        name = f"holds-{rate}-api{count}-run{run}"
+        with sampling({name: server_pid, f"{name}-worker": self.worker}, self.seconds):
             result = await open_loop(
                 f"http://127.0.0.1:{self.port}",
                 {"Authorization": self.token},
