@@ -54,7 +54,7 @@ from .common import (
     settled,
     stop,
 )
-from .flame import profiled
+from .flame import sampling
 from .load import Request, ensure_vegeta, open_loop
 from .plain import add_booths as add_plain_booths
 
@@ -310,7 +310,8 @@ class _Holds:
         before = cpu.snapshot(server_pid, self.worker)
         api_before = cpu.snapshot(server_pid)["service"]
         database = self.database.rsplit("/", 1)[-1]
-        with profiled(server_pid, f"holds-{rate}-api{count}-run{run}", self.seconds):
+        name = f"holds-{rate}-api{count}-run{run}"
+        with sampling({name: server_pid, f"{name}-worker": self.worker}, self.seconds):
             async with waits.sampled(self.server_url, database) as waiting:
                 result = await open_loop(
                     f"http://127.0.0.1:{self.port}",

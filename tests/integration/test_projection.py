@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from fairline_events import projection as projection_module
+from fairline_events import telemetry
 from fairline_events.context import CommandContext
 from fairline_events.envelope import Envelope
 from fairline_events.kafka import producer
@@ -122,3 +125,28 @@ async def test_a_rebuild_equals_live_processing(pipeline: Pipeline) -> None:
         what="a new event applied after the swap",
     )
     assert sum(r[3] == "free" for r in rows) == 11
+
+
+@pytest.mark.parametrize("exported", [True, False], ids=["spans exported", "no exporter"])
+async def test_a_projection_makes_consumer_spans_only_where_someone_receives_them(
+    pipeline: Pipeline, exported: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projection_module, "spans_unseen", lambda: not exported)
+    processed: list[str] = []
+    made = telemetry.process_span
+
+    def process_span(**kwargs: Any) -> Any:
+        processed.append(kwargs["event_id"])
+        return made(**kwargs)
+
+    monkeypatch.setattr(projection_module, "process_span", process_span)
+    traced = CommandContext(
+        actor="user:sales-1",
+        trace_context={"traceparent": f"00-{uuid.uuid4().hex}-{'2' * 16}-01"},
+    )
+    for i in range(5):
+        await pipeline.store.append(
+            f"booth-{i}", [BoothHeld(booth=f"A{i}", exhibitor="ex", hall="E1")], 0, traced
+        )
+    await eventually(pipeline.board, lambda rows: len(rows) == 5, what="the 5 holds applied")
+    assert len(processed) == (5 if exported else 0)

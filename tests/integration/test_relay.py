@@ -10,10 +10,13 @@ import sys
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from fairline_events import relay as relay_module
+from fairline_events import telemetry
 from fairline_events.context import CommandContext
 from fairline_events.db import migrate
 from fairline_events.envelope import Envelope
@@ -161,9 +164,21 @@ async def test_a_relay_killed_mid_batch_resumes_without_skipping(
     assert len(records) <= len(committed) + in_flight, "more re-sends than was unacknowledged"
 
 
+@pytest.mark.parametrize("exported", [True, False], ids=["spans exported", "no exporter"])
 async def test_each_stream_goes_to_its_keys_partition_with_its_headers_and_trace(
-    pool: asyncpg.Pool, infra: Infra, unique: str
+    pool: asyncpg.Pool, infra: Infra, unique: str, exported: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Where no span of the relay's process reaches anyone, it makes none: the records carry
+    # the request's own trace context on.
+    monkeypatch.setattr(relay_module, "spans_unseen", lambda: not exported)
+    spans: list[str] = []
+    made = telemetry.send_span
+
+    def send_span(topic: str, **kwargs: Any) -> Any:
+        spans.append(kwargs["event_id"])
+        return made(topic, **kwargs)
+
+    monkeypatch.setattr(relay_module, "send_span", send_span)
     await migrate(pool)
     store = EventStore(pool, registry)
     topic = f"{unique}.booths.events"
@@ -201,6 +216,8 @@ async def test_each_stream_goes_to_its_keys_partition_with_its_headers_and_trace
         assert headers["schema_version"] == b"2"
         if env.trace_context:  # the request's trace goes on, in a span of the relay's own
             assert headers["traceparent"].decode().split("-")[1] == trace_id
+            if not exported:  # or, where none is seen, the request's own context
+                assert headers["traceparent"] == env.trace_context["traceparent"].encode()
         else:
             assert "traceparent" not in headers
         by_stream[env.stream_id].append(env.stream_version)
@@ -208,6 +225,7 @@ async def test_each_stream_goes_to_its_keys_partition_with_its_headers_and_trace
         Envelope.from_json(r.value).event_id for r in records
     )
     assert all(versions == [1, 2, 3] for versions in by_stream.values())
+    assert len(spans) == (len([e for e in committed if e.trace_context]) if exported else 0)
 
 
 async def test_a_relay_whose_database_connection_is_cut_leads_again_and_skips_nothing(

@@ -50,6 +50,7 @@ from .outage import outage_cause, unavailable_dependency
 from .pauses import PAUSED_SQL, PAUSES_SQL, SCHEMAS_LOCK
 from .reads import READ_MODELS_CHANNEL
 from .registry import DomainEvent, EventRegistry
+from .telemetry import _unseen as spans_unseen
 from .telemetry import process_span
 
 log = structlog.get_logger(__name__)
@@ -225,8 +226,15 @@ ReadModel = _Pipeline
 _UNTRACED = contextlib.nullcontext()
 
 
-def _span(group: str, record: ConsumerRecord[bytes, bytes], env: Envelope) -> Any:
-    """A consumer span continuing the event's trace, when it carries one."""
+def _span(
+    group: str, record: ConsumerRecord[bytes, bytes], env: Envelope, *, seen: bool = True
+) -> Any:
+    """A consumer span continuing the event's trace, when it carries one and this process's
+    spans reach anyone (`seen`). When none does, the span would only be current, unrecorded,
+    while the handler runs: a policy's commands then continue the trace the event carried
+    (`continued_trace`), in the same trace; making it was a fifth of a batch's own CPU."""
+    if not seen:
+        return _UNTRACED
     for name, _ in record.headers or ():
         if name == "traceparent":
             break
@@ -450,6 +458,7 @@ class ProjectionRunner:
             decoded, versions = await self._checked(raw, prepared.decoded, result)
             conn = _Pipeline(raw)
             handlers, events, group = self.projection.handlers, prepared.events, self.group_id
+            seen = not spans_unseen()
             for record, env in decoded:
                 applied, applied_id = versions.get(env.stream_id, (0, None))
                 if env.stream_version <= applied:
@@ -472,7 +481,7 @@ class ProjectionRunner:
                     result.ignored += 1
                     continue
                 event = events[id(env)]
-                with _span(group, record, env):
+                with _span(group, record, env, seen=seen):
                     if not careful:
                         try:
                             await conn.run(handler, _decoded(event), env)
