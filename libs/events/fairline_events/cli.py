@@ -17,7 +17,7 @@ from .asyncapi import asyncapi_document
 from .heap import WORKING, settle_heap
 from .service import Runtime, ServiceDefinition, build_app
 from .settings import ServiceSettings
-from .telemetry import configure_logging
+from .telemetry import configure_logging, configure_tracing
 
 Loader = Callable[[Runtime], Awaitable[int]]
 
@@ -215,6 +215,9 @@ async def _offline(
 
 async def _work(runtime: Runtime, args: argparse.Namespace) -> int:
     """Relay, projections and jobs until SIGTERM or SIGINT."""
+    # The relay's send spans and the projections' consumer spans go where the API's go
+    # (OTEL_EXPORTER_OTLP_ENDPOINT); with no exporter they are not made at all.
+    configure_tracing(runtime.definition.name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -83,8 +83,8 @@ def configure_tracing(service: str) -> None:
 
 def _unseen() -> bool:
     """Whether no span of this process reaches anyone: no SDK provider was installed (the
-    API's own proxy makes no-op spans: the `work` process), or the provider is ours, made
-    without an exporter, and none was added to it since."""
+    proxy makes no-op spans: a tool or test that never configured tracing), or the provider
+    is ours, made without an exporter, and none was added to it since."""
     provider = trace.get_tracer_provider()
     if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         return True
