@@ -50,6 +50,7 @@ from .outage import outage_cause, unavailable_dependency
 from .pauses import PAUSED_SQL, PAUSES_SQL, SCHEMAS_LOCK
 from .reads import READ_MODELS_CHANNEL
 from .registry import DomainEvent, EventRegistry
+from .store import Doorbell
 from .telemetry import _unseen as spans_unseen
 from .telemetry import process_span
 
@@ -130,9 +131,12 @@ WITH versions AS (
   ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
   WHERE consumed_offsets.next_offset < excluded.next_offset
 )
-SELECT pg_notify($7, current_schema())
+SELECT 1
 """
-"""The batch's bookkeeping: the versions it applied, the offsets it consumed."""
+"""The batch's bookkeeping: the versions it applied, the offsets it consumed. API processes
+hear of it after the commit (`ProjectionRunner.moved`), not from a NOTIFY in the batch: a
+notifying commit holds the database's notify lock through its flush, and every projection's
+batches and every append would commit one after another behind it."""
 
 
 class Sql(NamedTuple):
@@ -363,6 +367,7 @@ class ProjectionRunner:
     ) -> None:
         self.projection = projection
         self.pool = pool
+        self._doorbells: dict[str, Doorbell] = {}
         self.kafka = kafka
         self.topics = [f"{topic_prefix}{t}" for t in projection.topics]
         # Named after the service too, so two services' projections never share a group.
@@ -520,7 +525,16 @@ class ProjectionRunner:
                     )
                 if publish_dead is not None:
                     await publish_dead(result.dead)
+        self.moved(schema)
         return result
+
+    def moved(self, schema: str) -> None:
+        """Tell API processes, once the batch committed, that this read model moved: they keep
+        answers rendered per position until then (reads.py)."""
+        doorbell = self._doorbells.get(schema)
+        if doorbell is None:
+            doorbell = self._doorbells[schema] = Doorbell(self.pool, READ_MODELS_CHANNEL, schema)
+        doorbell.ring()
 
     def _check_origin(self, topic: str, env: Envelope) -> None:
         """`<service>.events` carries only the events <service> says it wrote."""
@@ -583,8 +597,7 @@ class ProjectionRunner:
         for r in records:
             key = (r.topic, r.partition)
             offsets[key] = max(offsets.get(key, 0), r.offset + 1)
-        # One round trip. The notification tells API processes, at commit, that this read
-        # model moved: they keep answers rendered per position until then (reads.py).
+        # One round trip.
         await conn.execute(
             _SAVE_SQL,
             list(versions),
@@ -593,7 +606,6 @@ class ProjectionRunner:
             [t for t, _ in offsets],
             [p for _, p in offsets],
             list(offsets.values()),
-            READ_MODELS_CHANNEL,
         )
 
     @staticmethod

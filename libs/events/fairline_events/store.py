@@ -486,7 +486,8 @@ reads `wanted`."""
 
 class Doorbell:
     """Wakes the relay (LISTEN on `NOTIFY_CHANNEL`) after appends that were their own
-    transaction, with one NOTIFY for all the appends of a few milliseconds.
+    transaction, with one NOTIFY for all the appends of a few milliseconds; and, on
+    `READ_MODELS_CHANNEL`, API processes after a projection's batch (projection.py).
 
     A transaction that notifies takes one lock for the whole database at its commit
     (PostgreSQL's async.c, so that notifications keep commit order) and holds it while its
@@ -500,8 +501,17 @@ class Doorbell:
     is never left to the relay's idle poll. When the database is down the ring is dropped:
     the relay's poll (every half second) still finds the events."""
 
-    def __init__(self, pool: asyncpg.Pool, *, every_s: float = 0.005) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        channel: str = NOTIFY_CHANNEL,
+        payload: str = "",
+        *,
+        every_s: float = 0.005,
+    ) -> None:
         self.pool = pool
+        self.channel = channel
+        self.payload = payload
         self.every_s = every_s
         self._ringing: asyncio.Task[None] | None = None
         self._again = False
@@ -516,7 +526,7 @@ class Doorbell:
         while True:
             self._again = False
             with contextlib.suppress(Exception):  # the relay's poll covers a lost ring
-                await self.pool.execute(_RING, NOTIFY_CHANNEL)
+                await self.pool.execute(_RING, self.channel, self.payload)
             if not self._again:
                 return
             await asyncio.sleep(self.every_s)
@@ -528,7 +538,7 @@ class Doorbell:
                 await self._ringing
 
 
-_RING = "SELECT pg_notify($1, ''), set_config('synchronous_commit', 'off', true)"
+_RING = "SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)"
 """A notification only: it commits without waiting for the disk, so it holds the database's
 notify lock for microseconds, not a flush."""
 
