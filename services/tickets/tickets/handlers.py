@@ -11,6 +11,7 @@ visitor's key, an erasure, a new signing key's private half.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -232,25 +233,35 @@ def _roomy_shards(known: Known, command: PlaceOrder) -> list[list[str]]:
     if product_days is None or len(product_days[0].classes) != 1:
         return []
     product, days = product_days
-    visitor_class = product.classes[0]
-
-    def streams_of(shard: int) -> list[str]:
-        return [
-            quotas.quota_stream(product.edition_code, day, venue, visitor_class, shard)
-            for day in days
-            for venue in product.venues
-        ]
-
-    def has_room(stream_ids: list[str]) -> bool:
-        for stream_id in stream_ids:
-            seen = known(QUOTA, stream_id)
-            if seen is not None and seen.left < len(command.visitor_ids):
-                return False
-        return True
-
+    every = _shards_of(product.edition_code, tuple(days), product.venues, product.classes[0])
     start = quotas.first_shard(command.order_id)
-    candidates = [streams_of((start + n) % quotas.SHARDS) for n in range(quotas.SHARDS)]
-    return [c for c in candidates if has_room(c)]
+    places = len(command.visitor_ids)
+    return [list(c) for c in (*every[start:], *every[:start]) if _has_room(known, c, places=places)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _shards_of(
+    edition_code: str, days: tuple[date, ...], venues: tuple[str, ...], visitor_class: str
+) -> tuple[tuple[str, ...], ...]:
+    """Each shard's streams (one per day and venue), in shard order: the same for every order
+    of a product and day, so named once, not for every order."""
+    return tuple(
+        tuple(
+            quotas.quota_stream(edition_code, day, venue, visitor_class, shard)
+            for day in days
+            for venue in venues
+        )
+        for shard in range(quotas.SHARDS)
+    )
+
+
+def _has_room(known: Known, stream_ids: Sequence[str], *, places: int) -> bool:
+    """Whether no stream of the shard is known to have fewer than `places` left."""
+    for stream_id in stream_ids:
+        seen = known(QUOTA, stream_id)
+        if seen is not None and seen.left < places:
+            return False
+    return True
 
 
 def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
@@ -268,10 +279,20 @@ def _own_shards(streams: Streams, command: PlaceOrder) -> list[str]:
     order id's). Of the shards free in this process, its desk's own come first
     (`desks.Desk`): two processes then keep to their own shards, and take another's only
     while all theirs are busy."""
+    spread = shards.current()
+    given = spread.given_last()
+    if (
+        given is not None
+        and (not streams.locked or streams.locked.issuperset(given))
+        and _has_room(streams.known, given, places=len(command.visitor_ids))
+    ):
+        # What the preference below picks (the shard given this order comes first, after
+        # one it holds locked already), without listing the candidates again: `free_shard`
+        # gave it from the same list a moment ago.
+        return given
     roomy = _roomy_shards(streams.known, command)
     if not roomy:
         return []
-    spread = shards.current()
 
     def preference(stream_ids: list[str]) -> tuple[bool, bool, bool, int, bool, int]:
         # a retry keeps the shard it holds locked already: another would hold two locks

@@ -42,6 +42,8 @@ class ShardRotation:
         self._size = size
         self._busy: Counter[str] = Counter()
         self._placing: ContextVar[list[str] | None] = ContextVar("shards_placing", default=None)
+        self._last: ContextVar[list[str] | None] = ContextVar("shards_last_given", default=None)
+        """The shard given last to the order being placed (its stream on each day and venue)."""
         self._waiting: deque[tuple[frozenset[str], asyncio.Future[None]]] = deque()
         """Orders waiting for a shard: the streams of the shards they may take, and how to
         wake them."""
@@ -72,6 +74,7 @@ class ShardRotation:
             self._given.popitem(last=False)
         placing = self._placing.get()
         if placing is not None:
+            self._last.set(list(stream_ids))
             fresh = [s for s in stream_ids if s not in placing]
             placing.extend(fresh)
             self._busy.update(fresh)
@@ -80,6 +83,11 @@ class ShardRotation:
         """Whether the order being placed was given these already (`free_shard`)."""
         placing = self._placing.get()
         return placing is not None and all(s in placing for s in stream_ids)
+
+    def given_last(self) -> list[str] | None:
+        """The shard given last to the order being placed, if any (by `free_shard`, or by the
+        handler on an earlier attempt)."""
+        return self._last.get() if self._placing.get() is not None else None
 
     @contextlib.contextmanager
     def choosing(self) -> Iterator[None]:
@@ -96,9 +104,11 @@ class ShardRotation:
         """While one order is placed: the shards it was given are busy until it is done."""
         given: list[str] = []
         token = self._placing.set(given)
+        last = self._last.set(None)
         try:
             yield
         finally:
+            self._last.reset(last)
             self._placing.reset(token)
             self._busy -= Counter(given)  # keeps only the shards still being written
             if given:

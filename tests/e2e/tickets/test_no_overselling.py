@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fairline_events.errors import DomainError
@@ -126,3 +127,39 @@ async def test_unpaid_orders_expire_and_give_their_places_back(api: Api) -> None
     assert expired["checkout"] is None
     again = await api.order([v3])
     assert again.status_code == 201, again.text
+
+
+async def test_the_sales_view_counts_places_held_given_back_and_taken_again_by_a_late_payment(
+    api: Api,
+) -> None:
+    """An order's places are counted with the order (its OrderPlaced names them), not a second
+    time for its QuotaTaken; a late payment's places taken again count on their own."""
+    await api.product()
+    await api.quota(3)
+    [v1, v2] = [(await api.register())["visitor_id"] for _ in range(2)]
+
+    async def remaining(expected: int) -> None:
+        def day1(sales: dict[str, Any]) -> dict[str, Any]:
+            [day] = [d for d in sales["days"] if d["day"] == DAY1.isoformat()]
+            return day  # type: ignore[no-any-return]
+
+        await eventually(
+            lambda: api.ok("GET", f"/editions/{EDITION}/sales", "box"),
+            lambda s: day1(s)["remaining"] == {"public": expected},
+            what=f"{expected} places left in the sales view",
+        )
+
+    api.clock(datetime.now(UTC) - timedelta(minutes=20))  # its 15-minute hold is over
+    late = (await api.order([v1, v2])).json()
+    api.clock(None)
+    await remaining(1)
+    await eventually(
+        lambda: api.ok("GET", f"/orders/{late['order_id']}", "visitor"),
+        lambda o: o["status"] == "expired",
+        what="the expiry job releasing the unpaid order",
+    )
+    await remaining(3)
+    await api.pay(late)  # paid after expiry, its places still free: taken again, issued
+    paid = await api.ok("GET", f"/orders/{late['order_id']}", "visitor")
+    assert paid["status"] == "issued"
+    await remaining(1)

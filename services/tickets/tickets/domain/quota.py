@@ -12,6 +12,7 @@ refunded gives its places back to the shards it took them from.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -59,10 +60,13 @@ def shard_of(stream_id: str) -> int:
 
 def shard_streams(edition_code: str, key: QuotaKey) -> list[str]:
     """Every shard of one quota, in shard order."""
-    return [
-        quota_stream(edition_code, key.day, key.venue, key.visitor_class, shard)
-        for shard in range(SHARDS)
-    ]
+    return list(_shard_streams(edition_code, key.day, key.venue, key.visitor_class))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shard_streams(edition_code: str, day: date, venue: str, visitor_class: str) -> tuple[str, ...]:
+    """Named once per quota, not on every order (an order allocates, checks and takes)."""
+    return tuple(quota_stream(edition_code, day, venue, visitor_class, s) for s in range(SHARDS))
 
 
 def claim_stream(edition_code: str, claim: QuotaClaim) -> str:
