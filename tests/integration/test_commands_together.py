@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
 import pytest
 from fairline_events.context import CommandContext
-from fairline_events.db import migrate
 from fairline_events.decider import Fold
 from fairline_events.errors import Conflict
 from fairline_events.registry import DomainEvent
 from fairline_events.store import EventStore
 from fairline_events.transact import Decision, Streams, command_handler
 from fairline_events.turns import together
-from support.sample_events import BoothHeld, registry
+from support.sample_events import BoothHeld
 
 pytestmark = pytest.mark.infra
 
@@ -29,12 +27,6 @@ def _holders(state: tuple[str, ...], event: DomainEvent) -> tuple[str, ...]:
 
 
 HOLDERS: Fold[tuple[str, ...]] = Fold(lambda _: (), _holders)
-
-
-@pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
-    await migrate(pool)
-    return EventStore(pool, registry)
 
 
 def _account(exhibitor: str) -> str:

@@ -9,19 +9,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from fairline_events.context import CommandContext
-from fairline_events.db import migrate
 from fairline_events.store import NOTIFY_CHANNEL, EventStore
-from support.sample_events import BoothHeld, registry
+from support.sample_events import BoothHeld
 
 pytestmark = pytest.mark.infra
 
 ctx = CommandContext(actor="user:sales-1", reason="test")
-
-
-@pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
-    await migrate(pool)
-    return EventStore(pool, registry)
 
 
 class Relay:

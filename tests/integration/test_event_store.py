@@ -8,7 +8,6 @@ import uuid
 import asyncpg
 import pytest
 from fairline_events.context import CommandContext
-from fairline_events.db import migrate
 from fairline_events.errors import ConcurrencyConflict
 from fairline_events.store import Checkpoint, EventStore, StreamAppend
 from support.sample_events import BoothHeld, BoothReleased, registry
@@ -17,12 +16,6 @@ from support.waiting import eventually
 pytestmark = pytest.mark.infra
 
 ctx = CommandContext(actor="user:sales-1", reason="test")
-
-
-@pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
-    await migrate(pool)
-    return EventStore(pool, registry)
 
 
 def held(booth: str, exhibitor: str = "ex-1") -> BoothHeld:

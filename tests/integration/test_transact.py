@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 import pytest
 from fairline_events.context import CommandContext
-from fairline_events.db import migrate
 from fairline_events.decider import Fold
 from fairline_events.errors import ConcurrencyConflict, Conflict
 from fairline_events.registry import DomainEvent
@@ -32,12 +31,6 @@ BOOTH: Fold[str | None] = Fold(lambda _: None, _holder)
 """A booth's state: who holds it."""
 COUNT: Fold[int] = Fold(lambda _: 0, lambda n, _: n + 1)
 """Any stream's state: how many events it has."""
-
-
-@pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
-    await migrate(pool)
-    return EventStore(pool, registry)
 
 
 async def test_concurrent_commands_on_overlapping_streams_give_exactly_the_rules_winners(
